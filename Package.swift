@@ -1,0 +1,53 @@
+// swift-tools-version: 6.0
+// dnstrail: a packet-level DNS traffic tracer. One target per pipeline stage:
+// CPcap/CZlib (C libraries) → Capture → PacketDecoding → DNSWire → Transactions
+// → Pipeline (wires the stages) → Reports → dnstrail (thin CLI).
+import PackageDescription
+
+
+let package = Package(
+    name: "dnstrail",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "dnstrail", targets: ["dnstrail"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Shared vocabulary: the bounds-checked byte reader, capture timestamps, link types.
+        .target(name: "WireCore"),
+        // libpcap wrapper: offline files (pcap, pcapng, gzip) and live capture. The only
+        // module that imports the C libraries.
+        .target(name: "Capture", dependencies: ["CPcap", "CZlib", "WireCore"]),
+        // Link layer, VLAN, IPv4/IPv6, UDP/TCP headers: zero-copy views.
+        .target(name: "PacketDecoding", dependencies: ["WireCore"]),
+        // Hand-written DNS wire-format parser (RFC 1035, 3596, 2782, 6891).
+        .target(name: "DNSWire", dependencies: ["WireCore"]),
+        // Query/response pairing, retries, timeouts.
+        .target(name: "Transactions", dependencies: [
+            "WireCore", "PacketDecoding", "DNSWire",
+            .product(name: "DequeModule", package: "swift-collections"),
+            .product(name: "HeapModule", package: "swift-collections"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+        // Drives frames from Capture through decoding and DNS parsing into the engine.
+        .target(name: "Pipeline", dependencies: ["WireCore", "Capture", "PacketDecoding", "DNSWire", "Transactions"]),
+        // Human, JSON and NDJSON reports.
+        .target(name: "Reports", dependencies: ["WireCore", "PacketDecoding", "DNSWire", "Transactions", "Pipeline"]),
+        .executableTarget(name: "dnstrail", dependencies: [
+            "Pipeline", "Reports", "Capture",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "WireCoreTests", dependencies: ["WireCore"]),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "WireCore"]),
+        .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding", "WireCore"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "WireCore"]),
+        .testTarget(name: "TransactionsTests", dependencies: ["Transactions", "PacketDecoding", "DNSWire", "WireCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "Reports", "Capture", "Transactions"]),
+    ]
+)

@@ -1,0 +1,5 @@
+#ifndef DNSTRAIL_CPCAP_SHIM_H
+#define DNSTRAIL_CPCAP_SHIM_H
+#include <pcap/pcap.h>
+#include <pcap/sll.h>
+#endif

@@ -1,0 +1,1 @@
+// PacketDecoding: placeholder until the stage lands.

@@ -1,0 +1,1 @@
+// Transactions: placeholder until the stage lands.
