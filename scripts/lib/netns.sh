@@ -40,7 +40,7 @@ die() { log "ERROR: $*"; exit 1; }
 declare -gA NETNS_PACKAGE_FOR_COMMAND=(
     [ip]=iproute2 [bridge]=iproute2 [nft]=nftables [dnsmasq]=dnsmasq
     [dig]=bind9-dnsutils [tcpdump]=tcpdump [tshark]=tshark [capinfos]=tshark
-    [jq]=jq [getent]=libc-bin [timeout]=coreutils
+    [jq]=jq [getent]=libc-bin [timeout]=coreutils [ss]=iproute2
 )
 
 # ensure_commands CMD... : install the packages providing any missing CMD.
