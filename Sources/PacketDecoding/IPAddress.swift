@@ -1,0 +1,140 @@
+/// An IPv4 or IPv6 address held in two machine words, so it hashes and compares without
+/// allocating. IPv4 addresses live in the low 32 bits of `low` with `isIPv6 == false`.
+public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var high: UInt64
+    public var low: UInt64
+    public var isIPv6: Bool
+
+    @inlinable
+    public init(ipv4 value: UInt32) {
+        high = 0
+        low = UInt64(value)
+        isIPv6 = false
+    }
+
+    @inlinable
+    public init(ipv6High high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+        isIPv6 = true
+    }
+
+    /// The address as 4 or 16 network-order bytes.
+    public var bytes: [UInt8] {
+        if !isIPv6 {
+            let value = UInt32(truncatingIfNeeded: low)
+            return [UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)]
+        }
+        return (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
+            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
+    }
+
+    /// Parses dotted IPv4 or RFC 4291 IPv6 text (`::` compression, embedded IPv4 tail).
+    public init?(_ text: some StringProtocol) {
+        if let v4 = IPAddress.parseIPv4(Substring(text)) {
+            self.init(ipv4: v4)
+            return
+        }
+        guard let (high, low) = IPAddress.parseIPv6(Substring(text)) else { return nil }
+        self.init(ipv6High: high, low: low)
+    }
+
+    public static func < (lhs: IPAddress, rhs: IPAddress) -> Bool {
+        if lhs.isIPv6 != rhs.isIPv6 { return !lhs.isIPv6 }
+        return (lhs.high, lhs.low) < (rhs.high, rhs.low)
+    }
+
+    /// Dotted quad for IPv4; RFC 5952 canonical text for IPv6: lowercase hex, no leading
+    /// zeros, the longest run (two or more) of zero groups as `::` (the first on a tie),
+    /// and IPv4-mapped addresses with a dotted tail (§5).
+    public var description: String {
+        if !isIPv6 { return IPAddress.dotted(UInt32(truncatingIfNeeded: low)) }
+        let groups: [UInt16] = (0..<4).map { UInt16(truncatingIfNeeded: high >> (48 - 16 * $0)) }
+            + (0..<4).map { UInt16(truncatingIfNeeded: low >> (48 - 16 * $0)) }
+        if high == 0 && low >> 32 == 0xffff {
+            return "::ffff:" + IPAddress.dotted(UInt32(truncatingIfNeeded: low))
+        }
+        var bestStart = -1, bestLength = 0, runStart = -1
+        for index in 0...8 {
+            if index < 8 && groups[index] == 0 {
+                if runStart < 0 { runStart = index }
+            } else if runStart >= 0 {
+                if index - runStart > bestLength { bestStart = runStart; bestLength = index - runStart }
+                runStart = -1
+            }
+        }
+        if bestLength < 2 { bestStart = -1 }
+        var text = ""
+        var index = 0
+        while index < 8 {
+            if index == bestStart {
+                text += "::"
+                index += bestLength
+                continue
+            }
+            if !text.isEmpty && !text.hasSuffix(":") { text += ":" }
+            text += String(groups[index], radix: 16)
+            index += 1
+        }
+        return text
+    }
+
+    static func dotted(_ value: UInt32) -> String {
+        "\(value >> 24).\(value >> 16 & 0xff).\(value >> 8 & 0xff).\(value & 0xff)"
+    }
+
+    static func parseIPv4(_ text: Substring) -> UInt32? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var value: UInt32 = 0
+        for part in parts {
+            guard (1...3).contains(part.count), part.allSatisfy(\.isASCII), let octet = UInt8(part) else { return nil }
+            value = value << 8 | UInt32(octet)
+        }
+        return value
+    }
+
+    static func parseIPv6(_ text: Substring) -> (UInt64, UInt64)? {
+        guard text.contains(":") else { return nil }
+        var halves: [String] = []
+        var current = ""
+        var previous: Character? = nil
+        for character in text {
+            if character == ":" && previous == ":" {
+                current.removeLast()
+                halves.append(current)
+                current = ""
+                previous = nil
+                continue
+            }
+            current.append(character)
+            previous = character
+        }
+        halves.append(current)
+        guard halves.count <= 2 else { return nil }
+        func groups(_ part: String) -> [UInt16]? {
+            if part.isEmpty { return [] }
+            var result: [UInt16] = []
+            let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
+            for (position, piece) in pieces.enumerated() {
+                if position == pieces.count - 1, piece.contains("."), let v4 = parseIPv4(piece) {
+                    result += [UInt16(v4 >> 16), UInt16(v4 & 0xffff)]
+                } else {
+                    guard (1...4).contains(piece.count), let group = UInt16(piece, radix: 16) else { return nil }
+                    result.append(group)
+                }
+            }
+            return result
+        }
+        guard let head = groups(halves[0]) else { return nil }
+        var all = head
+        if halves.count == 2 {
+            guard let tail = groups(halves[1]), head.count + tail.count < 8 else { return nil }
+            all += Array(repeating: 0, count: 8 - head.count - tail.count) + tail
+        }
+        guard all.count == 8 else { return nil }
+        let high = all[0..<4].reduce(UInt64(0)) { $0 << 16 | UInt64($1) }
+        let low = all[4..<8].reduce(UInt64(0)) { $0 << 16 | UInt64($1) }
+        return (high, low)
+    }
+}

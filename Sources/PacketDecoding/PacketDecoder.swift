@@ -1,0 +1,342 @@
+import WireCore
+
+/// What the decoder learned about one frame that carries a DNS payload. It is filled in
+/// place for every frame (no allocation); `payload` borrows the frame's bytes and is valid
+/// only as long as they are.
+public struct DecodedPacket {
+    /// Interface index from a Linux cooked v2 header, or -1 when the link type has none.
+    public var interfaceIndex: Int32 = -1
+    /// 802.1Q / 802.1ad VLAN IDs, outermost first (at most `PacketDecoder.maximumVLANTags`).
+    public var vlanIDs: VLANIDs = VLANIDs()
+    public var source = IPAddress(ipv4: 0)
+    public var destination = IPAddress(ipv4: 0)
+    public var transport: Transport = .udp
+    public var sourcePort: UInt16 = 0
+    public var destinationPort: UInt16 = 0
+    /// The UDP payload or TCP segment data, clamped to the lengths the headers declare.
+    public var payload = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// True when the capture's snaplen cut the payload short of what the headers declare.
+    public var payloadIsCut = false
+    /// TCP header fields (meaningful only when `transport == .tcp`).
+    public var tcpSequence: UInt32 = 0
+    public var tcpAcknowledgement: UInt32 = 0
+    public var tcpFlags: TCPFlags = TCPFlags(rawValue: 0)
+
+    public init() {}
+}
+
+/// Up to two VLAN IDs (QinQ) held inline.
+public struct VLANIDs: Hashable, Sendable {
+    public private(set) var count: UInt8 = 0
+    public private(set) var outer: UInt16 = 0
+    public private(set) var inner: UInt16 = 0
+
+    public init() {}
+
+    public init(_ ids: [UInt16]) {
+        for id in ids.prefix(2) { append(id) }
+    }
+
+    @usableFromInline
+    mutating func append(_ id: UInt16) {
+        if count == 0 { outer = id } else { inner = id }
+        count += 1
+    }
+
+    public var array: [UInt16] {
+        switch count {
+        case 0: []
+        case 1: [outer]
+        default: [outer, inner]
+        }
+    }
+}
+
+/// TCP flags (RFC 9293 §3.1), open for the reserved bits.
+public struct TCPFlags: OptionSet, Hashable, Sendable {
+    public var rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let fin = TCPFlags(rawValue: 0x01)
+    public static let syn = TCPFlags(rawValue: 0x02)
+    public static let rst = TCPFlags(rawValue: 0x04)
+    public static let psh = TCPFlags(rawValue: 0x08)
+    public static let ack = TCPFlags(rawValue: 0x10)
+}
+
+/// Decodes link layer, VLAN tags, IPv4/IPv6 and UDP/TCP headers in place over the frame's
+/// bytes and says whether the frame carries a DNS payload.
+///
+/// Invariant: every read goes through `ByteReader`, and each layer is clamped to its own
+/// length field with `readSlice`, so no input can make the decoder read outside the frame
+/// or trap. Ethernet padding after an IP packet is ignored because of that clamping.
+public struct PacketDecoder: Sendable {
+    /// VLAN tags followed before giving up (QinQ plus one spare).
+    public static let maximumVLANTags = 3
+    /// IPv6 extension headers walked before giving up.
+    public static let maximumIPv6ExtensionHeaders = 8
+
+    /// One bit per UDP/TCP port: 65,536 bits, set for the ports treated as DNS.
+    private var dnsPortBits: [UInt64]
+    public let dnsPorts: [UInt16]
+
+    /// `ports`: the DNS ports (53 by default; 5353 mDNS and 5355 LLMNR recognised too).
+    public init(ports: [UInt16] = [53, 5353, 5355]) {
+        dnsPorts = ports
+        dnsPortBits = Array(repeating: 0, count: 1024)
+        for port in ports { dnsPortBits[Int(port >> 6)] |= 1 << UInt64(port & 63) }
+    }
+
+    @inline(__always)
+    public func isDNSPort(_ port: UInt16) -> Bool {
+        dnsPortBits[Int(port >> 6)] & (1 << UInt64(port & 63)) != 0
+    }
+
+    /// Decodes one frame. Returns nil when `packet` now describes a DNS payload, or the
+    /// reason the frame carries none. `isCut` says the capture cut the frame (caplen < len).
+    public func decode(
+        _ bytes: UnsafeRawBufferPointer, linkType: LinkType, isCut: Bool, into packet: inout DecodedPacket
+    ) -> SkipReason? {
+        packet.interfaceIndex = -1
+        packet.vlanIDs = VLANIDs()
+        packet.payloadIsCut = false
+        var reader = ByteReader(bytes)
+        do {
+            switch linkType {
+            case .ethernet:
+                try reader.skip(12)
+                let etherType = try reader.readUInt16()
+                return decodeEtherType(EtherType(rawValue: etherType), &reader, isCut, &packet)
+            case .linuxSLL:
+                // packet type, ARPHRD type, address length, 8 address bytes, protocol.
+                try reader.skip(14)
+                let proto = try reader.readUInt16()
+                return decodeEtherType(EtherType(rawValue: proto), &reader, isCut, &packet)
+            case .linuxSLL2:
+                // protocol, reserved, interface index, ARPHRD type, packet type, address length, 8 address bytes.
+                let proto = try reader.readUInt16()
+                try reader.skip(2)
+                packet.interfaceIndex = Int32(bitPattern: try reader.readUInt32())
+                try reader.skip(12)
+                return decodeEtherType(EtherType(rawValue: proto), &reader, isCut, &packet)
+            case .null:
+                // The address family is in the byte order of the host that captured.
+                var family = try reader.readUInt32LittleEndian()
+                if family > 0xffff { family = family.byteSwapped }
+                return decodeFamily(family, &reader, isCut, &packet)
+            case .loop:
+                let family = try reader.readUInt32()
+                return decodeFamily(family, &reader, isCut, &packet)
+            case .raw, .rawAlternate12, .rawAlternate14:
+                let version = try reader.peekUInt8() >> 4
+                if version == 4 { return decodeIPv4(&reader, isCut, &packet) }
+                if version == 6 { return decodeIPv6(&reader, isCut, &packet) }
+                return .notIP
+            case .ipv4:
+                return decodeIPv4(&reader, isCut, &packet)
+            case .ipv6:
+                return decodeIPv6(&reader, isCut, &packet)
+            default:
+                return .unsupportedLinkType
+            }
+        } catch {
+            return .truncatedLinkHeader
+        }
+    }
+
+    /// BSD address families: AF_INET is 2 everywhere; AF_INET6 is 10 (Linux), 24 (NetBSD,
+    /// OpenBSD), 28 (FreeBSD) or 30 (macOS).
+    private func decodeFamily(
+        _ family: UInt32, _ reader: inout ByteReader, _ isCut: Bool, _ packet: inout DecodedPacket
+    ) -> SkipReason? {
+        switch family {
+        case 2: decodeIPv4(&reader, isCut, &packet)
+        case 10, 24, 28, 30: decodeIPv6(&reader, isCut, &packet)
+        default: .notIP
+        }
+    }
+
+    private func decodeEtherType(
+        _ first: EtherType, _ reader: inout ByteReader, _ isCut: Bool, _ packet: inout DecodedPacket
+    ) -> SkipReason? {
+        var etherType = first
+        var tags = 0
+        do {
+            while etherType.isVLANTag {
+                tags += 1
+                if tags > PacketDecoder.maximumVLANTags { return .tooManyVLANTags }
+                let tci = try reader.readUInt16()
+                packet.vlanIDs.append(tci & 0x0fff)
+                etherType = EtherType(rawValue: try reader.readUInt16())
+            }
+            if etherType.rawValue <= 1500 {
+                // IEEE 802.3 length field: IP only behind LLC/SNAP (AA AA 03, OUI, type).
+                guard try reader.peekUInt16() == 0xaaaa, try reader.peekUInt8(at: 2) == 0x03 else { return .notIP }
+                try reader.skip(6)
+                etherType = EtherType(rawValue: try reader.readUInt16())
+            }
+        } catch {
+            return .truncatedLinkHeader
+        }
+        switch etherType {
+        case .ipv4: return decodeIPv4(&reader, isCut, &packet)
+        case .ipv6: return decodeIPv6(&reader, isCut, &packet)
+        default: return .notIP
+        }
+    }
+
+    /// RFC 791 §3.1. Options are skipped by the header length; the packet is clamped to
+    /// its total length.
+    private func decodeIPv4(_ reader: inout ByteReader, _ isCut: Bool, _ packet: inout DecodedPacket) -> SkipReason? {
+        let header: ByteReader
+        var body: ByteReader
+        let proto: IPProtocol
+        var cut = false
+        do {
+            let versionAndLength = try reader.peekUInt8()
+            guard versionAndLength >> 4 == 4 else { return .ipVersionMismatch }
+            let headerLength = Int(versionAndLength & 0x0f) * 4
+            guard headerLength >= 20 else { return .badIPv4Header }
+            let totalLength = Int(try reader.peekUInt16(at: 2))
+            guard totalLength >= headerLength else { return .badIPv4Header }
+            let available = reader.remaining
+            var clampedLength = totalLength
+            if totalLength > available {
+                // Fewer bytes than the header claims: the snaplen cut it, or it is damaged.
+                guard isCut else { return .badIPv4Header }
+                guard available >= headerLength else { return .snaplenCut }
+                clampedLength = available
+                cut = true
+            }
+            var packetReader = try reader.readSlice(count: clampedLength)
+            header = try packetReader.readSlice(count: headerLength)
+            body = packetReader
+            let fragment = try header.peekUInt16(at: 6)
+            // More-fragments set or a non-zero offset: reassembly comes with the fragment stage.
+            if fragment & 0x3fff != 0 { return .ipFragment }
+            proto = IPProtocol(rawValue: try header.peekUInt8(at: 9))
+            packet.source = IPAddress(ipv4: try header.peekUInt32(at: 12))
+            packet.destination = IPAddress(ipv4: try header.peekUInt32(at: 16))
+        } catch {
+            return isCut ? .snaplenCut : .truncatedIPv4Header
+        }
+        return decodeTransport(proto, &body, cut, &packet)
+    }
+
+    /// RFC 8200 §4: walks hop-by-hop, routing, destination options and AH headers to the
+    /// upper-layer header; a Fragment header hands the packet to reassembly.
+    private func decodeIPv6(_ reader: inout ByteReader, _ isCut: Bool, _ packet: inout DecodedPacket) -> SkipReason? {
+        var body: ByteReader
+        var next: IPProtocol
+        var cut = false
+        do {
+            guard try reader.peekUInt8() >> 4 == 6 else { return .ipVersionMismatch }
+            var fixed = try reader.readSlice(count: 40)
+            let payloadLength = Int(try fixed.peekUInt16(at: 4))
+            next = IPProtocol(rawValue: try fixed.peekUInt8(at: 6))
+            try fixed.skip(8)
+            let sourceHigh = UInt64(try fixed.readUInt32()) << 32 | UInt64(try fixed.readUInt32())
+            let sourceLow = UInt64(try fixed.readUInt32()) << 32 | UInt64(try fixed.readUInt32())
+            let destinationHigh = UInt64(try fixed.readUInt32()) << 32 | UInt64(try fixed.readUInt32())
+            let destinationLow = UInt64(try fixed.readUInt32()) << 32 | UInt64(try fixed.readUInt32())
+            packet.source = IPAddress(ipv6High: sourceHigh, low: sourceLow)
+            packet.destination = IPAddress(ipv6High: destinationHigh, low: destinationLow)
+            // A payload length of zero is a jumbogram (RFC 2675): take what is there.
+            var clampedLength = payloadLength == 0 ? reader.remaining : payloadLength
+            if clampedLength > reader.remaining {
+                guard isCut else { return .truncatedIPv6Header }
+                clampedLength = reader.remaining
+                cut = true
+            }
+            body = try reader.readSlice(count: clampedLength)
+        } catch {
+            return isCut ? .snaplenCut : .truncatedIPv6Header
+        }
+        var walked = 0
+        do {
+            while true {
+                switch next {
+                case .hopByHop, .ipv6Routing, .ipv6DestinationOptions:
+                    walked += 1
+                    guard walked <= PacketDecoder.maximumIPv6ExtensionHeaders else { return .badIPv6ExtensionHeaders }
+                    next = IPProtocol(rawValue: try body.peekUInt8())
+                    try body.skip((Int(try body.peekUInt8(at: 1)) + 1) * 8)
+                case .authenticationHeader:
+                    walked += 1
+                    guard walked <= PacketDecoder.maximumIPv6ExtensionHeaders else { return .badIPv6ExtensionHeaders }
+                    next = IPProtocol(rawValue: try body.peekUInt8())
+                    try body.skip((Int(try body.peekUInt8(at: 1)) + 2) * 4)
+                case .ipv6Fragment:
+                    return .ipFragment
+                default:
+                    return decodeTransport(next, &body, cut, &packet)
+                }
+            }
+        } catch {
+            return cut ? .snaplenCut : .badIPv6ExtensionHeaders
+        }
+    }
+
+    private func decodeTransport(
+        _ proto: IPProtocol, _ body: inout ByteReader, _ cut: Bool, _ packet: inout DecodedPacket
+    ) -> SkipReason? {
+        switch proto {
+        case .udp: return decodeUDP(&body, cut, &packet)
+        case .tcp: return decodeTCP(&body, cut, &packet)
+        case .icmp, .icmpv6: return .icmp
+        case .ipInIP, .ipv6InIP, .gre: return .tunnel
+        default: return .otherIPProtocol
+        }
+    }
+
+    /// RFC 768. The payload is clamped to the UDP length (trailing bytes are padding).
+    private func decodeUDP(_ body: inout ByteReader, _ cut: Bool, _ packet: inout DecodedPacket) -> SkipReason? {
+        do {
+            let sourcePort = try body.readUInt16()
+            let destinationPort = try body.readUInt16()
+            let length = Int(try body.readUInt16())
+            try body.skip(2)
+            guard isDNSPort(sourcePort) || isDNSPort(destinationPort) else { return .otherPort }
+            packet.transport = .udp
+            packet.sourcePort = sourcePort
+            packet.destinationPort = destinationPort
+            var payloadLength = length - 8
+            if length == 0 {
+                payloadLength = body.remaining  // jumbogram or unset length: take what is there
+            } else if length < 8 {
+                return .badUDPLength
+            } else if payloadLength > body.remaining {
+                guard cut else { return .badUDPLength }
+                payloadLength = body.remaining
+                packet.payloadIsCut = true
+            }
+            packet.payload = try body.readBytes(payloadLength)
+            return nil
+        } catch {
+            return cut ? .snaplenCut : .truncatedUDPHeader
+        }
+    }
+
+    /// RFC 9293 §3.1: the data offset skips options; the payload is the rest of the IP packet.
+    private func decodeTCP(_ body: inout ByteReader, _ cut: Bool, _ packet: inout DecodedPacket) -> SkipReason? {
+        do {
+            let sourcePort = try body.readUInt16()
+            let destinationPort = try body.readUInt16()
+            guard isDNSPort(sourcePort) || isDNSPort(destinationPort) else { return .otherPort }
+            packet.tcpSequence = try body.readUInt32()
+            packet.tcpAcknowledgement = try body.readUInt32()
+            let offsetAndFlags = try body.readUInt16()
+            let headerLength = Int(offsetAndFlags >> 12) * 4
+            guard headerLength >= 20 else { return .badTCPHeader }
+            try body.skip(headerLength - 14)
+            packet.transport = .tcp
+            packet.sourcePort = sourcePort
+            packet.destinationPort = destinationPort
+            packet.tcpFlags = TCPFlags(rawValue: UInt8(truncatingIfNeeded: offsetAndFlags))
+            packet.payloadIsCut = cut
+            packet.payload = body.rest
+            return nil
+        } catch {
+            return cut ? .snaplenCut : .truncatedTCPHeader
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// PacketDecoding: placeholder until the stage lands.

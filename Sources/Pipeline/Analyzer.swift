@@ -1,0 +1,130 @@
+import DNSWire
+import PacketDecoding
+import Transactions
+import WireCore
+
+/// Settings of one analysis run.
+public struct AnalysisOptions: Sendable {
+    /// Ports whose UDP/TCP traffic is parsed as DNS.
+    public var ports: [UInt16] = [53, 5353, 5355]
+    /// A query with no response within this long after its last attempt is unanswered.
+    public var timeout: Duration = TransactionEngine.defaultTimeout
+    /// Outstanding transactions kept before the oldest is evicted.
+    public var maximumPending: Int = TransactionEngine.defaultMaximumPending
+
+    public init() {}
+}
+
+/// What happened to the frames of a run, counted by layer and reason.
+public struct PacketStatistics: Sendable, Equatable {
+    public var frames = 0
+    public var bytes = 0
+    /// Frames the capture's snaplen cut short (caplen < original length).
+    public var cutFrames = 0
+    /// DNS messages whose header and first question parsed.
+    public var dnsMessages = 0
+    /// Frames that carry no analysable DNS message, by reason (not DNS, or undecodable).
+    public var skipped = SkipCounters()
+    /// Payloads on a DNS port whose header or question did not parse, by error kind.
+    public var malformedDNS: [String: Int] = [:]
+    /// Messages that were paired but whose later sections are malformed, by error kind.
+    public var malformedDNSBody: [String: Int] = [:]
+    public var firstTime: Timestamp?
+    public var lastTime: Timestamp?
+
+    public init() {}
+
+    public var malformedDNSTotal: Int { malformedDNS.values.reduce(0, +) }
+}
+
+/// Takes frames from any source through decoding, DNS parsing and the transaction engine.
+///
+/// One instance per run. `process` is the hot path: it allocates nothing for frames that
+/// are not DNS, and for DNS only when a new transaction starts (its name).
+public struct Analyzer {
+    public let options: AnalysisOptions
+    public private(set) var packets = PacketStatistics()
+    public private(set) var engine: TransactionEngine
+    private let decoder: PacketDecoder
+    private var packet = DecodedPacket()
+
+    public init(options: AnalysisOptions) {
+        self.options = options
+        decoder = PacketDecoder(ports: options.ports)
+        engine = TransactionEngine(timeout: options.timeout, maximumPending: options.maximumPending)
+    }
+
+    /// Analyses one captured frame; closed transactions go to `emit`.
+    public mutating func process(
+        frame number: Int, time: Timestamp, bytes: UnsafeRawBufferPointer, originalLength: Int,
+        linkType: LinkType, emit: (Transaction) -> Void
+    ) {
+        packets.frames += 1
+        packets.bytes += originalLength
+        if packets.firstTime == nil { packets.firstTime = time }
+        if let last = packets.lastTime, last > time {} else { packets.lastTime = time }
+        let isCut = bytes.count < originalLength
+        if isCut { packets.cutFrames += 1 }
+        if let reason = decoder.decode(bytes, linkType: linkType, isCut: isCut, into: &packet) {
+            packets.skipped.count(reason)
+            engine.advance(to: time, emit: emit)
+            return
+        }
+        if packet.transport == .tcp {
+            // DNS over TCP needs stream reassembly (RFC 7766 framing): counted, not yet paired.
+            packets.skipped.count(.dnsOverTCP)
+            engine.advance(to: time, emit: emit)
+            return
+        }
+        let payload = packet.payload
+        let summary: DNSMessageSummary
+        do {
+            summary = try DNSMessageSummary(parsing: payload)
+        } catch {
+            let kind = packet.payloadIsCut ? "cut-by-snaplen" : error.kind
+            packets.malformedDNS[kind, default: 0] += 1
+            engine.advance(to: time, emit: emit)
+            return
+        }
+        packets.dnsMessages += 1
+        if let bodyError = summary.bodyError {
+            let kind = packet.payloadIsCut ? "cut-by-snaplen" : bodyError.kind
+            packets.malformedDNSBody[kind, default: 0] += 1
+        }
+        let header = summary.header
+        let question = summary.question.map {
+            QuestionKey(nameHash: $0.nameHash, type: $0.type, qclass: $0.class)
+        }
+        let observation = MessageObservation(
+            frame: number, time: time,
+            source: Endpoint(ip: packet.source, port: packet.sourcePort),
+            destination: Endpoint(ip: packet.destination, port: packet.destinationPort),
+            transport: packet.transport, vlanIDs: packet.vlanIDs, interfaceIndex: packet.interfaceIndex,
+            id: header.id, isResponse: header.isResponse, opcode: header.opcode, rcode: header.rcode,
+            isTruncated: header.isTruncated, question: question)
+        engine.observe(observation, qname: {
+            guard let question = summary.question else { return nil }
+            return (try? question.name(in: payload))?.description
+        }, emit: emit)
+    }
+
+    /// Ends the run: outstanding queries become unanswered (capture end).
+    public mutating func finish(emit: (Transaction) -> Void) {
+        engine.finish(emit: emit)
+    }
+
+    /// Lets pending queries expire while a live capture is idle (live capture time is the
+    /// system clock, so idle time is capture time too).
+    public mutating func advanceIdle(to time: Timestamp, emit: (Transaction) -> Void) {
+        engine.advance(to: time, emit: emit)
+    }
+}
+
+extension DNSParseError {
+    /// A short stable label for counting: the error code's name without its values.
+    var kind: String {
+        let text = String(describing: code)
+        if let parenthesis = text.firstIndex(of: "(") { return String(text[..<parenthesis]) }
+        return text
+    }
+}

@@ -1,0 +1,160 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Capture
+import Synchronization
+import Transactions
+import WireCore
+
+/// One input file of an offline run, as the report describes it.
+public struct InputSummary: Sendable, Equatable {
+    public var path: String
+    public var linkType: String
+    public var frames: Int
+    public var firstFrame: Int
+    /// Set when the file ended in damage (cut mid-record): frames before it were analysed.
+    public var damage: String?
+}
+
+/// Everything an offline or live run produced besides the transactions themselves.
+public struct RunResult: Sendable {
+    public var inputs: [InputSummary] = []
+    public var packets = PacketStatistics()
+    public var engine = EngineStatistics()
+    public var live: LiveSummary?
+}
+
+/// Live capture facts for the report.
+public struct LiveSummary: Sendable, Equatable {
+    public var interface: String
+    public var filter: String
+    public var linkType: String
+    public var kernel: CaptureStatistics?
+    /// Why the capture stopped: "duration", "signal".
+    public var stoppedBy: String
+}
+
+/// Analyses capture files in the order of their first packet, so a rotated capture given
+/// as `dump dump1 dump10 dump2` (shell order) is still read in time order. Frame numbers
+/// continue across files. Every file is opened before analysis starts, so an unreadable
+/// one fails the run at once with its one-line error.
+public func analyzeFiles(
+    _ paths: [String], options: AnalysisOptions, emit: (Transaction) -> Void
+) throws(CaptureError) -> RunResult {
+    var ordered: [(path: String, first: Timestamp?)] = []
+    for path in paths {
+        let capture = try OfflineCapture(path: path)
+        var first: Timestamp?
+        if case .frame(let frame) = capture.next() { first = frame.timestamp }
+        ordered.append((path, first))
+    }
+    let order = ordered.indices.sorted {
+        let left = ordered[$0].first ?? Timestamp(nanoseconds: .max)
+        let right = ordered[$1].first ?? Timestamp(nanoseconds: .max)
+        return left == right ? $0 < $1 : left < right
+    }
+    var analyzer = Analyzer(options: options)
+    var result = RunResult()
+    var nextFrame = 1
+    for index in order {
+        let path = ordered[index].path
+        let capture = try OfflineCapture(path: path, firstFrameNumber: nextFrame)
+        var summary = InputSummary(path: path, linkType: capture.linkType.description, frames: 0,
+                                   firstFrame: nextFrame, damage: nil)
+        reading: while true {
+            switch capture.next() {
+            case .frame(let frame):
+                analyzer.process(frame: frame.number, time: frame.timestamp, bytes: frame.bytes,
+                                 originalLength: frame.originalLength, linkType: frame.linkType, emit: emit)
+                summary.frames += 1
+            case .damaged(let reason):
+                summary.damage = reason
+                break reading
+            case .end, .timeout:
+                break reading
+            }
+        }
+        nextFrame += summary.frames
+        result.inputs.append(summary)
+    }
+    analyzer.finish(emit: emit)
+    result.packets = analyzer.packets
+    result.engine = analyzer.engine.statistics
+    return result
+}
+
+/// Set by SIGINT/SIGTERM during a live run; checked between reads.
+private let stopRequested = Atomic<Bool>(false)
+
+/// Status of a running live capture, for the one-line display.
+public struct LiveStatus: Sendable {
+    public var elapsed: Double
+    public var frames: Int
+    public var queries: Int
+    public var answered: Int
+    public var unanswered: Int
+    public var kernel: CaptureStatistics?
+}
+
+/// Captures live until `duration` (wall clock) elapses or SIGINT/SIGTERM arrives, then
+/// closes outstanding queries and returns. `status` is called about once a second.
+public func runLive(
+    interface: String, filter: String, duration: Double?, options: AnalysisOptions,
+    status: (LiveStatus) -> Void, emit: (Transaction) -> Void
+) throws(CaptureError) -> RunResult {
+    let capture = try LiveCapture(interface: interface, filter: filter)
+    stopRequested.store(false, ordering: .relaxed)
+    signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
+    signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
+    defer {
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+    var analyzer = Analyzer(options: options)
+    let start = wallClock()
+    var lastStatus = start
+    var frameNumber = 0
+    var stoppedBy = "signal"
+    func currentStatus(_ now: Timestamp) -> LiveStatus {
+        let engine = analyzer.engine.statistics
+        return LiveStatus(elapsed: (now - start).seconds, frames: analyzer.packets.frames, queries: engine.queries,
+                          answered: engine.answered, unanswered: engine.unanswered, kernel: capture.statistics())
+    }
+    while !stopRequested.load(ordering: .relaxed) {
+        let now = wallClock()
+        if let duration, (now - start).seconds >= duration {
+            stoppedBy = "duration"
+            break
+        }
+        switch capture.next() {
+        case .frame(let frame):
+            frameNumber += 1
+            analyzer.process(frame: frameNumber, time: frame.timestamp, bytes: frame.bytes,
+                             originalLength: frame.originalLength, linkType: frame.linkType, emit: emit)
+        case .timeout:
+            analyzer.advanceIdle(to: now, emit: emit)
+        case .end, .damaged:
+            stoppedBy = "end"
+            stopRequested.store(true, ordering: .relaxed)
+        }
+        if (now - lastStatus).seconds >= 1 {
+            lastStatus = now
+            status(currentStatus(now))
+        }
+    }
+    let kernel = capture.statistics()
+    analyzer.finish(emit: emit)
+    var result = RunResult()
+    result.packets = analyzer.packets
+    result.engine = analyzer.engine.statistics
+    result.live = LiveSummary(interface: interface, filter: filter, linkType: capture.linkType.description,
+                              kernel: kernel, stoppedBy: stoppedBy)
+    return result
+}
+
+/// The system clock, used only to pace a live capture and its status line.
+func wallClock() -> Timestamp {
+    var spec = timespec()
+    clock_gettime(CLOCK_REALTIME, &spec)
+    return Timestamp(seconds: Int64(spec.tv_sec), nanoseconds: Int64(spec.tv_nsec))
+}

@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Buffered writes to a file descriptor (standard output by default), flushed in large
+/// blocks: NDJSON output of millions of lines must not cost a system call per line.
+public final class OutputBuffer {
+    public static let flushThreshold = 1 << 16
+    private let descriptor: Int32
+    private var buffer: [UInt8] = []
+    /// Set once a write fails (for example a closed pipe); later output is discarded.
+    public private(set) var failed = false
+
+    public init(descriptor: Int32 = 1) {
+        self.descriptor = descriptor
+        buffer.reserveCapacity(OutputBuffer.flushThreshold * 2)
+    }
+
+    deinit { flush() }
+
+    public func write(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= OutputBuffer.flushThreshold { flush() }
+    }
+
+    public func writeLine(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        buffer.append(0x0a)
+        if buffer.count >= OutputBuffer.flushThreshold { flush() }
+    }
+
+    public func flush() {
+        defer { buffer.removeAll(keepingCapacity: true) }
+        guard !failed else { return }
+        var offset = 0
+        buffer.withUnsafeBytes { bytes in
+            while offset < bytes.count, let base = bytes.baseAddress {
+                let written = Glibc.write(descriptor, base + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failed = true
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import DNSWire
+import Histogram
+import PacketDecoding
+import Pipeline
+import Transactions
+import WireCore
+
+/// The tool's identity as reports print it.
+public enum ToolInfo {
+    public static let name = "dnstrail"
+    public static let version = "0.1.0"
+}
+
+/// A finished run with its aggregates: what the human and JSON reports render.
+public struct Report {
+    public var run: RunResult
+    public var figures: ReportBuilder
+    public var options: AnalysisOptions
+
+    public init(run: RunResult, figures: ReportBuilder, options: AnalysisOptions) {
+        self.run = run
+        self.figures = figures
+        self.options = options
+    }
+
+    /// Things the reader must know before trusting "unanswered": lost or cut packets.
+    public var warnings: [String] {
+        var warnings: [String] = []
+        for input in run.inputs where input.damage != nil {
+            warnings.append("\(input.path): \(input.damage ?? "") — frames before the damage were analysed")
+        }
+        if let kernel = run.live?.kernel, kernel.dropped > 0 || kernel.interfaceDropped > 0 {
+            warnings.append("the kernel dropped \(kernel.dropped) packets (interface: \(kernel.interfaceDropped)): "
+                            + "some unanswered queries may have been answered")
+        }
+        if run.packets.cutFrames > 0 {
+            warnings.append("\(run.packets.cutFrames) frames were cut by the capture's snaplen")
+        }
+        if figures.unansweredAtCaptureEnd > 0 {
+            warnings.append("\(figures.unansweredAtCaptureEnd) queries were still waiting when the capture ended "
+                            + "(less than the \(JSONValue.format(options.timeout.seconds)) s timeout)")
+        }
+        if run.engine.evicted > 0 {
+            warnings.append("\(run.engine.evicted) outstanding queries were evicted (table full)")
+        }
+        return warnings
+    }
+
+    public func json() -> JSONValue {
+        var capture: [(String, JSONValue)]
+        if let live = run.live {
+            var kernel: JSONValue = .null
+            if let stats = live.kernel {
+                kernel = .object([("received", .int(Int(stats.received))), ("dropped", .int(Int(stats.dropped))),
+                                  ("interface_dropped", .int(Int(stats.interfaceDropped)))])
+            }
+            capture = [("mode", .string("live")), ("interface", .string(live.interface)),
+                       ("filter", .string(live.filter)), ("link_type", .string(live.linkType)),
+                       ("kernel", kernel), ("stopped_by", .string(live.stoppedBy))]
+        } else {
+            capture = [("mode", .string("offline")), ("inputs", .array(run.inputs.map { input in
+                .object([("path", .string(input.path)), ("link_type", .string(input.linkType)),
+                         ("frames", .int(input.frames)), ("first_frame", .int(input.firstFrame)),
+                         ("damage", input.damage.map { .string($0) } ?? .null)])
+            }))]
+        }
+        let packets = run.packets
+        var timeRange: JSONValue = .null
+        if let first = packets.firstTime, let last = packets.lastTime {
+            timeRange = .object([("first", .string(first.rfc3339)), ("last", .string(last.rfc3339)),
+                                 ("seconds", .double((last - first).seconds))])
+        }
+        let notDNS = packets.skipped.nonZero.filter { !$0.reason.isMalformed }
+        let undecodable = packets.skipped.nonZero.filter { $0.reason.isMalformed }
+        return .object([
+            ("tool", .object([("name", .string(ToolInfo.name)), ("version", .string(ToolInfo.version))])),
+            ("capture", .object(capture)),
+            ("time_range", timeRange),
+            ("options", .object([("timeout_s", .double(options.timeout.seconds)),
+                                 ("ports", .array(options.ports.map { .int(Int($0)) }))])),
+            ("packets", .object([
+                ("frames", .int(packets.frames)), ("bytes", .int(packets.bytes)),
+                ("cut_by_snaplen", .int(packets.cutFrames)), ("dns_messages", .int(packets.dnsMessages)),
+                ("not_dns", .object(notDNS.map { ($0.reason.description, .int($0.count)) })),
+                ("undecodable", .object(undecodable.map { ($0.reason.description, .int($0.count)) })),
+                ("malformed_dns", Report.counts(packets.malformedDNS)),
+                ("malformed_dns_body", Report.counts(packets.malformedDNSBody)),
+            ])),
+            ("totals", .object([
+                ("transactions", .int(figures.transactions)), ("answered", .int(figures.answered)),
+                ("unanswered", .int(figures.unanswered)),
+                ("unanswered_at_capture_end", .int(figures.unansweredAtCaptureEnd)),
+                ("multicast", .int(figures.multicast)), ("retried", .int(figures.retried)),
+                ("truncated", .int(figures.truncated)),
+                ("unsolicited_responses", .int(run.engine.unsolicitedTotal)),
+                ("unsolicited", .object(UnsolicitedReason.allCases.compactMap { reason in
+                    run.engine.unsolicited[reason].map { (reason.rawValue, .int($0)) }
+                })),
+                ("evicted", .int(run.engine.evicted)),
+                ("rcodes", .object(figures.rcodes.sorted { $0.key.rawValue < $1.key.rawValue }
+                    .map { ($0.key.description, .int($0.value)) })),
+            ])),
+            ("servers", .array(figures.servers.sorted { $0.key < $1.key }.map { key, server in
+                .object([("ip", .string(key.server.ip.description)), ("port", .int(Int(key.server.port))),
+                         ("transport", .string(key.transport.description)), ("queries", .int(server.queries)),
+                         ("answered", .int(server.answered)), ("unanswered", .int(server.unanswered)),
+                         ("latency_ms", Report.latency(server.latency))])
+            })),
+            ("unanswered", .array(figures.unansweredBySource.map { source in
+                .object([("client", .string(source.client.description)), ("queries", .int(source.queries)),
+                         ("attempts", .int(source.attempts)),
+                         ("servers", .array(source.servers.map { key, group in
+                             .object([("server", .string(key.server.ip.description)),
+                                      ("port", .int(Int(key.server.port))),
+                                      ("transport", .string(key.transport.description)),
+                                      ("queries", .int(group.queries)), ("attempts", .int(group.attempts)),
+                                      ("first", .string(group.first.rfc3339)), ("last", .string(group.last.rfc3339)),
+                                      ("names", .array(ReportBuilder.sortedNames(group).map { name, count in
+                                          .object([("qname", .string(name.qname)),
+                                                   ("qtype", .string(name.qtype.description)), ("count", .int(count))])
+                                      })),
+                                      ("other_names", .int(group.otherNames)),
+                                      ("example_frames", .array(group.exampleFrames.map { .int($0) }))])
+                         }))])
+            })),
+            ("warnings", .array(warnings.map { .string($0) })),
+        ])
+    }
+
+    static func counts(_ values: [String: Int]) -> JSONValue {
+        .object(values.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })
+    }
+
+    static func latency(_ histogram: Histogram<UInt64>) -> JSONValue {
+        guard histogram.totalCount > 0 else { return .null }
+        func milliseconds(_ microseconds: UInt64) -> JSONValue { .double(Double(microseconds) / 1000) }
+        return .object([("p50", milliseconds(histogram.valueAtPercentile(50))),
+                        ("p95", milliseconds(histogram.valueAtPercentile(95))),
+                        ("p99", milliseconds(histogram.valueAtPercentile(99))),
+                        ("max", milliseconds(histogram.max))])
+    }
+}

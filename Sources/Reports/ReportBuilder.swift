@@ -1,0 +1,134 @@
+import DNSWire
+import Histogram
+import PacketDecoding
+import Pipeline
+import Transactions
+import WireCore
+
+/// Aggregates closed transactions into the figures of the report. Memory is bounded by the
+/// number of distinct servers and unanswered (source, server, name) groups, each capped.
+public struct ReportBuilder {
+    /// Distinct names kept per unanswered (source, server) group; the rest are counted.
+    public static let maximumNamesPerGroup = 200
+    /// Distinct unanswered (source, server) groups kept; the rest are counted.
+    public static let maximumUnansweredGroups = 10_000
+
+    public struct ServerKey: Hashable, Comparable, Sendable {
+        public var server: Endpoint
+        public var transport: Transport
+
+        public static func < (lhs: ServerKey, rhs: ServerKey) -> Bool {
+            (lhs.server.ip, lhs.server.port, lhs.transport.rawValue) < (rhs.server.ip, rhs.server.port, rhs.transport.rawValue)
+        }
+    }
+
+    public struct ServerFigures: Sendable {
+        public var queries = 0
+        public var answered = 0
+        public var unanswered = 0
+        /// Latency of answered queries, in microseconds.
+        public var latency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000,
+                                               numberOfSignificantValueDigits: .three)
+    }
+
+    public struct NameKey: Hashable, Sendable {
+        public var qname: String
+        public var qtype: DNSType
+    }
+
+    /// Unanswered queries of one source to one server.
+    public struct UnansweredGroup: Sendable {
+        public var queries = 0
+        public var attempts = 0
+        public var first = Timestamp(nanoseconds: .max)
+        public var last = Timestamp(nanoseconds: .min)
+        public var names: [NameKey: Int] = [:]
+        public var otherNames = 0
+        /// Frame numbers of a few example attempts, for following up in Wireshark.
+        public var exampleFrames: [Int] = []
+    }
+
+    public struct GroupKey: Hashable, Sendable {
+        public var client: IPAddress
+        public var server: ServerKey
+    }
+
+    public private(set) var transactions = 0
+    public private(set) var answered = 0
+    public private(set) var unanswered = 0
+    public private(set) var unansweredAtCaptureEnd = 0
+    public private(set) var multicast = 0
+    public private(set) var retried = 0
+    public private(set) var truncated = 0
+    public private(set) var rcodes: [DNSRCode: Int] = [:]
+    public private(set) var servers: [ServerKey: ServerFigures] = [:]
+    public private(set) var unansweredGroups: [GroupKey: UnansweredGroup] = [:]
+    public private(set) var droppedGroups = 0
+
+    public init() {}
+
+    public mutating func add(_ transaction: Transaction) {
+        transactions += 1
+        if transaction.attemptCount > 1 { retried += 1 }
+        if transaction.isTruncated { truncated += 1 }
+        let key = ServerKey(server: transaction.server, transport: transaction.transport)
+        switch transaction.outcome {
+        case .multicast:
+            multicast += 1
+            return
+        case .answered:
+            answered += 1
+            if let response = transaction.response { rcodes[response.rcode, default: 0] += 1 }
+            servers[key, default: ServerFigures()].queries += 1
+            servers[key, default: ServerFigures()].answered += 1
+            if let latency = transaction.latency {
+                let microseconds = UInt64(max(0, latency.nanoseconds / 1000))
+                _ = servers[key, default: ServerFigures()].latency.record(min(microseconds, 3_600_000_000))
+            }
+        case .unanswered:
+            unanswered += 1
+            if transaction.expiry == .captureEnd { unansweredAtCaptureEnd += 1 }
+            servers[key, default: ServerFigures()].queries += 1
+            servers[key, default: ServerFigures()].unanswered += 1
+            let groupKey = GroupKey(client: transaction.client.ip, server: key)
+            if unansweredGroups[groupKey] == nil && unansweredGroups.count >= ReportBuilder.maximumUnansweredGroups {
+                droppedGroups += 1
+                return
+            }
+            var group = unansweredGroups[groupKey] ?? UnansweredGroup()
+            group.queries += 1
+            group.attempts += transaction.attemptCount
+            group.first = min(group.first, transaction.firstTime)
+            group.last = max(group.last, transaction.lastTime)
+            let name = NameKey(qname: transaction.qname ?? "<no question>", qtype: transaction.question?.type ?? DNSType(rawValue: 0))
+            if group.names[name] != nil || group.names.count < ReportBuilder.maximumNamesPerGroup {
+                group.names[name, default: 0] += 1
+            } else {
+                group.otherNames += 1
+            }
+            if group.exampleFrames.count < 5, let frame = transaction.attempts.first?.frame {
+                group.exampleFrames.append(frame)
+            }
+            unansweredGroups[groupKey] = group
+        }
+    }
+
+    /// Unanswered groups as the report lists them: sources with the most unanswered
+    /// queries first, then by address; each source's servers likewise.
+    public var unansweredBySource: [(client: IPAddress, queries: Int, attempts: Int, servers: [(ServerKey, UnansweredGroup)])] {
+        var bySource: [IPAddress: [(ServerKey, UnansweredGroup)]] = [:]
+        for (key, group) in unansweredGroups { bySource[key.client, default: []].append((key.server, group)) }
+        return bySource.map { client, servers in
+            let sorted = servers.sorted { $0.1.queries != $1.1.queries ? $0.1.queries > $1.1.queries : $0.0 < $1.0 }
+            return (client, servers.reduce(0) { $0 + $1.1.queries }, servers.reduce(0) { $0 + $1.1.attempts }, sorted)
+        }.sorted { $0.queries != $1.queries ? $0.queries > $1.queries : $0.client < $1.client }
+    }
+
+    /// Names of a group, most frequent first, then alphabetically.
+    public static func sortedNames(_ group: UnansweredGroup) -> [(NameKey, Int)] {
+        group.names.sorted {
+            $0.value != $1.value ? $0.value > $1.value
+                : ($0.key.qname, $0.key.qtype.rawValue) < ($1.key.qname, $1.key.qtype.rawValue)
+        }.map { ($0.key, $0.value) }
+    }
+}

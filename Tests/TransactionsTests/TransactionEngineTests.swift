@@ -1,0 +1,168 @@
+import DNSWire
+import PacketDecoding
+import Testing
+import WireCore
+@testable import Transactions
+
+/// The engine fed message sequences as the pipeline would build them from real traffic
+/// (addresses, ports and timings as in the bundled captures).
+struct TransactionEngineTests {
+    static let client = IPAddress("10.244.1.10")!
+    static let server = Endpoint(ip: IPAddress("10.96.0.10")!, port: 53)
+    static let question = QuestionKey(nameHash: 0xfeed, type: .a, qclass: .in)
+
+    struct Run {
+        var engine = TransactionEngine()
+        var closed: [Transaction] = []
+
+        mutating func query(frame: Int, at milliseconds: Int64, port: UInt16 = 40000, id: UInt16 = 0x1234,
+                            question: QuestionKey? = TransactionEngineTests.question,
+                            server: Endpoint = TransactionEngineTests.server, client: IPAddress = TransactionEngineTests.client) {
+            let message = MessageObservation(
+                frame: frame, time: Timestamp(nanoseconds: milliseconds * 1_000_000),
+                source: Endpoint(ip: client, port: port), destination: server, transport: .udp,
+                id: id, isResponse: false, question: question)
+            engine.observe(message, qname: { "api.example.com." }) { closed.append($0) }
+        }
+
+        mutating func response(frame: Int, at milliseconds: Int64, port: UInt16 = 40000, id: UInt16 = 0x1234,
+                               question: QuestionKey? = TransactionEngineTests.question, rcode: DNSRCode = .noError,
+                               truncated: Bool = false, server: Endpoint = TransactionEngineTests.server) {
+            let message = MessageObservation(
+                frame: frame, time: Timestamp(nanoseconds: milliseconds * 1_000_000),
+                source: server, destination: Endpoint(ip: TransactionEngineTests.client, port: port), transport: .udp,
+                id: id, isResponse: true, rcode: rcode, isTruncated: truncated, question: question)
+            engine.observe(message, qname: { nil }) { closed.append($0) }
+        }
+
+        mutating func finish() { engine.finish { closed.append($0) } }
+    }
+
+    @Test func answeredQueryIsPairedWithLatency() throws {
+        var run = Run()
+        run.query(frame: 1, at: 1000)
+        run.response(frame: 2, at: 1002, rcode: .nxDomain)
+        run.finish()
+        let transaction = try #require(run.closed.first)
+        #expect(run.closed.count == 1)
+        #expect(transaction.outcome == .answered)
+        #expect(transaction.response?.frame == 2)
+        #expect(transaction.response?.rcode == .nxDomain)
+        #expect(transaction.latency == .milliseconds(2))
+        #expect(transaction.qname == "api.example.com.")
+        #expect(run.engine.pendingCount == 0)
+    }
+
+    /// dig resends with the same id from a new source port; the response to the second
+    /// port answers the second attempt, as tshark pairs it.
+    @Test func retryFromNewPortJoinsTheTransaction() throws {
+        var run = Run()
+        run.query(frame: 1, at: 0, port: 40000)
+        run.query(frame: 3, at: 1000, port: 40001)
+        run.response(frame: 4, at: 1001, port: 40001)
+        run.finish()
+        let transaction = try #require(run.closed.first)
+        #expect(run.closed.count == 1)
+        #expect(transaction.attempts.map(\.frame) == [1, 3])
+        #expect(transaction.response?.attemptIndex == 1)
+        #expect(transaction.latency == .milliseconds(1001))
+        #expect(run.engine.statistics.retries == 1)
+    }
+
+    @Test func noResponseWithinTimeoutIsUnanswered() throws {
+        var run = Run()
+        run.query(frame: 1, at: 0)
+        run.query(frame: 2, at: 1000, port: 40001)
+        // Another client's traffic 5.5 s after the last attempt moves the clock past the deadline.
+        run.query(frame: 3, at: 6500, port: 50000, client: IPAddress("10.244.1.11")!)
+        let transaction = try #require(run.closed.first)
+        #expect(transaction.outcome == .unanswered)
+        #expect(transaction.expiry == .timeout)
+        #expect(transaction.attemptCount == 2)
+        // A late response is not paired: the transaction is gone.
+        run.response(frame: 4, at: 6600, port: 40001)
+        #expect(run.engine.statistics.unsolicited[.noMatchingQuery] == 1)
+        run.finish()
+        #expect(run.closed.count == 2)
+        #expect(run.closed[1].expiry == .captureEnd)
+    }
+
+    @Test func deadlineCountsFromTheLastAttempt() {
+        var run = Run()
+        run.query(frame: 1, at: 0)
+        run.query(frame: 2, at: 4000, port: 40001)
+        run.response(frame: 3, at: 8000, port: 40001)
+        run.finish()
+        #expect(run.closed.map(\.outcome) == [.answered])
+    }
+
+    @Test func responseWithDifferentQuestionIsUnsolicited() {
+        var run = Run()
+        run.query(frame: 1, at: 0)
+        run.response(frame: 2, at: 1, question: QuestionKey(nameHash: 0xbad, type: .a, qclass: .in))
+        run.finish()
+        #expect(run.engine.statistics.unsolicited[.questionMismatch] == 1)
+        #expect(run.closed.map(\.outcome) == [.unanswered])
+    }
+
+    /// FORMERR answers often carry no question: they pair by 5-tuple and id alone.
+    @Test func responseWithoutQuestionPairs() {
+        var run = Run()
+        run.query(frame: 1, at: 0)
+        run.response(frame: 2, at: 1, question: nil, rcode: .formErr)
+        #expect(run.closed.map(\.outcome) == [.answered])
+    }
+
+    @Test func responseFromWrongPortOrIdIsUnsolicited() {
+        var run = Run()
+        run.query(frame: 1, at: 0)
+        run.response(frame: 2, at: 1, port: 40009)
+        run.response(frame: 3, at: 2, id: 0x9999)
+        #expect(run.engine.statistics.unsolicited[.noMatchingQuery] == 2)
+        #expect(run.closed.isEmpty)
+    }
+
+    /// Parallel A and AAAA from one socket are two transactions (different questions).
+    @Test func parallelQueriesFromOneSocketStaySeparate() {
+        var run = Run()
+        let aaaa = QuestionKey(nameHash: 0xfeed, type: .aaaa, qclass: .in)
+        run.query(frame: 1, at: 0, id: 1)
+        run.query(frame: 2, at: 0, id: 2, question: aaaa)
+        run.response(frame: 3, at: 1, id: 2, question: aaaa)
+        run.finish()
+        #expect(run.closed.count == 2)
+        #expect(run.closed.first { $0.question?.type == .aaaa }?.outcome == .answered)
+        #expect(run.closed.first { $0.question?.type == .a }?.outcome == .unanswered)
+    }
+
+    @Test func multicastQueriesAreNotUnanswered() {
+        var run = Run()
+        run.query(frame: 1, at: 0, server: Endpoint(ip: IPAddress("224.0.0.251")!, port: 5353))
+        run.query(frame: 2, at: 0, server: Endpoint(ip: IPAddress("ff02::1:3")!, port: 5355))
+        run.finish()
+        #expect(run.closed.map(\.outcome) == [.multicast, .multicast])
+        #expect(run.engine.statistics.unanswered == 0)
+    }
+
+    /// The pending table is capped: the oldest outstanding query makes room.
+    @Test func pendingTableIsBounded() {
+        var run = Run()
+        run.engine = TransactionEngine(maximumPending: 3)
+        for index in 0..<10 { run.query(frame: index + 1, at: Int64(index), id: UInt16(index)) }
+        #expect(run.engine.pendingCount == 3)
+        #expect(run.engine.statistics.evicted == 7)
+        #expect(run.closed.map(\.attempts.first?.frame) == (1...7).map { Optional($0) })
+        #expect(run.closed.allSatisfy { $0.expiry == .evicted })
+    }
+
+    /// A retry loop cannot grow one transaction without bound.
+    @Test func attemptsAreCapped() throws {
+        var run = Run()
+        for index in 0..<100 { run.query(frame: index + 1, at: Int64(index * 100)) }
+        run.finish()
+        let transaction = try #require(run.closed.first)
+        #expect(run.closed.count == 1)
+        #expect(transaction.attempts.count == TransactionEngine.maximumAttempts)
+        #expect(transaction.attemptCount == 100)
+    }
+}
