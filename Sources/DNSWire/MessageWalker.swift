@@ -128,8 +128,10 @@ struct MessageWalker {
         case .a:
             return .a(DNSRecordData.IPv4Address(rawValue: try reader.dnsReadUInt32()))
         case .aaaa:
-            let high = UInt64(try reader.dnsReadUInt32()) << 32 | UInt64(try reader.dnsReadUInt32())
-            let low = UInt64(try reader.dnsReadUInt32()) << 32 | UInt64(try reader.dnsReadUInt32())
+            // One 16-byte read, so that a short RDATA reports the 16 bytes it needs.
+            var address = ByteReader(try reader.dnsReadBytes(16))
+            let high = UInt64(try address.dnsReadUInt32()) << 32 | UInt64(try address.dnsReadUInt32())
+            let low = UInt64(try address.dnsReadUInt32()) << 32 | UInt64(try address.dnsReadUInt32())
             return .aaaa(DNSRecordData.IPv6Address(high: high, low: low))
         case .cname, .ns, .ptr:
             return .name(try DNSName.scan(&reader, collectingInto: &unused, collect: false))

@@ -113,15 +113,17 @@ struct MessageBuilder {
     }
 }
 
-/// The error `body` throws, or `nil` (and an issue) if it does not throw.
-func parseError<T>(
-    sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws(DNSParseError) -> T
-) -> DNSParseError? {
+/// The `DNSParseError` that `body` throws, or `nil` (and an issue) if it throws nothing or
+/// another error. (Closures do not infer typed throws yet, hence the untyped parameter.)
+func parseError<T>(sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> T) -> DNSParseError? {
     do {
         _ = try body()
         Issue.record("expected a DNSParseError", sourceLocation: sourceLocation)
         return nil
-    } catch {
+    } catch let error as DNSParseError {
         return error
+    } catch {
+        Issue.record("expected a DNSParseError, got \(error)", sourceLocation: sourceLocation)
+        return nil
     }
 }
