@@ -1,0 +1,304 @@
+import WireCore
+
+/// A domain name, kept as its uncompressed wire-format labels.
+///
+/// Invariant: `storage` is a sequence of length-prefixed labels, each 1…63 bytes, without
+/// the terminal zero (the root name is empty), and `wireLength` (storage plus the root
+/// byte) is at most 255 (RFC 1035 §2.3.4). Every initializer checks this, so walking the
+/// labels never fails. Equality and hashing ignore ASCII case (RFC 4343 §3); any other byte
+/// compares exactly.
+public struct DNSName: Sendable, CustomStringConvertible {
+    /// RFC 1035 §2.3.4: "labels 63 octets or less".
+    public static let maximumLabelLength = 63
+    /// RFC 1035 §2.3.4: "names 255 octets or less", length bytes and root included.
+    public static let maximumWireLength = 255
+    /// A second guard beside "pointers point strictly backwards", which alone already rules
+    /// out loops. A 255-octet name has at most 127 labels, so a name that reaches each of its
+    /// labels by a separate pointer needs at most 127; more is a pointer-to-pointer chain
+    /// whose only use is to burn the parser's time.
+    public static let maximumCompressionPointers = 127
+
+    /// Length-prefixed labels as on the wire, without the terminal zero; empty for the root.
+    public private(set) var storage: [UInt8]
+
+    /// The root name `.`.
+    public static let root = DNSName(validatedStorage: [])
+
+    init(validatedStorage: [UInt8]) {
+        self.storage = validatedStorage
+    }
+
+    /// A name from its labels, most specific first (`["www", "example", "com"]` as bytes);
+    /// `nil` if a label is empty or over 63 bytes, or the name over 255 octets.
+    public init?(labels: [[UInt8]]) {
+        var storage: [UInt8] = []
+        for label in labels {
+            guard !label.isEmpty, label.count <= Self.maximumLabelLength else { return nil }
+            storage.append(UInt8(label.count))
+            storage.append(contentsOf: label)
+            guard storage.count < Self.maximumWireLength else { return nil }
+        }
+        self.storage = storage
+    }
+
+    /// A name from presentation format (`www.example.com.`, `.` for the root), with the
+    /// escapes `\X` and `\DDD` of RFC 1035 §5.1. A missing trailing dot is accepted: the name
+    /// is taken as absolute. `nil` for an empty label, a bad escape, or a limit exceeded.
+    public init?(_ text: String) {
+        if text == "." {
+            self.storage = []
+            return
+        }
+        var storage: [UInt8] = []
+        var label: [UInt8] = []
+        var characters = text.utf8.makeIterator()
+        var sawAnything = false
+        while let character = characters.next() {
+            sawAnything = true
+            switch character {
+            case UInt8(ascii: "."):
+                guard !label.isEmpty else { return nil }
+                storage.append(UInt8(label.count))
+                storage.append(contentsOf: label)
+                label.removeAll(keepingCapacity: true)
+            case UInt8(ascii: "\\"):
+                guard let first = characters.next() else { return nil }
+                if let hundreds = Self.decimalDigit(first) {
+                    guard let tens = characters.next().flatMap(Self.decimalDigit),
+                          let units = characters.next().flatMap(Self.decimalDigit)
+                    else { return nil }
+                    let value = hundreds * 100 + tens * 10 + units
+                    guard value <= 255 else { return nil }
+                    label.append(UInt8(value))
+                } else {
+                    label.append(first)
+                }
+            default:
+                label.append(character)
+            }
+            guard label.count <= Self.maximumLabelLength,
+                  storage.count + 1 + label.count + 1 <= Self.maximumWireLength
+            else { return nil }
+        }
+        guard sawAnything else { return nil }
+        if !label.isEmpty {
+            storage.append(UInt8(label.count))
+            storage.append(contentsOf: label)
+        }
+        self.storage = storage
+    }
+
+    private static func decimalDigit(_ character: UInt8) -> Int? {
+        character >= UInt8(ascii: "0") && character <= UInt8(ascii: "9")
+            ? Int(character - UInt8(ascii: "0")) : nil
+    }
+
+    /// Decodes the name at `offset` in a whole message, following compression pointers.
+    public init(parsing message: UnsafeRawBufferPointer, at offset: Int) throws(DNSParseError) {
+        var reader = ByteReader(message)
+        try reader.dnsSeek(to: offset)
+        var storage: [UInt8] = []
+        _ = try Self.scan(&reader, collectingInto: &storage, collect: true)
+        self.storage = storage
+    }
+
+    public var isRoot: Bool { storage.isEmpty }
+
+    /// Octets of the uncompressed wire form: length bytes, labels and the root byte.
+    public var wireLength: Int { storage.count + 1 }
+
+    /// Number of labels, the root not counted (`www.example.com.` has 3, `.` has 0).
+    public var labelCount: Int {
+        var count = 0
+        forEachLabel { _ in count += 1 }
+        return count
+    }
+
+    /// The labels, most specific first, without length bytes.
+    public var labels: [[UInt8]] {
+        var labels: [[UInt8]] = []
+        forEachLabel { labels.append(Array($0)) }
+        return labels
+    }
+
+    /// The uncompressed wire form, terminal zero included.
+    public var wireBytes: [UInt8] { storage + [0] }
+
+    /// FNV-1a 64 over the uncompressed wire form (terminal zero included) with ASCII letters
+    /// lowercased: equal names give equal keys whatever their case or compression. The same
+    /// function as `DNSQuestionSummary.nameHash`, so a summary can be matched to a name.
+    public var hashKey: UInt64 {
+        var hash = NameHash.basis
+        for byte in storage { hash = NameHash.add(byte, to: hash) }
+        return NameHash.add(0, to: hash)
+    }
+
+    /// True if `self` is `other` or below it (`www.example.com.` is in `example.com.`),
+    /// comparing labels as `==` does.
+    public func isSubdomain(of other: DNSName) -> Bool {
+        let suffixStart = storage.count - other.storage.count
+        guard suffixStart >= 0 else { return false }
+        guard !other.storage.isEmpty else { return true }
+        var isLabelBoundary = false
+        forEachLabelStart { labelStart in
+            if labelStart == suffixStart { isLabelBoundary = true }
+        }
+        guard isLabelBoundary else { return false }
+        return zip(storage.dropFirst(suffixStart), other.storage).allSatisfy { pair in
+            NameHash.asciiLowercase(pair.0) == NameHash.asciiLowercase(pair.1)
+        }
+    }
+
+    /// Presentation format with a trailing dot (RFC 1035 §5.1, RFC 4343 §2.1): `.` and `\`
+    /// inside a label as `\.` and `\\`, bytes outside 0x21…0x7E as `\DDD` in decimal.
+    public var description: String {
+        if storage.isEmpty { return "." }
+        var text: [UInt8] = []
+        text.reserveCapacity(storage.count + 8)
+        forEachLabel { label in
+            for byte in label {
+                switch byte {
+                case UInt8(ascii: "."), UInt8(ascii: "\\"):
+                    text.append(UInt8(ascii: "\\"))
+                    text.append(byte)
+                case 0x21...0x7E:
+                    text.append(byte)
+                default:
+                    text.append(UInt8(ascii: "\\"))
+                    text.append(UInt8(ascii: "0") + byte / 100)
+                    text.append(UInt8(ascii: "0") + byte / 10 % 10)
+                    text.append(UInt8(ascii: "0") + byte % 10)
+                }
+            }
+            text.append(UInt8(ascii: "."))
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Calls `body` with each label's bytes, most specific first. Relies on the invariant;
+    /// stops quietly at anything malformed rather than trapping.
+    func forEachLabel(_ body: (UnsafeRawBufferPointer) -> Void) {
+        storage.withUnsafeBytes { bytes in
+            var reader = ByteReader(bytes)
+            while let length = try? reader.readUInt8(), let label = try? reader.readBytes(Int(length)) {
+                body(label)
+            }
+        }
+    }
+
+    /// Calls `body` with the storage offset of each label's length byte.
+    private func forEachLabelStart(_ body: (Int) -> Void) {
+        storage.withUnsafeBytes { bytes in
+            var reader = ByteReader(bytes)
+            while !reader.isAtEnd {
+                body(reader.position)
+                guard let length = try? reader.readUInt8(), (try? reader.skip(Int(length))) != nil else { return }
+            }
+        }
+    }
+}
+
+extension DNSName: Hashable {
+    /// RFC 4343 §3: ASCII letters compare without regard to case; all other bytes exactly.
+    public static func == (lhs: DNSName, rhs: DNSName) -> Bool {
+        guard lhs.storage.count == rhs.storage.count else { return false }
+        // Length bytes are at most 63, below "A", so lowercasing every byte is safe.
+        return zip(lhs.storage, rhs.storage).allSatisfy { pair in
+            NameHash.asciiLowercase(pair.0) == NameHash.asciiLowercase(pair.1)
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(hashKey)
+    }
+}
+
+/// FNV-1a 64 over ASCII-lowercased bytes: the name hash shared by `DNSName.hashKey` and
+/// the allocation-free name scan.
+enum NameHash {
+    static let basis: UInt64 = 0xcbf2_9ce4_8422_2325
+    static let prime: UInt64 = 0x0000_0100_0000_01b3
+
+    @inline(__always)
+    static func asciiLowercase(_ byte: UInt8) -> UInt8 {
+        byte &- UInt8(ascii: "A") < 26 ? byte | 0x20 : byte
+    }
+
+    @inline(__always)
+    static func add(_ byte: UInt8, to hash: UInt64) -> UInt64 {
+        (hash ^ UInt64(asciiLowercase(byte))) &* prime
+    }
+}
+
+/// What one pass over a name learns without allocating: where it starts, how long it is
+/// uncompressed, and its `NameHash`.
+struct ScannedName: Hashable, Sendable {
+    var offset: Int
+    var wireLength: Int
+    var hashKey: UInt64
+}
+
+extension DNSName {
+    /// Decodes the name at `reader.position` and leaves `reader` just after the name's bytes
+    /// in place (after its terminal zero or its first pointer). Labels are appended to
+    /// `storage` only if `collect` is set; the hash and length are always computed, and
+    /// nothing is allocated otherwise.
+    ///
+    /// A loop, never recursion. RFC 1035 §4.1.4 lets a pointer replace the end of a name;
+    /// here it must also point strictly before the start of the segment it ends (the name's
+    /// start, or the previous pointer's target), so every jump goes backwards and no byte
+    /// is read twice: loops are impossible. `maximumCompressionPointers` bounds the work.
+    /// Reads stop at the end of `reader.bytes`, which the caller clamps (to RDLENGTH's end
+    /// for a name inside RDATA).
+    static func scan(
+        _ reader: inout ByteReader,
+        collectingInto storage: inout [UInt8],
+        collect: Bool
+    ) throws(DNSParseError) -> ScannedName {
+        let start = reader.position
+        var cursor = reader
+        var segmentStart = start
+        var endInPlace: Int? = nil
+        var wireLength = 0
+        var pointers = 0
+        var hash = NameHash.basis
+        while true {
+            let lengthOffset = cursor.position
+            let length = try cursor.dnsReadUInt8()
+            switch length >> 6 {
+            case 0b00:
+                wireLength += 1 + Int(length)
+                guard wireLength <= maximumWireLength else {
+                    throw DNSParseError(.nameTooLong(length: wireLength), offset: lengthOffset)
+                }
+                hash = NameHash.add(length, to: hash)
+                if length == 0 {
+                    try reader.dnsSeek(to: endInPlace ?? cursor.position)
+                    return ScannedName(offset: start, wireLength: wireLength, hashKey: hash)
+                }
+                let label = try cursor.dnsReadBytes(Int(length))
+                for byte in label { hash = NameHash.add(byte, to: hash) }
+                if collect {
+                    storage.append(length)
+                    storage.append(contentsOf: label)
+                }
+            case 0b11:
+                let low = try cursor.dnsReadUInt8()
+                let target = Int(length & 0x3F) << 8 | Int(low)
+                guard target < segmentStart else {
+                    throw DNSParseError(.pointerNotBackward(pointer: lengthOffset, target: target), offset: lengthOffset)
+                }
+                pointers += 1
+                guard pointers <= maximumCompressionPointers else {
+                    throw DNSParseError(.tooManyPointers, offset: lengthOffset)
+                }
+                if endInPlace == nil { endInPlace = cursor.position }
+                try cursor.dnsSeek(to: target)
+                segmentStart = target
+            default:
+                // 0b01 (extended label type, RFC 6891 §5) and 0b10 (reserved).
+                throw DNSParseError(.labelTooLong(length: Int(length)), offset: lengthOffset)
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+import WireCore
+
+/// The one validating pass over a message, shared by `DNSMessageSummary` (which only
+/// checks) and `DNSMessage` (which then materializes what the pass found), so that both
+/// accept and reject exactly the same bytes with the same errors.
+///
+/// Allocates nothing: names are scanned, not collected; RDATA comes back as a `RDataView`
+/// of offsets and fixed-size values. Every loop is bounded by the message bytes, never by a
+/// header count alone: each question or record consumes at least 5 bytes or throws.
+struct MessageWalker {
+    let message: UnsafeRawBufferPointer
+    /// Over the whole message; sits after the last question or record walked.
+    var reader: ByteReader
+    let header: DNSHeader
+    /// The OPT record's CLASS and TTL once one has been walked.
+    private(set) var opt: (rawClass: UInt16, ttl: UInt32)?
+
+    init(_ message: UnsafeRawBufferPointer) throws(DNSParseError) {
+        self.message = message
+        reader = ByteReader(message)
+        header = try DNSHeader(reading: &reader)
+    }
+
+    mutating func question(number: Int) throws(DNSParseError) -> QuestionView {
+        do throws(DNSParseError) {
+            var unused: [UInt8] = []
+            let name = try DNSName.scan(&reader, collectingInto: &unused, collect: false)
+            let type = try reader.dnsReadUInt16()
+            let rawClass = try reader.dnsReadUInt16()
+            return QuestionView(name: name, type: DNSType(type), rawClass: rawClass)
+        } catch {
+            throw error.located(in: .question, number: number)
+        }
+    }
+
+    mutating func record(in section: DNSSection, number: Int) throws(DNSParseError) -> RecordView {
+        do throws(DNSParseError) {
+            return try readRecord(in: section)
+        } catch {
+            throw error.located(in: section, number: number)
+        }
+    }
+
+    /// Walks the questions after the first `questionsDone`, every record, and checks that
+    /// nothing follows the last one.
+    mutating func walkRest(questionsDone: Int) throws(DNSParseError) {
+        var number = questionsDone
+        while number < Int(header.questionCount) {
+            number += 1
+            _ = try question(number: number)
+        }
+        try walkRecords(in: .answer, count: header.answerCount)
+        try walkRecords(in: .authority, count: header.authorityCount)
+        try walkRecords(in: .additional, count: header.additionalCount)
+        try checkEnd()
+    }
+
+    private mutating func walkRecords(in section: DNSSection, count: UInt16) throws(DNSParseError) {
+        var number = 0
+        while number < Int(count) {
+            number += 1
+            _ = try record(in: section, number: number)
+        }
+    }
+
+    /// RFC 1035 has no room for bytes after the last record.
+    func checkEnd() throws(DNSParseError) {
+        guard reader.isAtEnd else {
+            throw DNSParseError(.trailingBytes(count: reader.remaining), offset: reader.position)
+        }
+    }
+
+    private mutating func readRecord(in section: DNSSection) throws(DNSParseError) -> RecordView {
+        let recordStart = reader.position
+        var unused: [UInt8] = []
+        let name = try DNSName.scan(&reader, collectingInto: &unused, collect: false)
+        let type = DNSType(try reader.dnsReadUInt16())
+        let rawClass = try reader.dnsReadUInt16()
+        let ttl = try reader.dnsReadUInt32()
+        let rdataLength = Int(try reader.dnsReadUInt16())
+        let rdataStart = reader.position
+        guard rdataLength <= reader.remaining else {
+            throw DNSParseError(.truncated(needed: rdataLength), offset: rdataStart)
+        }
+        if type == .opt {
+            // RFC 6891 §6.1.1: OPT "MUST be in the additional data section", at most once
+            // (more is FORMERR), and §6.1.2: its NAME "MUST be 0 (root domain)".
+            guard section == .additional else { throw DNSParseError(.optNotInAdditional, offset: recordStart) }
+            guard opt == nil else { throw DNSParseError(.multipleOPT, offset: recordStart) }
+            guard name.wireLength == 1 else { throw DNSParseError(.optNameNotRoot, offset: recordStart) }
+        }
+        let rdataEnd = rdataStart + rdataLength
+        let rdata: RDataView
+        // Clamped to the end of RDATA, so that no field or name can read the next record.
+        var rdataReader = ByteReader(try reader.dnsPrefix(rdataEnd), position: rdataStart)
+        do throws(DNSParseError) {
+            rdata = try Self.readRData(type: type, rawClass: rawClass, from: &rdataReader)
+        } catch {
+            guard case .truncated(let needed) = error.code else { throw error }
+            // The read ran into the clamp: the RDATA is shorter than its fields.
+            let consumed = error.offset + needed - rdataStart
+            throw DNSParseError(
+                .rdataLengthMismatch(type: type, declared: rdataLength, consumed: consumed), offset: rdataStart)
+        }
+        guard rdataReader.isAtEnd else {
+            throw DNSParseError(
+                .rdataLengthMismatch(type: type, declared: rdataLength, consumed: rdataReader.position - rdataStart),
+                offset: rdataStart)
+        }
+        try reader.dnsSkip(rdataLength)
+        if type == .opt { opt = (rawClass, ttl) }
+        return RecordView(
+            name: name, type: type, rawClass: rawClass, ttl: ttl,
+            rdataOffset: rdataStart, rdataLength: rdataLength, rdata: rdata)
+    }
+
+    /// Reads and checks the RDATA of the types this module decodes; skips any other.
+    private static func readRData(
+        type: DNSType, rawClass: UInt16, from reader: inout ByteReader
+    ) throws(DNSParseError) -> RDataView {
+        // RFC 2136 §2.4–2.5: UPDATE prerequisites and deletions carry class ANY or NONE and
+        // an empty RDATA whatever the type.
+        if reader.isAtEnd, rawClass == DNSClass.any.rawValue || rawClass == DNSClass.none.rawValue, type != .opt {
+            return .unknown
+        }
+        var unused: [UInt8] = []
+        switch type {
+        case .a:
+            return .a(DNSRecordData.IPv4Address(rawValue: try reader.dnsReadUInt32()))
+        case .aaaa:
+            // One 16-byte read, so that a short RDATA reports the 16 bytes it needs.
+            var address = ByteReader(try reader.dnsReadBytes(16))
+            let high = UInt64(try address.dnsReadUInt32()) << 32 | UInt64(try address.dnsReadUInt32())
+            let low = UInt64(try address.dnsReadUInt32()) << 32 | UInt64(try address.dnsReadUInt32())
+            return .aaaa(DNSRecordData.IPv6Address(high: high, low: low))
+        case .cname, .ns, .ptr:
+            return .name(try DNSName.scan(&reader, collectingInto: &unused, collect: false))
+        case .mx:
+            let preference = try reader.dnsReadUInt16()
+            return .mx(preference, try DNSName.scan(&reader, collectingInto: &unused, collect: false))
+        case .srv:
+            let priority = try reader.dnsReadUInt16()
+            let weight = try reader.dnsReadUInt16()
+            let port = try reader.dnsReadUInt16()
+            return .srv(priority, weight, port, try DNSName.scan(&reader, collectingInto: &unused, collect: false))
+        case .soa:
+            let mname = try DNSName.scan(&reader, collectingInto: &unused, collect: false)
+            let rname = try DNSName.scan(&reader, collectingInto: &unused, collect: false)
+            return .soa(
+                mname, rname,
+                serial: try reader.dnsReadUInt32(), refresh: try reader.dnsReadUInt32(),
+                retry: try reader.dnsReadUInt32(), expire: try reader.dnsReadUInt32(),
+                minimum: try reader.dnsReadUInt32())
+        case .txt:
+            while !reader.isAtEnd {
+                let length = try reader.dnsReadUInt8()
+                try reader.dnsSkip(Int(length))
+            }
+            return .txt
+        case .opt:
+            while !reader.isAtEnd {
+                let optionStart = reader.position
+                let code = try reader.dnsReadUInt16()
+                let length = try reader.dnsReadUInt16()
+                let body = try reader.dnsReadBytes(Int(length))
+                do throws(EDNSOptionError) {
+                    try EDNSOption.validate(code: code, body: body)
+                } catch {
+                    throw DNSParseError(.invalidEDNSOption(code: code, reason: error), offset: optionStart)
+                }
+            }
+            return .opt
+        default:
+            try reader.dnsSkip(reader.remaining)
+            return .unknown
+        }
+    }
+}
+
+/// A question as walked: the name scanned in place, nothing copied.
+struct QuestionView {
+    var name: ScannedName
+    var type: DNSType
+    var rawClass: UInt16
+}
+
+/// A record as walked: fixed fields decoded, names and variable RDATA left in the message.
+struct RecordView {
+    var name: ScannedName
+    var type: DNSType
+    var rawClass: UInt16
+    var ttl: UInt32
+    var rdataOffset: Int
+    var rdataLength: Int
+    var rdata: RDataView
+}
+
+/// RDATA as walked and checked; `.txt`, `.opt` and `.unknown` are re-read from the bytes.
+enum RDataView {
+    case a(DNSRecordData.IPv4Address)
+    case aaaa(DNSRecordData.IPv6Address)
+    /// CNAME, NS or PTR: the record's type says which.
+    case name(ScannedName)
+    case mx(UInt16, ScannedName)
+    case srv(UInt16, UInt16, UInt16, ScannedName)
+    case soa(ScannedName, ScannedName, serial: UInt32, refresh: UInt32, retry: UInt32, expire: UInt32, minimum: UInt32)
+    case txt
+    case opt
+    case unknown
+}

@@ -1,0 +1,128 @@
+import Testing
+@testable import DNSWire
+
+// RFC 1035 §4.1.4 compression, with the rule that makes loops impossible: a pointer must
+// target a byte strictly before the start of the segment it ends (the name's own start, or
+// the previous pointer's target). tcpdump prints a message with a bad pointer as
+// `[|domain]` or with `<LOOP>`; tshark as "Malformed Packet".
+
+@Suite struct CompressionTests {
+    /// A name built from a pointer to a name that itself ends in a pointer:
+    /// `a.www.example.com.` from `a`→`www`→`example.com`.
+    @Test func pointerToAnEarlierPointerIsFollowed() throws {
+        var message = MessageBuilder(counts: (1, 2, 0, 0))
+        let question = message.question("example.com")
+        let firstOwner = message.name("www", pointer: question)
+        message.recordTail(type: 1, rdata: [192, 0, 2, 1])
+        message.name("a", pointer: firstOwner)
+        message.recordTail(type: 1, rdata: [192, 0, 2, 2])
+
+        let parsed = try DNSMessage(parsing: message.bytes)
+        #expect(parsed.answers.map(\.name) == [name("www.example.com."), name("a.www.example.com.")])
+        #expect(parsed.answers[1].name.wireLength == 19)
+    }
+
+    /// `C0 0C` at offset 12: the question name points at itself.
+    @Test func test_pointerLoop_pointerToItself() {
+        var message = MessageBuilder(counts: (1, 0, 0, 0))
+        message.pointer(12)
+        message.uint16(1)
+        message.uint16(1)
+        let expected = DNSParseError(
+            .pointerNotBackward(pointer: 12, target: 12), offset: 12, section: .question, recordNumber: 1)
+        #expect(parseError { try DNSMessage(parsing: message.bytes) } == expected)
+        #expect(parseError { try DNSMessageSummary(parsing: message.bytes) } == expected)
+    }
+
+    /// `01 61 C0 0C`: the label `a`, then a pointer back to the start of the same name,
+    /// which would spell `a.a.a.…` for ever.
+    @Test func test_pointerLoop_pointerBackToStartOfOwnName() {
+        var message = MessageBuilder(counts: (1, 0, 0, 0))
+        message.name("a", pointer: 12)
+        message.uint16(1)
+        message.uint16(1)
+        #expect(parseError { try DNSMessage(parsing: message.bytes) }
+            == DNSParseError(.pointerNotBackward(pointer: 14, target: 12), offset: 14, section: .question, recordNumber: 1))
+    }
+
+    @Test func forwardPointerIsRejected() {
+        var message = MessageBuilder(counts: (1, 0, 0, 0))
+        message.pointer(20)
+        message.uint16(1)
+        message.uint16(1)
+        message.raw([0, 0, 0, 0])  // so that offset 20 exists and holds a valid root name
+        #expect(parseError { try DNSMessage(parsing: message.bytes) }?.code == .pointerNotBackward(pointer: 12, target: 20))
+    }
+
+    /// Bytes 41–44 hold `C0 2B` and `C0 29`: 41 → 43 → 41 → … The second answer's owner
+    /// enters the loop at 43 by a valid backward pointer; the pointer at 41 back to 43 is
+    /// the one that breaks the rule.
+    @Test func test_pointerLoop_twoPointersTargetingEachOther() {
+        var message = MessageBuilder(counts: (1, 2, 0, 0))
+        let question = message.question("example.com")  // 12…28
+        message.pointer(question)  // answer 1 at 29
+        let loop = message.recordTail(type: 0xFF00, rdata: [0xC0, 43, 0xC0, 41])
+        #expect(loop == 41)
+        let secondOwner = message.pointer(43)  // answer 2 at 45
+        #expect(secondOwner == 45)
+        message.recordTail(type: 1, rdata: [192, 0, 2, 1])
+
+        let expected = DNSParseError(
+            .pointerNotBackward(pointer: 41, target: 43), offset: 41, section: .answer, recordNumber: 2)
+        #expect(parseError { try DNSMessage(parsing: message.bytes) } == expected)
+        #expect(expected.description == "answer record 2 at offset 41: compression pointer at 41 targets 43, not backwards")
+        // The summary still has the question and reports the loop as the body's error.
+        let summary = try? DNSMessageSummary(parsing: message.bytes)
+        #expect(summary?.question?.nameOffset == 12)
+        #expect(summary?.bodyError == expected)
+    }
+
+    /// A chain of pointers, each 2 bytes before the next, ending at a root byte: every hop
+    /// is backwards, so only the hop limit stops it.
+    func pointerChainMessage(links: Int) -> (bytes: [UInt8], chainStart: Int) {
+        var message = MessageBuilder(counts: (1, 2, 0, 0))
+        let question = message.question("example.com")
+        message.pointer(question)
+        var rdata: [UInt8] = [0]  // the root byte, at 41
+        let root = 41
+        for link in 0..<links {
+            let target = link == 0 ? root : root + 1 + 2 * (link - 1)
+            rdata += [0xC0 | UInt8(target >> 8), UInt8(target & 0xFF)]
+        }
+        message.recordTail(type: 0xFF00, rdata: rdata)
+        let lastLink = root + 1 + 2 * (links - 1)
+        message.pointer(lastLink)
+        message.recordTail(type: 1, rdata: [192, 0, 2, 1])
+        return (message.bytes, root + 1)
+    }
+
+    @Test func pointerChainAtTheHopLimitIsAccepted() throws {
+        // The owner's own pointer plus 126 links: 127 pointers, the limit.
+        let chain = pointerChainMessage(links: DNSName.maximumCompressionPointers - 1)
+        let parsed = try DNSMessage(parsing: chain.bytes)
+        #expect(parsed.answers[1].name == .root)
+    }
+
+    @Test func pointerChainOverTheHopLimitIsRejected() {
+        // 128 pointers: the 128th is the first link, at the chain's start.
+        let chain = pointerChainMessage(links: DNSName.maximumCompressionPointers)
+        let expected = DNSParseError(.tooManyPointers, offset: chain.chainStart, section: .answer, recordNumber: 2)
+        #expect(parseError { try DNSMessage(parsing: chain.bytes) } == expected)
+        #expect((try? DNSMessageSummary(parsing: chain.bytes))?.bodyError == expected)
+    }
+
+    @Test func pointerCutInHalfIsTruncated() {
+        var message = MessageBuilder(counts: (1, 0, 0, 0))
+        message.uint8(0xC0)
+        #expect(parseError { try DNSMessage(parsing: message.bytes) }
+            == DNSParseError(.truncated(needed: 1), offset: 13, section: .question, recordNumber: 1))
+    }
+
+    /// A name inside RDATA may point anywhere before it, including into earlier RDATA.
+    @Test func rdataNamePointsIntoEarlierRDATA() throws {
+        let message = try DNSMessage(parsing: Real.responseWithCNAMEChain)
+        // Answer 2's owner (C0 2E) and answer 3's (C0 4C) point into the CNAME targets.
+        #expect(message.answers[1].name == name("web.example.test."))
+        #expect(message.answers[2].name == name("host.example.test."))
+    }
+}

@@ -1,0 +1,146 @@
+import Testing
+@testable import DNSWire
+
+@Suite struct NameTests {
+    // MARK: Limits (RFC 1035 §2.3.4)
+
+    @Test(arguments: [(UInt8(64), "label length 64 over 63"), (0x80, "reserved label type (length byte 128)"),
+                      (0xBF, "reserved label type (length byte 191)")])
+    func labelLengthByteOutsideZeroToSixtyThreeIsRejected(lengthByte: UInt8, text: String) {
+        var message = MessageBuilder(counts: (1, 0, 0, 0))
+        message.uint8(lengthByte)
+        message.raw([UInt8](repeating: 0x61, count: 200))
+        let expected = DNSParseError(
+            .labelTooLong(length: Int(lengthByte)), offset: 12, section: .question, recordNumber: 1)
+        #expect(parseError { try DNSMessage(parsing: message.bytes) } == expected)
+        #expect(parseError { try DNSMessageSummary(parsing: message.bytes) } == expected)
+        #expect(expected.code.description == text)
+    }
+
+    @Test func labelOfSixtyThreeIsAccepted() throws {
+        var message = MessageBuilder(counts: (1, 0, 0, 0))
+        message.question(String(repeating: "a", count: 63) + ".com")
+        let parsed = try DNSMessage(parsing: message.bytes)
+        #expect(parsed.questions[0].name.labels.map(\.count) == [63, 3])
+    }
+
+    /// Three 63-byte labels and one of 61: 3 × 64 + 62 + 1 = 255 octets, the maximum.
+    @Test func nameOfTwoHundredFiftyFiveOctetsIsAccepted() throws {
+        let long = [String](repeating: String(repeating: "a", count: 63), count: 3) + [String(repeating: "b", count: 61)]
+        var message = MessageBuilder(counts: (1, 0, 0, 0))
+        message.question(long.joined(separator: "."))
+        let parsed = try DNSMessage(parsing: message.bytes)
+        #expect(parsed.questions[0].name.wireLength == 255)
+        let summary = try DNSMessageSummary(parsing: message.bytes)
+        #expect(summary.question?.nameWireLength == 255)
+    }
+
+    /// Four 63-byte labels: the fourth brings the name to 256 octets before its root byte.
+    @Test func nameOverTwoHundredFiftyFiveOctetsIsRejected() {
+        var message = MessageBuilder(counts: (1, 0, 0, 0))
+        message.question([String](repeating: String(repeating: "a", count: 63), count: 4).joined(separator: "."))
+        let expected = DNSParseError(.nameTooLong(length: 256), offset: 12 + 3 * 64, section: .question, recordNumber: 1)
+        #expect(parseError { try DNSMessage(parsing: message.bytes) } == expected)
+    }
+
+    /// Compression cannot be used to build a name over the limit either: a 62-byte label
+    /// in front of a pointer to a 193-octet name makes 256.
+    @Test func compressedNameOverTwoHundredFiftyFiveOctetsIsRejected() {
+        var message = MessageBuilder(counts: (2, 0, 0, 0))
+        message.question([String](repeating: String(repeating: "a", count: 63), count: 3).joined(separator: "."))
+        message.name(String(repeating: "b", count: 62), pointer: 12)
+        message.uint16(1)
+        message.uint16(1)
+        #expect(parseError { try DNSMessage(parsing: message.bytes) }
+            == DNSParseError(.nameTooLong(length: 256), offset: 12 + 3 * 64, section: .question, recordNumber: 2))
+    }
+
+    // MARK: Presentation format (RFC 1035 §5.1, RFC 4343 §2.1)
+
+    @Test func presentationEscapesDotBackslashAndNonPrintableBytes() throws {
+        let escaped = try #require(DNSName(labels: [
+            Array("a.b".utf8), Array("\\".utf8), [0x00, 0x20, 0x7F, 0xFF], Array("ok".utf8),
+        ]))
+        #expect(escaped.description == #"a\.b.\\.\000\032\127\255.ok."#)
+        #expect(DNSName(#"a\.b.\\.\000\032\127\255.ok."#) == escaped)
+        #expect(DNSName(#"a\.b.\\.\000\ \127\255.ok"#) == escaped)  // `\X` quotes any X
+        #expect(escaped.labelCount == 4)
+    }
+
+    @Test func rootAndSimpleNames() throws {
+        #expect(DNSName.root.description == ".")
+        #expect(DNSName(".") == .root)
+        #expect(DNSName.root.wireLength == 1 && DNSName.root.labelCount == 0)
+        let www = name("www.example.com.")
+        #expect(www.description == "www.example.com.")
+        #expect(www.wireLength == 17)
+        #expect(www.labelCount == 3)
+        #expect(www.wireBytes == hex("03 777777 07 6578616d706c65 03 636f6d 00"))
+        #expect(DNSName("www.example.com") == www)  // no trailing dot: taken as absolute
+    }
+
+    @Test(arguments: ["", "a..b", ".a", "a\\", "a\\25", "a\\256", String(repeating: "x", count: 64) + ".com",
+                      [String](repeating: String(repeating: "x", count: 63), count: 4).joined(separator: ".")])
+    func invalidPresentationIsNil(text: String) {
+        #expect(DNSName(text) == nil)
+    }
+
+    @Test func labelsInitializerChecksLimits() {
+        #expect(DNSName(labels: []) == .root)
+        #expect(DNSName(labels: [[]]) == nil)
+        #expect(DNSName(labels: [[UInt8](repeating: 1, count: 64)]) == nil)
+        #expect(DNSName(labels: [[UInt8]](repeating: [UInt8](repeating: 1, count: 63), count: 4)) == nil)
+    }
+
+    // MARK: Case-insensitive equality and hashing (RFC 4343 §3)
+
+    @Test func equalityAndHashIgnoreASCIICase() {
+        let lower = name("www.example.test.")
+        let mixed = name("WwW.ExAmPlE.TEST.")
+        #expect(lower == mixed)
+        #expect(lower.hashValue == mixed.hashValue)
+        #expect(lower.hashKey == mixed.hashKey)
+        #expect(Set([lower, mixed]).count == 1)
+        #expect(mixed.description == "WwW.ExAmPlE.TEST.")  // case kept for display
+        #expect(lower != name("www.example.tes."))
+        #expect(lower != name("ww.wexample.test."))  // same bytes but for one length byte
+    }
+
+    /// Folding by OR-ing 0x20 into every byte would make `@`/`` ` ``, `[`/`{` and
+    /// 0xC3/0xE3 equal; only A–Z may fold.
+    @Test func test_caseFolding_onlyTouchesASCIILetters() throws {
+        #expect(name("@.") != name("`."))
+        #expect(name("[.") != name("{."))
+        let upper = try #require(DNSName(labels: [[0xC3]]))
+        let lower = try #require(DNSName(labels: [[0xE3]]))
+        #expect(upper != lower)
+        #expect(upper.hashKey != lower.hashKey)
+    }
+
+    /// FNV-1a 64 over the lowercased uncompressed wire form, terminal zero included.
+    @Test func hashKeyKnownAnswers() {
+        #expect(DNSName.root.hashKey == 0xaf63_bd4c_8601_b7df)
+        #expect(name("A.").hashKey == 0xd113_bd18_6786_7955)
+        #expect(name("www.example.TEST.").hashKey == 0xc08d_ac27_9d8f_e3a8)
+    }
+
+    @Test func subdomains() {
+        let zone = name("Example.Test.")
+        #expect(name("www.example.test.").isSubdomain(of: zone))
+        #expect(zone.isSubdomain(of: zone))
+        #expect(zone.isSubdomain(of: .root))
+        #expect(!name("wwwexample.test.").isSubdomain(of: name("example.test.")))
+        #expect(!name("example.test.").isSubdomain(of: name("www.example.test.")))
+        #expect(!name("xample.test.").isSubdomain(of: name("example.test.")))
+    }
+
+    // MARK: Decoding on its own
+
+    @Test func parsingAtAnOffsetOutsideTheMessageIsTruncated() {
+        let bytes: [UInt8] = [0]
+        let error = bytes.withUnsafeBytes { buffer in parseError { try DNSName(parsing: buffer, at: 5) } }
+        #expect(error?.code == .truncated(needed: 5))
+        let ok = bytes.withUnsafeBytes { buffer in try? DNSName(parsing: buffer, at: 0) }
+        #expect(ok == .root)
+    }
+}

@@ -1,0 +1,119 @@
+import Testing
+import WireCore
+@testable import DNSWire
+
+@Suite struct SummaryTests {
+    @Test func summaryOfTheRealResponse() throws {
+        let summary = try DNSMessageSummary(parsing: Real.responseWithCNAMEChain)
+        #expect(summary.header.id == 22970 && summary.header.isResponse)
+        #expect(summary.header.answerCount == 3)
+        #expect(summary.question == DNSQuestionSummary(
+            nameOffset: 12, nameHash: name("www.example.test.").hashKey, nameWireLength: 18,
+            type: .a, class: .in, unicastResponse: false))
+        #expect(summary.bodyError == nil)
+        #expect(summary.edns == EDNSSummary(udpPayloadSize: 1232, extendedRCodeHigh: 0, version: 0, dnssecOK: true))
+        #expect(summary.rcode == .noError)
+    }
+
+    /// Resolvers randomize the case of query names (DNS 0x20); the responder echoes it, or
+    /// not. Either way the query and its response must pair on `nameHash`.
+    @Test func nameHashIgnoresCase() throws {
+        var query = MessageBuilder(flags: 0x0100, counts: (1, 0, 0, 0))
+        query.question("wWw.ExAmple.TeSt")
+        let fromQuery = try DNSMessageSummary(parsing: query.bytes)
+        let fromResponse = try DNSMessageSummary(parsing: Real.responseWithCNAMEChain)
+        #expect(fromQuery.question?.nameHash == fromResponse.question?.nameHash)
+        #expect(fromQuery.question?.nameHash == name("WWW.EXAMPLE.TEST.").hashKey)
+    }
+
+    /// The scan that makes `nameHash` gives the same hash for a compressed name as for the
+    /// same name uncompressed: `web.example.test.` at 64 is the pointer `C0 2E`, at 46 it is
+    /// spelled out, and `host.example.test.` at 95 is `C0 4C`.
+    @Test func nameHashIsTheSameCompressedOrNot() throws {
+        func scan(_ bytes: [UInt8], at offset: Int) throws -> ScannedName {
+            try bytes.withUnsafeBytes { buffer in
+                var reader = ByteReader(buffer, position: offset)
+                var unused: [UInt8] = []
+                return try DNSName.scan(&reader, collectingInto: &unused, collect: false)
+            }
+        }
+        let bytes = Real.responseWithCNAMEChain
+        let spelledOut = try scan(bytes, at: 46)
+        let compressed = try scan(bytes, at: 64)
+        #expect(spelledOut.hashKey == compressed.hashKey)
+        #expect(compressed.hashKey == name("Web.Example.Test.").hashKey)
+        #expect(compressed.wireLength == 18 && spelledOut.wireLength == 18)
+        #expect(try scan(bytes, at: 95).hashKey == name("host.example.test.").hashKey)
+
+        // A second question compressed against the first: the message's names agree.
+        var message = MessageBuilder(flags: 0x0100, counts: (2, 0, 0, 0))
+        message.question("Example.Test")
+        let second = message.name("www", pointer: 12)
+        message.uint16(1)
+        message.uint16(1)
+        let parsed = try DNSMessage(parsing: message.bytes)
+        #expect(try scan(message.bytes, at: second).hashKey == parsed.questions[1].name.hashKey)
+        #expect(try parsed.questions[1].name.hashKey == fromCNAMEChainQuestionHash())
+    }
+
+    private func fromCNAMEChainQuestionHash() throws -> UInt64? {
+        try DNSMessageSummary(parsing: Real.responseWithCNAMEChain).question?.nameHash
+    }
+
+    @Test func questionNameIsMaterializedLater() throws {
+        let bytes = Real.responseSRV
+        let summary = try DNSMessageSummary(parsing: bytes)
+        let question = try #require(summary.question)
+        let decoded = try bytes.withUnsafeBytes { buffer in try question.name(in: buffer) }
+        #expect(decoded.description == "_sip._udp.example.test.")
+        #expect(decoded.hashKey == question.nameHash)
+        // Given the wrong bytes, it fails cleanly rather than trapping.
+        let wrong: [UInt8] = [0, 0, 0]
+        let error = wrong.withUnsafeBytes { buffer in parseError { try question.name(in: buffer) } }
+        #expect(error?.section == .question)
+    }
+
+    @Test func bodyErrorKeepsHeaderAndQuestionUsable() throws {
+        // A response whose only answer has a forward pointer.
+        var message = MessageBuilder(counts: (1, 1, 0, 0))
+        message.question("example.com")
+        message.pointer(200)
+        message.recordTail(type: 1, rdata: [192, 0, 2, 1])
+        let summary = try DNSMessageSummary(parsing: message.bytes)
+        #expect(summary.header.id == 0x1234)
+        #expect(summary.question?.nameHash == name("example.com.").hashKey)
+        #expect(summary.bodyError
+            == DNSParseError(.pointerNotBackward(pointer: 29, target: 200), offset: 29, section: .answer, recordNumber: 1))
+        // Without validation the body is not looked at.
+        let quick = try DNSMessageSummary(parsing: message.bytes, validateBody: false)
+        #expect(quick.bodyError == nil && quick.question == summary.question && quick.edns == nil)
+    }
+
+    /// The OPT record seen before a later error still gives the summary its EDNS fields.
+    @Test func ednsFoundBeforeABodyError() throws {
+        var message = MessageBuilder(counts: (1, 0, 0, 2))
+        message.question("example.com")
+        message.opt(udpSize: 4096, ttl: 0x0100_8000)
+        message.uint8(0x40)  // second additional: a bad label
+        let summary = try DNSMessageSummary(parsing: message.bytes)
+        #expect(summary.edns == EDNSSummary(udpPayloadSize: 4096, extendedRCodeHigh: 1, version: 0, dnssecOK: true))
+        #expect(summary.bodyError?.code == .labelTooLong(length: 64))
+    }
+
+    @Test func messageWithoutQuestionHasNoQuestionSummary() throws {
+        var message = MessageBuilder(counts: (0, 1, 0, 0))
+        message.name("example.com")
+        message.recordTail(type: 1, rdata: [192, 0, 2, 1])
+        let summary = try DNSMessageSummary(parsing: message.bytes)
+        #expect(summary.question == nil && summary.bodyError == nil)
+    }
+
+    @Test func summaryFromAnotherModuleSizedBuffer() throws {
+        // The engine hands a slice of a larger capture buffer: only the slice is read.
+        let frame = [UInt8](repeating: 0xEE, count: 42) + Real.responseMX + [0xEE, 0xEE]
+        let summary = try frame.withUnsafeBytes { buffer in
+            try DNSMessageSummary(parsing: UnsafeRawBufferPointer(rebasing: buffer[42..<(42 + Real.responseMX.count)]))
+        }
+        #expect(summary.header.id == 15536 && summary.bodyError == nil)
+    }
+}
