@@ -137,7 +137,8 @@ public struct TransactionEngine {
             opcode: message.opcode, qname: qname(), question: message.question,
             vlanIDs: message.vlanIDs, interfaceIndex: message.interfaceIndex,
             attempts: [Attempt(frame: message.frame, time: message.time, clientPort: client.port)],
-            droppedAttempts: 0, lastTime: message.time, response: nil, outcome: isMulticast ? .multicast : .unanswered, expiry: nil)
+            droppedAttempts: 0, response: nil, outcome: isMulticast ? .multicast : .unanswered, expiry: nil,
+            lastTime: message.time)
         if isMulticast {
             // Nobody in particular owes an answer: emit at once, keep no state.
             statistics.multicastQueries += 1
@@ -216,6 +217,8 @@ public struct EngineStatistics: Sendable, Equatable {
     public var unsolicited: [UnsolicitedReason: Int] = [:]
     public var evicted = 0
     public var peakPending = 0
+
+    public init() {}
 
     public var unsolicitedTotal: Int { unsolicited.values.reduce(0, +) }
 }
