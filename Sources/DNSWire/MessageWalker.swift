@@ -98,9 +98,9 @@ struct MessageWalker {
         } catch {
             guard case .truncated(let needed) = error.code else { throw error }
             // The read ran into the clamp: the RDATA is shorter than its fields.
-            let consumed = error.offset + needed - rdataStart
             throw DNSParseError(
-                .rdataLengthMismatch(type: type, declared: rdataLength, consumed: consumed), offset: rdataStart)
+                .rdataTooShort(type: type, declared: rdataLength, needed: error.offset + needed - rdataStart),
+                offset: rdataStart)
         }
         guard rdataReader.isAtEnd else {
             throw DNSParseError(
