@@ -49,7 +49,7 @@ func responseWithOPT(_ options: [(UInt16, [UInt8])]) -> [UInt8] {
     }
 
     /// MX RDLENGTH 5 covers the preference and `04 6d 61`; the label `mail` runs 2 bytes
-    /// into what follows. The name must not be read past the RDATA: 7 bytes needed.
+    /// into what follows. The name must not be read past the RDATA: at least 7 bytes needed.
     @Test func mxWhoseNameOverrunsRDLength() {
         let rdata: [UInt8] = [0x00, 0x0a, 0x04, 0x6d, 0x61]
         let bytes = responseWithOneAnswer(type: 15, rdata: rdata, after: [0x69, 0x6c, 0xC0, 0x0C])
