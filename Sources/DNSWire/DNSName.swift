@@ -154,7 +154,6 @@ public struct DNSName: Sendable, CustomStringConvertible {
     public var description: String {
         if storage.isEmpty { return "." }
         var text: [UInt8] = []
-        text.reserveCapacity(storage.count + 8)
         forEachLabel { label in
             for byte in label {
                 switch byte {

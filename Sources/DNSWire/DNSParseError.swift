@@ -22,8 +22,11 @@ public struct DNSParseError: Error, Equatable, Sendable, CustomStringConvertible
         /// The uncompressed name, length bytes and root included, exceeds 255 octets
         /// (RFC 1035 §2.3.4); `length` is the length reached when the limit was crossed.
         case nameTooLong(length: Int)
-        /// The RDATA parsed in `consumed` bytes but RDLENGTH says `declared`. A `consumed`
-        /// above `declared` means a field or name would run past the end of the RDATA.
+        /// A field, name or character-string would run past the end of the RDATA: the
+        /// record needs at least `needed` bytes of RDATA, RDLENGTH says `declared`. Fields
+        /// are never read across into the next record.
+        case rdataTooShort(type: DNSType, declared: Int, needed: Int)
+        /// The RDATA was complete after `consumed` bytes, but RDLENGTH says `declared`.
         case rdataLengthMismatch(type: DNSType, declared: Int, consumed: Int)
         /// An OPT record in the answer or authority section (RFC 6891 §6.1.1).
         case optNotInAdditional
@@ -51,10 +54,10 @@ public struct DNSParseError: Error, Equatable, Sendable, CustomStringConvertible
                     : "reserved label type (length byte \(length))"
             case .nameTooLong(let length):
                 "name reaches \(length) octets, over \(DNSName.maximumWireLength)"
+            case .rdataTooShort(let type, let declared, let needed):
+                "\(type) RDATA needs at least \(needed) bytes but RDLENGTH is \(declared)"
             case .rdataLengthMismatch(let type, let declared, let consumed):
-                consumed > declared
-                    ? "\(type) RDATA needs \(consumed) bytes but RDLENGTH is \(declared)"
-                    : "\(type) RDATA ends after \(consumed) bytes but RDLENGTH is \(declared)"
+                "\(type) RDATA ends after \(consumed) bytes but RDLENGTH is \(declared)"
             case .optNotInAdditional:
                 "OPT record outside the additional section"
             case .multipleOPT:

@@ -119,11 +119,13 @@ public enum DNSRecordData: Hashable, Sendable, CustomStringConvertible {
 
 /// Lowercase hexadecimal, two digits a byte, no separators.
 func hexadecimal(_ bytes: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef".utf8)
+    func digit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+    }
     var text: [UInt8] = []
     for byte in bytes {
-        text.append(digits[Int(byte >> 4)])
-        text.append(digits[Int(byte & 0x0F)])
+        text.append(digit(byte >> 4))
+        text.append(digit(byte & 0x0F))
     }
     return String(decoding: text, as: UTF8.self)
 }

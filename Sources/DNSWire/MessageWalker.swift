@@ -4,7 +4,7 @@ import WireCore
 /// checks) and `DNSMessage` (which then materializes what the pass found), so that both
 /// accept and reject exactly the same bytes with the same errors.
 ///
-/// Allocates nothing: names are scanned, not collected; RDATA comes back as a `RDataView`
+/// Allocates nothing: names are scanned, not collected; RDATA comes back as an `RDataView`
 /// of offsets and fixed-size values. Every loop is bounded by the message bytes, never by a
 /// header count alone: each question or record consumes at least 5 bytes or throws.
 struct MessageWalker {
@@ -98,9 +98,9 @@ struct MessageWalker {
         } catch {
             guard case .truncated(let needed) = error.code else { throw error }
             // The read ran into the clamp: the RDATA is shorter than its fields.
-            let consumed = error.offset + needed - rdataStart
             throw DNSParseError(
-                .rdataLengthMismatch(type: type, declared: rdataLength, consumed: consumed), offset: rdataStart)
+                .rdataTooShort(type: type, declared: rdataLength, needed: error.offset + needed - rdataStart),
+                offset: rdataStart)
         }
         guard rdataReader.isAtEnd else {
             throw DNSParseError(

@@ -37,26 +37,26 @@ func responseWithOPT(_ options: [(UInt16, [UInt8])]) -> [UInt8] {
 
     /// RDLENGTH 3, followed by more bytes of the message: the address must not be read
     /// across the end of its RDATA.
-    @Test func aWithRDLength3IsAMismatchNotARead() {
+    @Test func aWithRDLength3IsTooShortNotAReadAcross() {
         let bytes = responseWithOneAnswer(type: 1, rdata: [192, 0, 2], after: [1, 2, 3, 4])
-        #expect(parseError { try DNSMessage(parsing: bytes) }?.code == .rdataLengthMismatch(type: .a, declared: 3, consumed: 4))
+        #expect(parseError { try DNSMessage(parsing: bytes) }?.code == .rdataTooShort(type: .a, declared: 3, needed: 4))
     }
 
     @Test func aaaaWithRDLength4ReportsTheSixteenItNeeds() {
         let bytes = responseWithOneAnswer(type: 28, rdata: [0x20, 0x01, 0x0d, 0xb8], after: [UInt8](repeating: 0, count: 16))
         #expect(parseError { try DNSMessage(parsing: bytes) }?.code
-            == .rdataLengthMismatch(type: .aaaa, declared: 4, consumed: 16))
+            == .rdataTooShort(type: .aaaa, declared: 4, needed: 16))
     }
 
     /// MX RDLENGTH 5 covers the preference and `04 6d 61`; the label `mail` runs 2 bytes
-    /// into what follows. The name must not be read past the RDATA: 7 bytes needed.
+    /// into what follows. The name must not be read past the RDATA: at least 7 bytes needed.
     @Test func mxWhoseNameOverrunsRDLength() {
         let rdata: [UInt8] = [0x00, 0x0a, 0x04, 0x6d, 0x61]
         let bytes = responseWithOneAnswer(type: 15, rdata: rdata, after: [0x69, 0x6c, 0xC0, 0x0C])
         let expected = DNSParseError(
-            .rdataLengthMismatch(type: .mx, declared: 5, consumed: 7), offset: 41, section: .answer, recordNumber: 1)
+            .rdataTooShort(type: .mx, declared: 5, needed: 7), offset: 41, section: .answer, recordNumber: 1)
         #expect(parseError { try DNSMessage(parsing: bytes) } == expected)
-        #expect(expected.code.description == "MX RDATA needs 7 bytes but RDLENGTH is 5")
+        #expect(expected.code.description == "MX RDATA needs at least 7 bytes but RDLENGTH is 5")
     }
 
     @Test func mxWithBytesLeftAfterItsName() {
@@ -72,7 +72,7 @@ func responseWithOPT(_ options: [(UInt16, [UInt8])]) -> [UInt8] {
 
     @Test func txtCharacterStringOverrunningRDLength() {
         let bytes = responseWithOneAnswer(type: 16, rdata: [0x05, 0x61, 0x62], after: [0x63, 0x64, 0x65])
-        #expect(parseError { try DNSMessage(parsing: bytes) }?.code == .rdataLengthMismatch(type: .txt, declared: 3, consumed: 6))
+        #expect(parseError { try DNSMessage(parsing: bytes) }?.code == .rdataTooShort(type: .txt, declared: 3, needed: 6))
     }
 
     @Test func txtEscapesQuotesAndNonPrintableBytes() throws {
@@ -107,7 +107,7 @@ func responseWithOPT(_ options: [(UInt16, [UInt8])]) -> [UInt8] {
         #expect(parsed.authorities[0].description == ##"www.example.com. 0 ANY A \# 0"##)
         // The same with class IN is a malformed A record.
         let bad = responseWithOneAnswer(type: 1, rdata: [])
-        #expect(parseError { try DNSMessage(parsing: bad) }?.code == .rdataLengthMismatch(type: .a, declared: 0, consumed: 4))
+        #expect(parseError { try DNSMessage(parsing: bad) }?.code == .rdataTooShort(type: .a, declared: 0, needed: 4))
     }
 
     @Test func mDNSTopBitsOfClassAreSplitOff() throws {
@@ -180,7 +180,7 @@ func responseWithOPT(_ options: [(UInt16, [UInt8])]) -> [UInt8] {
         message.uint8(0)
         message.recordTail(type: 41, rawClass: 1232, ttl: 0, rdata: [0x00, 0x0a, 0x00, 0x10, 1, 2, 3, 4, 5, 6, 7, 8])
         #expect(parseError { try DNSMessage(parsing: message.bytes) }
-            == DNSParseError(.rdataLengthMismatch(type: .opt, declared: 12, consumed: 20), offset: 40, section: .additional, recordNumber: 1))
+            == DNSParseError(.rdataTooShort(type: .opt, declared: 12, needed: 20), offset: 40, section: .additional, recordNumber: 1))
     }
 
     @Test func optionHeaderCutShort() {
@@ -189,7 +189,7 @@ func responseWithOPT(_ options: [(UInt16, [UInt8])]) -> [UInt8] {
         message.uint8(0)
         message.recordTail(type: 41, rawClass: 1232, ttl: 0, rdata: [0x00, 0x0a, 0x00])
         #expect(parseError { try DNSMessage(parsing: message.bytes) }?.code
-            == .rdataLengthMismatch(type: .opt, declared: 3, consumed: 4))
+            == .rdataTooShort(type: .opt, declared: 3, needed: 4))
     }
 
     @Test(arguments: [
