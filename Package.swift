@@ -1,6 +1,6 @@
 // swift-tools-version: 6.0
 // dnstrail: a packet-level DNS traffic tracer. One target per pipeline stage:
-// CPcap/CZlib (C libraries) → Capture → PacketDecoding → DNSWire → Transactions
+// CPcap/CZlib (C libraries) → Capture → PacketDecoding → Reassembly → DNSWire → Transactions
 // → Pipeline (wires the stages) → Reports → dnstrail (thin CLI).
 import PackageDescription
 
@@ -26,6 +26,8 @@ let package = Package(
         .target(name: "Capture", dependencies: ["CPcap", "CZlib", "WireCore"]),
         // Link layer, VLAN, IPv4/IPv6, UDP/TCP headers: zero-copy views.
         .target(name: "PacketDecoding", dependencies: ["WireCore"]),
+        // Stateful, bounded reassembly: IPv4/IPv6 fragments and DNS-over-TCP streams.
+        .target(name: "Reassembly", dependencies: ["WireCore", "PacketDecoding"]),
         // Hand-written DNS wire-format parser (RFC 1035, 3596, 2782, 6891).
         .target(name: "DNSWire", dependencies: ["WireCore"]),
         // Query/response pairing, retries, timeouts.
@@ -36,7 +38,7 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         // Drives frames from Capture through decoding and DNS parsing into the engine.
-        .target(name: "Pipeline", dependencies: ["WireCore", "Capture", "PacketDecoding", "DNSWire", "Transactions"]),
+        .target(name: "Pipeline", dependencies: ["WireCore", "Capture", "PacketDecoding", "Reassembly", "DNSWire", "Transactions"]),
         // Human, JSON and NDJSON reports.
         .target(name: "Reports", dependencies: ["WireCore", "PacketDecoding", "DNSWire", "Transactions", "Pipeline"]),
         .executableTarget(name: "dnstrail", dependencies: [
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "WireCoreTests", dependencies: ["WireCore"]),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "WireCore"]),
         .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding", "WireCore"]),
+        .testTarget(name: "ReassemblyTests", dependencies: ["Reassembly", "PacketDecoding", "WireCore"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "WireCore"]),
         .testTarget(name: "TransactionsTests", dependencies: ["Transactions", "PacketDecoding", "DNSWire", "WireCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "Reports", "Capture", "Transactions"]),

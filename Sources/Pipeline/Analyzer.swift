@@ -100,7 +100,7 @@ public struct Analyzer {
             source: Endpoint(ip: packet.source, port: packet.sourcePort),
             destination: Endpoint(ip: packet.destination, port: packet.destinationPort),
             transport: packet.transport, vlanIDs: packet.vlanIDs, interfaceIndex: packet.interfaceIndex,
-            id: header.id, isResponse: header.isResponse, opcode: header.opcode, rcode: header.rcode,
+            id: header.id, isResponse: header.isResponse, opcode: header.opcode, rcode: summary.rcode,
             isTruncated: header.isTruncated, question: question)
         engine.observe(observation, qname: {
             guard let question = summary.question else { return nil }

@@ -1,0 +1,1 @@
+// Reassembly: placeholder until the stage lands.
