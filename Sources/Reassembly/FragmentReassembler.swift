@@ -48,7 +48,7 @@ public enum FragmentDropReason: Hashable, Sendable, CustomStringConvertible {
     case overlapping
     /// Offset plus length beyond `FragmentReassembler.maximumDatagramSize`: the datagram is
     /// discarded (RFC 791 §3.2 total length is 16 bits; IPv6 jumbograms are not fragmented,
-    /// RFC 2675 §5).
+    /// RFC 2675 §2).
     case oversize
     /// The fragment contradicts the datagram's end: a second last fragment with another
     /// end, data past the end, or a last fragment before data already held. The datagram is
@@ -166,8 +166,10 @@ public struct FragmentStatistics: Hashable, Sendable {
 /// would have thrown away. A discarded datagram is remembered (without its bytes) until its
 /// timeout, so its late fragments are dropped too instead of starting a new datagram.
 ///
-/// Timeouts run from the first fragment's arrival (RFC 8200 §4.5, 60 s there; Linux uses
-/// 30 s for both families), on the capture clock only. Memory: at most `maximumDatagrams`
+/// Timeouts run from the first fragment's arrival, on the capture clock only. One timeout
+/// serves both families: RFC 8200 §4.5 allows 60 s for IPv6, Linux waits 30 s for IPv4
+/// (`ipfrag_time`) and 60 s for IPv6 (`ip6frag_time`); fragments of a DNS response arrive
+/// within milliseconds of each other, so the 30 s default only bounds how long garbage stays. Memory: at most `maximumDatagrams`
 /// datagrams and `maximumBufferedBytes` bytes; the oldest datagrams are evicted to make
 /// room, and every eviction is counted.
 public struct FragmentReassembler: Sendable {

@@ -139,7 +139,7 @@ public struct TCPReassembler: Sendable {
             }
         }
         if flags.contains(.rst) {
-            // RFC 9293 §3.10.7: a reset aborts the connection; data it may carry is a
+            // RFC 9293 §3.5.3: a reset aborts the connection; data it may carry is a
             // diagnostic, not stream data.
             connection.resetBy = segment.fromClient ? .client : .server
             connection.resetFrame = segment.frame
@@ -181,7 +181,7 @@ public struct TCPReassembler: Sendable {
         guard direction.damage == nil else { return }
         if !direction.held.isEmpty {
             damage(&direction, .unfilledGap)
-        } else if !direction.partial.isEmpty {
+        } else if direction.prefixCount > 0 {
             damage(&direction, .truncatedMessage)
         }
     }
@@ -196,6 +196,10 @@ public struct TCPReassembler: Sendable {
 
     /// Evicts the least recently active connections other than `keeping` until `bytes` more
     /// fit under `maximumBufferedBytes`.
+    ///
+    /// Connections go in recency order whether or not they hold bytes: picking only those
+    /// that do would need a scan per segment under pressure. One without buffered bytes
+    /// loses only its record; its next segment starts a new one, at a message boundary.
     private mutating func evictForMemory(_ bytes: Int, keeping: Int, emit: (TCPEvent) -> Void) {
         var candidate = table.oldestSlot
         while statistics.bufferedBytes + bytes > maximumBufferedBytes, let slot = candidate {
@@ -235,7 +239,10 @@ public struct TCPReassembler: Sendable {
             return
         }
         // Nothing is valid after a FIN; anything before it is a retransmission.
-        guard !direction.finReached else { return }
+        guard !direction.finReached else {
+            if fin || !segment.payload.isEmpty { statistics.retransmittedSegments &+= 1 }
+            return
+        }
         if direction.nextSequence == nil {
             // Capture began mid-connection: assume this segment starts a message.
             direction.nextSequence = start
@@ -307,15 +314,17 @@ public struct TCPReassembler: Sendable {
         direction.held.insert(HeldSegment(start: start, payload: [UInt8](payload), fin: fin, frame: frame), at: position)
     }
 
-    /// Frames in-sequence bytes: every complete message is emitted, the rest waits in
-    /// `partial`. Messages wholly inside `bytes` are copied straight into their event.
+    /// Frames in-sequence bytes: every complete message is emitted, the rest waits. A
+    /// message wholly inside `bytes` is copied once, straight into its event; a message
+    /// spread over segments is gathered in `waitingBody` and handed over without a copy.
     private mutating func deliver(
         _ bytes: UnsafeRawBufferPointer, sourceFrame: Int, into direction: inout StreamDirection, _ context: Context,
         emit: (TCPEvent) -> Void
     ) {
         var reader = ByteReader(bytes)
         while !reader.isAtEnd && direction.damage == nil {
-            if direction.partial.isEmpty {
+            switch direction.prefixCount {
+            case 0:
                 if let length = try? reader.peekUInt16() {
                     guard length > 0 else {
                         damage(&direction, .zeroLengthMessage)
@@ -328,30 +337,39 @@ public struct TCPReassembler: Sendable {
                         continue
                     }
                 }
-                let rest = reader.rest
-                guard reserve(rest.count, for: &direction, context, emit: emit) else { return }
-                direction.partial.append(contentsOf: rest)
-                direction.partialFirstFrame = sourceFrame
+                // The rest is the start of a message that continues in later segments.
+                guard reserve(reader.remaining, for: &direction, context, emit: emit) else { return }
+                direction.waitingFirstFrame = sourceFrame
+                if let length = try? reader.readUInt16() {
+                    direction.prefixCount = 2
+                    direction.declaredLength = Int(length)
+                    direction.waitingBody.append(contentsOf: reader.rest)
+                } else if let high = try? reader.readUInt8() {
+                    direction.prefixCount = 1
+                    direction.declaredLength = Int(high) << 8
+                }
                 return
-            }
-            // Complete the waiting message: first its length, then its body.
-            let needed = direction.partial.count < 2
-                ? 2 - direction.partial.count
-                : 2 + direction.declaredLength - direction.partial.count
-            let count = min(needed, reader.remaining)
-            guard reserve(count, for: &direction, context, emit: emit), let chunk = try? reader.readBytes(count) else { return }
-            direction.partial.append(contentsOf: chunk)
-            guard direction.partial.count >= 2 else { continue }
-            let length = direction.declaredLength
-            guard length > 0 else {
-                damage(&direction, .zeroLengthMessage)
-                return
-            }
-            if direction.partial.count == 2 + length {
-                let message = [UInt8](direction.partial[2...])
-                release(direction.partial.count, from: &direction)
-                direction.partial = []
-                send(message, firstFrame: direction.partialFirstFrame, from: &direction, context, emit: emit)
+            case 1:
+                guard reserve(1, for: &direction, context, emit: emit), let low = try? reader.readUInt8() else { return }
+                direction.prefixCount = 2
+                direction.declaredLength |= Int(low)
+                guard direction.declaredLength > 0 else {
+                    damage(&direction, .zeroLengthMessage)
+                    return
+                }
+            default:
+                let count = min(direction.declaredLength - direction.waitingBody.count, reader.remaining)
+                guard reserve(count, for: &direction, context, emit: emit), let chunk = try? reader.readBytes(count) else {
+                    return
+                }
+                direction.waitingBody.append(contentsOf: chunk)
+                guard direction.waitingBody.count == direction.declaredLength else { continue }
+                let message = direction.waitingBody
+                release(2 + message.count, from: &direction)
+                direction.waitingBody = []
+                direction.prefixCount = 0
+                direction.declaredLength = 0
+                send(message, firstFrame: direction.waitingFirstFrame, from: &direction, context, emit: emit)
             }
         }
     }
@@ -399,7 +417,9 @@ public struct TCPReassembler: Sendable {
         if direction.held.contains(where: \.fin) { direction.finReached = true }
         statistics.bufferedBytes -= direction.chargedBytes
         direction.chargedBytes = 0
-        direction.partial = []
+        direction.prefixCount = 0
+        direction.declaredLength = 0
+        direction.waitingBody = []
         direction.held = []
         switch reason {
         case .unfilledGap: statistics.damagedByGap &+= 1
@@ -428,14 +448,19 @@ private struct HeldSegment: Sendable {
 
 /// One direction of a connection.
 ///
-/// Invariant: `chargedBytes` = `partial.count` + Σ(held payload + bookkeeping); `partial`
-/// holds less than one whole message (its length prefix included); once `damage` is set
-/// both buffers stay empty.
+/// Invariant: `chargedBytes` = `prefixCount` + `waitingBody.count` + Σ(held payload +
+/// bookkeeping); a message is waiting exactly when `prefixCount > 0`, and its body is
+/// shorter than `declaredLength`; once `damage` is set nothing is waiting or held.
 private struct StreamDirection: Sendable {
     var nextSequence: UInt32?
-    var partial: [UInt8] = []
-    /// Frame that carried the first byte of `partial`.
-    var partialFirstFrame = 0
+    /// Bytes of the waiting message's length prefix seen so far: 0 (none waiting), 1 or 2.
+    var prefixCount = 0
+    /// The prefix's value (only its high byte while `prefixCount == 1`).
+    var declaredLength = 0
+    /// The waiting message's body so far.
+    var waitingBody: [UInt8] = []
+    /// Frame that carried the first byte of the waiting message.
+    var waitingFirstFrame = 0
     var held: [HeldSegment] = []
     var chargedBytes = 0
     /// The FIN has been reached in sequence.
@@ -443,12 +468,6 @@ private struct StreamDirection: Sendable {
     var finFrame: Int?
     var damage: StreamDamage?
     var messages = 0
-
-    /// The length prefix of the waiting message (valid when `partial.count >= 2`).
-    var declaredLength: Int {
-        guard partial.count >= 2 else { return 0 }
-        return Int(partial[0]) << 8 | Int(partial[1])
-    }
 }
 
 private struct Connection: Sendable {

@@ -59,7 +59,7 @@ public enum ConnectionSide: Hashable, Sendable, CustomStringConvertible {
 
 /// Why a connection's record ended.
 public enum ConnectionEndReason: Hashable, Sendable, CustomStringConvertible {
-    /// A RST from either side (RFC 9293 §3.5.2).
+    /// A RST from either side (RFC 9293 §3.5.3).
     case reset
     /// Both sides' FINs were reached in sequence (RFC 9293 §3.6).
     case closed

@@ -178,8 +178,32 @@ struct FragmentReassemblerTests {
         var other = Self.key
         other.identification = 7
         #expect(reassembler.add(other, offset: 65_528, more: false, pattern(7), frame: 4) == .incomplete)
-        #expect(reassembler.statistics.oversize == 1)
+        // An offset past the limit on its own is oversize too, and remembered as dropped.
+        var far = Self.key
+        far.identification = 8
+        #expect(reassembler.add(far, offset: 70_000, more: true, pattern(8), frame: 5) == .dropped(.oversize))
+        #expect(reassembler.add(far, offset: 0, more: true, pattern(8), frame: 6)
+            == .dropped(.datagramAlreadyDropped(.oversize)))
+        #expect(reassembler.statistics.oversize == 2)
+        #expect(reassembler.statistics.fragmentsOfDiscardedDatagrams == 2)
         #expect(reassembler.statistics.bufferedBytes == 7 + Self.overhead)
+    }
+
+    /// RFC 5722 for IPv6: a fragment overlapping held data discards the datagram, and the
+    /// fragments still to come are discarded with it.
+    @Test func ipv6OverlapDiscardsTheDatagramAndLaterFragments() {
+        var reassembler = FragmentReassembler()
+        let payload = Self.udpHeader + pattern(2_456, seed: 9)
+        let pieces = fragments(of: payload, size: 1232)
+        #expect(reassembler.add(Self.ipv6Key, offset: 0, more: true, pieces[0].bytes, frame: 1) == .incomplete)
+        // An attacker's fragment at offset 1224 overlapping the first by 8 bytes, with other bytes.
+        #expect(reassembler.add(Self.ipv6Key, offset: 1224, more: true, pattern(16, seed: 200), frame: 2)
+            == .dropped(.overlapping))
+        #expect(reassembler.add(Self.ipv6Key, offset: 1232, more: false, pieces[1].bytes, frame: 3)
+            == .dropped(.datagramAlreadyDropped(.overlapping)))
+        #expect(reassembler.statistics.completed == 0)
+        #expect(reassembler.statistics.overlapping == 1)
+        #expect(reassembler.statistics.bufferedBytes == 0)
     }
 
     @Test func nonLastFragmentNotMultipleOfEightIsMalformed() {

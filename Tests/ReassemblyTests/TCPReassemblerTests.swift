@@ -68,6 +68,10 @@ struct TCPReassemblerTests {
         #expect(expected.finSeen && !expected.damaged)
         // The final ACK is a straggler of the closed connection, not a new one.
         #expect(harness.send(fromClient: true, sequence: 1033, flags: .ack, frame: 8) == [])
+        // The record of the closed connection goes quietly after the idle timeout.
+        #expect(harness.reassembler.statistics.connections == 1)
+        #expect(harness.expire(now: at(8) + .seconds(61)) == [])
+        #expect(harness.reassembler.statistics.connections == 0)
         #expect(harness.finish() == [])
         var statistics = TCPStatistics()
         statistics.segments = 8
@@ -206,6 +210,39 @@ struct TCPReassemblerTests {
         #expect(harness.reassembler.statistics.damagedByGap == 1)
         #expect(harness.reassembler.statistics.bufferedBytes == 0)
         #expect(harness.reassembler.statistics.messages == 0)
+    }
+
+    /// The FIN arrives before the data in front of it: the connection closes only when the
+    /// hole is filled, and nothing is lost.
+    ///
+    ///     4  Flags [F.], seq 1032          (held behind 1001:1032)
+    ///     5  Flags [F.], seq 5001
+    ///     6  seq 1001:1032, length 31      (fills the hole, reaches the FIN: closed)
+    @Test func finBehindAHoleClosesOnceTheHoleFills() {
+        var harness = TCPHarness()
+        handshake(&harness)
+        #expect(harness.send(fromClient: true, sequence: 1032, flags: .finAck, frame: 4) == [])
+        #expect(harness.send(fromClient: false, sequence: 5001, flags: .finAck, frame: 5) == [])
+        var closed = summary(endReason: .closed, lastFrame: 6, clientMessages: 1)
+        closed.clientFINFrame = 4
+        closed.serverFINFrame = 5
+        #expect(harness.send(fromClient: true, sequence: 1001, framed(queryA), frame: 6) == [
+            message(queryA, fromClient: true, frame: 6),
+            .connectionEnded(closed),
+        ])
+    }
+
+    /// A damaged direction still closes: its FIN is taken at its word.
+    @Test func damagedDirectionStillCloses() {
+        var harness = TCPHarness()
+        handshake(&harness)
+        #expect(harness.send(fromClient: true, sequence: 1001, [0x00, 0x00], frame: 4) == [])
+        #expect(harness.send(fromClient: true, sequence: 1003, flags: .finAck, frame: 5) == [])
+        var closed = summary(endReason: .closed, lastFrame: 6)
+        closed.clientFINFrame = 5
+        closed.serverFINFrame = 6
+        closed.clientDamage = .zeroLengthMessage
+        #expect(harness.send(fromClient: false, sequence: 5001, flags: .finAck, frame: 6) == [.connectionEnded(closed)])
     }
 
     /// The connection ends inside a message (no hole): the direction is damaged as truncated.
