@@ -169,9 +169,12 @@ public struct FragmentStatistics: Hashable, Sendable {
 /// Timeouts run from the first fragment's arrival, on the capture clock only. One timeout
 /// serves both families: RFC 8200 §4.5 allows 60 s for IPv6, Linux waits 30 s for IPv4
 /// (`ipfrag_time`) and 60 s for IPv6 (`ip6frag_time`); fragments of a DNS response arrive
-/// within milliseconds of each other, so the 30 s default only bounds how long garbage stays. Memory: at most `maximumDatagrams`
-/// datagrams and `maximumBufferedBytes` bytes; the oldest datagrams are evicted to make
-/// room, and every eviction is counted.
+/// within milliseconds of each other, so the 30 s default only bounds how long garbage stays.
+///
+/// Memory: at most `maximumDatagrams` datagrams (including discarded ones remembered) and
+/// `maximumBufferedBytes` bytes; the oldest datagrams are evicted to make room, and every
+/// eviction is counted. Only fragments that must wait are copied; the one that completes a
+/// datagram is read straight from the caller's buffer.
 public struct FragmentReassembler: Sendable {
     /// Largest original payload accepted: offset + length beyond it is oversize.
     public static let maximumDatagramSize = 65_535
@@ -259,7 +262,7 @@ public struct FragmentReassembler: Sendable {
                 // buffer, without holding a copy of it. Pieces are sorted, disjoint and,
                 // with this one at `position`, cover 0..<total.
                 var bytes: [UInt8] = []
-                bytes.reserveCapacity(total)
+                bytes.reserveCapacity(total)  // bytes actually held plus this fragment, ≤ 65,535
                 var frames = [frame]
                 for (index, piece) in datagram.pieces.enumerated() {
                     if index == position { bytes += payload }
