@@ -51,6 +51,7 @@ let package = Package(
         .testTarget(name: "ReassemblyTests", dependencies: ["Reassembly", "PacketDecoding", "WireCore"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "WireCore"]),
         .testTarget(name: "TransactionsTests", dependencies: ["Transactions", "PacketDecoding", "DNSWire", "WireCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "Reports", "Capture", "Transactions"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "Reports", "Capture", "Transactions"],
+                    exclude: ["Golden"]),
     ]
 )

@@ -72,6 +72,8 @@ public struct TCPFlags: OptionSet, Hashable, Sendable {
 public struct PacketDecoder: Sendable {
     /// VLAN tags followed before giving up (QinQ plus one spare).
     public static let maximumVLANTags = 3
+    /// MPLS labels followed before giving up.
+    public static let maximumMPLSLabels = 8
     /// IPv6 extension headers walked before giving up.
     public static let maximumIPv6ExtensionHeaders = 8
 
@@ -180,7 +182,46 @@ public struct PacketDecoder: Sendable {
         switch etherType {
         case .ipv4: return decodeIPv4(&reader, isCut, &packet)
         case .ipv6: return decodeIPv6(&reader, isCut, &packet)
+        case .pppoeSession: return decodePPPoE(&reader, isCut, &packet)
+        case .mpls: return decodeMPLS(&reader, isCut, &packet)
         default: return .notIP
+        }
+    }
+
+    /// RFC 2516 §4: a 6-byte PPPoE header, then the 2-byte PPP protocol (RFC 1661 §2):
+    /// 0x0021 IPv4, 0x0057 IPv6.
+    private func decodePPPoE(_ reader: inout ByteReader, _ isCut: Bool, _ packet: inout DecodedPacket) -> SkipReason? {
+        let pppProtocol: UInt16
+        do {
+            try reader.skip(6)
+            pppProtocol = try reader.readUInt16()
+        } catch {
+            return .truncatedLinkHeader
+        }
+        switch pppProtocol {
+        case 0x0021: return decodeIPv4(&reader, isCut, &packet)
+        case 0x0057: return decodeIPv6(&reader, isCut, &packet)
+        default: return .notIP
+        }
+    }
+
+    /// RFC 3032: 4-byte label stack entries up to the one with the bottom-of-stack bit; the
+    /// payload's IP version is read from its first nibble.
+    private func decodeMPLS(_ reader: inout ByteReader, _ isCut: Bool, _ packet: inout DecodedPacket) -> SkipReason? {
+        do {
+            for _ in 0..<PacketDecoder.maximumMPLSLabels {
+                let entry = try reader.readUInt32()
+                if entry & 0x100 != 0 {
+                    switch try reader.peekUInt8() >> 4 {
+                    case 4: return decodeIPv4(&reader, isCut, &packet)
+                    case 6: return decodeIPv6(&reader, isCut, &packet)
+                    default: return .notIP
+                    }
+                }
+            }
+            return .truncatedLinkHeader
+        } catch {
+            return .truncatedLinkHeader
         }
     }
 

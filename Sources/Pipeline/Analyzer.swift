@@ -77,34 +77,44 @@ public struct Analyzer {
             return
         }
         let payload = packet.payload
-        let summary: DNSMessageSummary
+        let header: DNSHeader
+        var question: QuestionKey?
+        var questionSummary: DNSQuestionSummary?
+        var rcode: DNSRCode
         do {
-            summary = try DNSMessageSummary(parsing: payload)
+            let summary = try DNSMessageSummary(parsing: payload)
+            header = summary.header
+            rcode = summary.rcode
+            questionSummary = summary.question
+            question = summary.question.map { QuestionKey(nameHash: $0.nameHash, type: $0.type, qclass: $0.class) }
+            if let bodyError = summary.bodyError {
+                packets.malformedDNSBody[packet.payloadIsCut ? "cut-by-snaplen" : bodyError.kind, default: 0] += 1
+            }
         } catch {
+            // The question is damaged. With an intact header the message still pairs by
+            // 5-tuple and id alone (as a FORMERR answer without a question does); without
+            // one it is not DNS we can use.
             let kind = packet.payloadIsCut ? "cut-by-snaplen" : error.kind
-            packets.malformedDNS[kind, default: 0] += 1
-            engine.advance(to: time, emit: emit)
-            return
+            guard let intact = try? DNSHeader(parsing: payload) else {
+                packets.malformedDNS[kind, default: 0] += 1
+                engine.advance(to: time, emit: emit)
+                return
+            }
+            packets.malformedDNSBody[kind, default: 0] += 1
+            header = intact
+            rcode = intact.rcode
         }
         packets.dnsMessages += 1
-        if let bodyError = summary.bodyError {
-            let kind = packet.payloadIsCut ? "cut-by-snaplen" : bodyError.kind
-            packets.malformedDNSBody[kind, default: 0] += 1
-        }
-        let header = summary.header
-        let question = summary.question.map {
-            QuestionKey(nameHash: $0.nameHash, type: $0.type, qclass: $0.class)
-        }
         let observation = MessageObservation(
             frame: number, time: time,
             source: Endpoint(ip: packet.source, port: packet.sourcePort),
             destination: Endpoint(ip: packet.destination, port: packet.destinationPort),
             transport: packet.transport, vlanIDs: packet.vlanIDs, interfaceIndex: packet.interfaceIndex,
-            id: header.id, isResponse: header.isResponse, opcode: header.opcode, rcode: summary.rcode,
+            id: header.id, isResponse: header.isResponse, opcode: header.opcode, rcode: rcode,
             isTruncated: header.isTruncated, question: question)
         engine.observe(observation, qname: {
-            guard let question = summary.question else { return nil }
-            return (try? question.name(in: payload))?.description
+            guard let questionSummary else { return nil }
+            return (try? questionSummary.name(in: payload))?.description
         }, emit: emit)
     }
 
@@ -121,10 +131,9 @@ public struct Analyzer {
 }
 
 extension DNSParseError {
-    /// A short stable label for counting: the error code's name without its values.
+    /// A short stable label for counting: the section and the error's name, no values.
     var kind: String {
-        let text = String(describing: code)
-        if let parenthesis = text.firstIndex(of: "(") { return String(text[..<parenthesis]) }
-        return text
+        guard let section else { return code.name }
+        return "\(section) \(code.name)"
     }
 }

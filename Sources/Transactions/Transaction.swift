@@ -91,8 +91,8 @@ public enum Outcome: String, Sendable, CaseIterable {
     case answered
     /// No response within the timeout of the last attempt, or before the capture ended.
     case unanswered
-    /// A query sent to a multicast group (mDNS, LLMNR): answers come from other hosts and
-    /// are not paired, so silence proves nothing.
+    /// A query sent to a multicast group (mDNS, LLMNR) with no reply from the group
+    /// address: answers come from whichever host owns the name, so silence proves nothing.
     case multicast
 }
 
