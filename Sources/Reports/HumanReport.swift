@@ -82,9 +82,13 @@ extension Report {
         if figures.servers.isEmpty { out.append("  none") }
         out.append("")
         var frameLine = "Packets        \(packets.frames) frames, \(packets.dnsMessages) DNS messages"
-        let notDNS = packets.skipped.nonZero.filter { !$0.reason.isMalformed }
+        let notDNS = packets.skipped.nonZero.filter { !$0.reason.isMalformed && !$0.reason.isNotAnalysed }
         if !notDNS.isEmpty {
             frameLine += "; not DNS: " + notDNS.map { "\($0.reason) \($0.count)" }.joined(separator: ", ")
+        }
+        let notAnalysed = packets.skipped.nonZero.filter { $0.reason.isNotAnalysed }
+        if !notAnalysed.isEmpty {
+            frameLine += "; skipped: " + notAnalysed.map { "\($0.reason) \($0.count)" }.joined(separator: ", ")
         }
         out.append(frameLine)
         let undecodable = packets.skipped.nonZero.filter { $0.reason.isMalformed }

@@ -70,7 +70,8 @@ public struct Report {
             timeRange = .object([("first", .string(first.rfc3339)), ("last", .string(last.rfc3339)),
                                  ("seconds", .double((last - first).seconds))])
         }
-        let notDNS = packets.skipped.nonZero.filter { !$0.reason.isMalformed }
+        let notDNS = packets.skipped.nonZero.filter { !$0.reason.isMalformed && !$0.reason.isNotAnalysed }
+        let notAnalysed = packets.skipped.nonZero.filter { $0.reason.isNotAnalysed }
         let undecodable = packets.skipped.nonZero.filter { $0.reason.isMalformed }
         return .object([
             ("tool", .object([("name", .string(ToolInfo.name)), ("version", .string(ToolInfo.version))])),
@@ -82,6 +83,7 @@ public struct Report {
                 ("frames", .int(packets.frames)), ("bytes", .int(packets.bytes)),
                 ("cut_by_snaplen", .int(packets.cutFrames)), ("dns_messages", .int(packets.dnsMessages)),
                 ("not_dns", .object(notDNS.map { ($0.reason.description, .int($0.count)) })),
+                ("not_analysed", .object(notAnalysed.map { ($0.reason.description, .int($0.count)) })),
                 ("undecodable", .object(undecodable.map { ($0.reason.description, .int($0.count)) })),
                 ("malformed_dns", Report.counts(packets.malformedDNS)),
                 ("malformed_dns_body", Report.counts(packets.malformedDNSBody)),

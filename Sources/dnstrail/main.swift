@@ -15,10 +15,10 @@ struct DNSTrail: ParsableCommand {
         abstract: "Trace DNS from packets: which queries got no answer, from which source, to which server.",
         discussion: """
             Examples:
-              dnstrail analyze node-a.pcap                      # human report
+              dnstrail analyze node-a.pcap
               dnstrail analyze dump.pcap0 dump.pcap1 --format json > report.json
-              dnstrail analyze incident.pcapng.gz --format ndjson | jq 'select(.outcome=="unanswered")'
-              dnstrail live -i any --duration 60                # live summary of a node's DNS
+              dnstrail analyze incident.pcapng.gz --format ndjson | grep unanswered
+              dnstrail live -i any --duration 60
               dnstrail live -i eth0 --filter 'udp port 53' --fail-on-unanswered
             """,
         version: ToolInfo.version,
