@@ -21,6 +21,24 @@ public struct DecodedPacket {
     public var tcpSequence: UInt32 = 0
     public var tcpAcknowledgement: UInt32 = 0
     public var tcpFlags: TCPFlags = TCPFlags(rawValue: 0)
+    /// Set when `decode` returned `.ipFragment`: the fragment, for reassembly.
+    public var fragment = IPFragment()
+
+    public init() {}
+}
+
+/// One IP fragment as the decoder found it (RFC 791 §3.2, RFC 8200 §4.5). `data` borrows
+/// the frame's bytes: the fragment's share of the original payload, after the IP header
+/// (IPv4) or the Fragment header (IPv6).
+public struct IPFragment {
+    public var identification: UInt32 = 0
+    /// The protocol of the reassembled payload (IPv4 protocol; IPv6 Fragment header's next header).
+    public var protocolNumber: UInt8 = 0
+    public var isIPv6 = false
+    /// Byte offset of `data` in the original payload.
+    public var offset = 0
+    public var moreFragments = false
+    public var data = UnsafeRawBufferPointer(start: nil, count: 0)
 
     public init() {}
 }
@@ -252,11 +270,20 @@ public struct PacketDecoder: Sendable {
             header = try packetReader.readSlice(count: headerLength)
             body = packetReader
             let fragment = try header.peekUInt16(at: 6)
-            // More-fragments set or a non-zero offset: reassembly comes with the fragment stage.
-            if fragment & 0x3fff != 0 { return .ipFragment }
             proto = IPProtocol(rawValue: try header.peekUInt8(at: 9))
             packet.source = IPAddress(ipv4: try header.peekUInt32(at: 12))
             packet.destination = IPAddress(ipv4: try header.peekUInt32(at: 16))
+            // More-fragments set or a non-zero offset: the caller reassembles.
+            if fragment & 0x3fff != 0 {
+                packet.fragment = IPFragment()
+                packet.fragment.identification = UInt32(try header.peekUInt16(at: 4))
+                packet.fragment.protocolNumber = proto.rawValue
+                packet.fragment.offset = Int(fragment & 0x1fff) * 8
+                packet.fragment.moreFragments = fragment & 0x2000 != 0
+                packet.fragment.data = body.rest
+                packet.payloadIsCut = cut
+                return .ipFragment
+            }
         } catch {
             return isCut ? .snaplenCut : .truncatedIPv4Header
         }
@@ -292,6 +319,15 @@ public struct PacketDecoder: Sendable {
         } catch {
             return isCut ? .snaplenCut : .truncatedIPv6Header
         }
+        return decodeIPv6Headers(next, &body, cut, &packet)
+    }
+
+    /// Walks IPv6 extension headers from `next` to the upper-layer header. A Fragment
+    /// header hands the rest to the caller for reassembly (`packet.fragment`).
+    private func decodeIPv6Headers(
+        _ first: IPProtocol, _ body: inout ByteReader, _ cut: Bool, _ packet: inout DecodedPacket
+    ) -> SkipReason? {
+        var next = first
         var walked = 0
         do {
             while true {
@@ -307,6 +343,19 @@ public struct PacketDecoder: Sendable {
                     next = IPProtocol(rawValue: try body.peekUInt8())
                     try body.skip((Int(try body.peekUInt8(at: 1)) + 2) * 4)
                 case .ipv6Fragment:
+                    // RFC 8200 §4.5: next header, reserved, offset (13 bits, 8-byte units) + M, identification.
+                    let fragmentNext = try body.readUInt8()
+                    try body.skip(1)
+                    let offsetAndFlags = try body.readUInt16()
+                    let identification = try body.readUInt32()
+                    packet.fragment = IPFragment()
+                    packet.fragment.identification = identification
+                    packet.fragment.protocolNumber = fragmentNext
+                    packet.fragment.isIPv6 = true
+                    packet.fragment.offset = Int(offsetAndFlags >> 3) * 8
+                    packet.fragment.moreFragments = offsetAndFlags & 1 != 0
+                    packet.fragment.data = body.rest
+                    packet.payloadIsCut = cut
                     return .ipFragment
                 default:
                     return decodeTransport(next, &body, cut, &packet)
@@ -315,6 +364,17 @@ public struct PacketDecoder: Sendable {
         } catch {
             return cut ? .snaplenCut : .badIPv6ExtensionHeaders
         }
+    }
+
+    /// Decodes a reassembled IP payload (`protocolNumber` from the fragments) into
+    /// `packet`, whose addresses the caller has set from the fragments' key.
+    public func decodeReassembled(
+        _ bytes: UnsafeRawBufferPointer, protocolNumber: UInt8, isIPv6: Bool, into packet: inout DecodedPacket
+    ) -> SkipReason? {
+        packet.payloadIsCut = false
+        var body = ByteReader(bytes)
+        if isIPv6 { return decodeIPv6Headers(IPProtocol(rawValue: protocolNumber), &body, false, &packet) }
+        return decodeTransport(IPProtocol(rawValue: protocolNumber), &body, false, &packet)
     }
 
     private func decodeTransport(
