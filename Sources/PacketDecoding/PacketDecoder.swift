@@ -23,8 +23,54 @@ public struct DecodedPacket {
     public var tcpFlags: TCPFlags = TCPFlags(rawValue: 0)
     /// Set when `decode` returned `.ipFragment`: the fragment, for reassembly.
     public var fragment = IPFragment()
+    /// Set when the frame is an ICMP error quoting a DNS message: then addresses, ports,
+    /// transport and payload describe the *quoted* message, and this says who sent the
+    /// error and why.
+    public var icmpError: ICMPError?
 
     public init() {}
+}
+
+/// An ICMP or ICMPv6 Destination Unreachable (RFC 792, RFC 4443 §3.1) about a DNS message.
+public struct ICMPError: Hashable, Sendable {
+    public var isIPv6: Bool
+    public var type: UInt8
+    public var code: UInt8
+    /// Who sent the error: a router or firewall (REJECT), or the host itself (no listener).
+    public var sender: IPAddress
+
+    public init(isIPv6: Bool, type: UInt8, code: UInt8, sender: IPAddress) {
+        self.isIPv6 = isIPv6
+        self.type = type
+        self.code = code
+        self.sender = sender
+    }
+
+    /// A short name for the code, as reports print it.
+    public var reason: String {
+        if isIPv6 {
+            switch code {
+            case 0: return "no-route"
+            case 1: return "administratively-prohibited"
+            case 2: return "beyond-scope"
+            case 3: return "address-unreachable"
+            case 4: return "port-unreachable"
+            case 5: return "source-policy-failed"
+            case 6: return "reject-route"
+            default: return "code-\(code)"
+            }
+        }
+        switch code {
+        case 0: return "net-unreachable"
+        case 1: return "host-unreachable"
+        case 2: return "protocol-unreachable"
+        case 3: return "port-unreachable"
+        case 9: return "net-prohibited"
+        case 10: return "host-prohibited"
+        case 13: return "administratively-prohibited"
+        default: return "code-\(code)"
+        }
+    }
 }
 
 /// One IP fragment as the decoder found it (RFC 791 §3.2, RFC 8200 §4.5). `data` borrows
@@ -119,6 +165,7 @@ public struct PacketDecoder: Sendable {
         packet.interfaceIndex = -1
         packet.vlanIDs = VLANIDs()
         packet.payloadIsCut = false
+        packet.icmpError = nil
         var reader = ByteReader(bytes)
         do {
             switch linkType {
@@ -383,10 +430,41 @@ public struct PacketDecoder: Sendable {
         switch proto {
         case .udp: return decodeUDP(&body, cut, &packet)
         case .tcp: return decodeTCP(&body, cut, &packet)
-        case .icmp, .icmpv6: return .icmp
+        case .icmp: return decodeICMPError(isIPv6: false, &body, &packet)
+        case .icmpv6: return decodeICMPError(isIPv6: true, &body, &packet)
         case .ipInIP, .ipv6InIP, .gre: return .tunnel
         default: return .otherIPProtocol
         }
+    }
+
+    /// Destination Unreachable (ICMP type 3, ICMPv6 type 1) quoting a UDP or TCP packet on
+    /// a DNS port: the quoted packet is decoded in place of the frame's own (RFC 792 quotes
+    /// the IP header and 8 bytes at least; Linux quotes up to 576 bytes, so the DNS header
+    /// is usually there). Other ICMP is not DNS.
+    private func decodeICMPError(isIPv6: Bool, _ body: inout ByteReader, _ packet: inout DecodedPacket) -> SkipReason? {
+        // An error about an error is never sent (RFC 1122 §3.2.2); refusing to look inside a
+        // second quote also bounds the recursion whatever the bytes say.
+        guard packet.icmpError == nil else { return .icmp }
+        let sender = packet.source
+        let type: UInt8
+        let code: UInt8
+        do {
+            type = try body.readUInt8()
+            code = try body.readUInt8()
+            try body.skip(6)  // checksum, unused
+        } catch {
+            return .icmp
+        }
+        guard type == (isIPv6 ? 1 : 3) else { return .icmp }
+        var quoted = ByteReader(body.rest)
+        packet.icmpError = ICMPError(isIPv6: isIPv6, type: type, code: code, sender: sender)
+        // The quoted packet is cut by design: decode it as a snaplen-cut packet.
+        let reason = isIPv6 ? decodeIPv6(&quoted, true, &packet) : decodeIPv4(&quoted, true, &packet)
+        guard reason == nil else {
+            packet.icmpError = nil
+            return .icmp
+        }
+        return nil
     }
 
     /// RFC 768. The payload is clamped to the UDP length (trailing bytes are padding).
