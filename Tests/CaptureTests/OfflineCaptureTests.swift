@@ -215,4 +215,25 @@ struct OfflineCaptureTests {
             #expect(outcome.frames == expected)
         }
     }
+
+    /// "-" reads standard input (here a gzip file put on fd 0 for the duration of the test).
+    @Test func dashReadsStandardInput() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let plainBytes = Self.threeFrames().bytes
+        let gzipPath = try directory.write(try gzipped(plainBytes, in: directory), to: "stdin.pcap.gz")
+        let expected = readAll(try OfflineCapture(path: directory.write(plainBytes, to: "stdin.pcap"))).frames
+        let savedStandardInput = dup(STDIN_FILENO)
+        let file = open(gzipPath, O_RDONLY)
+        try #require(savedStandardInput >= 0 && file >= 0)
+        dup2(file, STDIN_FILENO)
+        close(file)
+        defer {
+            dup2(savedStandardInput, STDIN_FILENO)
+            close(savedStandardInput)
+        }
+        let capture = try OfflineCapture(path: "-")
+        #expect(capture.isCompressed)
+        #expect(readAll(capture).frames == expected)
+    }
 }
