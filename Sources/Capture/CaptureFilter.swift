@@ -21,12 +21,17 @@ public func defaultCaptureFilter(ports: [UInt16]) -> String {
 /// `defaultCaptureFilter(ports:)` for a given link type: the VLAN clause is kept only if
 /// libpcap can compile it for `linkType` (Ethernet and a few others), so the result
 /// always compiles — e.g. for `.linuxSLL2`, the link type of a live capture on "any".
+///
+/// Where libpcap cannot filter on IP at all (NFLOG, PKTAP: "link-layer type filtering
+/// not implemented"), the result is "" — no filter, every frame kept — since such
+/// captures are already selected elsewhere (e.g. by the nftables rule feeding NFLOG).
 public func defaultCaptureFilter(ports: [UInt16], linkType: LinkType) -> String {
     let expression = CaptureFilterExpression(ports: ports)
-    if (try? PacketFilter(expression: expression.withVLAN, linkType: linkType)) != nil {
-        return expression.withVLAN
+    for candidate in [expression.withVLAN, expression.withoutVLAN]
+    where (try? PacketFilter(expression: candidate, linkType: linkType)) != nil {
+        return candidate
     }
-    return expression.withoutVLAN
+    return ""
 }
 
 struct CaptureFilterExpression {

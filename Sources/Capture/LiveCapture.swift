@@ -132,7 +132,10 @@ public final class LiveCapture {
         let message = Pcap.lastError(handle)
         switch code {
         case PCAP_ERROR_PERM_DENIED, PCAP_ERROR_PROMISC_PERM_DENIED:
-            return .permissionDenied(interface: interface, detail: message.isEmpty ? "permission denied" : message)
+            // libpcap: "lo: You don't have permission to perform this capture on that
+            // device\n(socket: Operation not permitted)"; the description already says
+            // the first part, so keep the system's reason in the parentheses.
+            return .permissionDenied(interface: interface, detail: Self.parenthesizedReason(message) ?? "permission denied")
         case PCAP_ERROR_NO_SUCH_DEVICE:
             let known = availableInterfaces()
             return .noSuchInterface(
@@ -144,6 +147,16 @@ public final class LiveCapture {
             let text = message.isEmpty ? String(cString: pcap_statustostr(code)) : message
             return .liveCaptureFailed(interface: interface, detail: text)
         }
+    }
+
+    /// The text inside a message's final parentheses ("socket: Operation not permitted"),
+    /// else the whole message; nil for an empty one.
+    static func parenthesizedReason(_ message: String) -> String? {
+        if message.hasSuffix(")"), let open = message.lastIndex(of: "(") {
+            let inside = message[message.index(after: open)..<message.index(before: message.endIndex)]
+            if !inside.isEmpty { return String(inside) }
+        }
+        return message.isEmpty ? nil : message
     }
 
     /// Names of the interfaces libpcap can capture on, in its order (for error messages).

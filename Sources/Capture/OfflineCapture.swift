@@ -24,7 +24,7 @@ public enum CaptureFileFormat: Sendable, Equatable {
 }
 
 /// Reads a capture file: pcap or pcapng, plain or gzip-compressed (recognised by the
-/// 1f 8b magic, never by the name), from a regular file or a pipe.
+/// 1f 8b magic, never by the name), from a regular file, a pipe, or standard input ("-").
 ///
 /// Invariant: every timestamp is on the nanosecond clock (the file is opened with
 /// `PCAP_TSTAMP_PRECISION_NANO`, so libpcap scales microsecond files up); `next()` does
@@ -101,12 +101,6 @@ public final class OfflineCapture {
     }
 
     private func endOfFile(status: Int32) -> CaptureRead {
-        let position = framesRead == 0
-            ? "before frame \(firstFrameNumber)" : "after frame \(firstFrameNumber + framesRead - 1)"
-        var gzipProblem: String?
-        if let gzipReader, let message = dnstrail_gz_reader_error(gzipReader) {
-            gzipProblem = String(cString: message)
-        }
         if status == PCAP_ERROR_BREAK || status == 0 {
             // A clean end of the decompressed data can still hide a gzip stream cut short.
             if let gzipReader, dnstrail_gz_reader_ended_early(gzipReader) != 0 {
@@ -116,8 +110,20 @@ public final class OfflineCapture {
         }
         let message = Pcap.lastError(handle)
         let kind = message.contains("truncated") ? "truncated capture file" : "damaged capture file"
-        let gzipSuffix = gzipProblem.map { " (gzip: \($0))" } ?? ""
-        return .damaged(singleLine("\(kind) \(position): \(message)\(gzipSuffix)"))
+        var text = "\(kind) \(position): \(message)"
+        if let gzipProblem { text += " (gzip: \(gzipProblem))" }
+        return .damaged(singleLine(text))
+    }
+
+    /// zlib's message for the last error of the gzip stream, if any.
+    private var gzipProblem: String? {
+        guard let gzipReader, let message = dnstrail_gz_reader_error(gzipReader) else { return nil }
+        return String(cString: message)
+    }
+
+    /// Where reading stopped, in the run's frame numbers: "after frame 41", "before frame 1".
+    private var position: String {
+        framesRead == 0 ? "before frame \(firstFrameNumber)" : "after frame \(firstFrameNumber + framesRead - 1)"
     }
 }
 
@@ -137,7 +143,8 @@ struct CaptureFileSource {
     /// before libpcap sees it. Regular plain files go to libpcap through `fdopen`; gzip
     /// files and pipes go through zlib (which passes non-gzip data through unchanged).
     static func open(path: String) throws(CaptureError) -> CaptureFileSource {
-        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        // "-" is standard input, as for tcpdump -r - (a duplicate: closing ours leaves fd 0 open).
+        let descriptor = path == "-" ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0) : Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw .cannotOpen(path: path, reason: Pcap.systemError(errno))
         }

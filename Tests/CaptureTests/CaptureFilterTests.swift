@@ -45,6 +45,13 @@ struct CaptureFilterTests {
         _ = try PacketFilter(expression: defaultCaptureFilter(ports: Self.dnsPorts, linkType: linkType), linkType: linkType)
     }
 
+    /// libpcap 1.10: "NFLOG link-layer type filtering not implemented".
+    @Test func linkTypesWithoutIPFilteringGetNoFilter() throws {
+        let nflog = LinkType(rawValue: 239)
+        #expect(defaultCaptureFilter(ports: Self.dnsPorts, linkType: nflog) == "")
+        _ = try PacketFilter(expression: "", linkType: nflog)
+    }
+
     @Test func emptyPortListKeepsAllTCPAndUDP() throws {
         let filter = try PacketFilter(expression: defaultCaptureFilter(ports: []), linkType: .ethernet)
         let http = Packets.ethernet(type: Packets.ipv4Type, Packets.ipv4(protocolNumber: Packets.tcpProtocol,

@@ -147,20 +147,51 @@ struct LiveCaptureTests {
     }
 
     /// Runs only without root, e.g. the test binary started under
-    /// `setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all` (see the
-    /// root-only test below, which does exactly that).
+    /// `setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all`
+    /// (the root-only test below does exactly that).
     @Test(.enabled(if: !isRoot, "needs a process without root and capabilities"))
     func withoutPrivilegesLiveCaptureIsPermissionDenied() {
         do {
             _ = try LiveCapture(interface: "lo", filter: "udp port 53")
             Issue.record("live capture opened without privileges")
         } catch {
-            guard case .permissionDenied(let interface, _) = error else {
+            guard case .permissionDenied(let interface, let detail) = error else {
                 Issue.record("\(error)")
                 return
             }
             #expect(interface == "lo")
-            #expect(error.description.hasPrefix("live capture on 'lo' needs root or the CAP_NET_RAW and CAP_NET_ADMIN capabilities"))
+            // libpcap 1.10 on Linux: socket(AF_PACKET) fails with EPERM.
+            #expect(detail == "socket: Operation not permitted")
+            #expect(error.description == "live capture on 'lo' needs root or the CAP_NET_RAW and CAP_NET_ADMIN"
+                + " capabilities (socket: Operation not permitted)")
         }
+    }
+
+    static let setpriv = "/usr/bin/setpriv"
+    static let canDropPrivileges = isRoot && FileManager.default.isExecutableFile(atPath: setpriv)
+        && getpwnam("nobody") != nil
+
+    /// Runs the test above in a copy of this test process without root and without any
+    /// capability (user nobody), so the permission path is exercised on every root run.
+    @Test(.enabled(if: canDropPrivileges, "needs root, setpriv(1) and the user nobody"))
+    func permissionDeniedWhenRunAsNobody() throws {
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.setpriv)
+        process.arguments = [
+            "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+            executable, "--testing-library", "swift-testing", "--filter", "withoutPrivilegesLiveCaptureIsPermissionDenied",
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = "1"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(output)")
+        #expect(output.contains("withoutPrivilegesLiveCaptureIsPermissionDenied() passed"), "\(output)")
     }
 }
