@@ -40,6 +40,24 @@ public struct DNSParseError: Error, Equatable, Sendable, CustomStringConvertible
         /// (tshark tolerates them too); reported as a summary's `bodyError`.
         case trailingBytes(count: Int)
 
+        /// A short stable label for counting errors by kind in reports (kebab-case, no values).
+        public var name: String {
+            switch self {
+            case .truncated: "truncated"
+            case .pointerNotBackward: "pointer-not-backward"
+            case .tooManyPointers: "too-many-pointers"
+            case .labelTooLong(let length): length >= 128 ? "reserved-label-type" : "label-too-long"
+            case .nameTooLong: "name-too-long"
+            case .rdataTooShort: "rdata-too-short"
+            case .rdataLengthMismatch: "rdata-length-mismatch"
+            case .optNotInAdditional: "opt-not-in-additional"
+            case .multipleOPT: "multiple-opt"
+            case .optNameNotRoot: "opt-name-not-root"
+            case .invalidEDNSOption: "invalid-edns-option"
+            case .trailingBytes: "trailing-bytes"
+            }
+        }
+
         public var description: String {
             switch self {
             case .truncated(let needed):

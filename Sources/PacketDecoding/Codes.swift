@@ -10,6 +10,10 @@ public struct EtherType: RawRepresentable, Hashable, Sendable {
     /// 802.1ad service tag (QinQ outer tag), and the pre-standard 0x9100 used by some switches.
     public static let qinq = EtherType(rawValue: 0x88a8)
     public static let qinqLegacy = EtherType(rawValue: 0x9100)
+    /// PPPoE session stage (RFC 2516 §4), as on DSL uplinks.
+    public static let pppoeSession = EtherType(rawValue: 0x8864)
+    /// MPLS unicast (RFC 3032).
+    public static let mpls = EtherType(rawValue: 0x8847)
 
     @inlinable var isVLANTag: Bool { self == .vlan || self == .qinq || self == .qinqLegacy }
 }

@@ -28,6 +28,15 @@ public enum SkipReason: Int, CaseIterable, Sendable, CustomStringConvertible {
     /// True for the reasons that mean the frame was damaged or undecodable.
     public var isMalformed: Bool { rawValue >= SkipReason.unsupportedLinkType.rawValue }
 
+    /// True for frames that may carry DNS the tool does not analyse yet (TCP, fragments,
+    /// tunnels, ICMP errors): counted apart so a reader knows what was left out.
+    public var isNotAnalysed: Bool {
+        switch self {
+        case .dnsOverTCP, .ipFragment, .tunnel, .icmp: true
+        default: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .notIP: "not-ip"

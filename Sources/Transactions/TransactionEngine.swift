@@ -41,6 +41,17 @@ public struct TransactionEngine {
         var question: QuestionKey?
     }
 
+    /// Identity of a multicast query as seen by responders: the group, transport and id.
+    struct GroupKey: Hashable {
+        var group: Endpoint
+        var transport: Transport
+        var id: UInt16
+    }
+
+    /// Outstanding transactions kept per exchange or group key (several queries may share
+    /// a 5-tuple and id: A and AAAA from one socket with id 0, mDNS); the oldest leaves first.
+    public static let maximumSharingKey = 64
+
     struct Deadline: Comparable {
         var time: Timestamp
         var serial: Int
@@ -50,8 +61,9 @@ public struct TransactionEngine {
     }
 
     private var pending: [Int: Transaction] = [:]
-    private var byExchange: [ExchangeKey: Int] = [:]
+    private var byExchange: [ExchangeKey: SerialList] = [:]
     private var byRetry: [RetryKey: Int] = [:]
+    private var byGroup: [GroupKey: SerialList] = [:]
     private var deadlines = Heap<Deadline>()
     private var nextSerial = 0
     private var clock = Timestamp(nanoseconds: Int64.min)
@@ -77,6 +89,30 @@ public struct TransactionEngine {
         } else {
             observeQuery(message, qname: qname, emit: emit)
         }
+    }
+
+    /// Feeds an ICMP Destination Unreachable that quotes a DNS message (`quoted` describes
+    /// the quoted message). A quoted query closes its transaction as rejected; a quoted
+    /// response means the client had already given up (its port was closed) and is counted.
+    public mutating func observeICMPError(
+        _ quoted: MessageObservation, error: ICMPError, frame: Int, time: Timestamp, emit: (Transaction) -> Void
+    ) {
+        advance(to: time, emit: emit)
+        guard !quoted.isResponse else {
+            statistics.responsesRejectedByClient += 1
+            return
+        }
+        let key = ExchangeKey(client: quoted.source, server: quoted.destination, transport: quoted.transport, id: quoted.id)
+        guard let serial = byExchange[key]?.first(where: { serial in
+            guard let asked = pending[serial]?.question, let quotedQuestion = quoted.question else { return true }
+            return asked == quotedQuestion
+        }), var transaction = pending[serial] else {
+            statistics.unmatchedICMPErrors += 1
+            return
+        }
+        transaction.rejection = Rejection(frame: frame, time: time, error: error)
+        pending[serial] = transaction
+        close(serial: serial, outcome: .rejected, expiry: nil, emit: emit)
     }
 
     /// Expires every transaction whose deadline is before `time`.
@@ -117,40 +153,34 @@ public struct TransactionEngine {
             transaction.lastTime = message.time
             statistics.retries += 1
             pending[serial] = transaction
-            if let previous = byExchange[exchangeKey], previous != serial { orphan(previous, emit: emit) }
-            byExchange[exchangeKey] = serial
+            index(serial, under: exchangeKey, emit: emit)
             deadlines.insert(Deadline(time: message.time + timeout, serial: serial))
             return
-        }
-        // A different query reusing an outstanding 5-tuple and id: the older one can no
-        // longer be told apart from this one, so it closes now as unanswered.
-        if let previous = byExchange[exchangeKey] {
-            close(serial: previous, outcome: .unanswered, expiry: .timeout, emit: emit)
         }
         if let previous = byRetry[retryKey] {
             // Same question and id outside the retry window: the old one timed out.
             close(serial: previous, outcome: .unanswered, expiry: .timeout, emit: emit)
         }
-        let isMulticast = server.ip.isMulticast
         let transaction = Transaction(
             client: client, server: server, transport: message.transport, id: message.id,
             opcode: message.opcode, qname: qname(), question: message.question,
             vlanIDs: message.vlanIDs, interfaceIndex: message.interfaceIndex,
             attempts: [Attempt(frame: message.frame, time: message.time, clientPort: client.port)],
-            droppedAttempts: 0, response: nil, outcome: isMulticast ? .multicast : .unanswered, expiry: nil,
+            droppedAttempts: 0, response: nil, rejection: nil, outcome: .unanswered, expiry: nil,
             lastTime: message.time)
-        if isMulticast {
-            // Nobody in particular owes an answer: emit at once, keep no state.
-            statistics.multicastQueries += 1
-            emit(transaction)
-            return
-        }
         if pending.count >= maximumPending { evictOldest(emit: emit) }
         let serial = nextSerial
         nextSerial += 1
         pending[serial] = transaction
-        byExchange[exchangeKey] = serial
         byRetry[retryKey] = serial
+        index(serial, under: exchangeKey, emit: emit)
+        if server.ip.isMulticast {
+            let groupKey = GroupKey(group: server, transport: message.transport, id: message.id)
+            if byGroup[groupKey]?.append(serial) == nil { byGroup[groupKey] = SerialList(serial) }
+            if let members = byGroup[groupKey], members.count > TransactionEngine.maximumSharingKey {
+                close(serial: members.first, outcome: .unanswered, expiry: .evicted, emit: emit)
+            }
+        }
         deadlines.insert(Deadline(time: message.time + timeout, serial: serial))
         statistics.peakPending = max(statistics.peakPending, pending.count)
     }
@@ -159,11 +189,22 @@ public struct TransactionEngine {
         statistics.responses += 1
         let key = ExchangeKey(client: message.destination, server: message.source,
                               transport: message.transport, id: message.id)
-        guard let serial = byExchange[key], var transaction = pending[serial] else {
+        // Several outstanding queries may share the 5-tuple and id; the response belongs to
+        // the oldest whose question it repeats (any, if it carries none).
+        var candidates = byExchange[key]
+        if candidates == nil, message.destination.ip.isMulticast {
+            // mDNS (RFC 6762 §6): the owner of the name multicasts its answer to the group
+            // the query went to, from its own address.
+            candidates = byGroup[GroupKey(group: message.destination, transport: message.transport, id: message.id)]
+        }
+        guard let candidates else {
             statistics.unsolicited[.noMatchingQuery, default: 0] += 1
             return
         }
-        if let asked = transaction.question, let answered = message.question, asked != answered {
+        guard let serial = candidates.first(where: { serial in
+            guard let asked = pending[serial]?.question, let answered = message.question else { return true }
+            return asked == answered
+        }), var transaction = pending[serial] else {
             statistics.unsolicited[.questionMismatch, default: 0] += 1
             return
         }
@@ -175,9 +216,19 @@ public struct TransactionEngine {
         close(serial: serial, outcome: .answered, expiry: nil, emit: emit)
     }
 
-    /// Drops the exchange index of a serial whose 5-tuple a newer attempt took over.
-    private mutating func orphan(_ serial: Int, emit: (Transaction) -> Void) {
-        close(serial: serial, outcome: .unanswered, expiry: .timeout, emit: emit)
+    /// Adds `serial` to the transactions sharing an exchange key, evicting the oldest
+    /// beyond `maximumSharingKey`.
+    private mutating func index(_ serial: Int, under key: ExchangeKey, emit: (Transaction) -> Void) {
+        guard var list = byExchange[key] else {
+            byExchange[key] = SerialList(serial)
+            return
+        }
+        guard !list.contains(serial) else { return }
+        list.append(serial)
+        byExchange[key] = list
+        if list.count > TransactionEngine.maximumSharingKey {
+            close(serial: list.first, outcome: .unanswered, expiry: .evicted, emit: emit)
+        }
     }
 
     private mutating func evictOldest(emit: (Transaction) -> Void) {
@@ -194,14 +245,26 @@ public struct TransactionEngine {
         for attempt in transaction.attempts {
             let key = ExchangeKey(client: Endpoint(ip: transaction.client.ip, port: attempt.clientPort),
                                   server: transaction.server, transport: transaction.transport, id: transaction.id)
-            if byExchange[key] == serial { byExchange[key] = nil }
+            if byExchange[key]?.remove(serial) == true { byExchange[key] = nil }
         }
         let retryKey = RetryKey(client: transaction.client.ip, server: transaction.server,
                                 transport: transaction.transport, id: transaction.id, question: transaction.question)
         if byRetry[retryKey] == serial { byRetry[retryKey] = nil }
-        transaction.outcome = outcome
+        if transaction.server.ip.isMulticast {
+            let groupKey = GroupKey(group: transaction.server, transport: transaction.transport, id: transaction.id)
+            if byGroup[groupKey]?.remove(serial) == true { byGroup[groupKey] = nil }
+        }
+        // A query to a multicast group (mDNS, LLMNR) is answered by whoever owns the name,
+        // usually to the group: silence from the group proves nothing, so it is not
+        // "unanswered". A reply addressed back from the group address still pairs normally.
+        transaction.outcome = outcome == .unanswered && transaction.server.ip.isMulticast ? .multicast : outcome
         transaction.expiry = expiry
-        if outcome == .answered { statistics.answered += 1 } else { statistics.unanswered += 1 }
+        switch transaction.outcome {
+        case .answered: statistics.answered += 1
+        case .unanswered: statistics.unanswered += 1
+        case .rejected: statistics.rejected += 1
+        case .multicast: statistics.multicastQueries += 1
+        }
         emit(transaction)
     }
 }
@@ -214,6 +277,11 @@ public struct EngineStatistics: Sendable, Equatable {
     public var answered = 0
     public var unanswered = 0
     public var multicastQueries = 0
+    public var rejected = 0
+    /// ICMP errors quoting a response: the client's port was closed (it had given up).
+    public var responsesRejectedByClient = 0
+    /// ICMP errors quoting a query the engine does not hold (already closed, or unseen).
+    public var unmatchedICMPErrors = 0
     public var unsolicited: [UnsolicitedReason: Int] = [:]
     public var evicted = 0
     public var peakPending = 0
@@ -228,4 +296,37 @@ extension IPAddress {
     public var isMulticast: Bool {
         isIPv6 ? high >> 56 == 0xff : (low >> 28) & 0xf == 0xe
     }
+}
+
+/// Serials sharing one key, oldest first. The common case of one serial is held inline,
+/// so indexing a query allocates nothing beyond the dictionary entry.
+struct SerialList: Sequence {
+    private(set) var first: Int
+    private var more: [Int] = []
+
+    init(_ serial: Int) { first = serial }
+
+    var count: Int { 1 + more.count }
+
+    /// Returns self so `list?.append(x)` is nil only when there was no list.
+    @discardableResult
+    mutating func append(_ serial: Int) -> Bool {
+        more.append(serial)
+        return true
+    }
+
+    func contains(_ serial: Int) -> Bool { first == serial || more.contains(serial) }
+
+    /// Removes `serial`; returns true when the list is now empty.
+    mutating func remove(_ serial: Int) -> Bool {
+        if first == serial {
+            guard !more.isEmpty else { return true }
+            first = more.removeFirst()
+            return false
+        }
+        more.removeAll { $0 == serial }
+        return false
+    }
+
+    func makeIterator() -> IndexingIterator<[Int]> { ([first] + more).makeIterator() }
 }

@@ -15,10 +15,10 @@ struct DNSTrail: ParsableCommand {
         abstract: "Trace DNS from packets: which queries got no answer, from which source, to which server.",
         discussion: """
             Examples:
-              dnstrail analyze node-a.pcap                      # human report
+              dnstrail analyze node-a.pcap
               dnstrail analyze dump.pcap0 dump.pcap1 --format json > report.json
-              dnstrail analyze incident.pcapng.gz --format ndjson | jq 'select(.outcome=="unanswered")'
-              dnstrail live -i any --duration 60                # live summary of a node's DNS
+              dnstrail analyze incident.pcapng.gz --format ndjson | grep unanswered
+              dnstrail live -i any --duration 60
               dnstrail live -i eth0 --filter 'udp port 53' --fail-on-unanswered
             """,
         version: ToolInfo.version,
@@ -120,7 +120,7 @@ struct Live: ParsableCommand {
     @Option(name: [.customShort("i"), .long], help: "Interface to capture on, or 'any'.")
     var interface: String
 
-    @Option(help: "BPF filter. Default: DNS on the DNS ports, IP fragments, and the same inside one VLAN tag.")
+    @Option(help: "BPF filter. Default: DNS on the DNS ports, IP fragments, and the same inside VLAN tags.")
     var filter: String?
 
     @Option(help: "Stop after this many seconds.")
@@ -134,7 +134,6 @@ struct Live: ParsableCommand {
 
     func run() throws {
         let options = analysis.options
-        let filter = filter ?? defaultCaptureFilter(ports: options.ports)
         let interactive = isatty(2) != 0
         try analysis.report { emit throws(CaptureError) in
             let result = try runLive(

@@ -1,0 +1,1 @@
+// Attribution: placeholder until the stage lands.

@@ -1,0 +1,1 @@
+// Evidence: placeholder until the stage lands.
