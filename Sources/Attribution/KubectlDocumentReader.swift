@@ -21,11 +21,33 @@ enum KubectlDocumentReader {
 
     static func read(_ data: Data) throws(AttributionError) -> Document {
         let bytes = try jsonBytes(data)
+        do {
+            return try decode(bytes)
+        } catch .notJSON(let source, let detail) {
+            // Say where the syntax breaks; several documents in a row are read one by one.
+            switch JSONScanner.documents(in: Array(bytes)) {
+            case .failure(let error):
+                throw .notJSON(source: source, detail: error.message)
+            case .success(let ranges) where ranges.count > 1:
+                var merged = Document(items: [])
+                for range in ranges {
+                    let part = try decode(Data(bytes[bytes.startIndex + range.lowerBound..<bytes.startIndex + range.upperBound]))
+                    merged.items += part.items
+                    merged.unreadableCount += part.unreadableCount
+                }
+                return merged
+            case .success:
+                throw .notJSON(source: source, detail: detail)
+            }
+        }
+    }
+
+    static func decode(_ bytes: Data) throws(AttributionError) -> Document {
         let raw: RawDocument
         do {
             raw = try JSONDecoder().decode(RawDocument.self, from: bytes)
         } catch let error as DecodingError {
-            throw classify(error, firstByte: bytes.first)
+            throw classify(error, firstByte: bytes.first(where: { !isSpace($0) }))
         } catch {
             throw .notJSON(source: source, detail: String(describing: error))
         }

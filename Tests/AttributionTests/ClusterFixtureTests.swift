@@ -8,7 +8,7 @@ struct ClusterFixtureTests {
     let cluster: ClusterDirectory
 
     init() throws {
-        cluster = try directory(Fixtures.cluster)
+        cluster = try readDirectory(Fixtures.cluster)
     }
 
     static let coreDNSA = PodIdentity(namespace: "kube-system", name: "coredns-5dd5756b68-7xkqp", node: "node-a",

@@ -61,7 +61,7 @@ struct DirectoryTests {
     // MARK: Raw PodList
 
     @Test func rawPodListItemsWithoutKindArePods() throws {
-        let monitoring = try directory(Fixtures.monitoringPodList)
+        let monitoring = try readDirectory(Fixtures.monitoringPodList)
         #expect(monitoring.podCount == 3)
         #expect(monitoring.serviceCount == 0)
         #expect(monitoring.identity(of: try address("10.244.2.5"))?.description == "monitoring/prometheus-k8s-0 (node-c)")
@@ -69,12 +69,12 @@ struct DirectoryTests {
 
     /// A finished Job pod keeps its `podIP` in the API; the running pod that got the address wins.
     @Test func runningPodWinsAReusedAddress() throws {
-        let monitoring = try directory(Fixtures.monitoringPodList)
+        let monitoring = try readDirectory(Fixtures.monitoringPodList)
         #expect(monitoring.pod(at: try address("10.244.2.9"))?.name == "grafana-7c9f8d6b5-2kq4z")
     }
 
     @Test func nodeAddressWithoutHostNetworkPodsIsTheNode() throws {
-        let monitoring = try directory(Fixtures.monitoringPodList)
+        let monitoring = try readDirectory(Fixtures.monitoringPodList)
         let nodeC = try address("10.0.1.12")
         #expect(monitoring.identity(of: nodeC) == .node("node-c"))
         #expect(monitoring.identity(of: nodeC)?.description == "node node-c")
@@ -83,7 +83,7 @@ struct DirectoryTests {
     }
 
     @Test func documentsMerge() throws {
-        var merged = try directory(Fixtures.cluster)
+        var merged = try readDirectory(Fixtures.cluster)
         try merged.add(kubectlJSON: Data(Fixtures.monitoringPodList.utf8))
         #expect(merged.podCount == 13)
         #expect(merged.nodeCount == 3)
@@ -108,7 +108,7 @@ struct DirectoryTests {
     // MARK: EndpointSlices and Endpoints (EKS, no pods in the file)
 
     @Test func eksKubeDNSServiceAndEndpointsWithoutPods() throws {
-        let eks = try directory(Fixtures.eksKubeSystemDNS)
+        let eks = try readDirectory(Fixtures.eksKubeSystemDNS)
         #expect(eks.podCount == 0)
         #expect(eks.serviceCount == 1)
         let clusterIP = try address("172.20.0.10")
@@ -122,7 +122,7 @@ struct DirectoryTests {
 
     /// The EndpointSlice's targetRefs name the CoreDNS pods (the ready one and the one that is not).
     @Test func endpointsNameCoreDNSPods() throws {
-        let eks = try directory(Fixtures.eksKubeSystemDNS)
+        let eks = try readDirectory(Fixtures.eksKubeSystemDNS)
         let ready = PodIdentity(namespace: "kube-system", name: "coredns-7975d6fb9b-2kq9x",
                                 node: "ip-192-168-10-20.eu-west-1.compute.internal")
         let notReady = PodIdentity(namespace: "kube-system", name: "coredns-7975d6fb9b-wp4lx",
@@ -142,7 +142,7 @@ struct DirectoryTests {
          "spec":{"nodeName":"ip-192-168-10-20.eu-west-1.compute.internal"},
          "status":{"phase":"Running","podIP":"192.168.12.34","podIPs":[{"ip":"192.168.12.34"}],"hostIP":"192.168.10.20"}}
         """#
-        var eks = try directory(Fixtures.eksKubeSystemDNS)
+        var eks = try readDirectory(Fixtures.eksKubeSystemDNS)
         try eks.add(kubectlJSON: Data(pod.utf8))
         let identity = try #require(eks.pod(at: try address("192.168.12.34")))
         #expect(identity.labels["eks.amazonaws.com/component"] == "coredns")

@@ -4,18 +4,18 @@ import Attribution
 
 /// What a user sees when `--pods FILE` is not what we expect: one line, saying what is wrong.
 struct ErrorTests {
-    func error(_ text: String) -> AttributionError? {
+    func failure(_ text: String) -> AttributionError? {
         attributionError { () throws(AttributionError) in _ = try ClusterDirectory(kubectlJSON: Data(text.utf8)) }
     }
 
     @Test(arguments: [
         #"{"kind":"List","items":[{"kind":"Pod""#,            // truncated
         #"{"kind": "List", items: []}"#,                      // unquoted key
-        "{\"kind\":\"List\",\n\"items\":[\n{\"kind\":\"Pod\",}\n]}",  // trailing comma, several lines
+        "{\"kind\":\"List\",\n\"items\":[\n{\"kind\" \"Pod\"}\n]}",  // missing colon, several lines
         "not json at all",
     ])
     func malformedJSONIsOneLine(text: String) throws {
-        let error = try #require(error(text))
+        let error = try #require(failure(text))
         guard case .notJSON = error else {
             Issue.record("expected notJSON, got \(error)")
             return
@@ -25,17 +25,31 @@ struct ErrorTests {
         #expect(error.description.hasSuffix("expected the output of `kubectl get pods,svc -A -o json`"))
     }
 
+    /// The message says where the text stops being JSON.
+    @Test(arguments: [
+        (#"{"kind":"List","items":[{"kind":"Pod""#, "unexpected end of input at line 1, column 38 (truncated?)"),
+        ("{\"kind\":\"List\",\n\"items\":[\n{\"kind\" \"Pod\"}\n]}", "unexpected '\"' at line 3, column 9, expected ':'"),
+        (#"{"kind": "List", items: []}"#, "unexpected 'i' at line 1, column 18, expected a quoted key"),
+        ("{\"kind\":\"List\",\"items\":[{\"kind\":\"Pod\",\"metadata\":{\"name\":\"web", "unterminated string starting at line 1, column 58 (truncated?)"),
+        (#"{"kind":"List","items":[1 2]}"#, "unexpected '2' at line 1, column 27, expected ',' or ']'"),
+        (#"{"kind":"List","items":[] }}"#, "unexpected '}' at line 1, column 28"),
+        ("not json at all", "unexpected 'n' at line 1, column 1"),
+    ])
+    func syntaxErrorPosition(text: String, detail: String) throws {
+        #expect(failure(text) == .notJSON(source: "kubectl JSON input", detail: detail))
+    }
+
     @Test func emptyInput() throws {
-        #expect(error("") == .notJSON(source: "kubectl JSON input", detail: "the input is empty"))
-        #expect(error(" \n\t") == .notJSON(source: "kubectl JSON input", detail: "the input is blank"))
+        #expect(failure("") == .notJSON(source: "kubectl JSON input", detail: "the input is empty"))
+        #expect(failure(" \n\t") == .notJSON(source: "kubectl JSON input", detail: "the input is blank"))
     }
 
     @Test func yamlAndTableOutputGetAHint() throws {
         let yaml = "apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Pod\nkind: List\n"
-        let yamlError = try #require(error(yaml))
+        let yamlError = try #require(failure(yaml))
         #expect(yamlError.description == "kubectl JSON input is not JSON (it looks like YAML; use `-o json`, not `-o yaml`); expected the output of `kubectl get pods,svc -A -o json`")
         let table = "NAMESPACE     NAME                       READY   STATUS    RESTARTS   AGE\nkube-system   coredns-5dd5756b68-7xkqp   1/1     Running   0          2d\n"
-        #expect(try #require(error(table)).description.contains("looks like kubectl's table output; add `-o json`"))
+        #expect(try #require(failure(table)).description.contains("looks like kubectl's table output; add `-o json`"))
     }
 
     @Test(arguments: [
@@ -48,7 +62,7 @@ struct ErrorTests {
         (#"{"kind":"List","items":{"kind":"Pod"}}"#, #""items" is not an array"#),
     ])
     func wrongDocumentIsOneLine(text: String, found: String) throws {
-        let error = try #require(error(text))
+        let error = try #require(failure(text))
         #expect(error == .notKubectlDocument(source: "kubectl JSON input", found: found))
         #expect(error.description == "kubectl JSON input is not a kubectl List/Pod/Service document (\(found)); expected the output of `kubectl get pods,svc -A -o json`")
         #expect(error.description.isOneLine)

@@ -8,7 +8,7 @@ func address(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) 
     try #require(IPAddress(text), "not an address: \(text)", sourceLocation: sourceLocation)
 }
 
-func directory(_ json: String) throws -> ClusterDirectory {
+func readDirectory(_ json: String) throws -> ClusterDirectory {
     try ClusterDirectory(kubectlJSON: Data(json.utf8))
 }
 

@@ -16,7 +16,7 @@ struct ToleranceTests {
            "spec":{"nodeName":"node-a"},"status":{"podIP":"10.244.0.7","phase":"Running"}}
         ]}
         """#
-        let directory = try directory(json)
+        let directory = try readDirectory(json)
         #expect(directory.podCount == 1)
         #expect(directory.skippedItemCount == 0)
         #expect(directory.identity(of: try address("10.244.0.7"))?.description == "default/web-7d4b9c-x2x (node-a)")
@@ -24,9 +24,9 @@ struct ToleranceTests {
 
     @Test func emptyListIsFine() throws {
         // `kubectl get pods -A -o json` on a cluster without pods.
-        let directory = try directory(#"{"apiVersion":"v1","items":[],"kind":"List","metadata":{"resourceVersion":""}}"#)
+        let directory = try readDirectory(#"{"apiVersion":"v1","items":[],"kind":"List","metadata":{"resourceVersion":""}}"#)
         #expect(directory.podCount == 0)
-        #expect(try self.directory(#"{"apiVersion":"v1","items":null,"kind":"PodList"}"#).podCount == 0)
+        #expect(try readDirectory(#"{"apiVersion":"v1","items":null,"kind":"PodList"}"#).podCount == 0)
     }
 
     @Test func minimalObjectsWithMissingOptionalFields() throws {
@@ -40,7 +40,7 @@ struct ToleranceTests {
            "spec":{"clusterIP":"10.96.7.8","ports":[{"port":80}]}}
         ]}
         """#
-        let directory = try directory(json)
+        let directory = try readDirectory(json)
         #expect(directory.podCount == 2)
         #expect(directory.serviceCount == 3)
         // A pod without namespace is in `default`; one without node prints without it.
@@ -57,7 +57,7 @@ struct ToleranceTests {
          "status":{"podIP":"10.1.2.3","podIPs":[{"ip":"10.1.2.3","extra":true}],"hostIP":"192.0.2.1",
                    "hostIPs":[{"ip":"192.0.2.1"}],"resize":"Proposed","phase":"Running"}}
         """#
-        let directory = try directory(json)
+        let directory = try readDirectory(json)
         #expect(directory.pod(at: try address("10.1.2.3")) == PodIdentity(namespace: "ns", name: "p", node: "n1", labels: ["a": "b"]))
         #expect(directory.identity(of: try address("192.0.2.1")) == .node("n1"))
     }
@@ -73,7 +73,7 @@ struct ToleranceTests {
           {"kind":"Pod","metadata":{"name":"good","namespace":"default"},"status":{"podIP":"10.244.0.11","podIPs":[{"ip":"not-an-ip"},{"ip":"fd00::b"}]}}
         ]}
         """#
-        let directory = try directory(json)
+        let directory = try readDirectory(json)
         #expect(directory.podCount == 1)
         #expect(directory.skippedItemCount == 4)
         #expect(directory.pod(at: try address("10.244.0.11"))?.name == "good")
@@ -83,16 +83,16 @@ struct ToleranceTests {
 
     @Test func singlePodAndServiceDocuments() throws {
         // `kubectl get pod web -o json`
-        let pod = try directory(#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web-7d4b9c-x2x","namespace":"default"},"spec":{"nodeName":"node-a"},"status":{"podIP":"10.244.0.7"}}"#)
+        let pod = try readDirectory(#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web-7d4b9c-x2x","namespace":"default"},"spec":{"nodeName":"node-a"},"status":{"podIP":"10.244.0.7"}}"#)
         #expect(pod.identity(of: try address("10.244.0.7"))?.description == "default/web-7d4b9c-x2x (node-a)")
         // `kubectl get svc -n kube-system kube-dns -o json`
-        let service = try directory(#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"kube-dns","namespace":"kube-system"},"spec":{"clusterIP":"10.100.0.10","clusterIPs":["10.100.0.10"],"ports":[{"name":"dns","port":53,"protocol":"UDP","targetPort":53}]}}"#)
+        let service = try readDirectory(#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"kube-dns","namespace":"kube-system"},"spec":{"clusterIP":"10.100.0.10","clusterIPs":["10.100.0.10"],"ports":[{"name":"dns","port":53,"protocol":"UDP","targetPort":53}]}}"#)
         #expect(service.isDNSServer(try address("10.100.0.10")))
     }
 
     @Test func serviceListItemsWithoutKind() throws {
         let json = #"{"kind":"ServiceList","apiVersion":"v1","items":[{"metadata":{"name":"kube-dns","namespace":"kube-system"},"spec":{"clusterIP":"10.43.0.10","selector":{"k8s-app":"kube-dns"}}}]}"#
-        let directory = try directory(json)
+        let directory = try readDirectory(json)
         #expect(directory.serviceCount == 1)
         #expect(directory.dnsRole(of: try address("10.43.0.10")) == .kubeDNSService(
             ServiceIdentity(namespace: "kube-system", name: "kube-dns", selector: ["k8s-app": "kube-dns"])))
@@ -106,7 +106,7 @@ struct ToleranceTests {
           {"metadata":{"name":"cm","namespace":"default"},"data":{"a":"b"}}
         ]}
         """#
-        let directory = try directory(json)
+        let directory = try readDirectory(json)
         #expect(directory.podCount == 1)
         #expect(directory.serviceCount == 1)
     }
@@ -128,7 +128,7 @@ struct ToleranceTests {
           {"kind":"Service","metadata":{"name":"manual","namespace":"kube-system"},"spec":{"clusterIP":"10.96.200.15"}}
         ]}
         """#
-        let directory = try directory(json)
+        let directory = try readDirectory(json)
         for text in ["10.96.200.12", "10.96.200.13", "10.43.0.10"] {
             guard case .kubeDNSService? = directory.dnsRole(of: try address(text)) else {
                 Issue.record("\(text) should be a kube-dns Service address")
@@ -143,7 +143,7 @@ struct ToleranceTests {
     @Test(arguments: ["kube-dns", "coredns"])
     func coreDNSPodLabels(value: String) throws {
         let json = #"{"kind":"Pod","metadata":{"name":"dns-0","namespace":"kube-system","labels":{"k8s-app":"\#(value)"}},"status":{"podIP":"10.244.3.3"}}"#
-        let directory = try directory(json)
+        let directory = try readDirectory(json)
         guard case .coreDNSPod(let pod)? = directory.dnsRole(of: try address("10.244.3.3")) else {
             Issue.record("not a CoreDNS pod")
             return
@@ -160,7 +160,7 @@ struct ToleranceTests {
           {"kind":"Pod","metadata":{"name":"web","namespace":"default"},"status":{"podIP":"10.244.0.4","phase":"Running"}}
         ]}
         """#
-        let directory = try directory(json)
+        let directory = try readDirectory(json)
         #expect(directory.pod(at: try address("10.244.0.4"))?.name == "web")
         #expect(directory.isDNSServer(try address("10.244.0.4")) == false)
     }
@@ -175,7 +175,7 @@ struct ToleranceTests {
            "status":{"podIP":"10.0.1.10","hostIP":"10.0.1.10","phase":"Running"}}
         ]}
         """#
-        let directory = try directory(json)
+        let directory = try readDirectory(json)
         let node = try address("10.0.1.10")
         #expect(directory.pod(at: node) == nil)
         #expect(directory.hostNetworkPods(at: node).map(\.name) == ["calico-node-x1", "kube-proxy-a1"])
@@ -192,25 +192,36 @@ struct ToleranceTests {
              {"address":"ip-192-168-10-20.eu-west-1.compute.internal","type":"InternalDNS"}]}}
         ]}
         """#
-        let directory = try directory(json)
+        let directory = try readDirectory(json)
         #expect(directory.nodeCount == 1)
         #expect(directory.identity(of: try address("192.168.10.20"))?.description == "node ip-192-168-10-20.eu-west-1.compute.internal")
         #expect(directory.node(at: try address("54.0.0.20")) == "ip-192-168-10-20.eu-west-1.compute.internal")
-        #expect(try self.directory(#"{"kind":"NodeList","items":[{"metadata":{"name":"n"},"status":{"addresses":[{"type":"InternalIP","address":"10.1.1.1"}]}}]}"#)
+        #expect(try readDirectory(#"{"kind":"NodeList","items":[{"metadata":{"name":"n"},"status":{"addresses":[{"type":"InternalIP","address":"10.1.1.1"}]}}]}"#)
             .node(at: try address("10.1.1.1")) == "n")
     }
 
     /// `kubectl ... -o json > file 2>&1` puts warnings before the JSON; a byte order mark may lead.
     @Test func warningLinesAndByteOrderMarkBeforeTheJSON() throws {
         let warned = "Warning: v1 ComponentStatus is deprecated in v1.19+\n" + Fixtures.monitoringPodList
-        #expect(try directory(warned).podCount == 3)
+        #expect(try readDirectory(warned).podCount == 3)
         var bom = Data([0xEF, 0xBB, 0xBF])
         bom.append(Data(Fixtures.monitoringPodList.utf8))
         #expect(try ClusterDirectory(kubectlJSON: bom).podCount == 3)
     }
 
+    /// `{ kubectl get pods -A -o json; kubectl get svc -A -o json; } > cluster.json`
+    @Test func concatenatedDocumentsAreAllRead() throws {
+        let both = try readDirectory(Fixtures.cluster + "\n" + Fixtures.monitoringPodList + "\n")
+        #expect(both.podCount == 13)
+        #expect(both.serviceCount == 6)
+        let wrong = attributionError { () throws(AttributionError) in
+            _ = try ClusterDirectory(kubectlJSON: Data((Fixtures.monitoringPodList + #"{"kind":"ConfigMap"}"#).utf8))
+        }
+        #expect(wrong == .notKubectlDocument(source: "kubectl JSON input", found: "kind ConfigMap"))
+    }
+
     @Test func failedAddChangesNothing() throws {
-        var cluster = try directory(Fixtures.monitoringPodList)
+        var cluster = try readDirectory(Fixtures.monitoringPodList)
         #expect(attributionError { () throws(AttributionError) in try cluster.add(kubectlJSON: Data("{".utf8)) } != nil)
         #expect(cluster.podCount == 3)
     }
