@@ -1,1 +1,0 @@
-// Attribution: placeholder until the stage lands.
