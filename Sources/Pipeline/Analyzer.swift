@@ -1,5 +1,6 @@
 import DNSWire
 import PacketDecoding
+import Reassembly
 import Transactions
 import WireCore
 
@@ -25,6 +26,10 @@ public struct PacketStatistics: Sendable, Equatable {
     public var dnsMessages = 0
     /// ICMP errors quoting a DNS message.
     public var icmpErrors = 0
+    /// IP datagrams rebuilt from fragments.
+    public var reassembledDatagrams = 0
+    /// Reassembled datagrams that carried no DNS, by reason.
+    public var skippedDatagrams = SkipCounters()
     /// Frames that carry no analysable DNS message, by reason (not DNS, or undecodable).
     public var skipped = SkipCounters()
     /// Payloads on a DNS port whose header or question did not parse, by error kind.
@@ -47,8 +52,14 @@ public struct Analyzer {
     public let options: AnalysisOptions
     public private(set) var packets = PacketStatistics()
     public private(set) var engine: TransactionEngine
+    public private(set) var fragments = FragmentReassembler()
+    public private(set) var streams = TCPReassembler()
     private let decoder: PacketDecoder
     private var packet = DecodedPacket()
+    /// Reused buffer for the events one TCP segment produces (no allocation per segment).
+    private var tcpEvents: [TCPEvent] = []
+    /// Capture time of the last reassembly expiry sweep (run at most once a second).
+    private var lastSweep = Timestamp(nanoseconds: .min)
 
     public init(options: AnalysisOptions) {
         self.options = options
@@ -65,29 +76,141 @@ public struct Analyzer {
         packets.bytes += originalLength
         if packets.firstTime == nil { packets.firstTime = time }
         if let last = packets.lastTime, last > time {} else { packets.lastTime = time }
+        if time.nanoseconds &- lastSweep.nanoseconds >= 1_000_000_000 || time < lastSweep { sweep(now: time, emit: emit) }
         let isCut = bytes.count < originalLength
         if isCut { packets.cutFrames += 1 }
-        if let reason = decoder.decode(bytes, linkType: linkType, isCut: isCut, into: &packet) {
+        switch decoder.decode(bytes, linkType: linkType, isCut: isCut, into: &packet) {
+        case nil:
+            handleDecoded(frame: number, time: time, emit: emit)
+        case .ipFragment?:
+            handleFragment(frame: number, time: time, emit: emit)
+        case let reason?:
             packets.skipped.count(reason)
             engine.advance(to: time, emit: emit)
+        }
+    }
+
+    /// A frame decoded to a UDP or TCP payload on a DNS port, or to an ICMP error quoting one.
+    private mutating func handleDecoded(frame number: Int, time: Timestamp, emit: (Transaction) -> Void) {
+        if packet.transport == .tcp && packet.icmpError == nil {
+            handleSegment(frame: number, time: time, emit: emit)
             return
         }
-        if packet.transport == .tcp {
-            // DNS over TCP needs stream reassembly (RFC 7766 framing): counted, not yet paired.
-            packets.skipped.count(.dnsOverTCP)
-            engine.advance(to: time, emit: emit)
+        handleMessage(packet.payload, isCut: packet.payloadIsCut, frame: number, time: time,
+                      source: Endpoint(ip: packet.source, port: packet.sourcePort),
+                      destination: Endpoint(ip: packet.destination, port: packet.destinationPort),
+                      transport: packet.transport, emit: emit)
+    }
+
+    /// RFC 791 §3.2 / RFC 8200 §4.5: fragments are held until the datagram is complete;
+    /// the frame that completes it carries the message (as tshark numbers it).
+    private mutating func handleFragment(frame number: Int, time: Timestamp, emit: (Transaction) -> Void) {
+        engine.advance(to: time, emit: emit)
+        let fragment = packet.fragment
+        if packet.payloadIsCut {
+            packets.skipped.count(.snaplenCut)
             return
         }
-        let payload = packet.payload
-        guard let message = parse(payload, isCut: packet.payloadIsCut) else {
+        let key = FragmentKey(source: packet.source, destination: packet.destination,
+                              identification: fragment.identification, protocolNumber: fragment.protocolNumber,
+                              isIPv6: fragment.isIPv6)
+        let result = fragments.add(key: key, offset: fragment.offset, moreFragments: fragment.moreFragments,
+                                   payload: fragment.data, frame: number, time: time)
+        guard case .complete(let datagram) = result else { return }
+        packets.reassembledDatagrams += 1
+        datagram.payload.withUnsafeBytes { bytes in
+            let source = packet.source
+            let destination = packet.destination
+            if let reason = decoder.decodeReassembled(bytes, protocolNumber: fragment.protocolNumber,
+                                                      isIPv6: fragment.isIPv6, into: &packet) {
+                packets.skippedDatagrams.count(reason)
+                return
+            }
+            packet.source = source
+            packet.destination = destination
+            handleDecoded(frame: number, time: time, emit: emit)
+        }
+    }
+
+    /// RFC 7766 §8: DNS over TCP, reassembled per connection; each complete message is
+    /// paired like a UDP one, and connections that fail before any message are reported.
+    private mutating func handleSegment(frame number: Int, time: Timestamp, emit: (Transaction) -> Void) {
+        let sourceIsServer = decoder.isDNSPort(packet.sourcePort)
+        let destinationIsServer = decoder.isDNSPort(packet.destinationPort)
+        // The client is the side not on a DNS port; between two DNS ports, the SYN's sender
+        // (or, mid-stream, the lower address) is taken as the client.
+        let fromClient: Bool
+        if destinationIsServer != sourceIsServer {
+            fromClient = destinationIsServer
+        } else if packet.tcpFlags.contains(.syn) {
+            fromClient = !packet.tcpFlags.contains(.ack)
+        } else {
+            fromClient = (packet.source, packet.sourcePort) > (packet.destination, packet.destinationPort)
+        }
+        let key = fromClient
+            ? TCPConnectionKey(client: packet.source, clientPort: packet.sourcePort,
+                               server: packet.destination, serverPort: packet.destinationPort)
+            : TCPConnectionKey(client: packet.destination, clientPort: packet.destinationPort,
+                               server: packet.source, serverPort: packet.sourcePort)
+        let segment = TCPSegment(key: key, fromClient: fromClient, sequence: packet.tcpSequence,
+                                 acknowledgement: packet.tcpAcknowledgement, flags: packet.tcpFlags,
+                                 payload: packet.payloadIsCut ? UnsafeRawBufferPointer(start: nil, count: 0) : packet.payload,
+                                 frame: number, time: time)
+        if packet.payloadIsCut { packets.skipped.count(.snaplenCut) }
+        var events = tcpEvents
+        events.removeAll(keepingCapacity: true)
+        streams.add(segment) { events.append($0) }
+        handle(events, emit: emit)
+        tcpEvents = events
+        engine.advance(to: time, emit: emit)
+    }
+
+    private mutating func handle(_ events: [TCPEvent], emit: (Transaction) -> Void) {
+        for event in events {
+            switch event {
+            case .message(let key, let fromClient, let bytes, let frame, _, let time):
+                let client = Endpoint(ip: key.client, port: key.clientPort)
+                let server = Endpoint(ip: key.server, port: key.serverPort)
+                bytes.withUnsafeBytes { message in
+                    handleMessage(message, isCut: false, frame: frame, time: time,
+                                  source: fromClient ? client : server, destination: fromClient ? server : client,
+                                  transport: .tcp, emit: emit)
+                }
+            case .connectionEnded(let summary):
+                engine.observeConnectionEnd(TCPConnectionReport(
+                    client: Endpoint(ip: summary.key.client, port: summary.key.clientPort),
+                    server: Endpoint(ip: summary.key.server, port: summary.key.serverPort),
+                    synFrame: summary.synFrame, synTime: summary.synTime ?? summary.firstTime,
+                    synCount: summary.synCount, synAcknowledged: summary.synAckFrame != nil,
+                    resetByServer: summary.resetBy == .server, resetFrame: summary.resetFrame,
+                    clientMessages: summary.clientMessages, lastTime: summary.lastTime), emit: emit)
+            }
+        }
+    }
+
+    /// Expires reassembly state on the capture clock.
+    private mutating func sweep(now: Timestamp, emit: (Transaction) -> Void) {
+        lastSweep = now
+        fragments.expire(now: now)
+        var events = tcpEvents
+        events.removeAll(keepingCapacity: true)
+        streams.expire(now: now) { events.append($0) }
+        handle(events, emit: emit)
+        tcpEvents = events
+    }
+
+    /// Parses one DNS message and feeds it (or the ICMP error quoting it) to the engine.
+    private mutating func handleMessage(
+        _ payload: UnsafeRawBufferPointer, isCut: Bool, frame number: Int, time: Timestamp,
+        source: Endpoint, destination: Endpoint, transport: Transport, emit: (Transaction) -> Void
+    ) {
+        guard let message = parse(payload, isCut: isCut) else {
             engine.advance(to: time, emit: emit)
             return
         }
         let observation = MessageObservation(
-            frame: number, time: time,
-            source: Endpoint(ip: packet.source, port: packet.sourcePort),
-            destination: Endpoint(ip: packet.destination, port: packet.destinationPort),
-            transport: packet.transport, vlanIDs: packet.vlanIDs, interfaceIndex: packet.interfaceIndex,
+            frame: number, time: time, source: source, destination: destination,
+            transport: transport, vlanIDs: packet.vlanIDs, interfaceIndex: packet.interfaceIndex,
             id: message.header.id, isResponse: message.header.isResponse, opcode: message.header.opcode,
             rcode: message.rcode, isTruncated: message.header.isTruncated, question: message.question)
         if let icmpError = packet.icmpError {
@@ -134,8 +257,14 @@ public struct Analyzer {
         }
     }
 
-    /// Ends the run: outstanding queries become unanswered (capture end).
+    /// Ends the run: open TCP connections end, incomplete fragment sets are counted, and
+    /// outstanding queries become unanswered (capture end).
     public mutating func finish(emit: (Transaction) -> Void) {
+        var events = tcpEvents
+        events.removeAll(keepingCapacity: true)
+        streams.finish { events.append($0) }
+        handle(events, emit: emit)
+        fragments.finish()
         engine.finish(emit: emit)
     }
 

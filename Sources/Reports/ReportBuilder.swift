@@ -27,6 +27,8 @@ public struct ReportBuilder {
         public var answered = 0
         public var unanswered = 0
         public var rejected = 0
+        /// TCP connections that failed before any DNS message (no SYN-ACK, or RST).
+        public var failedConnections = 0
         /// Latency of answered queries, in microseconds.
         public var latency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000,
                                                numberOfSignificantValueDigits: .three)
@@ -49,6 +51,9 @@ public struct ReportBuilder {
         /// Of `queries`, those closed by an ICMP error, by reason and sender.
         public var rejected = 0
         public var rejections: [RejectionKey: Int] = [:]
+        /// TCP connections from this source to this server that failed before any query.
+        public var failedConnections = 0
+        public var connectionFailures: [String: Int] = [:]
         public var attempts = 0
         public var first = Timestamp(nanoseconds: .max)
         public var last = Timestamp(nanoseconds: .min)
@@ -67,6 +72,13 @@ public struct ReportBuilder {
     public private(set) var answered = 0
     public private(set) var unanswered = 0
     public private(set) var rejected = 0
+    public private(set) var failedConnections = 0
+    /// Truncated answers and what became of their TCP retry, by outcome ("none" when the
+    /// client did not retry over TCP).
+    public private(set) var fallbackOutcomes: [String: Int] = [:]
+    /// Truncated answers with their fallback, failed ones first when listed (bounded).
+    public private(set) var fallbacks: [Transaction] = []
+    public static let maximumListedFallbacks = 1000
     public private(set) var unansweredAtCaptureEnd = 0
     public private(set) var multicast = 0
     public private(set) var retried = 0
@@ -89,6 +101,10 @@ public struct ReportBuilder {
             return
         case .answered:
             answered += 1
+            if transaction.isTruncated {
+                fallbackOutcomes[transaction.fallback?.outcome.rawValue ?? "none", default: 0] += 1
+                if fallbacks.count < ReportBuilder.maximumListedFallbacks { fallbacks.append(transaction) }
+            }
             if let response = transaction.response { rcodes[response.rcode, default: 0] += 1 }
             servers[key, default: ServerFigures()].queries += 1
             servers[key, default: ServerFigures()].answered += 1
@@ -96,6 +112,24 @@ public struct ReportBuilder {
                 let microseconds = UInt64(max(0, latency.nanoseconds / 1000))
                 _ = servers[key, default: ServerFigures()].latency.record(min(microseconds, 3_600_000_000))
             }
+        case .handshakeFailed, .reset:
+            failedConnections += 1
+            servers[key, default: ServerFigures()].failedConnections += 1
+            let groupKey = GroupKey(client: transaction.client.ip, server: key)
+            if unansweredGroups[groupKey] == nil && unansweredGroups.count >= ReportBuilder.maximumUnansweredGroups {
+                droppedGroups += 1
+                return
+            }
+            var group = unansweredGroups[groupKey] ?? UnansweredGroup()
+            group.failedConnections += 1
+            group.connectionFailures[transaction.outcome.rawValue, default: 0] += 1
+            group.attempts += transaction.attemptCount
+            group.first = min(group.first, transaction.firstTime)
+            group.last = max(group.last, transaction.lastTime)
+            if group.exampleFrames.count < 5, let frame = transaction.attempts.first?.frame {
+                group.exampleFrames.append(frame)
+            }
+            unansweredGroups[groupKey] = group
         case .unanswered, .rejected:
             servers[key, default: ServerFigures()].queries += 1
             if transaction.outcome == .rejected {
@@ -138,10 +172,15 @@ public struct ReportBuilder {
     public var unansweredBySource: [(client: IPAddress, queries: Int, attempts: Int, servers: [(ServerKey, UnansweredGroup)])] {
         var bySource: [IPAddress: [(ServerKey, UnansweredGroup)]] = [:]
         for (key, group) in unansweredGroups { bySource[key.client, default: []].append((key.server, group)) }
+        func weight(_ group: UnansweredGroup) -> Int { group.queries + group.failedConnections }
         return bySource.map { client, servers in
-            let sorted = servers.sorted { $0.1.queries != $1.1.queries ? $0.1.queries > $1.1.queries : $0.0 < $1.0 }
+            let sorted = servers.sorted { weight($0.1) != weight($1.1) ? weight($0.1) > weight($1.1) : $0.0 < $1.0 }
             return (client, servers.reduce(0) { $0 + $1.1.queries }, servers.reduce(0) { $0 + $1.1.attempts }, sorted)
-        }.sorted { $0.queries != $1.queries ? $0.queries > $1.queries : $0.client < $1.client }
+        }.sorted {
+            let left = $0.servers.reduce(0) { $0 + weight($1.1) }
+            let right = $1.servers.reduce(0) { $0 + weight($1.1) }
+            return left != right ? left > right : $0.client < $1.client
+        }
     }
 
     /// Names of a group, most frequent first, then alphabetically.

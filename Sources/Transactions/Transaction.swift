@@ -94,6 +94,11 @@ public enum Outcome: String, Sendable, CaseIterable {
     /// An ICMP Destination Unreachable quoting the query came back: a REJECT rule
     /// (administratively prohibited, port unreachable from a firewall) or no listener.
     case rejected
+    /// A TCP connection to a DNS port whose SYN was never answered, with no DNS message
+    /// sent (recorded without a question).
+    case handshakeFailed = "handshake_failed"
+    /// A TCP connection to a DNS port refused with RST before any DNS message.
+    case reset
     /// A query sent to a multicast group (mDNS, LLMNR) with no reply from the group
     /// address: answers come from whichever host owns the name, so silence proves nothing.
     case multicast
@@ -116,6 +121,34 @@ public struct Rejection: Hashable, Sendable {
     public var error: ICMPError
 }
 
+/// What became of the TCP retry after a truncated (TC=1) UDP answer (RFC 7766 §5).
+public struct Fallback: Sendable {
+    public enum Outcome: String, Sendable {
+        case answered
+        case unanswered
+        case rejected
+        /// The SYN was never answered: TCP 53 dropped on the way.
+        case handshakeFailed = "handshake_failed"
+        /// The server side answered the SYN with RST: TCP 53 refused.
+        case reset
+    }
+
+    public var outcome: Outcome
+    public var clientPort: UInt16
+    /// The DNS id of the TCP query (dig uses a new one, glibc keeps the UDP one); nil
+    /// when no query was sent.
+    public var id: UInt16?
+    /// Frames of the TCP queries, or of the first SYN when no query was sent.
+    public var frames: [Int]
+    public var attempts: Int
+    public var responseFrame: Int?
+    public var rcode: DNSRCode?
+    public var resetFrame: Int?
+    /// When the TCP retry started and, if answered, when its answer came.
+    public var startTime: Timestamp
+    public var responseTime: Timestamp?
+}
+
 /// A query, its retries, and its response if one came.
 public struct Transaction: Sendable {
     public var client: Endpoint
@@ -133,6 +166,8 @@ public struct Transaction: Sendable {
     public var droppedAttempts: Int
     public var response: ResponseRecord?
     public var rejection: Rejection?
+    /// For a truncated UDP answer: what became of the TCP retry, if the client made one.
+    public var fallback: Fallback?
     public var outcome: Outcome
     public var expiry: ExpiryReason?
 
@@ -143,8 +178,10 @@ public struct Transaction: Sendable {
     public var attemptCount: Int { attempts.count + droppedAttempts }
     public var isTruncated: Bool { response?.isTruncated ?? false }
 
-    /// Client-perceived resolution time: from the first attempt to the response.
+    /// Client-perceived resolution time: from the first attempt to the response (to the
+    /// TCP answer when a truncated answer was retried over TCP successfully).
     public var latency: Duration? {
+        if let answered = fallback?.responseTime { return answered - firstTime }
         guard let response else { return nil }
         return response.time - firstTime
     }

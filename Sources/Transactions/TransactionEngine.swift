@@ -65,6 +65,29 @@ public struct TransactionEngine {
     private var byRetry: [RetryKey: Int] = [:]
     private var byGroup: [GroupKey: SerialList] = [:]
     private var deadlines = Heap<Deadline>()
+
+    /// A truncated UDP answer waits here for the client's TCP retry (RFC 7766 §5), at most
+    /// `timeout`: the retry asks the same question of the same server, usually at once.
+    struct FallbackKey: Hashable {
+        var client: IPAddress
+        var server: IPAddress
+        var serverPort: UInt16
+        var question: QuestionKey?
+    }
+
+    struct ServerPair: Hashable {
+        var client: IPAddress
+        var server: Endpoint
+    }
+
+    private var parked: [Int: Transaction] = [:]
+    private var parkedByQuestion: [FallbackKey: Int] = [:]
+    private var parkedByPair: [ServerPair: SerialList] = [:]
+    private var parkDeadlines = Heap<Deadline>()
+    /// TCP transaction serial → the parked UDP transaction it is the fallback of.
+    private var fallbackParents: [Int: Int] = [:]
+    /// Parked transactions whose TCP retry is under way (their deadline no longer applies).
+    private var fallbackInProgress: Set<Int> = []
     private var nextSerial = 0
     private var clock = Timestamp(nanoseconds: Int64.min)
 
@@ -124,6 +147,12 @@ public struct TransactionEngine {
                   transaction.lastTime + timeout == earliest.time else { continue }
             close(serial: earliest.serial, outcome: .unanswered, expiry: .timeout, emit: emit)
         }
+        while let earliest = parkDeadlines.min, earliest.time < clock {
+            parkDeadlines.removeMin()
+            guard !fallbackInProgress.contains(earliest.serial) else { continue }
+            // No TCP retry came: the truncated answer stands alone.
+            unpark(earliest.serial, emit: emit)
+        }
     }
 
     /// End of input: everything still outstanding is unanswered because the capture ended.
@@ -132,7 +161,39 @@ public struct TransactionEngine {
         for serial in pending.keys.sorted() {
             close(serial: serial, outcome: .unanswered, expiry: .captureEnd, emit: emit)
         }
+        for serial in parked.keys.sorted() { unpark(serial, emit: emit) }
         deadlines = Heap()
+        parkDeadlines = Heap()
+    }
+
+    /// A TCP connection to a DNS port ended. One that carried no DNS message from the
+    /// client and whose SYN went unanswered, or was refused with RST, is a failed TCP
+    /// attempt: it completes the oldest truncated answer from that client to that server
+    /// still waiting for its fallback, or is reported on its own (client IP, server, SYN).
+    public mutating func observeConnectionEnd(_ connection: TCPConnectionReport, emit: (Transaction) -> Void) {
+        advance(to: connection.lastTime, emit: emit)
+        guard connection.clientMessages == 0, let synFrame = connection.synFrame,
+              connection.resetByServer || !connection.synAcknowledged else { return }
+        let outcome: Fallback.Outcome = connection.resetByServer ? .reset : .handshakeFailed
+        statistics.failedConnections += 1
+        let pair = ServerPair(client: connection.client.ip, server: connection.server)
+        if let waiting = parkedByPair[pair]?.first(where: { !fallbackInProgress.contains($0) }),
+           var transaction = parked[waiting] {
+            transaction.fallback = Fallback(
+                outcome: outcome, clientPort: connection.client.port, id: nil, frames: [synFrame],
+                attempts: connection.synCount, responseFrame: nil, rcode: nil, resetFrame: connection.resetFrame,
+                startTime: connection.synTime, responseTime: nil)
+            parked[waiting] = transaction
+            unpark(waiting, emit: emit)
+            return
+        }
+        let failure = Transaction(
+            client: connection.client, server: connection.server, transport: .tcp, id: 0, opcode: .query,
+            qname: nil, question: nil, vlanIDs: connection.vlanIDs, interfaceIndex: connection.interfaceIndex,
+            attempts: [Attempt(frame: synFrame, time: connection.synTime, clientPort: connection.client.port)],
+            droppedAttempts: max(0, connection.synCount - 1), response: nil, rejection: nil, fallback: nil,
+            outcome: connection.resetByServer ? .reset : .handshakeFailed, expiry: nil, lastTime: connection.lastTime)
+        deliver(failure, emit: emit)
     }
 
     private mutating func observeQuery(_ message: MessageObservation, qname: () -> String?, emit: (Transaction) -> Void) {
@@ -166,7 +227,7 @@ public struct TransactionEngine {
             opcode: message.opcode, qname: qname(), question: message.question,
             vlanIDs: message.vlanIDs, interfaceIndex: message.interfaceIndex,
             attempts: [Attempt(frame: message.frame, time: message.time, clientPort: client.port)],
-            droppedAttempts: 0, response: nil, rejection: nil, outcome: .unanswered, expiry: nil,
+            droppedAttempts: 0, response: nil, rejection: nil, fallback: nil, outcome: .unanswered, expiry: nil,
             lastTime: message.time)
         if pending.count >= maximumPending { evictOldest(emit: emit) }
         let serial = nextSerial
@@ -174,6 +235,14 @@ public struct TransactionEngine {
         pending[serial] = transaction
         byRetry[retryKey] = serial
         index(serial, under: exchangeKey, emit: emit)
+        if message.transport == .tcp {
+            let fallbackKey = FallbackKey(client: client.ip, server: server.ip, serverPort: server.port,
+                                          question: message.question)
+            if let parent = parkedByQuestion[fallbackKey], !fallbackInProgress.contains(parent) {
+                fallbackParents[serial] = parent
+                fallbackInProgress.insert(parent)
+            }
+        }
         if server.ip.isMulticast {
             let groupKey = GroupKey(group: server, transport: message.transport, id: message.id)
             if byGroup[groupKey]?.append(serial) == nil { byGroup[groupKey] = SerialList(serial) }
@@ -259,13 +328,71 @@ public struct TransactionEngine {
         // "unanswered". A reply addressed back from the group address still pairs normally.
         transaction.outcome = outcome == .unanswered && transaction.server.ip.isMulticast ? .multicast : outcome
         transaction.expiry = expiry
+        if let parent = fallbackParents.removeValue(forKey: serial) {
+            // The TCP retry of a truncated answer: it completes that transaction.
+            attachFallback(transaction, to: parent, emit: emit)
+            return
+        }
+        if transaction.transport == .udp, outcome == .answered, transaction.isTruncated {
+            park(transaction, serial: serial)
+            return
+        }
+        deliver(transaction, emit: emit)
+    }
+
+    /// Counts a finished transaction and hands it over.
+    private mutating func deliver(_ transaction: Transaction, emit: (Transaction) -> Void) {
         switch transaction.outcome {
         case .answered: statistics.answered += 1
         case .unanswered: statistics.unanswered += 1
         case .rejected: statistics.rejected += 1
         case .multicast: statistics.multicastQueries += 1
+        case .handshakeFailed, .reset: break
         }
         emit(transaction)
+    }
+
+    /// Holds a truncated UDP answer until its TCP retry is known.
+    private mutating func park(_ transaction: Transaction, serial: Int) {
+        parked[serial] = transaction
+        let deadline = (transaction.response?.time ?? transaction.lastTime) + timeout
+        parkDeadlines.insert(Deadline(time: deadline, serial: serial))
+        let key = FallbackKey(client: transaction.client.ip, server: transaction.server.ip,
+                              serverPort: transaction.server.port, question: transaction.question)
+        parkedByQuestion[key] = serial
+        let pair = ServerPair(client: transaction.client.ip, server: transaction.server)
+        if parkedByPair[pair]?.append(serial) == nil { parkedByPair[pair] = SerialList(serial) }
+    }
+
+    /// Releases a parked transaction, with whatever fallback it has learned.
+    private mutating func unpark(_ serial: Int, emit: (Transaction) -> Void) {
+        guard let transaction = parked.removeValue(forKey: serial) else { return }
+        fallbackInProgress.remove(serial)
+        let key = FallbackKey(client: transaction.client.ip, server: transaction.server.ip,
+                              serverPort: transaction.server.port, question: transaction.question)
+        if parkedByQuestion[key] == serial { parkedByQuestion[key] = nil }
+        let pair = ServerPair(client: transaction.client.ip, server: transaction.server)
+        if parkedByPair[pair]?.remove(serial) == true { parkedByPair[pair] = nil }
+        if transaction.fallback != nil { statistics.fallbacks += 1 }
+        deliver(transaction, emit: emit)
+    }
+
+    private mutating func attachFallback(_ tcp: Transaction, to parent: Int, emit: (Transaction) -> Void) {
+        guard var transaction = parked[parent] else {
+            deliver(tcp, emit: emit)
+            return
+        }
+        let outcome: Fallback.Outcome = switch tcp.outcome {
+        case .answered: .answered
+        case .rejected: .rejected
+        default: .unanswered
+        }
+        transaction.fallback = Fallback(
+            outcome: outcome, clientPort: tcp.client.port, id: tcp.id, frames: tcp.attempts.map(\.frame),
+            attempts: tcp.attemptCount, responseFrame: tcp.response?.frame, rcode: tcp.response?.rcode,
+            resetFrame: nil, startTime: tcp.firstTime, responseTime: tcp.response?.time)
+        parked[parent] = transaction
+        unpark(parent, emit: emit)
     }
 }
 
@@ -278,6 +405,10 @@ public struct EngineStatistics: Sendable, Equatable {
     public var unanswered = 0
     public var multicastQueries = 0
     public var rejected = 0
+    /// TCP connections to a DNS port that failed before any DNS message (no SYN-ACK, or RST).
+    public var failedConnections = 0
+    /// Truncated UDP answers whose TCP retry was seen (answered or not).
+    public var fallbacks = 0
     /// ICMP errors quoting a response: the client's port was closed (it had given up).
     public var responsesRejectedByClient = 0
     /// ICMP errors quoting a query the engine does not hold (already closed, or unseen).
@@ -329,4 +460,40 @@ struct SerialList: Sequence {
     }
 
     func makeIterator() -> IndexingIterator<[Int]> { ([first] + more).makeIterator() }
+}
+
+/// What the engine needs to know of an ended TCP connection (built by the pipeline from
+/// the stream reassembler's summary).
+public struct TCPConnectionReport: Sendable {
+    public var client: Endpoint
+    public var server: Endpoint
+    public var vlanIDs: VLANIDs
+    public var interfaceIndex: Int32
+    public var synFrame: Int?
+    public var synTime: Timestamp
+    public var synCount: Int
+    public var synAcknowledged: Bool
+    public var resetByServer: Bool
+    public var resetFrame: Int?
+    public var clientMessages: Int
+    public var lastTime: Timestamp
+
+    public init(
+        client: Endpoint, server: Endpoint, vlanIDs: VLANIDs = VLANIDs(), interfaceIndex: Int32 = -1,
+        synFrame: Int?, synTime: Timestamp, synCount: Int, synAcknowledged: Bool, resetByServer: Bool,
+        resetFrame: Int?, clientMessages: Int, lastTime: Timestamp
+    ) {
+        self.client = client
+        self.server = server
+        self.vlanIDs = vlanIDs
+        self.interfaceIndex = interfaceIndex
+        self.synFrame = synFrame
+        self.synTime = synTime
+        self.synCount = synCount
+        self.synAcknowledged = synAcknowledged
+        self.resetByServer = resetByServer
+        self.resetFrame = resetFrame
+        self.clientMessages = clientMessages
+        self.lastTime = lastTime
+    }
 }
