@@ -86,7 +86,7 @@ public enum EvidenceBundle {
         do {
             manifest = try JSONDecoder().decode(EvidenceManifest.self, from: Data(contents))
         } catch let error as DecodingError {
-            throw .manifestInvalid(path: path, reason: describe(error))
+            throw .manifestInvalid(path: path, reason: describe(error, contents: contents))
         } catch {
             throw .manifestInvalid(path: path, reason: String(describing: error))
         }
@@ -196,8 +196,9 @@ public enum EvidenceBundle {
         left.utf8.lexicographicallyPrecedes(right.utf8)
     }
 
-    /// One line saying what is wrong and where: "missing key 'files'", "expected Int at files[0].bytes".
-    static func describe(_ error: DecodingError) -> String {
+    /// One line saying what is wrong and where: "missing key 'files'", "expected Int at files[0].bytes",
+    /// "not valid JSON (Unexpected end of file during JSON parse)".
+    static func describe(_ error: DecodingError, contents: [UInt8]) -> String {
         func location(_ path: [any CodingKey]) -> String {
             var text = ""
             for key in path {
@@ -211,9 +212,8 @@ public enum EvidenceBundle {
         }
         switch error {
         case let .dataCorrupted(context):
-            if context.codingPath.isEmpty {
-                let detail = context.underlyingError.map { " (\(String(describing: $0)))" } ?? ""
-                return "not valid JSON\(detail)"
+            if context.codingPath.isEmpty, let syntax = jsonSyntaxError(contents) {
+                return "not valid JSON (\(syntax))"
             }
             return "invalid value at \(location(context.codingPath)): \(context.debugDescription)"
         case let .keyNotFound(key, context):
@@ -225,6 +225,19 @@ public enum EvidenceBundle {
             return "expected \(type) at \(location(context.codingPath)), found null"
         @unknown default:
             return String(describing: error)
+        }
+    }
+
+    /// Where the JSON syntax breaks, which `JSONDecoder` does not say on Linux; nil when
+    /// the text parses.
+    static func jsonSyntaxError(_ contents: [UInt8]) -> String? {
+        do {
+            _ = try JSONSerialization.jsonObject(with: Data(contents), options: [.fragmentsAllowed])
+            return nil
+        } catch {
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
+            let text = (detail ?? error.localizedDescription).split(whereSeparator: \.isNewline).joined(separator: " ")
+            return text.hasSuffix(".") ? String(text.dropLast()) : text
         }
     }
 }

@@ -34,6 +34,9 @@ public final class PcapngWriter {
     public private(set) var packetCount = 0
     private var file: PosixFile?
     private var buffer: [UInt8] = []
+    /// The write error that ended the file: once a block may be half on disk, nothing
+    /// more is appended (it would land after a torn block), and every call repeats it.
+    private var failure: EvidenceError?
 
     /// Creates (or truncates) `path` and writes the Section Header Block, with
     /// `shb_userappl` "dnstrail <toolVersion>" and `shb_comment` when given.
@@ -150,11 +153,12 @@ public final class PcapngWriter {
     }
 
     /// Writes what is buffered, syncs and closes; later calls to `write` throw `.writerClosed`.
-    /// Closing twice is harmless.
+    /// Closing twice is harmless; closing after a failed write throws that failure again.
     public func close() throws(EvidenceError) {
+        if let failure { throw failure }
         guard let file else { return }
-        defer { self.file = nil }
         try writeBuffer()
+        self.file = nil
         try file.close(synchronize: true)
     }
 
@@ -181,6 +185,7 @@ public final class PcapngWriter {
     }
 
     private func checkOpen() throws(EvidenceError) {
+        if let failure { throw failure }
         guard file != nil else { throw .writerClosed(path: path) }
     }
 
@@ -191,7 +196,13 @@ public final class PcapngWriter {
     private func writeBuffer() throws(EvidenceError) {
         guard let file, !buffer.isEmpty else { return }
         defer { buffer.removeAll(keepingCapacity: true) }
-        try file.write(buffer)
+        do throws(EvidenceError) {
+            try file.write(buffer)
+        } catch {
+            failure = error
+            self.file = nil   // closes the descriptor
+            throw error
+        }
     }
 
     /// Appends Block Type and a placeholder Block Total Length; returns the block's offset.

@@ -251,7 +251,7 @@ struct BundleTests {
             return
         }
         #expect(path == fixture.bundle.file("manifest.json").path)
-        #expect(reason.hasPrefix("not valid JSON"))
+        #expect(reason == "not valid JSON (Unexpected end of file during JSON parse)")
         let message = error?.description ?? ""
         #expect(message.hasPrefix("manifest '\(path)' is not a valid dnstrail manifest: not valid JSON"))
         #expect(!message.contains("\n"))

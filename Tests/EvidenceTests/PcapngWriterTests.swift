@@ -205,21 +205,28 @@ struct PcapngWriterTests {
             + "10.244.1.10.41855 > 10.96.0.10.53: 30593+ [1au] A? kubernetes.default.svc.cluster.local. (77)")
     }
 
-    /// libpcap 1.10 refuses a second IDB with another link type; `isReadableByLibpcap`
-    /// must say so before the CLI promises a file tcpdump can open.
-    @Test func libpcapRefusesMixedLinkTypes() throws {
+    /// libpcap 1.10 refuses a second IDB with another link type or snapshot length;
+    /// `isReadableByLibpcap` must say so before the CLI promises a file tcpdump can open.
+    @Test(arguments: [
+        (LinkType.linuxSLL2, 262_144, "an interface has a type 276 different from the type of the first interface"),
+        (LinkType.ethernet, 1500, "an interface has a snapshot length 1500 different from the snapshot length of the first interface"),
+    ])
+    func libpcapRefusesMixedInterfaces(second: LinkType, snapshotLength: Int, message: String) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let url = directory.file("mixed.pcapng")
         let writer = try PcapngWriter(path: url.path, toolVersion: "0.1.0")
-        _ = try writer.addInterface(linkType: .ethernet, snapshotLength: 262_144, name: nil)
+        let first = try writer.addInterface(linkType: .ethernet, snapshotLength: 262_144, name: nil)
         #expect(writer.isReadableByLibpcap)
-        _ = try writer.addInterface(linkType: .linuxSLL2, snapshotLength: 262_144, name: nil)
+        let frame = [UInt8](repeating: 0, count: 60)
+        try write(WrittenPacket(interface: first, timestamp: Timestamp(nanoseconds: 0), originalLength: 60,
+                                bytes: frame, comment: nil), to: writer)
+        _ = try writer.addInterface(linkType: second, snapshotLength: snapshotLength, name: nil)
         #expect(!writer.isReadableByLibpcap)
         try writer.close()
         let result = try run("tcpdump", ["-n", "-r", url.path])
         #expect(result.status != 0)
-        #expect(result.errors.contains("different from the type of the first interface"), "\(result.errors)")
+        #expect(result.errors.contains(message), "\(result.errors)")
     }
 
     @Test func rejectsPacketsThatWouldMakeAnInvalidFile() throws {
@@ -282,6 +289,21 @@ struct PcapngWriterTests {
         }
         #expect(EvidenceError.cannotCreate(path: "/nonexistent-dir/x.pcapng", reason: "No such file or directory").description
             == "cannot create '/nonexistent-dir/x.pcapng': No such file or directory")
+    }
+
+    /// A failed write ends the file: nothing is appended after a possibly torn block, and
+    /// every later call reports the same failure. (/dev/full fails every write with ENOSPC.)
+    @Test func writeFailureIsFinal() throws {
+        let writer = try PcapngWriter(path: "/dev/full", toolVersion: "0.1.0")
+        let interface = try writer.addInterface(linkType: .ethernet, snapshotLength: 0, name: nil)
+        let full = EvidenceError.writeFailed(path: "/dev/full", reason: "No space left on device")
+        #expect(throws: full) { try writer.flush() }
+        #expect(throws: full) {
+            try write(WrittenPacket(interface: interface, timestamp: Timestamp(nanoseconds: 0), originalLength: 1,
+                                    bytes: [0], comment: nil), to: writer)
+        }
+        #expect(throws: full) { try writer.addInterface(linkType: .ethernet, snapshotLength: 0, name: nil) }
+        #expect(throws: full) { try writer.close() }
     }
 
     /// More than one flush threshold of packets: the buffer is written out in the middle
