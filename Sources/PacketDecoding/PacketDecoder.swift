@@ -21,6 +21,70 @@ public struct DecodedPacket {
     public var tcpSequence: UInt32 = 0
     public var tcpAcknowledgement: UInt32 = 0
     public var tcpFlags: TCPFlags = TCPFlags(rawValue: 0)
+    /// Set when `decode` returned `.ipFragment`: the fragment, for reassembly.
+    public var fragment = IPFragment()
+    /// Set when the frame is an ICMP error quoting a DNS message: then addresses, ports,
+    /// transport and payload describe the *quoted* message, and this says who sent the
+    /// error and why.
+    public var icmpError: ICMPError?
+
+    public init() {}
+}
+
+/// An ICMP or ICMPv6 Destination Unreachable (RFC 792, RFC 4443 §3.1) about a DNS message.
+public struct ICMPError: Hashable, Sendable {
+    public var isIPv6: Bool
+    public var type: UInt8
+    public var code: UInt8
+    /// Who sent the error: a router or firewall (REJECT), or the host itself (no listener).
+    public var sender: IPAddress
+
+    public init(isIPv6: Bool, type: UInt8, code: UInt8, sender: IPAddress) {
+        self.isIPv6 = isIPv6
+        self.type = type
+        self.code = code
+        self.sender = sender
+    }
+
+    /// A short name for the code, as reports print it.
+    public var reason: String {
+        if isIPv6 {
+            switch code {
+            case 0: return "no-route"
+            case 1: return "administratively-prohibited"
+            case 2: return "beyond-scope"
+            case 3: return "address-unreachable"
+            case 4: return "port-unreachable"
+            case 5: return "source-policy-failed"
+            case 6: return "reject-route"
+            default: return "code-\(code)"
+            }
+        }
+        switch code {
+        case 0: return "net-unreachable"
+        case 1: return "host-unreachable"
+        case 2: return "protocol-unreachable"
+        case 3: return "port-unreachable"
+        case 9: return "net-prohibited"
+        case 10: return "host-prohibited"
+        case 13: return "administratively-prohibited"
+        default: return "code-\(code)"
+        }
+    }
+}
+
+/// One IP fragment as the decoder found it (RFC 791 §3.2, RFC 8200 §4.5). `data` borrows
+/// the frame's bytes: the fragment's share of the original payload, after the IP header
+/// (IPv4) or the Fragment header (IPv6).
+public struct IPFragment {
+    public var identification: UInt32 = 0
+    /// The protocol of the reassembled payload (IPv4 protocol; IPv6 Fragment header's next header).
+    public var protocolNumber: UInt8 = 0
+    public var isIPv6 = false
+    /// Byte offset of `data` in the original payload.
+    public var offset = 0
+    public var moreFragments = false
+    public var data = UnsafeRawBufferPointer(start: nil, count: 0)
 
     public init() {}
 }
@@ -101,6 +165,7 @@ public struct PacketDecoder: Sendable {
         packet.interfaceIndex = -1
         packet.vlanIDs = VLANIDs()
         packet.payloadIsCut = false
+        packet.icmpError = nil
         var reader = ByteReader(bytes)
         do {
             switch linkType {
@@ -252,11 +317,20 @@ public struct PacketDecoder: Sendable {
             header = try packetReader.readSlice(count: headerLength)
             body = packetReader
             let fragment = try header.peekUInt16(at: 6)
-            // More-fragments set or a non-zero offset: reassembly comes with the fragment stage.
-            if fragment & 0x3fff != 0 { return .ipFragment }
             proto = IPProtocol(rawValue: try header.peekUInt8(at: 9))
             packet.source = IPAddress(ipv4: try header.peekUInt32(at: 12))
             packet.destination = IPAddress(ipv4: try header.peekUInt32(at: 16))
+            // More-fragments set or a non-zero offset: the caller reassembles.
+            if fragment & 0x3fff != 0 {
+                packet.fragment = IPFragment()
+                packet.fragment.identification = UInt32(try header.peekUInt16(at: 4))
+                packet.fragment.protocolNumber = proto.rawValue
+                packet.fragment.offset = Int(fragment & 0x1fff) * 8
+                packet.fragment.moreFragments = fragment & 0x2000 != 0
+                packet.fragment.data = body.rest
+                packet.payloadIsCut = cut
+                return .ipFragment
+            }
         } catch {
             return isCut ? .snaplenCut : .truncatedIPv4Header
         }
@@ -292,6 +366,15 @@ public struct PacketDecoder: Sendable {
         } catch {
             return isCut ? .snaplenCut : .truncatedIPv6Header
         }
+        return decodeIPv6Headers(next, &body, cut, &packet)
+    }
+
+    /// Walks IPv6 extension headers from `next` to the upper-layer header. A Fragment
+    /// header hands the rest to the caller for reassembly (`packet.fragment`).
+    private func decodeIPv6Headers(
+        _ first: IPProtocol, _ body: inout ByteReader, _ cut: Bool, _ packet: inout DecodedPacket
+    ) -> SkipReason? {
+        var next = first
         var walked = 0
         do {
             while true {
@@ -307,6 +390,19 @@ public struct PacketDecoder: Sendable {
                     next = IPProtocol(rawValue: try body.peekUInt8())
                     try body.skip((Int(try body.peekUInt8(at: 1)) + 2) * 4)
                 case .ipv6Fragment:
+                    // RFC 8200 §4.5: next header, reserved, offset (13 bits, 8-byte units) + M, identification.
+                    let fragmentNext = try body.readUInt8()
+                    try body.skip(1)
+                    let offsetAndFlags = try body.readUInt16()
+                    let identification = try body.readUInt32()
+                    packet.fragment = IPFragment()
+                    packet.fragment.identification = identification
+                    packet.fragment.protocolNumber = fragmentNext
+                    packet.fragment.isIPv6 = true
+                    packet.fragment.offset = Int(offsetAndFlags >> 3) * 8
+                    packet.fragment.moreFragments = offsetAndFlags & 1 != 0
+                    packet.fragment.data = body.rest
+                    packet.payloadIsCut = cut
                     return .ipFragment
                 default:
                     return decodeTransport(next, &body, cut, &packet)
@@ -317,16 +413,58 @@ public struct PacketDecoder: Sendable {
         }
     }
 
+    /// Decodes a reassembled IP payload (`protocolNumber` from the fragments) into
+    /// `packet`, whose addresses the caller has set from the fragments' key.
+    public func decodeReassembled(
+        _ bytes: UnsafeRawBufferPointer, protocolNumber: UInt8, isIPv6: Bool, into packet: inout DecodedPacket
+    ) -> SkipReason? {
+        packet.payloadIsCut = false
+        var body = ByteReader(bytes)
+        if isIPv6 { return decodeIPv6Headers(IPProtocol(rawValue: protocolNumber), &body, false, &packet) }
+        return decodeTransport(IPProtocol(rawValue: protocolNumber), &body, false, &packet)
+    }
+
     private func decodeTransport(
         _ proto: IPProtocol, _ body: inout ByteReader, _ cut: Bool, _ packet: inout DecodedPacket
     ) -> SkipReason? {
         switch proto {
         case .udp: return decodeUDP(&body, cut, &packet)
         case .tcp: return decodeTCP(&body, cut, &packet)
-        case .icmp, .icmpv6: return .icmp
+        case .icmp: return decodeICMPError(isIPv6: false, &body, &packet)
+        case .icmpv6: return decodeICMPError(isIPv6: true, &body, &packet)
         case .ipInIP, .ipv6InIP, .gre: return .tunnel
         default: return .otherIPProtocol
         }
+    }
+
+    /// Destination Unreachable (ICMP type 3, ICMPv6 type 1) quoting a UDP or TCP packet on
+    /// a DNS port: the quoted packet is decoded in place of the frame's own (RFC 792 quotes
+    /// the IP header and 8 bytes at least; Linux quotes up to 576 bytes, so the DNS header
+    /// is usually there). Other ICMP is not DNS.
+    private func decodeICMPError(isIPv6: Bool, _ body: inout ByteReader, _ packet: inout DecodedPacket) -> SkipReason? {
+        // An error about an error is never sent (RFC 1122 §3.2.2); refusing to look inside a
+        // second quote also bounds the recursion whatever the bytes say.
+        guard packet.icmpError == nil else { return .icmp }
+        let sender = packet.source
+        let type: UInt8
+        let code: UInt8
+        do {
+            type = try body.readUInt8()
+            code = try body.readUInt8()
+            try body.skip(6)  // checksum, unused
+        } catch {
+            return .icmp
+        }
+        guard type == (isIPv6 ? 1 : 3) else { return .icmp }
+        var quoted = ByteReader(body.rest)
+        packet.icmpError = ICMPError(isIPv6: isIPv6, type: type, code: code, sender: sender)
+        // The quoted packet is cut by design: decode it as a snaplen-cut packet.
+        let reason = isIPv6 ? decodeIPv6(&quoted, true, &packet) : decodeIPv4(&quoted, true, &packet)
+        guard reason == nil else {
+            packet.icmpError = nil
+            return .icmp
+        }
+        return nil
     }
 
     /// RFC 768. The payload is clamped to the UDP length (trailing bytes are padding).

@@ -21,8 +21,10 @@ public struct PacketStatistics: Sendable, Equatable {
     public var bytes = 0
     /// Frames the capture's snaplen cut short (caplen < original length).
     public var cutFrames = 0
-    /// DNS messages whose header and first question parsed.
+    /// DNS messages analysed (header intact).
     public var dnsMessages = 0
+    /// ICMP errors quoting a DNS message.
+    public var icmpErrors = 0
     /// Frames that carry no analysable DNS message, by reason (not DNS, or undecodable).
     public var skipped = SkipCounters()
     /// Payloads on a DNS port whose header or question did not parse, by error kind.
@@ -77,45 +79,59 @@ public struct Analyzer {
             return
         }
         let payload = packet.payload
-        let header: DNSHeader
-        var question: QuestionKey?
-        var questionSummary: DNSQuestionSummary?
-        var rcode: DNSRCode
-        do {
-            let summary = try DNSMessageSummary(parsing: payload)
-            header = summary.header
-            rcode = summary.rcode
-            questionSummary = summary.question
-            question = summary.question.map { QuestionKey(nameHash: $0.nameHash, type: $0.type, qclass: $0.class) }
-            if let bodyError = summary.bodyError {
-                packets.malformedDNSBody[packet.payloadIsCut ? "cut-by-snaplen" : bodyError.kind, default: 0] += 1
-            }
-        } catch {
-            // The question is damaged. With an intact header the message still pairs by
-            // 5-tuple and id alone (as a FORMERR answer without a question does); without
-            // one it is not DNS we can use.
-            let kind = packet.payloadIsCut ? "cut-by-snaplen" : error.kind
-            guard let intact = try? DNSHeader(parsing: payload) else {
-                packets.malformedDNS[kind, default: 0] += 1
-                engine.advance(to: time, emit: emit)
-                return
-            }
-            packets.malformedDNSBody[kind, default: 0] += 1
-            header = intact
-            rcode = intact.rcode
+        guard let message = parse(payload, isCut: packet.payloadIsCut) else {
+            engine.advance(to: time, emit: emit)
+            return
         }
-        packets.dnsMessages += 1
         let observation = MessageObservation(
             frame: number, time: time,
             source: Endpoint(ip: packet.source, port: packet.sourcePort),
             destination: Endpoint(ip: packet.destination, port: packet.destinationPort),
             transport: packet.transport, vlanIDs: packet.vlanIDs, interfaceIndex: packet.interfaceIndex,
-            id: header.id, isResponse: header.isResponse, opcode: header.opcode, rcode: rcode,
-            isTruncated: header.isTruncated, question: question)
+            id: message.header.id, isResponse: message.header.isResponse, opcode: message.header.opcode,
+            rcode: message.rcode, isTruncated: message.header.isTruncated, question: message.question)
+        if let icmpError = packet.icmpError {
+            packets.icmpErrors += 1
+            engine.observeICMPError(observation, error: icmpError, frame: number, time: time, emit: emit)
+            return
+        }
+        packets.dnsMessages += 1
         engine.observe(observation, qname: {
-            guard let questionSummary else { return nil }
+            guard let questionSummary = message.questionSummary else { return nil }
             return (try? questionSummary.name(in: payload))?.description
         }, emit: emit)
+    }
+
+    /// What pairing needs of a DNS message.
+    struct ParsedMessage {
+        var header: DNSHeader
+        var rcode: DNSRCode
+        var question: QuestionKey?
+        var questionSummary: DNSQuestionSummary?
+    }
+
+    /// Parses header and first question, counting what is malformed. A damaged question
+    /// with an intact header still yields a message that pairs by 5-tuple and id alone (as
+    /// a FORMERR answer without a question does); without a header there is nothing to use.
+    private mutating func parse(_ payload: UnsafeRawBufferPointer, isCut: Bool) -> ParsedMessage? {
+        do {
+            let summary = try DNSMessageSummary(parsing: payload)
+            if let bodyError = summary.bodyError {
+                packets.malformedDNSBody[isCut ? "cut-by-snaplen" : bodyError.kind, default: 0] += 1
+            }
+            return ParsedMessage(
+                header: summary.header, rcode: summary.rcode,
+                question: summary.question.map { QuestionKey(nameHash: $0.nameHash, type: $0.type, qclass: $0.class) },
+                questionSummary: summary.question)
+        } catch {
+            let kind = isCut ? "cut-by-snaplen" : error.kind
+            guard let header = try? DNSHeader(parsing: payload) else {
+                packets.malformedDNS[kind, default: 0] += 1
+                return nil
+            }
+            packets.malformedDNSBody[kind, default: 0] += 1
+            return ParsedMessage(header: header, rcode: header.rcode, question: nil, questionSummary: nil)
+        }
     }
 
     /// Ends the run: outstanding queries become unanswered (capture end).

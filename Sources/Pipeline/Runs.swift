@@ -98,11 +98,16 @@ public struct LiveStatus: Sendable {
 
 /// Captures live until `duration` (wall clock) elapses or SIGINT/SIGTERM arrives, then
 /// closes outstanding queries and returns. `status` is called about once a second.
+/// Without `filter`, the default DNS filter is built for the interface's link type.
 public func runLive(
-    interface: String, filter: String, duration: Double?, options: AnalysisOptions,
+    interface: String, filter: String?, duration: Double?, options: AnalysisOptions,
     status: (LiveStatus) -> Void, emit: (Transaction) -> Void
 ) throws(CaptureError) -> RunResult {
-    let capture = try LiveCapture(interface: interface, filter: filter)
+    let capture = if let filter {
+        try LiveCapture(interface: interface, filter: filter)
+    } else {
+        try LiveCapture(interface: interface, dnsPorts: options.ports)
+    }
     stopRequested.store(false, ordering: .relaxed)
     signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
     signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
@@ -147,7 +152,7 @@ public func runLive(
     var result = RunResult()
     result.packets = analyzer.packets
     result.engine = analyzer.engine.statistics
-    result.live = LiveSummary(interface: interface, filter: filter, linkType: capture.linkType.description,
+    result.live = LiveSummary(interface: interface, filter: capture.filter, linkType: capture.linkType.description,
                               kernel: kernel, stoppedBy: stoppedBy)
     return result
 }

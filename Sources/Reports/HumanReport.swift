@@ -26,14 +26,20 @@ extension Report {
                        + "interface dropped \(kernel.interfaceDropped)")
         }
         out.append("")
-        let answeredShare = Report.percent(figures.answered, of: figures.answered + figures.unanswered)
-        let unansweredShare = Report.percent(figures.unanswered, of: figures.answered + figures.unanswered)
+        let paired = figures.answered + figures.unanswered + figures.rejected
+        let answeredShare = Report.percent(figures.answered, of: paired)
+        let unansweredShare = Report.percent(figures.unanswered, of: paired)
         var totals = "Transactions   \(figures.transactions)   answered \(figures.answered) (\(answeredShare))"
-            + "   unanswered \(figures.unanswered) (\(unansweredShare))   retried \(figures.retried)"
+            + "   unanswered \(figures.unanswered) (\(unansweredShare))"
+        if figures.rejected > 0 { totals += "   rejected \(figures.rejected)" }
+        totals += "   retried \(figures.retried)"
         if figures.multicast > 0 { totals += "   multicast \(figures.multicast)" }
         out.append(totals)
         var responses = "Responses      unsolicited \(run.engine.unsolicitedTotal)   truncated (TC) \(figures.truncated)"
         if run.engine.evicted > 0 { responses += "   evicted \(run.engine.evicted)" }
+        if run.engine.responsesRejectedByClient > 0 {
+            responses += "   refused by the client (ICMP, it had given up) \(run.engine.responsesRejectedByClient)"
+        }
         out.append(responses)
         if !figures.rcodes.isEmpty {
             out.append("Rcodes         " + figures.rcodes.sorted { $0.key.rawValue < $1.key.rawValue }
@@ -53,6 +59,9 @@ extension Report {
                 out.append("    → \(server)   \(group.queries) \(Report.plural(group.queries, "query", "queries")), "
                            + "\(group.attempts) \(Report.plural(group.attempts, "attempt", "attempts")), "
                            + "first \(Report.clock(group.first)), last \(Report.clock(group.last))")
+                for (key, count) in group.rejections.sorted(by: { $0.value > $1.value }) {
+                    out.append("        rejected: ICMP \(key.reason) from \(key.sender) ×\(count)")
+                }
                 let names = ReportBuilder.sortedNames(group)
                 for (name, count) in names.prefix(10) {
                     out.append("        \(Report.fit(name.qname, 72)) \(name.qtype) ×\(count)")

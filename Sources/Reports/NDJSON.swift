@@ -43,6 +43,10 @@ public func ndjsonLine(_ transaction: Transaction) -> String {
     line += ",\"truncated\":\(transaction.isTruncated)"
     line += ",\"expired\":"
     if let expiry = transaction.expiry { line += "\"\(expiry.rawValue)\"" } else { line += "null" }
+    if let rejection = transaction.rejection {
+        line += ",\"icmp\":{\"frame\":\(rejection.frame),\"type\":\(rejection.error.type),\"code\":\(rejection.error.code)"
+        line += ",\"reason\":\"\(rejection.error.reason)\",\"from\":\"\(rejection.error.sender)\"}"
+    }
     if transaction.vlanIDs.count > 0 {
         line += ",\"vlan\":[" + transaction.vlanIDs.array.map(String.init).joined(separator: ",") + "]"
     }

@@ -91,6 +91,7 @@ public struct Report {
             ("totals", .object([
                 ("transactions", .int(figures.transactions)), ("answered", .int(figures.answered)),
                 ("unanswered", .int(figures.unanswered)),
+                ("rejected", .int(figures.rejected)),
                 ("unanswered_at_capture_end", .int(figures.unansweredAtCaptureEnd)),
                 ("multicast", .int(figures.multicast)), ("retried", .int(figures.retried)),
                 ("truncated", .int(figures.truncated)),
@@ -99,6 +100,11 @@ public struct Report {
                     run.engine.unsolicited[reason].map { (reason.rawValue, .int($0)) }
                 })),
                 ("evicted", .int(run.engine.evicted)),
+                ("icmp_errors", .object([
+                    ("quoting_queries", .int(run.engine.rejected + run.engine.unmatchedICMPErrors)),
+                    ("unmatched", .int(run.engine.unmatchedICMPErrors)),
+                    ("quoting_responses", .int(run.engine.responsesRejectedByClient)),
+                ])),
                 ("rcodes", .object(figures.rcodes.sorted { $0.key.rawValue < $1.key.rawValue }
                     .map { ($0.key.description, .int($0.value)) })),
             ])),
@@ -106,6 +112,7 @@ public struct Report {
                 .object([("ip", .string(key.server.ip.description)), ("port", .int(Int(key.server.port))),
                          ("transport", .string(key.transport.description)), ("queries", .int(server.queries)),
                          ("answered", .int(server.answered)), ("unanswered", .int(server.unanswered)),
+                         ("rejected", .int(server.rejected)),
                          ("latency_ms", Report.latency(server.latency))])
             })),
             ("unanswered", .array(figures.unansweredBySource.map { source in
@@ -116,6 +123,13 @@ public struct Report {
                                       ("port", .int(Int(key.server.port))),
                                       ("transport", .string(key.transport.description)),
                                       ("queries", .int(group.queries)), ("attempts", .int(group.attempts)),
+                                      ("rejected", .int(group.rejected)),
+                                      ("rejections", .array(group.rejections.sorted {
+                                          ($0.key.reason, $0.key.sender) < ($1.key.reason, $1.key.sender)
+                                      }.map { key, count in
+                                          .object([("icmp", .string(key.reason)), ("from", .string(key.sender.description)),
+                                                   ("count", .int(count))])
+                                      })),
                                       ("first", .string(group.first.rfc3339)), ("last", .string(group.last.rfc3339)),
                                       ("names", .array(ReportBuilder.sortedNames(group).map { name, count in
                                           .object([("qname", .string(name.qname)),

@@ -26,6 +26,7 @@ public struct ReportBuilder {
         public var queries = 0
         public var answered = 0
         public var unanswered = 0
+        public var rejected = 0
         /// Latency of answered queries, in microseconds.
         public var latency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000,
                                                numberOfSignificantValueDigits: .three)
@@ -36,9 +37,18 @@ public struct ReportBuilder {
         public var qtype: DNSType
     }
 
-    /// Unanswered queries of one source to one server.
+    /// An ICMP reason and its sender, for grouping rejections.
+    public struct RejectionKey: Hashable, Sendable {
+        public var reason: String
+        public var sender: IPAddress
+    }
+
+    /// Failed (unanswered or rejected) queries of one source to one server.
     public struct UnansweredGroup: Sendable {
         public var queries = 0
+        /// Of `queries`, those closed by an ICMP error, by reason and sender.
+        public var rejected = 0
+        public var rejections: [RejectionKey: Int] = [:]
         public var attempts = 0
         public var first = Timestamp(nanoseconds: .max)
         public var last = Timestamp(nanoseconds: .min)
@@ -56,6 +66,7 @@ public struct ReportBuilder {
     public private(set) var transactions = 0
     public private(set) var answered = 0
     public private(set) var unanswered = 0
+    public private(set) var rejected = 0
     public private(set) var unansweredAtCaptureEnd = 0
     public private(set) var multicast = 0
     public private(set) var retried = 0
@@ -85,11 +96,16 @@ public struct ReportBuilder {
                 let microseconds = UInt64(max(0, latency.nanoseconds / 1000))
                 _ = servers[key, default: ServerFigures()].latency.record(min(microseconds, 3_600_000_000))
             }
-        case .unanswered:
-            unanswered += 1
-            if transaction.expiry == .captureEnd { unansweredAtCaptureEnd += 1 }
+        case .unanswered, .rejected:
             servers[key, default: ServerFigures()].queries += 1
-            servers[key, default: ServerFigures()].unanswered += 1
+            if transaction.outcome == .rejected {
+                rejected += 1
+                servers[key, default: ServerFigures()].rejected += 1
+            } else {
+                unanswered += 1
+                if transaction.expiry == .captureEnd { unansweredAtCaptureEnd += 1 }
+                servers[key, default: ServerFigures()].unanswered += 1
+            }
             let groupKey = GroupKey(client: transaction.client.ip, server: key)
             if unansweredGroups[groupKey] == nil && unansweredGroups.count >= ReportBuilder.maximumUnansweredGroups {
                 droppedGroups += 1
@@ -97,6 +113,10 @@ public struct ReportBuilder {
             }
             var group = unansweredGroups[groupKey] ?? UnansweredGroup()
             group.queries += 1
+            if let rejection = transaction.rejection {
+                group.rejected += 1
+                group.rejections[RejectionKey(reason: rejection.error.reason, sender: rejection.error.sender), default: 0] += 1
+            }
             group.attempts += transaction.attemptCount
             group.first = min(group.first, transaction.firstTime)
             group.last = max(group.last, transaction.lastTime)

@@ -91,6 +91,9 @@ public enum Outcome: String, Sendable, CaseIterable {
     case answered
     /// No response within the timeout of the last attempt, or before the capture ended.
     case unanswered
+    /// An ICMP Destination Unreachable quoting the query came back: a REJECT rule
+    /// (administratively prohibited, port unreachable from a firewall) or no listener.
+    case rejected
     /// A query sent to a multicast group (mDNS, LLMNR) with no reply from the group
     /// address: answers come from whichever host owns the name, so silence proves nothing.
     case multicast
@@ -104,6 +107,13 @@ public enum ExpiryReason: String, Sendable {
     case captureEnd = "capture-end"
     /// The pending table was full and this was the oldest entry.
     case evicted
+}
+
+/// The ICMP error that closed a transaction as rejected.
+public struct Rejection: Hashable, Sendable {
+    public var frame: Int
+    public var time: Timestamp
+    public var error: ICMPError
 }
 
 /// A query, its retries, and its response if one came.
@@ -122,6 +132,7 @@ public struct Transaction: Sendable {
     /// Attempts beyond `maximumAttempts`, counted but not kept.
     public var droppedAttempts: Int
     public var response: ResponseRecord?
+    public var rejection: Rejection?
     public var outcome: Outcome
     public var expiry: ExpiryReason?
 

@@ -91,6 +91,30 @@ public struct TransactionEngine {
         }
     }
 
+    /// Feeds an ICMP Destination Unreachable that quotes a DNS message (`quoted` describes
+    /// the quoted message). A quoted query closes its transaction as rejected; a quoted
+    /// response means the client had already given up (its port was closed) and is counted.
+    public mutating func observeICMPError(
+        _ quoted: MessageObservation, error: ICMPError, frame: Int, time: Timestamp, emit: (Transaction) -> Void
+    ) {
+        advance(to: time, emit: emit)
+        guard !quoted.isResponse else {
+            statistics.responsesRejectedByClient += 1
+            return
+        }
+        let key = ExchangeKey(client: quoted.source, server: quoted.destination, transport: quoted.transport, id: quoted.id)
+        guard let serial = byExchange[key]?.first(where: { serial in
+            guard let asked = pending[serial]?.question, let quotedQuestion = quoted.question else { return true }
+            return asked == quotedQuestion
+        }), var transaction = pending[serial] else {
+            statistics.unmatchedICMPErrors += 1
+            return
+        }
+        transaction.rejection = Rejection(frame: frame, time: time, error: error)
+        pending[serial] = transaction
+        close(serial: serial, outcome: .rejected, expiry: nil, emit: emit)
+    }
+
     /// Expires every transaction whose deadline is before `time`.
     public mutating func advance(to time: Timestamp, emit: (Transaction) -> Void) {
         if time > clock { clock = time }
@@ -142,7 +166,7 @@ public struct TransactionEngine {
             opcode: message.opcode, qname: qname(), question: message.question,
             vlanIDs: message.vlanIDs, interfaceIndex: message.interfaceIndex,
             attempts: [Attempt(frame: message.frame, time: message.time, clientPort: client.port)],
-            droppedAttempts: 0, response: nil, outcome: .unanswered, expiry: nil,
+            droppedAttempts: 0, response: nil, rejection: nil, outcome: .unanswered, expiry: nil,
             lastTime: message.time)
         if pending.count >= maximumPending { evictOldest(emit: emit) }
         let serial = nextSerial
@@ -238,6 +262,7 @@ public struct TransactionEngine {
         switch transaction.outcome {
         case .answered: statistics.answered += 1
         case .unanswered: statistics.unanswered += 1
+        case .rejected: statistics.rejected += 1
         case .multicast: statistics.multicastQueries += 1
         }
         emit(transaction)
@@ -252,6 +277,11 @@ public struct EngineStatistics: Sendable, Equatable {
     public var answered = 0
     public var unanswered = 0
     public var multicastQueries = 0
+    public var rejected = 0
+    /// ICMP errors quoting a response: the client's port was closed (it had given up).
+    public var responsesRejectedByClient = 0
+    /// ICMP errors quoting a query the engine does not hold (already closed, or unseen).
+    public var unmatchedICMPErrors = 0
     public var unsolicited: [UnsolicitedReason: Int] = [:]
     public var evicted = 0
     public var peakPending = 0

@@ -120,7 +120,7 @@ struct Live: ParsableCommand {
     @Option(name: [.customShort("i"), .long], help: "Interface to capture on, or 'any'.")
     var interface: String
 
-    @Option(help: "BPF filter. Default: DNS on the DNS ports, IP fragments, and the same inside one VLAN tag.")
+    @Option(help: "BPF filter. Default: DNS on the DNS ports, IP fragments, and the same inside VLAN tags.")
     var filter: String?
 
     @Option(help: "Stop after this many seconds.")
@@ -134,7 +134,6 @@ struct Live: ParsableCommand {
 
     func run() throws {
         let options = analysis.options
-        let filter = filter ?? defaultCaptureFilter(ports: options.ports)
         let interactive = isatty(2) != 0
         try analysis.report { emit throws(CaptureError) in
             let result = try runLive(

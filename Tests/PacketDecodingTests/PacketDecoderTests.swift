@@ -164,6 +164,27 @@ struct PacketDecoderTests {
         #expect(decode(fragment, .raw, ports: [5353]).0 == .ipFragment)
     }
 
+    /// 10.96.0.10 > 10.244.1.10: ICMP 10.96.0.10 udp port 53 unreachable (quoting the query).
+    @Test func icmpErrorQuotingAQueryDecodesTheQuote() {
+        var outer: [UInt8] = [0x45, 0, 0, 0, 0, 0, 0, 0, 64, 1, 0, 0, 10, 96, 0, 10, 10, 244, 1, 10]
+        let icmp: [UInt8] = [3, 3, 0, 0, 0, 0, 0, 0] + Self.ipv4UDP
+        outer[3] = UInt8(outer.count + icmp.count)
+        let (reason, packet, payload) = decode(outer + icmp, .raw)
+        #expect(reason == nil)
+        #expect(packet.icmpError == ICMPError(isIPv6: false, type: 3, code: 3, sender: IPAddress("10.96.0.10")!))
+        #expect(packet.icmpError?.reason == "port-unreachable")
+        #expect(packet.source.description == "10.244.1.10")
+        #expect(packet.destinationPort == 53)
+        #expect(payload.prefix(2) == [0x12, 0x34])
+        // An echo reply, and an error about an ICMP error, are not DNS.
+        var echo = outer + icmp
+        echo[20] = 0
+        #expect(decode(echo, .raw).0 == .icmp)
+        var nested = outer + [3, 3, 0, 0, 0, 0, 0, 0] + outer + icmp
+        nested[3] = UInt8(truncatingIfNeeded: nested.count)
+        #expect(decode(nested, .raw).0 == .icmp)
+    }
+
     @Test func tcpHeaderIsDecoded() {
         var ip = Array(Self.ipv4UDP.prefix(20))
         ip[9] = 6

@@ -135,6 +135,25 @@ struct TransactionEngineTests {
         #expect(run.closed.first { $0.question?.type == .a }?.outcome == .unanswered)
     }
 
+    /// A REJECT rule answers the query with ICMP administratively prohibited.
+    @Test func icmpErrorQuotingTheQueryRejectsIt() throws {
+        var run = Run()
+        run.query(frame: 1, at: 0)
+        let quoted = MessageObservation(
+            frame: 2, time: Timestamp(nanoseconds: 1_000_000), source: Endpoint(ip: Self.client, port: 40000),
+            destination: Self.server, transport: .udp, id: 0x1234, isResponse: false, question: Self.question)
+        let error = ICMPError(isIPv6: false, type: 3, code: 13, sender: IPAddress("10.244.1.1")!)
+        run.engine.observeICMPError(quoted, error: error, frame: 2, time: quoted.time) { run.closed.append($0) }
+        let transaction = try #require(run.closed.first)
+        #expect(transaction.outcome == .rejected)
+        #expect(transaction.rejection?.error.reason == "administratively-prohibited")
+        #expect(transaction.rejection?.frame == 2)
+        // An error about a query nobody holds is counted, not invented.
+        run.engine.observeICMPError(quoted, error: error, frame: 3, time: quoted.time) { run.closed.append($0) }
+        #expect(run.engine.statistics.unmatchedICMPErrors == 1)
+        #expect(run.closed.count == 1)
+    }
+
     @Test func multicastQueriesAreNotUnanswered() {
         var run = Run()
         run.query(frame: 1, at: 0, server: Endpoint(ip: IPAddress("224.0.0.251")!, port: 5353))

@@ -26,6 +26,14 @@ readonly K8S_COREDNS_GATEWAY_IP=10.244.0.1
 readonly K8S_POD_GATEWAY_IP=10.244.1.1
 readonly K8S_POD_A_IP=10.244.1.10
 readonly K8S_POD_B_IP=10.244.1.11
+# IPv6 (k8s_node_add_ipv6): the same layout in fd00:10::/32, as a dual-stack
+# cluster with --service-cluster-ip-range=fd00:10:96::/112 would number it.
+readonly K8S_CLUSTER_DNS_IP6=fd00:10:96::a
+readonly K8S_COREDNS_POD_IP6=fd00:10:244::53
+readonly K8S_COREDNS_GATEWAY_IP6=fd00:10:244::1
+readonly K8S_POD_GATEWAY_IP6=fd00:10:244:1::1
+readonly K8S_POD_A_IP6=fd00:10:244:1::10
+readonly K8S_POD_B_IP6=fd00:10:244:1::11
 
 # ---------------------------------------------------------------------------
 # Logging
@@ -41,6 +49,7 @@ declare -gA NETNS_PACKAGE_FOR_COMMAND=(
     [ip]=iproute2 [bridge]=iproute2 [nft]=nftables [dnsmasq]=dnsmasq
     [dig]=bind9-dnsutils [tcpdump]=tcpdump [tshark]=tshark [capinfos]=tshark
     [jq]=jq [getent]=libc-bin [timeout]=coreutils [ss]=iproute2
+    [tc]=iproute2 [kdig]=knot-dnsutils [ethtool]=ethtool [editcap]=tshark
 )
 
 # ensure_commands CMD... : install the packages providing any missing CMD.
@@ -51,17 +60,22 @@ ensure_commands() {
         missing+=("${NETNS_PACKAGE_FOR_COMMAND[$command]:?no package known for command $command}")
     done
     ((${#missing[@]} == 0)) && return 0
-    log "installing missing packages: ${missing[*]}"
-    # tshark's package would otherwise stop and ask whether to install dumpcap setuid.
-    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
-    # A fresh machine may have empty package lists; try without updating first.
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2; then
-        DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
-    fi
+    install_packages "${missing[@]}"
     for command in "$@"; do
         command -v "$command" >/dev/null 2>&1 || die "command $command still missing after install"
     done
+}
+
+# install_packages PACKAGE...: apt-get install, without prompts.
+install_packages() {
+    log "installing missing packages: $*"
+    # tshark's package would otherwise stop and ask whether to install dumpcap setuid.
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+    # A fresh machine may have empty package lists; try without updating first.
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2
+    fi
 }
 
 require_root() { [[ $(id -u) == 0 ]] || die "must run as root (network namespaces, nftables, packet capture)"; }
@@ -188,9 +202,7 @@ k8s_node_create() {
 
     # Fixed MAC addresses: the Ethernet headers in recorded captures then only
     # change when the topology does.
-    ip -n "$NODE_NS" link add br0 address 02:42:0a:f4:01:01 type bridge
-    ip -n "$NODE_NS" addr add "$K8S_POD_GATEWAY_IP/24" dev br0
-    ip -n "$NODE_NS" link set br0 up
+    bridge_create "$NODE_NS" br0 02:42:0a:f4:01:01 "$K8S_POD_GATEWAY_IP/24"
     _k8s_pod_attach "$POD_A_NS" veth-pod-a "$K8S_POD_A_IP" 02:42:0a:f4:01:0a
     _k8s_pod_attach "$POD_B_NS" veth-pod-b "$K8S_POD_B_IP" 02:42:0a:f4:01:0b
 
@@ -212,17 +224,232 @@ k8s_node_create() {
 
 # _k8s_pod_attach NS HOST_IF IP MAC: pod eth0 on a veth whose host end joins br0.
 _k8s_pod_attach() {
-    local ns=$1 host_if=$2 ip_address=$3 mac=$4
-    veth_create "$NODE_NS" "$host_if" "$ns" eth0
-    ip -n "$NODE_NS" link set "$host_if" master br0 up
+    pod_attach "$NODE_NS" br0 "$1" "$2" "$3/24" "$4" "$K8S_POD_GATEWAY_IP"
+}
+
+# pod_attach NODE_NS BRIDGE POD_NS HOST_IF IP/LEN MAC GATEWAY [NAMESERVER]: pod
+# eth0 (MAC, IP/LEN, default via GATEWAY) on a veth whose host end HOST_IF
+# joins BRIDGE in NODE_NS; resolv.conf as the kubelet writes it for a pod in
+# namespace "default" (ClusterFirst) with NAMESERVER (default the ClusterIP).
+pod_attach() {
+    local node_ns=$1 bridge=$2 ns=$3 host_if=$4 ip_prefix=$5 mac=$6 gateway=$7
+    local nameserver=${8:-$K8S_CLUSTER_DNS_IP}
+    veth_create "$node_ns" "$host_if" "$ns" eth0
+    ip -n "$node_ns" link set "$host_if" master "$bridge" up
     ip -n "$ns" link set eth0 address "$mac"
-    ip -n "$ns" addr add "$ip_address/24" dev eth0
+    ip -n "$ns" addr add "$ip_prefix" dev eth0
     ip -n "$ns" link set eth0 up
-    ip -n "$ns" route add default via "$K8S_POD_GATEWAY_IP"
-    # What the kubelet writes for a pod in namespace "default" (ClusterFirst).
+    ip -n "$ns" route add default via "$gateway"
     set_resolv_conf "$ns" "search default.svc.cluster.local svc.cluster.local cluster.local
-nameserver $K8S_CLUSTER_DNS_IP
+nameserver $nameserver
 options ndots:5"
+}
+
+# bridge_create NS BRIDGE MAC IP/LEN: a pod bridge (the node's br0 or cni0)
+# holding the pods' gateway address.
+bridge_create() {
+    ip -n "$1" link add "$2" address "$3" type bridge
+    ip -n "$1" addr add "$4" dev "$2"
+    ip -n "$1" link set "$2" up
+}
+
+# ipv6_wait_ready NS...: wait until no address in NS is still "tentative"
+# (duplicate address detection of the link-local addresses every interface
+# got when it came up, about 1-2 s). Until then the kernel cannot resolve
+# neighbours from them, and the first IPv6 query was answered 2 s late.
+ipv6_wait_ready() {
+    local ns tries
+    for ns in "$@"; do
+        for ((tries = 0; tries < 50; tries++)); do
+            [[ -z $(ip -n "$ns" -6 addr show tentative) ]] && continue 2
+            sleep 0.1
+        done
+        die "IPv6 addresses in $ns still tentative after 5 s: $(ip -n "$ns" -6 addr show tentative)"
+    done
+}
+
+# k8s_node_add_ipv6: make the k8s_node_create topology dual-stack, in
+# parallel to its IPv4 plan (pods fd00:10:244:1::10 and ::11 behind br0
+# fd00:10:244:1::1, CoreDNS fd00:10:244::53 behind veth-coredns
+# fd00:10:244::1), with IPv6 forwarding on the node and
+# bridge-nf-call-ip6tables as bridge-nf-call-iptables (a fresh namespace has
+# 1: IPv6 would then be DNATed before tcpdump on br0 sees it).
+k8s_node_add_ipv6() {
+    ip netns exec "$NODE_NS" sysctl -qw net.bridge.bridge-nf-call-ip6tables="$(
+        ip netns exec "$NODE_NS" sysctl -n net.bridge.bridge-nf-call-iptables)"
+    # nodad: global addresses usable at once.
+    ip -n "$NODE_NS" addr add "$K8S_POD_GATEWAY_IP6/64" dev br0 nodad
+    ip -n "$NODE_NS" addr add "$K8S_COREDNS_GATEWAY_IP6/64" dev veth-coredns nodad
+    ip -n "$POD_A_NS" addr add "$K8S_POD_A_IP6/64" dev eth0 nodad
+    ip -n "$POD_A_NS" route add default via "$K8S_POD_GATEWAY_IP6"
+    ip -n "$POD_B_NS" addr add "$K8S_POD_B_IP6/64" dev eth0 nodad
+    ip -n "$POD_B_NS" route add default via "$K8S_POD_GATEWAY_IP6"
+    ip -n "$COREDNS_NS" addr add "$K8S_COREDNS_POD_IP6/64" dev eth0 nodad
+    ip -n "$COREDNS_NS" route add default via "$K8S_COREDNS_GATEWAY_IP6"
+    ip netns exec "$NODE_NS" sysctl -qw net.ipv6.conf.all.forwarding=1
+    ipv6_wait_ready "$NODE_NS" "$POD_A_NS" "$POD_B_NS" "$COREDNS_NS"
+}
+
+# nic_offloads_off NS IF: no TCP segmentation offload (TSO/GSO) on IF, so a
+# large TCP answer leaves as MSS-sized segments, as from a real NIC, instead
+# of one up-to-64 KB "super-segment", which is what tcpdump on a veth would
+# otherwise record.
+nic_offloads_off() {
+    ip netns exec "$1" ethtool -K "$2" tso off gso off
+}
+
+# ---------------------------------------------------------------------------
+# Two more layouts: a VLAN trunk (AWS security groups for pods) and two nodes
+# joined by VXLAN (Flannel, Calico). Both reuse the pod addresses above.
+
+readonly TRUNK_NODE_IP=192.168.60.1
+readonly TRUNK_VPC_IP=192.168.60.2
+
+# vlan_trunk_create PREFIX BPF_OBJECT: the node of pods with a security group
+# on AWS (VPC CNI, POD_SECURITY_GROUP_ENFORCING_MODE): each such pod has its
+# own branch ENI, which reaches the node as a VLAN on the trunk ENI, and the
+# VPC enforces the branch ENI's security group. Sets NODE_NS, POD_A_NS,
+# POD_B_NS, VPC_NS, COREDNS_NS.
+#
+#   PREFIX-pod-a eth0 10.244.1.10 ─┐ br0 10.244.1.1       eth1 192.168.60.1 (trunk)
+#   PREFIX-pod-b eth0 10.244.1.11 ─┘   PREFIX-node  ══ VLAN 101 / 102 ══╗
+#                                                                       ║
+#   PREFIX-coredns eth0 10.244.0.53 ── veth-coredns 10.244.0.1   eth1 192.168.60.2
+#                                              PREFIX-vpc (the VPC and CoreDNS's node)
+#
+# The kernel has no 8021q module, so no VLAN devices: the BPF_OBJECT built by
+# vlan_trunk_bpf_build tags frames on both eth1 (pod-a's traffic VLAN 101,
+# pod-b's 102) and untags them on receipt, keeping the VLAN id in the packet
+# mark for nftables in PREFIX-vpc ("meta mark 102" = arrived on VLAN 102).
+vlan_trunk_create() {
+    local prefix=$1 object=$2 ns
+    NODE_NS=$prefix-node
+    POD_A_NS=$prefix-pod-a
+    POD_B_NS=$prefix-pod-b
+    VPC_NS=$prefix-vpc
+    COREDNS_NS=$prefix-coredns
+    for ns in "$NODE_NS" "$POD_A_NS" "$POD_B_NS" "$VPC_NS" "$COREDNS_NS"; do netns_create "$ns"; done
+
+    bridge_create "$NODE_NS" br0 02:42:0a:f4:01:01 "$K8S_POD_GATEWAY_IP/24"
+    _k8s_pod_attach "$POD_A_NS" veth-pod-a "$K8S_POD_A_IP" 02:42:0a:f4:01:0a
+    _k8s_pod_attach "$POD_B_NS" veth-pod-b "$K8S_POD_B_IP" 02:42:0a:f4:01:0b
+
+    veth_create "$NODE_NS" eth1 "$VPC_NS" eth1
+    ip -n "$NODE_NS" link set eth1 address 02:42:c0:a8:3c:01
+    ip -n "$VPC_NS" link set eth1 address 02:42:c0:a8:3c:02
+    ip -n "$NODE_NS" addr add "$TRUNK_NODE_IP/24" dev eth1
+    ip -n "$VPC_NS" addr add "$TRUNK_VPC_IP/24" dev eth1
+    ip -n "$NODE_NS" link set eth1 up
+    ip -n "$VPC_NS" link set eth1 up
+    ip -n "$NODE_NS" route add 10.244.0.0/24 via "$TRUNK_VPC_IP" dev eth1
+    ip -n "$VPC_NS" route add 10.244.1.0/24 via "$TRUNK_NODE_IP" dev eth1
+
+    veth_create "$VPC_NS" veth-coredns "$COREDNS_NS" eth0
+    ip -n "$VPC_NS" link set veth-coredns address 02:42:0a:f4:00:01
+    ip -n "$COREDNS_NS" link set eth0 address 02:42:0a:f4:00:35
+    ip -n "$VPC_NS" addr add "$K8S_COREDNS_GATEWAY_IP/24" dev veth-coredns
+    ip -n "$VPC_NS" link set veth-coredns up
+    ip -n "$COREDNS_NS" addr add "$K8S_COREDNS_POD_IP/24" dev eth0
+    ip -n "$COREDNS_NS" link set eth0 up
+    ip -n "$COREDNS_NS" route add default via "$K8S_COREDNS_GATEWAY_IP"
+
+    ip netns exec "$NODE_NS" sysctl -qw net.ipv4.ip_forward=1
+    ip netns exec "$NODE_NS" sysctl -qw net.bridge.bridge-nf-call-iptables=0
+    ip netns exec "$VPC_NS" sysctl -qw net.ipv4.ip_forward=1
+    vlan_trunk_attach "$NODE_NS" eth1 "$object"
+    vlan_trunk_attach "$VPC_NS" eth1 "$object"
+}
+
+# vlan_trunk_bpf_build OUTPUT POD_A_IP VLAN_A POD_B_IP VLAN_B: compile
+# scripts/bpf/vlan-trunk.c for tc with clang -target bpf (the clang of the
+# Swift toolchain, or $CLANG), the pod addresses and VLAN ids built in.
+vlan_trunk_bpf_build() {
+    local output=$1 source clang=${CLANG:-}
+    source=$(dirname "${BASH_SOURCE[0]}")/../bpf/vlan-trunk.c
+    if [[ -z $clang ]]; then
+        for clang in /opt/swift/usr/bin/clang "$(command -v clang 2>/dev/null || true)" ''; do
+            [[ -n $clang && -x $clang ]] && break
+        done
+        [[ -n $clang ]] || die "no clang for -target bpf (set CLANG=...)"
+    fi
+    # linux/bpf.h and asm/types.h: linux-libc-dev, nothing from libbpf.
+    [[ -f /usr/include/linux/bpf.h ]] || install_packages linux-libc-dev
+    "$clang" -O2 -g -Wall -Werror -target bpf -I"/usr/include/$(uname -m)-linux-gnu" \
+        "-DPOD_A=IPV4(${2//./,})" "-DVLAN_A=$3" "-DPOD_B=IPV4(${4//./,})" "-DVLAN_B=$5" \
+        -c "$source" -o "$output"
+}
+
+# vlan_trunk_attach NS IF BPF_OBJECT: tag on egress, untag on ingress.
+vlan_trunk_attach() {
+    ip netns exec "$1" tc qdisc add dev "$2" clsact
+    ip netns exec "$1" tc filter add dev "$2" egress bpf direct-action obj "$3" sec tc/push
+    ip netns exec "$1" tc filter add dev "$2" ingress bpf direct-action obj "$3" sec tc/pop
+}
+
+readonly UNDERLAY_NODE_A_IP=192.168.50.1
+readonly UNDERLAY_NODE_B_IP=192.168.50.2
+
+# vxlan_nodes_create PREFIX DEVICE VNI PORT: two nodes on one underlay link,
+# with pod subnets routed over VXLAN as Flannel's vxlan backend sets them up
+# (device DEVICE, e.g. flannel.1 VNI 1 port 8472; or vxlan0 VNI 1 port 4789,
+# the IANA port Calico and Cilium use). Sets NODE_A_NS, NODE_B_NS (and
+# NODE_NS=NODE_B_NS, where kube-proxy runs for the client pods), POD_A_NS,
+# POD_B_NS, COREDNS_NS.
+#
+#   PREFIX-node-a: eth0 192.168.50.1 ═ underlay ═ eth0 192.168.50.2 :PREFIX-node-b
+#     DEVICE 10.244.0.0/32 ┄┄┄┄┄┄┄┄ VXLAN VNI ┄┄┄┄┄┄┄┄ DEVICE 10.244.1.0/32
+#     br0 10.244.0.1/24                                br0 10.244.1.1/24
+#       └ PREFIX-coredns 10.244.0.53                     ├ PREFIX-pod-a 10.244.1.10
+#                                                        └ PREFIX-pod-b 10.244.1.11
+vxlan_nodes_create() {
+    local prefix=$1 device=$2 vni=$3 port=$4 ns
+    NODE_A_NS=$prefix-node-a
+    NODE_B_NS=$prefix-node-b
+    NODE_NS=$NODE_B_NS
+    POD_A_NS=$prefix-pod-a
+    POD_B_NS=$prefix-pod-b
+    COREDNS_NS=$prefix-coredns
+    for ns in "$NODE_A_NS" "$NODE_B_NS" "$POD_A_NS" "$POD_B_NS" "$COREDNS_NS"; do netns_create "$ns"; done
+
+    veth_create "$NODE_A_NS" eth0 "$NODE_B_NS" eth0
+    ip -n "$NODE_A_NS" link set eth0 address 02:42:c0:a8:32:01
+    ip -n "$NODE_B_NS" link set eth0 address 02:42:c0:a8:32:02
+    ip -n "$NODE_A_NS" addr add "$UNDERLAY_NODE_A_IP/24" dev eth0
+    ip -n "$NODE_B_NS" addr add "$UNDERLAY_NODE_B_IP/24" dev eth0
+    ip -n "$NODE_A_NS" link set eth0 up
+    ip -n "$NODE_B_NS" link set eth0 up
+
+    bridge_create "$NODE_A_NS" br0 02:42:0a:f4:00:01 "$K8S_COREDNS_GATEWAY_IP/24"
+    pod_attach "$NODE_A_NS" br0 "$COREDNS_NS" veth-coredns "$K8S_COREDNS_POD_IP/24" 02:42:0a:f4:00:35 "$K8S_COREDNS_GATEWAY_IP"
+    bridge_create "$NODE_B_NS" br0 02:42:0a:f4:01:01 "$K8S_POD_GATEWAY_IP/24"
+    _k8s_pod_attach "$POD_A_NS" veth-pod-a "$K8S_POD_A_IP" 02:42:0a:f4:01:0a
+    _k8s_pod_attach "$POD_B_NS" veth-pod-b "$K8S_POD_B_IP" 02:42:0a:f4:01:0b
+
+    _vxlan_node "$NODE_A_NS" "$device" "$vni" "$port" "$UNDERLAY_NODE_A_IP" 0e:00:00:0a:f4:00 10.244.0.0 \
+        "$UNDERLAY_NODE_B_IP" 0e:00:00:0a:f4:01 10.244.1.0
+    _vxlan_node "$NODE_B_NS" "$device" "$vni" "$port" "$UNDERLAY_NODE_B_IP" 0e:00:00:0a:f4:01 10.244.1.0 \
+        "$UNDERLAY_NODE_A_IP" 0e:00:00:0a:f4:00 10.244.0.0
+    for ns in "$NODE_A_NS" "$NODE_B_NS"; do
+        ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
+        ip netns exec "$ns" sysctl -qw net.bridge.bridge-nf-call-iptables=0
+    done
+}
+
+# _vxlan_node NS DEVICE VNI PORT LOCAL_IP MAC SUBNET_ADDR PEER_IP PEER_MAC
+# PEER_SUBNET_ADDR: what flanneld programs on each node for each peer: the
+# device with no learning, a /32 of the node's pod subnet on it, an on-link
+# route to the peer's /24 via the peer's .0 address, a permanent neighbour
+# entry for that address and an FDB entry sending the peer's MAC to its
+# underlay IP.
+_vxlan_node() {
+    local ns=$1 device=$2 vni=$3 port=$4 local_ip=$5 mac=$6 subnet=$7 peer_ip=$8 peer_mac=$9 peer_subnet=${10}
+    ip -n "$ns" link add "$device" address "$mac" type vxlan id "$vni" local "$local_ip" dev eth0 \
+        dstport "$port" nolearning
+    ip -n "$ns" addr add "$subnet/32" dev "$device"
+    ip -n "$ns" link set "$device" up
+    ip -n "$ns" route add "$peer_subnet/24" via "$peer_subnet" dev "$device" onlink
+    ip -n "$ns" neigh add "$peer_subnet" lladdr "$peer_mac" dev "$device" nud permanent
+    ip netns exec "$ns" bridge fdb append "$peer_mac" dev "$device" dst "$peer_ip"
 }
 
 # ---------------------------------------------------------------------------
@@ -259,6 +486,37 @@ table inet network-policy {
 EOF
 }
 
+# k8s_kube_proxy_dnat6: the IPv6 twin of k8s_kube_proxy_dnat (a dual-stack
+# kube-dns Service): UDP and TCP [fd00:10:96::a]:53 -> [fd00:10:244::53]:53.
+k8s_kube_proxy_dnat6() {
+    ip netns exec "$NODE_NS" nft -f - <<EOF
+table ip6 kube-proxy {
+    chain prerouting {
+        type nat hook prerouting priority dstnat; policy accept;
+        ip6 daddr $K8S_CLUSTER_DNS_IP6 udp dport 53 counter dnat to [$K8S_COREDNS_POD_IP6]:53
+        ip6 daddr $K8S_CLUSTER_DNS_IP6 tcp dport 53 counter dnat to [$K8S_COREDNS_POD_IP6]:53
+    }
+}
+EOF
+}
+
+# nft_network_policy NS RULE...: append RULEs (nftables rule text) to the
+# forward chain of `table inet network-policy` in NS, the chain
+# k8s_deny_dns_egress uses (created if missing). For policies other than "drop
+# all DNS of one pod": UDP-only DNS, TCP rejected, IPv6, per VLAN.
+nft_network_policy() {
+    local ns=$1 rule rules=''
+    shift
+    for rule in "$@"; do rules+="        $rule"$'\n'; done
+    ip netns exec "$ns" nft -f - <<EOF
+table inet network-policy {
+    chain forward {
+        type filter hook forward priority filter; policy accept;
+$rules    }
+}
+EOF
+}
+
 # ---------------------------------------------------------------------------
 # dnsmasq as CoreDNS
 
@@ -283,6 +541,30 @@ mx-host=sales.svc.cluster.local,mail.sales.svc.cluster.local,10
 txt-record=_config.sales.svc.cluster.local,"v=1 env=test"
 srv-host=_dns._udp.kube-dns.kube-system.svc.cluster.local,kube-dns.kube-system.svc.cluster.local,53,0,100
 EOF
+}
+
+# k8s_coredns_large_records FILE: append to a k8s_coredns_config file names
+# whose answers do not fit in 512 bytes, and let dnsmasq send UDP answers of
+# up to 4096 bytes to clients that offer that much with EDNS (its default
+# limit is 1232):
+#   big.sales.svc.cluster.local TXT  12 records of one 240-byte string each
+#                                    ("chunk00-abcd...", ..., "chunk11-..."):
+#                                    a 3092-byte answer with EDNS
+#   pods.sales.svc.cluster.local A   64 records 10.244.7.1-64: a 1070-byte
+#                                    answer without EDNS
+k8s_coredns_large_records() {
+    local i text alphabet=abcdefghijklmnopqrstuvwxyz
+    alphabet=$alphabet$alphabet$alphabet$alphabet$alphabet$alphabet$alphabet$alphabet$alphabet$alphabet
+    {
+        echo "edns-packet-max=4096"
+        for ((i = 0; i < 12; i++)); do
+            printf -v text 'chunk%02d-%s' "$i" "$alphabet"
+            echo "txt-record=big.sales.svc.cluster.local,\"${text:0:240}\""
+        done
+        for ((i = 1; i <= 64; i++)); do
+            echo "host-record=pods.sales.svc.cluster.local,10.244.7.$i"
+        done
+    } >>"$1"
 }
 
 # dnsmasq_start NS LISTEN_IP CONFIG_FILE LOG_FILE: run dnsmasq in the
@@ -322,7 +604,10 @@ tcpdump_start() {
     TCPDUMP_STDERR=$file.tcpdump.log
     # -Z root: tcpdump would otherwise drop to user tcpdump and fail to write.
     # -U/--immediate-mode: every packet reaches the file as it is seen.
-    ip netns exec "$ns" tcpdump -i "$iface" -nn -s 262144 -U --immediate-mode \
+    # -B 32768 (KiB): immediate mode uses a ring of snaplen-sized slots, and
+    # the default 2 MB holds only about 8 of 262144 bytes: bursts while tcpdump
+    # waits for a CPU (-i any sees each packet 2-3 times) lost 1-7 packets.
+    ip netns exec "$ns" tcpdump -i "$iface" -nn -s 262144 -B 32768 -U --immediate-mode \
         -Z root -w "$file" "$filter" 2>"$TCPDUMP_STDERR" &
     TCPDUMP_PID=$!
     netns_cleanup_add pid "$TCPDUMP_PID"
@@ -335,11 +620,14 @@ tcpdump_start() {
 }
 
 # tcpdump_stop: let late packets arrive, stop tcpdump with SIGINT (it then
-# flushes and prints its counters), and log those counters.
+# flushes and prints its counters), and log those counters. Sets
+# TCPDUMP_DROPPED to the kernel's drop count ("" if tcpdump did not say).
 tcpdump_stop() {
     sleep 0.5
     stop_process "$TCPDUMP_PID" INT
     netns_cleanup_forget pid "$TCPDUMP_PID"
-    grep -E 'packets (captured|received|dropped)' "$TCPDUMP_STDERR" >&2 || true
+    grep -E 'packets? (captured|received|dropped)' "$TCPDUMP_STDERR" >&2 || true
+    # shellcheck disable=SC2034 # read by the caller
+    TCPDUMP_DROPPED=$(sed -nE 's/^([0-9]+) packets? dropped by kernel$/\1/p' "$TCPDUMP_STDERR")
     rm -f -- "$TCPDUMP_STDERR"
 }

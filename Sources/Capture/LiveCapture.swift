@@ -1,0 +1,230 @@
+import CPcap
+import Glibc
+import WireCore
+
+/// Captures from a network interface (or "any") with a BPF filter applied in the kernel.
+///
+/// Set-up order matters and follows libpcap's rules: options before `pcap_activate`;
+/// the link type (SLL2 on "any") after it; the filter compiled last, because BPF offsets
+/// depend on the link type. Immediate mode is on, so a packet is delivered as soon as it
+/// arrives and `next()` returns `.timeout` after `timeoutMilliseconds` of silence.
+///
+/// The timeout is ours, not libpcap's: in immediate mode libpcap 1.10 on Linux uses
+/// TPACKET_V2 and its blocking read polls again after each expired timeout, so
+/// `pcap_next_ex` would never return 0 (measured: a quiet `lo` blocked for minutes).
+/// The handle is therefore non-blocking and `next()` waits with `poll(2)` on its
+/// selectable descriptor; a signal interrupting that wait also yields `.timeout`, so a
+/// Ctrl-C handler that sets a flag is seen at once.
+///
+/// Invariant: `next()` does not allocate; a frame is valid until the following `next()`.
+/// After `.damaged` or `.end`, `next()` returns `.end`.
+public final class LiveCapture {
+    public let interface: String
+    /// The BPF expression in force (for the `dnsPorts:` initialiser, the one chosen for
+    /// the link type).
+    public let filter: String
+    public let linkType: LinkType
+    public let snapshotLength: Int
+    /// libpcap's warning from activation (e.g. promiscuous mode unsupported), if any.
+    public let activationWarning: String?
+    /// Frames returned so far by `next()`.
+    public private(set) var framesRead = 0
+
+    private let handle: OpaquePointer
+    private let descriptor: Int32
+    private let timeoutMilliseconds: Int32
+    private let firstFrameNumber: Int
+    private let fractionScale: Int64
+    private var finished = false
+    private var statisticsWidener = StatisticsWidener()
+
+    /// Captures what `filter` (a BPF expression; empty for everything) accepts.
+    public convenience init(
+        interface: String, filter: String, snapshotLength: Int = 262_144, bufferSize: Int = 32 << 20,
+        promiscuous: Bool = false, timeoutMilliseconds: Int = 100, firstFrameNumber: Int = 1
+    ) throws(CaptureError) {
+        try self.init(
+            interface: interface, filterChoice: { _ in filter }, snapshotLength: snapshotLength,
+            bufferSize: bufferSize, promiscuous: promiscuous, timeoutMilliseconds: timeoutMilliseconds,
+            firstFrameNumber: firstFrameNumber)
+    }
+
+    /// Captures DNS on `dnsPorts` with `defaultCaptureFilter(ports:linkType:)`, built for
+    /// the interface's actual link type (no VLAN clause on "any", where libpcap has none).
+    public convenience init(
+        interface: String, dnsPorts: [UInt16], snapshotLength: Int = 262_144, bufferSize: Int = 32 << 20,
+        promiscuous: Bool = false, timeoutMilliseconds: Int = 100, firstFrameNumber: Int = 1
+    ) throws(CaptureError) {
+        try self.init(
+            interface: interface, filterChoice: { defaultCaptureFilter(ports: dnsPorts, linkType: $0) },
+            snapshotLength: snapshotLength, bufferSize: bufferSize, promiscuous: promiscuous,
+            timeoutMilliseconds: timeoutMilliseconds, firstFrameNumber: firstFrameNumber)
+    }
+
+    private init(
+        interface: String, filterChoice: (LinkType) -> String, snapshotLength: Int, bufferSize: Int,
+        promiscuous: Bool, timeoutMilliseconds: Int, firstFrameNumber: Int
+    ) throws(CaptureError) {
+        self.interface = interface
+        self.firstFrameNumber = firstFrameNumber
+        let created = Pcap.withErrorBuffer { pcap_create(interface, $0) }
+        guard let handle = created.result else {
+            throw .liveCaptureFailed(interface: interface, detail: created.message)
+        }
+        // From here on, every failure must close the handle.
+        var handleOwned = true
+        defer { if handleOwned { pcap_close(handle) } }
+
+        pcap_set_snaplen(handle, Int32(clamping: snapshotLength))
+        pcap_set_promisc(handle, promiscuous ? 1 : 0)
+        pcap_set_timeout(handle, Int32(clamping: max(1, timeoutMilliseconds)))
+        pcap_set_immediate_mode(handle, 1)
+        pcap_set_buffer_size(handle, Int32(clamping: bufferSize))
+        // PCAP_ERROR_TSTAMP_PRECISION_NOTSUP leaves microseconds; fractionScale copes.
+        _ = pcap_set_tstamp_precision(handle, Int32(PCAP_TSTAMP_PRECISION_NANO))
+
+        let activation = pcap_activate(handle)
+        if activation < 0 {
+            throw Self.activationError(code: activation, handle: handle, interface: interface)
+        }
+        activationWarning = activation > 0 ? Pcap.lastError(handle) : nil
+
+        // "any" (and other cooked interfaces) default to LINUX_SLL; SLL2 adds the
+        // interface index. Keep SLL if this kernel or libpcap refuses.
+        if pcap_datalink(handle) == Int32(DLT_LINUX_SLL) {
+            _ = pcap_set_datalink(handle, Int32(DLT_LINUX_SLL2))
+        }
+        let linkType = LinkType(rawValue: pcap_datalink(handle))
+        let expression = filterChoice(linkType)
+
+        var program = bpf_program()
+        guard pcap_compile(handle, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            throw .invalidFilter(expression: expression, detail: Pcap.lastError(handle))
+        }
+        let setFilter = pcap_setfilter(handle, &program)
+        pcap_freecode(&program)
+        guard setFilter == 0 else {
+            throw .liveCaptureFailed(interface: interface, detail: "cannot install the BPF filter: \(Pcap.lastError(handle))")
+        }
+
+        // Non-blocking, so that `next()` can bound the wait itself (see the type's comment).
+        let nonBlocking = Pcap.withErrorBuffer { pcap_setnonblock(handle, 1, $0) }
+        let descriptor = pcap_get_selectable_fd(handle)
+        guard nonBlocking.result == 0, descriptor >= 0 else {
+            throw .liveCaptureFailed(interface: interface, detail: "cannot wait for packets with poll(): \(nonBlocking.message)")
+        }
+
+        self.descriptor = descriptor
+        self.timeoutMilliseconds = Int32(clamping: max(1, timeoutMilliseconds))
+        self.filter = expression
+        self.linkType = linkType
+        self.snapshotLength = Int(pcap_snapshot(handle))
+        self.fractionScale = pcap_get_tstamp_precision(handle) == Int32(PCAP_TSTAMP_PRECISION_NANO) ? 1 : 1000
+        self.handle = handle
+        handleOwned = false
+    }
+
+    deinit {
+        pcap_close(handle)
+    }
+
+    private static func activationError(code: Int32, handle: OpaquePointer, interface: String) -> CaptureError {
+        let message = Pcap.lastError(handle)
+        switch code {
+        case PCAP_ERROR_PERM_DENIED, PCAP_ERROR_PROMISC_PERM_DENIED:
+            // libpcap: "lo: You don't have permission to perform this capture on that
+            // device\n(socket: Operation not permitted)"; the description already says
+            // the first part, so keep the system's reason in the parentheses.
+            return .permissionDenied(interface: interface, detail: Self.parenthesizedReason(message) ?? "permission denied")
+        case PCAP_ERROR_NO_SUCH_DEVICE:
+            let known = availableInterfaces()
+            return .noSuchInterface(
+                interface: interface,
+                detail: known.isEmpty ? message : "available: " + known.joined(separator: ", "))
+        case PCAP_ERROR_IFACE_NOT_UP:
+            return .liveCaptureFailed(interface: interface, detail: "the interface is down")
+        default:
+            let text = message.isEmpty ? String(cString: pcap_statustostr(code)) : message
+            return .liveCaptureFailed(interface: interface, detail: text)
+        }
+    }
+
+    /// The text inside a message's final parentheses ("socket: Operation not permitted"),
+    /// else the whole message; nil for an empty one.
+    static func parenthesizedReason(_ message: String) -> String? {
+        if message.hasSuffix(")"), let open = message.lastIndex(of: "(") {
+            let inside = message[message.index(after: open)..<message.index(before: message.endIndex)]
+            if !inside.isEmpty { return String(inside) }
+        }
+        return message.isEmpty ? nil : message
+    }
+
+    /// Names of the interfaces libpcap can capture on, in its order (for error messages).
+    static func availableInterfaces() -> [String] {
+        var list: UnsafeMutablePointer<pcap_if_t>? = nil
+        let found = Pcap.withErrorBuffer { pcap_findalldevs(&list, $0) }
+        guard found.result == 0 else { return [] }
+        defer { pcap_freealldevs(list) }
+        var names: [String] = []
+        var cursor = list
+        while let device = cursor {
+            if let name = device.pointee.name { names.append(String(cString: name)) }
+            cursor = device.pointee.next
+        }
+        return names
+    }
+
+    /// The next frame; `.timeout` when `timeoutMilliseconds` passed with nothing to
+    /// deliver (or a signal interrupted the wait); `.damaged` once if the capture fails
+    /// (interface gone), then `.end`.
+    public func next() -> CaptureRead {
+        if finished { return .end }
+        var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
+        var data: UnsafePointer<UInt8>? = nil
+        var status = pcap_next_ex(handle, &header, &data)
+        if status == 0 {
+            var waitFor = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&waitFor, 1, timeoutMilliseconds) > 0 else { return .timeout }
+            status = pcap_next_ex(handle, &header, &data)
+            if status == 0 { return .timeout }
+        }
+        if status == 1, let header {
+            let record = header.pointee
+            let capturedLength = data == nil ? 0 : Int(record.caplen)
+            framesRead += 1
+            return .frame(CapturedFrame(
+                number: firstFrameNumber &+ framesRead &- 1,
+                timestamp: Pcap.timestamp(record.ts, fractionScale: fractionScale),
+                capturedLength: capturedLength,
+                originalLength: Int(record.len),
+                bytes: UnsafeRawBufferPointer(start: data, count: capturedLength),
+                linkType: linkType))
+        }
+        finished = true
+        if status == PCAP_ERROR_BREAK { return .end }
+        return .damaged(singleLine("live capture on '\(interface)' failed after \(framesRead) frames: \(Pcap.lastError(handle))"))
+    }
+
+    /// libpcap's counters since the capture started, or nil if libpcap cannot give them.
+    /// Call at least once per 2³² packets for the 64-bit widening to stay exact.
+    public func statistics() -> CaptureStatistics? {
+        var raw = pcap_stat()
+        guard pcap_stats(handle, &raw) == 0 else { return nil }
+        return statisticsWidener.widen(received: raw.ps_recv, dropped: raw.ps_drop, interfaceDropped: raw.ps_ifdrop)
+    }
+}
+
+/// Turns libpcap's wrapping 32-bit counters into 64-bit totals by adding the difference
+/// (modulo 2³²) since the previous reading.
+struct StatisticsWidener {
+    private var last: (UInt32, UInt32, UInt32) = (0, 0, 0)
+    private var total = CaptureStatistics(received: 0, dropped: 0, interfaceDropped: 0)
+
+    mutating func widen(received: UInt32, dropped: UInt32, interfaceDropped: UInt32) -> CaptureStatistics {
+        total.received &+= UInt64(received &- last.0)
+        total.dropped &+= UInt64(dropped &- last.1)
+        total.interfaceDropped &+= UInt64(interfaceDropped &- last.2)
+        last = (received, dropped, interfaceDropped)
+        return total
+    }
+}

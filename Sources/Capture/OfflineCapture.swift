@@ -1,0 +1,244 @@
+import CPcap
+import CZlib
+import Glibc
+import WireCore
+
+/// The container format of a capture file, named by its first four bytes.
+public enum CaptureFileFormat: Sendable, Equatable {
+    /// Classic libpcap format; `nanosecond` for the a1b23c4d magic.
+    case pcap(nanosecond: Bool)
+    /// pcapng (block type 0x0a0d0d0a): time resolution is per interface.
+    case pcapng
+    /// A magic libpcap accepts that is neither of the above (e.g. Kuznetzov's a1b2cd34).
+    case other(magic: UInt32)
+
+    /// The 4 bytes as they appear in the file, read as a big-endian number.
+    init(magic: UInt32) {
+        switch magic {
+        case 0xa1b2_c3d4, 0xd4c3_b2a1: self = .pcap(nanosecond: false)
+        case 0xa1b2_3c4d, 0x4d3c_b2a1: self = .pcap(nanosecond: true)
+        case 0x0a0d_0d0a: self = .pcapng
+        default: self = .other(magic: magic)
+        }
+    }
+}
+
+/// Reads a capture file: pcap or pcapng, plain or gzip-compressed (recognised by the
+/// 1f 8b magic, never by the name), from a regular file, a pipe, or standard input ("-").
+///
+/// Invariant: every timestamp is on the nanosecond clock (the file is opened with
+/// `PCAP_TSTAMP_PRECISION_NANO`, so libpcap scales microsecond files up); `next()` does
+/// not allocate, and the frame it returns is a view valid until the following `next()`.
+/// After `.damaged` or `.end`, `next()` returns `.end` without touching libpcap again.
+public final class OfflineCapture {
+    public let path: String
+    public let linkType: LinkType
+    public let snapshotLength: Int
+    public let fileFormat: CaptureFileFormat
+    /// The file was gzip-compressed (decompressed on the fly by zlib).
+    public let isCompressed: Bool
+    /// Frames returned so far by `next()`.
+    public private(set) var framesRead = 0
+
+    /// True for a pcap file with the nanosecond magic (a1b23c4d). pcapng states its
+    /// resolution per interface, which libpcap does not expose: false there, although
+    /// libpcap still delivers each interface's full resolution (see `fileFormat`).
+    public var isNanosecondFile: Bool { fileFormat == .pcap(nanosecond: true) }
+
+    private let handle: OpaquePointer
+    /// Non-nil for the zlib path: lets `next()` tell a truncated gzip stream from a clean end.
+    private let gzipReader: UnsafeMutablePointer<dnstrail_gz_reader>?
+    private let firstFrameNumber: Int
+    private let fractionScale: Int64
+    private var finished = false
+
+    public init(path: String, firstFrameNumber: Int = 1) throws(CaptureError) {
+        self.path = path
+        self.firstFrameNumber = firstFrameNumber
+        let source = try CaptureFileSource.open(path: path)
+        let opened = Pcap.withErrorBuffer { errorBuffer in
+            pcap_fopen_offline_with_tstamp_precision(source.file, UInt32(PCAP_TSTAMP_PRECISION_NANO), errorBuffer)
+        }
+        guard let handle = opened.result else {
+            let error = source.headerError(libpcapMessage: opened.message, path: path)
+            fclose(source.file)  // libpcap leaves the FILE to us when it fails.
+            throw error
+        }
+        self.handle = handle
+        self.gzipReader = source.gzipReader
+        self.isCompressed = source.isCompressed
+        self.fileFormat = CaptureFileFormat(magic: source.magic)
+        self.linkType = LinkType(rawValue: pcap_datalink(handle))
+        self.snapshotLength = Int(pcap_snapshot(handle))
+        self.fractionScale = pcap_get_tstamp_precision(handle) == Int32(PCAP_TSTAMP_PRECISION_NANO) ? 1 : 1000
+    }
+
+    deinit {
+        pcap_close(handle)  // also closes the FILE and, through it, the zlib reader.
+    }
+
+    /// The next frame, `.end` at the end of the file, or `.damaged` once if the file
+    /// breaks off or is corrupt after the frames already returned.
+    public func next() -> CaptureRead {
+        if finished { return .end }
+        var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
+        var data: UnsafePointer<UInt8>? = nil
+        let status = pcap_next_ex(handle, &header, &data)
+        if status == 1, let header {
+            let record = header.pointee
+            let capturedLength = data == nil ? 0 : Int(record.caplen)
+            framesRead += 1
+            return .frame(CapturedFrame(
+                number: firstFrameNumber &+ framesRead &- 1,
+                timestamp: Pcap.timestamp(record.ts, fractionScale: fractionScale),
+                capturedLength: capturedLength,
+                originalLength: Int(record.len),
+                bytes: UnsafeRawBufferPointer(start: data, count: capturedLength),
+                linkType: linkType))
+        }
+        finished = true
+        return endOfFile(status: status)
+    }
+
+    private func endOfFile(status: Int32) -> CaptureRead {
+        if status == PCAP_ERROR_BREAK || status == 0 {
+            // A clean end of the decompressed data can still hide a gzip stream cut short.
+            if let gzipReader, dnstrail_gz_reader_ended_early(gzipReader) != 0 {
+                return .damaged(singleLine("truncated compressed capture \(position): gzip: \(gzipProblem ?? "unexpected end of file")"))
+            }
+            return .end
+        }
+        let message = Pcap.lastError(handle)
+        let kind = message.contains("truncated") ? "truncated capture file" : "damaged capture file"
+        var text = "\(kind) \(position): \(message)"
+        if let gzipProblem { text += " (gzip: \(gzipProblem))" }
+        return .damaged(singleLine(text))
+    }
+
+    /// zlib's message for the last error of the gzip stream, if any.
+    private var gzipProblem: String? {
+        guard let gzipReader, let message = dnstrail_gz_reader_error(gzipReader) else { return nil }
+        return String(cString: message)
+    }
+
+    /// Where reading stopped, in the run's frame numbers: "after frame 41", "before frame 1".
+    private var position: String {
+        framesRead == 0 ? "before frame \(firstFrameNumber)" : "after frame \(firstFrameNumber + framesRead - 1)"
+    }
+}
+
+/// An opened capture file as a stdio stream positioned at its start, ready for libpcap,
+/// plus what its first bytes said. Owns `file` until it is handed to libpcap.
+struct CaptureFileSource {
+    var file: UnsafeMutablePointer<FILE>
+    var magic: UInt32
+    var isCompressed: Bool
+    var gzipReader: UnsafeMutablePointer<dnstrail_gz_reader>?
+
+    /// stdio buffer for the capture stream: libpcap reads each record with two small
+    /// `fread`s, so a large buffer turns them into few system calls.
+    static let streamBufferSize = 1 << 18
+
+    /// Opens `path`, rejecting what cannot be a capture (directory, empty, too short)
+    /// before libpcap sees it. Regular plain files go to libpcap through `fdopen`; gzip
+    /// files and pipes go through zlib (which passes non-gzip data through unchanged).
+    static func open(path: String) throws(CaptureError) -> CaptureFileSource {
+        // "-" is standard input, as for tcpdump -r - (a duplicate: closing ours leaves fd 0 open).
+        let descriptor = path == "-" ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0) : Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw .cannotOpen(path: path, reason: Pcap.systemError(errno))
+        }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            let code = errno
+            close(descriptor)
+            throw .cannotOpen(path: path, reason: Pcap.systemError(code))
+        }
+        let fileType = status.st_mode & S_IFMT
+        if fileType == S_IFDIR {
+            close(descriptor)
+            throw .cannotOpen(path: path, reason: Pcap.systemError(EISDIR))
+        }
+        if fileType == S_IFREG {
+            var first4: UInt32 = 0
+            let count = withUnsafeMutableBytes(of: &first4) { pread(descriptor, $0.baseAddress, 4, 0) }
+            guard count >= 0 else {
+                let code = errno
+                close(descriptor)
+                throw .cannotOpen(path: path, reason: Pcap.systemError(code))
+            }
+            let magic = UInt32(bigEndian: first4)
+            let isGzip = count >= 2 && magic >> 16 == 0x1f8b
+            if !isGzip {
+                guard count == 4 else {
+                    close(descriptor)
+                    throw .notACapture(path: path, reason: tooShortReason(count: count, compressed: false))
+                }
+                guard let file = fdopen(descriptor, "r") else {
+                    let code = errno
+                    close(descriptor)
+                    throw .cannotOpen(path: path, reason: Pcap.systemError(code))
+                }
+                setvbuf(file, nil, _IOFBF, streamBufferSize)
+                return CaptureFileSource(file: file, magic: magic, isCompressed: false, gzipReader: nil)
+            }
+        }
+        return try openThroughZlib(descriptor: descriptor, path: path)
+    }
+
+    private static func openThroughZlib(descriptor: Int32, path: String) throws(CaptureError) -> CaptureFileSource {
+        guard let reader = dnstrail_gz_reader_open(descriptor) else {
+            close(descriptor)
+            throw .cannotOpen(path: path, reason: Pcap.systemError(ENOMEM))
+        }
+        let compressed = dnstrail_gz_reader_is_compressed(reader) != 0
+        if reader.pointee.read_error != 0 || (compressed && reader.pointee.prefix_length < 4
+            && dnstrail_gz_reader_error(reader) != nil) {
+            let detail = dnstrail_gz_reader_error(reader).map { String(cString: $0) } ?? "read error"
+            dnstrail_gz_reader_discard(reader)
+            throw compressed
+                ? .notACapture(path: path, reason: "gzip-compressed, but cannot decompress it: \(detail)")
+                : .cannotOpen(path: path, reason: detail)
+        }
+        let count = Int(reader.pointee.prefix_length)
+        guard count == 4 else {
+            dnstrail_gz_reader_discard(reader)
+            throw .notACapture(path: path, reason: tooShortReason(count: count, compressed: compressed))
+        }
+        let prefix = reader.pointee.prefix
+        let magic = UInt32(prefix.0) << 24 | UInt32(prefix.1) << 16 | UInt32(prefix.2) << 8 | UInt32(prefix.3)
+        guard let file = dnstrail_gz_reader_fopen(reader) else {
+            let code = errno
+            dnstrail_gz_reader_discard(reader)
+            throw .cannotOpen(path: path, reason: Pcap.systemError(code))
+        }
+        setvbuf(file, nil, _IOFBF, streamBufferSize)
+        return CaptureFileSource(file: file, magic: magic, isCompressed: compressed, gzipReader: reader)
+    }
+
+    private static func tooShortReason(count: Int, compressed: Bool) -> String {
+        let what = compressed ? "the decompressed data" : "the file"
+        return count == 0
+            ? "not a pcap or pcapng file (\(what) is empty)"
+            : "not a pcap or pcapng file (\(what) has only \(count) byte\(count == 1 ? "" : "s"),"
+                + " too short for a capture header)"
+    }
+
+    /// Maps libpcap's refusal of the file header to a user-facing error.
+    func headerError(libpcapMessage message: String, path: String) -> CaptureError {
+        let compressedNote = isCompressed ? "gzip-compressed, but " : ""
+        var gzipSuffix = ""
+        if let gzipReader, let gzipMessage = dnstrail_gz_reader_error(gzipReader) {
+            gzipSuffix = " (gzip: \(String(cString: gzipMessage)))"
+        }
+        if message == "unknown file format" {
+            let hex = String(magic, radix: 16)
+            let padded = String(repeating: "0", count: max(0, 8 - hex.count)) + hex
+            return .notACapture(path: path, reason: "\(compressedNote)not a pcap or pcapng file (unknown magic 0x\(padded))")
+        }
+        if message.hasPrefix("error reading dump file") {
+            return .cannotOpen(path: path, reason: message + gzipSuffix)
+        }
+        return .notACapture(path: path, reason: "\(compressedNote)unreadable capture header: \(message)\(gzipSuffix)")
+    }
+}

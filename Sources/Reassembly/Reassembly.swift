@@ -1,1 +1,0 @@
-// Reassembly: placeholder until the stage lands.
