@@ -17,6 +17,7 @@ public enum EvidenceBundle {
     /// `created` is the wall-clock time of the bundle (the only wall time dnstrail records);
     /// `host` defaults to `gethostname(2)`. Throws `.unsupportedBundleEntry` if the
     /// directory holds anything but regular files, which a manifest could not cover.
+    /// Call it last, once every file of the bundle (the pcapng writer's too) is closed.
     @discardableResult
     public static func writeManifest(
         directory: URL, inputs: [URL], commandLine: [String], timeRange: (first: String, last: String)?,

@@ -4,10 +4,11 @@ import WireCore
 /// Interface Description Blocks and Enhanced Packet Blocks, each packet optionally
 /// carrying a comment that Wireshark shows as `frame.comment`.
 ///
-/// Invariants: every block reaches the file whole (a block is checked before its first
-/// byte is buffered, so a thrown error leaves no partial block behind), its length is a
-/// multiple of 4 and its trailing Block Total Length repeats the leading one; every field
-/// is little-endian, which the byte-order magic announces to readers on any host.
+/// Invariants: a block is checked before its first byte is buffered, so a refused packet
+/// leaves no partial block behind; every block's length is a multiple of 4 and its
+/// trailing Block Total Length repeats the leading one (§3.1); every field is
+/// little-endian, which the byte-order magic announces to readers on any host. After a
+/// failed write (disk full) the file is abandoned rather than extended past a torn block.
 ///
 /// libpcap (tcpdump) reads a pcapng file only when all its interfaces share one link type
 /// and one snapshot length; Wireshark reads any mix. `isReadableByLibpcap` tells which.
