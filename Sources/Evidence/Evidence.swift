@@ -1,1 +1,0 @@
-// Evidence: placeholder until the stage lands.
