@@ -21,14 +21,42 @@ public struct DecodedPacket {
     public var tcpSequence: UInt32 = 0
     public var tcpAcknowledgement: UInt32 = 0
     public var tcpFlags: TCPFlags = TCPFlags(rawValue: 0)
+    /// IPv4 identification of the (innermost) IP header; nil for IPv6.
+    public var ipIdentification: UInt32?
     /// Set when `decode` returned `.ipFragment`: the fragment, for reassembly.
     public var fragment = IPFragment()
+    /// The outermost tunnel the DNS message travelled in (VXLAN, Geneve, IP-in-IP, GRE),
+    /// with the node (underlay) addresses; nil when it was not encapsulated.
+    public var underlay: Underlay?
+    /// Tunnels opened so far in this frame (bounded by `PacketDecoder.maximumEncapsulations`).
+    var encapsulationDepth = 0
     /// Set when the frame is an ICMP error quoting a DNS message: then addresses, ports,
     /// transport and payload describe the *quoted* message, and this says who sent the
     /// error and why.
     public var icmpError: ICMPError?
 
     public init() {}
+}
+
+/// An overlay that carried a DNS message between nodes: the outer addresses are the nodes',
+/// the inner ones (in `DecodedPacket`) the pods'.
+public struct Underlay: Hashable, Sendable {
+    public enum Encapsulation: String, Sendable {
+        case vxlan, geneve, ipInIP = "ipip", ipv6InIPv4 = "ipv6-in-ipv4", gre, erspan
+    }
+
+    public var encapsulation: Encapsulation
+    public var source: IPAddress
+    public var destination: IPAddress
+    /// VXLAN/Geneve network identifier, or GRE key, when present.
+    public var networkIdentifier: UInt32?
+
+    public init(encapsulation: Encapsulation, source: IPAddress, destination: IPAddress, networkIdentifier: UInt32?) {
+        self.encapsulation = encapsulation
+        self.source = source
+        self.destination = destination
+        self.networkIdentifier = networkIdentifier
+    }
 }
 
 /// An ICMP or ICMPv6 Destination Unreachable (RFC 792, RFC 4443 §3.1) about a DNS message.
@@ -136,6 +164,12 @@ public struct TCPFlags: OptionSet, Hashable, Sendable {
 public struct PacketDecoder: Sendable {
     /// VLAN tags followed before giving up (QinQ plus one spare).
     public static let maximumVLANTags = 3
+    /// Tunnels opened inside one frame before giving up (a VXLAN inside a GRE is two).
+    public static let maximumEncapsulations = 3
+    /// UDP ports of the overlays Kubernetes CNIs use: VXLAN (IANA 4789, Calico, Cilium),
+    /// Flannel's VXLAN (8472, the Linux default), Geneve (6081, Cilium, OVN).
+    public static let vxlanPorts: Set<UInt16> = [4789, 8472]
+    public static let genevePort: UInt16 = 6081
     /// MPLS labels followed before giving up.
     public static let maximumMPLSLabels = 8
     /// IPv6 extension headers walked before giving up.
@@ -166,6 +200,8 @@ public struct PacketDecoder: Sendable {
         packet.vlanIDs = VLANIDs()
         packet.payloadIsCut = false
         packet.icmpError = nil
+        packet.underlay = nil
+        packet.encapsulationDepth = 0
         var reader = ByteReader(bytes)
         do {
             switch linkType {
@@ -173,6 +209,10 @@ public struct PacketDecoder: Sendable {
                 try reader.skip(12)
                 let etherType = try reader.readUInt16()
                 return decodeEtherType(EtherType(rawValue: etherType), &reader, isCut, &packet)
+            case .fddi:
+                // Frame control, destination, source; then LLC/SNAP as behind an 802.3 length.
+                try reader.skip(13)
+                return decodeEtherType(EtherType(rawValue: 0), &reader, isCut, &packet)
             case .linuxSLL:
                 // packet type, ARPHRD type, address length, 8 address bytes, protocol.
                 try reader.skip(14)
@@ -320,6 +360,7 @@ public struct PacketDecoder: Sendable {
             proto = IPProtocol(rawValue: try header.peekUInt8(at: 9))
             packet.source = IPAddress(ipv4: try header.peekUInt32(at: 12))
             packet.destination = IPAddress(ipv4: try header.peekUInt32(at: 16))
+            packet.ipIdentification = UInt32(try header.peekUInt16(at: 4))
             // More-fragments set or a non-zero offset: the caller reassembles.
             if fragment & 0x3fff != 0 {
                 packet.fragment = IPFragment()
@@ -355,6 +396,7 @@ public struct PacketDecoder: Sendable {
             let destinationLow = UInt64(try fixed.readUInt32()) << 32 | UInt64(try fixed.readUInt32())
             packet.source = IPAddress(ipv6High: sourceHigh, low: sourceLow)
             packet.destination = IPAddress(ipv6High: destinationHigh, low: destinationLow)
+            packet.ipIdentification = nil
             // A payload length of zero is a jumbogram (RFC 2675): take what is there.
             var clampedLength = payloadLength == 0 ? reader.remaining : payloadLength
             if clampedLength > reader.remaining {
@@ -432,7 +474,13 @@ public struct PacketDecoder: Sendable {
         case .tcp: return decodeTCP(&body, cut, &packet)
         case .icmp: return decodeICMPError(isIPv6: false, &body, &packet)
         case .icmpv6: return decodeICMPError(isIPv6: true, &body, &packet)
-        case .ipInIP, .ipv6InIP, .gre: return .tunnel
+        case .ipInIP:
+            guard enterTunnel(.ipInIP, identifier: nil, &packet) else { return .tunnel }
+            return decodeIPv4(&body, cut, &packet)
+        case .ipv6InIP:
+            guard enterTunnel(.ipv6InIPv4, identifier: nil, &packet) else { return .tunnel }
+            return decodeIPv6(&body, cut, &packet)
+        case .gre: return decodeGRE(&body, cut, &packet)
         default: return .otherIPProtocol
         }
     }
@@ -467,6 +515,100 @@ public struct PacketDecoder: Sendable {
         return nil
     }
 
+    /// Records the outermost tunnel (the node addresses, as decoded so far) and counts depth.
+    private func enterTunnel(_ kind: Underlay.Encapsulation, identifier: UInt32?, _ packet: inout DecodedPacket) -> Bool {
+        packet.encapsulationDepth += 1
+        guard packet.encapsulationDepth <= PacketDecoder.maximumEncapsulations else { return false }
+        if packet.underlay == nil {
+            packet.underlay = Underlay(encapsulation: kind, source: packet.source, destination: packet.destination,
+                                       networkIdentifier: identifier)
+        }
+        return true
+    }
+
+    /// RFC 7348 §5: flags (I bit 0x08 set), 3 reserved, 24-bit VNI, reserved; then Ethernet.
+    private func decodeVXLAN(_ body: inout ByteReader, _ cut: Bool, _ packet: inout DecodedPacket) -> SkipReason? {
+        do {
+            let flags = try body.readUInt8()
+            guard flags & 0x08 != 0 else { return .otherPort }
+            try body.skip(3)
+            let identifier = try body.readUInt32() >> 8
+            guard enterTunnel(.vxlan, identifier: identifier, &packet) else { return .tunnel }
+            try body.skip(12)
+            let etherType = EtherType(rawValue: try body.readUInt16())
+            return decodeEtherType(etherType, &body, cut, &packet)
+        } catch {
+            return cut ? .snaplenCut : .truncatedLinkHeader
+        }
+    }
+
+    /// RFC 8926 §3.4: version and option length (4-byte words), flags, protocol type,
+    /// 24-bit VNI, reserved, options; protocol 0x6558 is Ethernet.
+    private func decodeGeneve(_ body: inout ByteReader, _ cut: Bool, _ packet: inout DecodedPacket) -> SkipReason? {
+        do {
+            let versionAndLength = try body.readUInt8()
+            guard versionAndLength >> 6 == 0 else { return .otherPort }
+            try body.skip(1)
+            let protocolType = try body.readUInt16()
+            let identifier = try body.readUInt32() >> 8
+            try body.skip(Int(versionAndLength & 0x3f) * 4)
+            guard enterTunnel(.geneve, identifier: identifier, &packet) else { return .tunnel }
+            return decodeTunnelPayload(protocolType, &body, cut, &packet)
+        } catch {
+            return cut ? .snaplenCut : .truncatedLinkHeader
+        }
+    }
+
+    /// RFC 2784/2890 GRE: checksum, key and sequence fields by flag; ERSPAN type II
+    /// (0x88BE, 8-byte header) and type III (0x22EB, 12 bytes plus an optional 8) carry
+    /// mirrored Ethernet frames.
+    private func decodeGRE(_ body: inout ByteReader, _ cut: Bool, _ packet: inout DecodedPacket) -> SkipReason? {
+        do {
+            let flags = try body.readUInt16()
+            let protocolType = try body.readUInt16()
+            guard flags & 0x0007 == 0 else { return .tunnel }  // GRE version 0 only (not PPTP)
+            if flags & 0x8000 != 0 { try body.skip(4) }
+            var key: UInt32?
+            if flags & 0x2000 != 0 { key = try body.readUInt32() }
+            let sequenced = flags & 0x1000 != 0
+            if sequenced { try body.skip(4) }
+            switch protocolType {
+            case 0x88be:
+                guard enterTunnel(.erspan, identifier: key, &packet) else { return .tunnel }
+                if sequenced { try body.skip(8) }  // ERSPAN type II header (type I has none)
+                return decodeTunnelPayload(0x6558, &body, cut, &packet)
+            case 0x22eb:
+                guard enterTunnel(.erspan, identifier: key, &packet) else { return .tunnel }
+                let optional = try body.peekUInt8(at: 11) & 0x01 != 0
+                try body.skip(12 + (optional ? 8 : 0))
+                return decodeTunnelPayload(0x6558, &body, cut, &packet)
+            default:
+                guard enterTunnel(.gre, identifier: key, &packet) else { return .tunnel }
+                return decodeTunnelPayload(protocolType, &body, cut, &packet)
+            }
+        } catch {
+            return cut ? .snaplenCut : .truncatedLinkHeader
+        }
+    }
+
+    /// Inner payload by EtherType-style protocol number: 0x6558 transparent Ethernet
+    /// bridging, IPv4, IPv6.
+    private func decodeTunnelPayload(_ protocolType: UInt16, _ body: inout ByteReader, _ cut: Bool, _ packet: inout DecodedPacket) -> SkipReason? {
+        do {
+            switch protocolType {
+            case 0x6558:
+                try body.skip(12)
+                let etherType = EtherType(rawValue: try body.readUInt16())
+                return decodeEtherType(etherType, &body, cut, &packet)
+            case EtherType.ipv4.rawValue: return decodeIPv4(&body, cut, &packet)
+            case EtherType.ipv6.rawValue: return decodeIPv6(&body, cut, &packet)
+            default: return .tunnel
+            }
+        } catch {
+            return cut ? .snaplenCut : .truncatedLinkHeader
+        }
+    }
+
     /// RFC 768. The payload is clamped to the UDP length (trailing bytes are padding).
     private func decodeUDP(_ body: inout ByteReader, _ cut: Bool, _ packet: inout DecodedPacket) -> SkipReason? {
         do {
@@ -474,7 +616,11 @@ public struct PacketDecoder: Sendable {
             let destinationPort = try body.readUInt16()
             let length = Int(try body.readUInt16())
             try body.skip(2)
-            guard isDNSPort(sourcePort) || isDNSPort(destinationPort) else { return .otherPort }
+            guard isDNSPort(sourcePort) || isDNSPort(destinationPort) else {
+                if PacketDecoder.vxlanPorts.contains(destinationPort) { return decodeVXLAN(&body, cut, &packet) }
+                if destinationPort == PacketDecoder.genevePort { return decodeGeneve(&body, cut, &packet) }
+                return .otherPort
+            }
             packet.transport = .udp
             packet.sourcePort = sourcePort
             packet.destinationPort = destinationPort

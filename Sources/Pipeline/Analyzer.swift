@@ -211,7 +211,9 @@ public struct Analyzer {
         let observation = MessageObservation(
             frame: number, time: time, source: source, destination: destination,
             transport: transport, vlanIDs: packet.vlanIDs, interfaceIndex: packet.interfaceIndex,
-            id: message.header.id, isResponse: message.header.isResponse, opcode: message.header.opcode,
+            underlay: packet.underlay,
+            ipIdentification: transport == .udp ? packet.ipIdentification : nil,
+            messageHash: packet.interfaceIndex >= 0 ? Analyzer.hash(payload) : 0, id: message.header.id, isResponse: message.header.isResponse, opcode: message.header.opcode,
             rcode: message.rcode, isTruncated: message.header.isTruncated, question: message.question)
         if let icmpError = packet.icmpError {
             packets.icmpErrors += 1
@@ -223,6 +225,14 @@ public struct Analyzer {
             guard let questionSummary = message.questionSummary else { return nil }
             return (try? questionSummary.name(in: payload))?.description
         }, emit: emit)
+    }
+
+    /// FNV-1a 64 over the message bytes: equal for copies of one message (NAT rewrites
+    /// headers, never the DNS payload). Computed only for captures with interface indexes.
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var value: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return value
     }
 
     /// What pairing needs of a DNS message.

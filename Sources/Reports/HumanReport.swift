@@ -37,6 +37,12 @@ extension Report {
         out.append(totals)
         var responses = "Responses      unsolicited \(run.engine.unsolicitedTotal)   truncated (TC) \(figures.truncated)"
         if run.engine.evicted > 0 { responses += "   evicted \(run.engine.evicted)" }
+        if run.engine.answeredFromAnotherAddress > 0 {
+            responses += "   from another address than queried \(run.engine.answeredFromAnotherAddress)"
+        }
+        if run.engine.copies > 0 {
+            responses += "   copies on other interfaces \(run.engine.copies)"
+        }
         if run.engine.responsesRejectedByClient > 0 {
             responses += "   refused by the client (ICMP, it had given up) \(run.engine.responsesRejectedByClient)"
         }
@@ -56,9 +62,31 @@ extension Report {
                        + "\(source.attempts) \(Report.plural(source.attempts, "attempt", "attempts"))")
             for (key, group) in source.servers {
                 let server = "\(key.server)/\(key.transport)"
+                if group.failedConnections > 0 {
+                    let kinds = group.connectionFailures.sorted { $0.key < $1.key }
+                        .map { "\($0.key == "reset" ? "reset by the server" : "SYN never answered") ×\($0.value)" }
+                    out.append("    → \(server)   \(group.failedConnections) TCP "
+                               + "\(Report.plural(group.failedConnections, "connection", "connections")) failed before any query "
+                               + "(" + kinds.joined(separator: ", ") + ")")
+                    if group.queries == 0 {
+                        out.append("        frames: " + group.exampleFrames.map(String.init).joined(separator: ", "))
+                        continue
+                    }
+                }
                 out.append("    → \(server)   \(group.queries) \(Report.plural(group.queries, "query", "queries")), "
                            + "\(group.attempts) \(Report.plural(group.attempts, "attempt", "attempts")), "
                            + "first \(Report.clock(group.first)), last \(Report.clock(group.last))")
+                for (interface, count) in group.lastSeenOn.sorted(by: { $0.key < $1.key }) {
+                    out.append("        last seen on interface \(interface) ×\(count)")
+                }
+                for (vlan, count) in group.vlans.sorted(by: { $0.key.array.lexicographicallyPrecedes($1.key.array) }) {
+                    out.append("        on VLAN " + vlan.array.map(String.init).joined(separator: "/") + " ×\(count)")
+                }
+                for (underlay, count) in group.underlays.sorted(by: { "\($0.key)" < "\($1.key)" }) {
+                    var text = "        via \(underlay.encapsulation.rawValue) \(underlay.source) → \(underlay.destination)"
+                    if let identifier = underlay.networkIdentifier { text += " (id \(identifier))" }
+                    out.append(text + " ×\(count)")
+                }
                 for (key, count) in group.rejections.sorted(by: { $0.value > $1.value }) {
                     out.append("        rejected: ICMP \(key.reason) from \(key.sender) ×\(count)")
                 }
@@ -72,6 +100,28 @@ extension Report {
                     out.append("        frames: " + group.exampleFrames.map(String.init).joined(separator: ", "))
                 }
             }
+        }
+        if !figures.fallbackOutcomes.isEmpty {
+            out.append("")
+            out.append("TCP fallbacks (truncated UDP answers retried over TCP)")
+            out.append("  " + figures.fallbackOutcomes.sorted { $0.key < $1.key }
+                .map { "\($0.key == "none" ? "no TCP retry seen" : $0.key) \($0.value)" }.joined(separator: "   "))
+            let failedFirst = figures.fallbacks.sorted {
+                ($0.fallback?.outcome == .answered ? 1 : 0, $0.firstTime) < ($1.fallback?.outcome == .answered ? 1 : 0, $1.firstTime)
+            }
+            for transaction in failedFirst.prefix(20) {
+                let name = Report.fit("\(transaction.qname ?? "<no question>") \(transaction.question?.type.description ?? "")", 48)
+                var line = "  \(transaction.client.ip) → \(transaction.server)  \(name)  "
+                if let fallback = transaction.fallback {
+                    line += "TCP \(fallback.outcome.rawValue)"
+                    if fallback.outcome == .handshakeFailed { line += " (\(fallback.attempts) SYN)" }
+                    line += ", frames " + ([transaction.response?.frame ?? 0] + fallback.frames).map(String.init).joined(separator: ", ")
+                } else {
+                    line += "no TCP retry, frame \(transaction.response?.frame ?? 0)"
+                }
+                out.append(line)
+            }
+            if figures.fallbacks.count > 20 { out.append("  … and \(figures.fallbacks.count - 20) more") }
         }
         out.append("")
         out.append("Servers" + String(repeating: " ", count: 32) + "queries  answered  unanswered    p50 ms    p95 ms    p99 ms")
@@ -87,6 +137,12 @@ extension Report {
                 row += "         -         -         -"
             }
             out.append(row)
+            for (backend, count) in server.backends.sorted(by: { $0.key.ip < $1.key.ip }) {
+                out.append("      DNAT'ed to \(backend) ×\(count)")
+            }
+            for (source, count) in server.answeredFrom.sorted(by: { $0.key.ip < $1.key.ip }) {
+                out.append("      answered from \(source) ×\(count) (address changed between query and answer)")
+            }
         }
         if figures.servers.isEmpty { out.append("  none") }
         out.append("")

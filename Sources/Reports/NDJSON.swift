@@ -43,12 +43,35 @@ public func ndjsonLine(_ transaction: Transaction) -> String {
     line += ",\"truncated\":\(transaction.isTruncated)"
     line += ",\"expired\":"
     if let expiry = transaction.expiry { line += "\"\(expiry.rawValue)\"" } else { line += "null" }
+    if let fallback = transaction.fallback {
+        line += ",\"fallback\":{\"outcome\":\"\(fallback.outcome.rawValue)\",\"transport\":\"tcp\""
+        line += ",\"client_port\":\(fallback.clientPort),\"id\":" + (fallback.id.map(String.init) ?? "null")
+        line += ",\"frames\":[" + fallback.frames.map(String.init).joined(separator: ",") + "]"
+        line += ",\"attempts\":\(fallback.attempts),\"response_frame\":" + (fallback.responseFrame.map(String.init) ?? "null")
+        line += ",\"rcode\":" + (fallback.rcode.map { "\"\($0)\"" } ?? "null")
+        line += ",\"reset_frame\":" + (fallback.resetFrame.map(String.init) ?? "null") + "}"
+    }
     if let rejection = transaction.rejection {
         line += ",\"icmp\":{\"frame\":\(rejection.frame),\"type\":\(rejection.error.type),\"code\":\(rejection.error.code)"
         line += ",\"reason\":\"\(rejection.error.reason)\",\"from\":\"\(rejection.error.sender)\"}"
     }
     if transaction.vlanIDs.count > 0 {
         line += ",\"vlan\":[" + transaction.vlanIDs.array.map(String.init).joined(separator: ",") + "]"
+    }
+    if let source = transaction.response?.source {
+        line += ",\"answered_from\":"
+        appendEndpoint(source, to: &line)
+    }
+    if let backend = transaction.backend {
+        line += ",\"backend\":"
+        appendEndpoint(backend, to: &line)
+    }
+    if !transaction.seenOn.isEmpty {
+        line += ",\"seen_on\":[" + transaction.seenOn.map(String.init).joined(separator: ",") + "]"
+    }
+    if let underlay = transaction.underlay {
+        line += ",\"underlay\":{\"encapsulation\":\"\(underlay.encapsulation.rawValue)\",\"source\":\"\(underlay.source)\""
+        line += ",\"destination\":\"\(underlay.destination)\",\"id\":" + (underlay.networkIdentifier.map(String.init) ?? "null") + "}"
     }
     if transaction.interfaceIndex >= 0 { line += ",\"interface\":\(transaction.interfaceIndex)" }
     line += "}"

@@ -99,6 +99,10 @@ public struct Report {
                 ("unsolicited", .object(UnsolicitedReason.allCases.compactMap { reason in
                     run.engine.unsolicited[reason].map { (reason.rawValue, .int($0)) }
                 })),
+                ("failed_tcp_connections", .int(figures.failedConnections)),
+                ("tcp_fallbacks", .object(figures.fallbackOutcomes.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
+                ("answered_from_another_address", .int(run.engine.answeredFromAnotherAddress)),
+                ("copies_on_other_interfaces", .int(run.engine.copies)),
                 ("evicted", .int(run.engine.evicted)),
                 ("icmp_errors", .object([
                     ("quoting_queries", .int(run.engine.rejected + run.engine.unmatchedICMPErrors)),
@@ -112,7 +116,9 @@ public struct Report {
                 .object([("ip", .string(key.server.ip.description)), ("port", .int(Int(key.server.port))),
                          ("transport", .string(key.transport.description)), ("queries", .int(server.queries)),
                          ("answered", .int(server.answered)), ("unanswered", .int(server.unanswered)),
-                         ("rejected", .int(server.rejected)),
+                         ("rejected", .int(server.rejected)), ("failed_connections", .int(server.failedConnections)),
+                         ("backends", Report.endpoints(server.backends)),
+                         ("answered_from", Report.endpoints(server.answeredFrom)),
                          ("latency_ms", Report.latency(server.latency))])
             })),
             ("unanswered", .array(figures.unansweredBySource.map { source in
@@ -136,11 +142,29 @@ public struct Report {
                                                    ("qtype", .string(name.qtype.description)), ("count", .int(count))])
                                       })),
                                       ("other_names", .int(group.otherNames)),
+                                      ("failed_connections", .int(group.failedConnections)),
+                                      ("last_seen_on", .array(group.lastSeenOn.sorted { $0.key < $1.key }.map {
+                                          .object([("interface", .int(Int($0.key))), ("count", .int($0.value))])
+                                      })),
+                                      ("vlans", .array(group.vlans.keys.map(\.array).sorted { $0.lexicographicallyPrecedes($1) }
+                                          .map { .array($0.map { .int(Int($0)) }) })),
+                                      ("underlays", .array(group.underlays.keys.sorted { "\($0)" < "\($1)" }.map { underlay in
+                                          .object([("encapsulation", .string(underlay.encapsulation.rawValue)),
+                                                   ("source", .string(underlay.source.description)),
+                                                   ("destination", .string(underlay.destination.description)),
+                                                   ("id", underlay.networkIdentifier.map { .int(Int($0)) } ?? .null)])
+                                      })),
                                       ("example_frames", .array(group.exampleFrames.map { .int($0) }))])
                          }))])
             })),
             ("warnings", .array(warnings.map { .string($0) })),
         ])
+    }
+
+    static func endpoints(_ values: [Endpoint: Int]) -> JSONValue {
+        .array(values.sorted { ($0.key.ip, $0.key.port) < ($1.key.ip, $1.key.port) }.map {
+            .object([("ip", .string($0.key.ip.description)), ("port", .int(Int($0.key.port))), ("count", .int($0.value))])
+        })
     }
 
     static func counts(_ values: [String: Int]) -> JSONValue {

@@ -29,6 +29,9 @@ public struct ReportBuilder {
         public var rejected = 0
         /// TCP connections that failed before any DNS message (no SYN-ACK, or RST).
         public var failedConnections = 0
+        /// Where the server's queries were DNAT'ed to, and where answers came from instead.
+        public var backends: [Endpoint: Int] = [:]
+        public var answeredFrom: [Endpoint: Int] = [:]
         /// Latency of answered queries, in microseconds.
         public var latency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000,
                                                numberOfSignificantValueDigits: .three)
@@ -59,6 +62,11 @@ public struct ReportBuilder {
         public var last = Timestamp(nanoseconds: .min)
         public var names: [NameKey: Int] = [:]
         public var otherNames = 0
+        /// Interfaces the failed queries were last seen on (`-i any` captures).
+        public var lastSeenOn: [Int32: Int] = [:]
+        /// VLAN tags and overlays the failed queries travelled in (a few distinct ones).
+        public var vlans: [VLANIDs: Int] = [:]
+        public var underlays: [Underlay: Int] = [:]
         /// Frame numbers of a few example attempts, for following up in Wireshark.
         public var exampleFrames: [Int] = []
     }
@@ -101,6 +109,13 @@ public struct ReportBuilder {
             return
         case .answered:
             answered += 1
+            if let backend = transaction.backend, servers[key]?.backends[backend] != nil || (servers[key]?.backends.count ?? 0) < 8 {
+                servers[key, default: ServerFigures()].backends[backend, default: 0] += 1
+            }
+            if let source = transaction.response?.source,
+               servers[key]?.answeredFrom[source] != nil || (servers[key]?.answeredFrom.count ?? 0) < 8 {
+                servers[key, default: ServerFigures()].answeredFrom[source, default: 0] += 1
+            }
             if transaction.isTruncated {
                 fallbackOutcomes[transaction.fallback?.outcome.rawValue ?? "none", default: 0] += 1
                 if fallbacks.count < ReportBuilder.maximumListedFallbacks { fallbacks.append(transaction) }
@@ -162,6 +177,15 @@ public struct ReportBuilder {
             }
             if group.exampleFrames.count < 5, let frame = transaction.attempts.first?.frame {
                 group.exampleFrames.append(frame)
+            }
+            if transaction.vlanIDs.count > 0, group.vlans[transaction.vlanIDs] != nil || group.vlans.count < 8 {
+                group.vlans[transaction.vlanIDs, default: 0] += 1
+            }
+            if let last = transaction.seenOn.last, group.lastSeenOn[last] != nil || group.lastSeenOn.count < 8 {
+                group.lastSeenOn[last, default: 0] += 1
+            }
+            if let underlay = transaction.underlay, group.underlays[underlay] != nil || group.underlays.count < 8 {
+                group.underlays[underlay, default: 0] += 1
             }
             unansweredGroups[groupKey] = group
         }

@@ -25,6 +25,13 @@ public struct MessageObservation: Sendable {
     public var transport: Transport
     public var vlanIDs: VLANIDs
     public var interfaceIndex: Int32
+    public var underlay: Underlay?
+    /// IPv4 identification of the packet (nil for IPv6 and reassembled TCP): forwarded and
+    /// NAT'ed copies of one packet keep it, retransmissions change it.
+    public var ipIdentification: UInt32?
+    /// A hash of the DNS message bytes, for recognising copies of one packet seen on
+    /// several interfaces (0 when not computed: captures without interface indexes).
+    public var messageHash: UInt64
     public var id: UInt16
     public var isResponse: Bool
     public var opcode: DNSOpcode
@@ -35,7 +42,8 @@ public struct MessageObservation: Sendable {
 
     public init(
         frame: Int, time: Timestamp, source: Endpoint, destination: Endpoint, transport: Transport,
-        vlanIDs: VLANIDs = VLANIDs(), interfaceIndex: Int32 = -1, id: UInt16, isResponse: Bool,
+        vlanIDs: VLANIDs = VLANIDs(), interfaceIndex: Int32 = -1, underlay: Underlay? = nil,
+        ipIdentification: UInt32? = nil, messageHash: UInt64 = 0, id: UInt16, isResponse: Bool,
         opcode: DNSOpcode = .query, rcode: DNSRCode = .noError, isTruncated: Bool = false, question: QuestionKey?
     ) {
         self.frame = frame
@@ -45,6 +53,9 @@ public struct MessageObservation: Sendable {
         self.transport = transport
         self.vlanIDs = vlanIDs
         self.interfaceIndex = interfaceIndex
+        self.underlay = underlay
+        self.ipIdentification = ipIdentification
+        self.messageHash = messageHash
         self.id = id
         self.isResponse = isResponse
         self.opcode = opcode
@@ -83,6 +94,10 @@ public struct ResponseRecord: Hashable, Sendable {
     public var isTruncated: Bool
     /// Index into `attempts` of the attempt it answered (same 5-tuple).
     public var attemptIndex: Int
+    /// Set when the response came from another address than the query went to: the
+    /// capture saw the query after DNAT and the answer before un-DNAT (a bridge with
+    /// br_netfilter), or a server answers from the wrong address (clients drop those).
+    public var source: Endpoint? = nil
 }
 
 /// How a transaction ended.
@@ -160,6 +175,14 @@ public struct Transaction: Sendable {
     public var question: QuestionKey?
     public var vlanIDs: VLANIDs
     public var interfaceIndex: Int32
+    /// The overlay the query crossed nodes in, with the node addresses, if any.
+    public var underlay: Underlay?
+    /// Where a ClusterIP query was DNAT'ed to: the server address actually reached (a
+    /// copy of the query seen after DNAT, or a response from another address).
+    public var backend: Endpoint?
+    /// Interfaces the query was seen on, in order (Linux cooked v2 captures: `-i any`).
+    /// For an unanswered query the last one is where it was last seen.
+    public var seenOn: [Int32] = []
     /// Every transmission, in capture order (at most `TransactionEngine.maximumAttempts`).
     public var attempts: [Attempt]
     /// Attempts beyond `maximumAttempts`, counted but not kept.

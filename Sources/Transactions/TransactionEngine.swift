@@ -1,4 +1,5 @@
 import DNSWire
+import DequeModule
 import HeapModule
 import PacketDecoding
 import WireCore
@@ -64,7 +65,40 @@ public struct TransactionEngine {
     private var byExchange: [ExchangeKey: SerialList] = [:]
     private var byRetry: [RetryKey: Int] = [:]
     private var byGroup: [GroupKey: SerialList] = [:]
+    /// Outstanding queries by client endpoint and id, whatever the server address.
+    private var byClient: [ClientKey: SerialList] = [:]
+
+    struct ClientKey: Hashable {
+        var client: Endpoint
+        var transport: Transport
+        var id: UInt16
+    }
     private var deadlines = Heap<Deadline>()
+
+    /// Copies of one packet seen on several interfaces (`-i any`: the pod's veth, the
+    /// bridge, the uplink; before and after kube-proxy's DNAT) arrive within microseconds
+    /// with the same DNS bytes, the same client side and the same IPv4 identification, on
+    /// different interfaces. They are one message: counted once, their interfaces and the
+    /// DNAT'ed destination recorded on the transaction.
+    public static let copyWindow = Duration(nanoseconds: 200_000_000)
+
+    struct CopyKey: Hashable {
+        var client: Endpoint
+        var transport: Transport
+        var id: UInt16
+        var isResponse: Bool
+        var messageHash: UInt64
+    }
+
+    struct CopyRecord {
+        var serial: Int?
+        var interfaceIndex: Int32
+        var time: Timestamp
+        var ipIdentification: UInt32?
+    }
+
+    private var copies: [CopyKey: CopyRecord] = [:]
+    private var copyOrder = Deque<(time: Timestamp, key: CopyKey)>()
 
     /// A truncated UDP answer waits here for the client's TCP retry (RFC 7766 §5), at most
     /// `timeout`: the retry asks the same question of the same server, usually at once.
@@ -107,12 +141,55 @@ public struct TransactionEngine {
         _ message: MessageObservation, qname: () -> String?, emit: (Transaction) -> Void
     ) {
         advance(to: message.time, emit: emit)
+        if message.interfaceIndex >= 0 && isCopy(message) { return }
         if message.isResponse {
             observeResponse(message, emit: emit)
         } else {
             observeQuery(message, qname: qname, emit: emit)
         }
     }
+
+    /// True when `message` is a copy of one already seen on another interface; records
+    /// the copy's interface (and, for a query sent on to another server, that server as
+    /// the transaction's backend, so the backend's answer pairs). Remembers originals.
+    private mutating func isCopy(_ message: MessageObservation) -> Bool {
+        while let oldest = copyOrder.first, message.time - oldest.time > TransactionEngine.copyWindow {
+            copyOrder.removeFirst()
+            if let record = copies[oldest.key], record.time == oldest.time { copies[oldest.key] = nil }
+        }
+        let client = message.isResponse ? message.destination : message.source
+        let key = CopyKey(client: client, transport: message.transport, id: message.id,
+                          isResponse: message.isResponse, messageHash: message.messageHash)
+        if let record = copies[key], record.interfaceIndex != message.interfaceIndex,
+           record.ipIdentification == nil || message.ipIdentification == nil
+            || record.ipIdentification == message.ipIdentification {
+            statistics.copies += 1
+            if !message.isResponse, let serial = record.serial, var transaction = pending[serial] {
+                if !transaction.seenOn.contains(message.interfaceIndex) && transaction.seenOn.count < 16 {
+                    transaction.seenOn.append(message.interfaceIndex)
+                }
+                let server = message.destination
+                if server != transaction.server && transaction.backend == nil {
+                    transaction.backend = server
+                    pending[serial] = transaction
+                    index(serial, under: ExchangeKey(client: message.source, server: server,
+                                                     transport: message.transport, id: message.id), emit: { _ in })
+                } else {
+                    pending[serial] = transaction
+                }
+            }
+            return true
+        }
+        copies[key] = CopyRecord(serial: nil, interfaceIndex: message.interfaceIndex, time: message.time,
+                                 ipIdentification: message.ipIdentification)
+        copyOrder.append((message.time, key))
+        lastCopyKey = key
+        return false
+    }
+
+    /// The copy key of the message being observed, so the transaction it starts can be
+    /// found from its later copies.
+    private var lastCopyKey: CopyKey?
 
     /// Feeds an ICMP Destination Unreachable that quotes a DNS message (`quoted` describes
     /// the quoted message). A quoted query closes its transaction as rejected; a quoted
@@ -190,7 +267,7 @@ public struct TransactionEngine {
         let failure = Transaction(
             client: connection.client, server: connection.server, transport: .tcp, id: 0, opcode: .query,
             qname: nil, question: nil, vlanIDs: connection.vlanIDs, interfaceIndex: connection.interfaceIndex,
-            attempts: [Attempt(frame: synFrame, time: connection.synTime, clientPort: connection.client.port)],
+            underlay: nil, attempts: [Attempt(frame: synFrame, time: connection.synTime, clientPort: connection.client.port)],
             droppedAttempts: max(0, connection.synCount - 1), response: nil, rejection: nil, fallback: nil,
             outcome: connection.resetByServer ? .reset : .handshakeFailed, expiry: nil, lastTime: connection.lastTime)
         deliver(failure, emit: emit)
@@ -213,6 +290,13 @@ public struct TransactionEngine {
             }
             transaction.lastTime = message.time
             statistics.retries += 1
+            if message.interfaceIndex >= 0, let copyKey = lastCopyKey {
+                copies[copyKey]?.serial = serial
+                if !transaction.seenOn.contains(message.interfaceIndex) && transaction.seenOn.count < 16 {
+                    transaction.seenOn.append(message.interfaceIndex)
+                }
+                lastCopyKey = nil
+            }
             pending[serial] = transaction
             index(serial, under: exchangeKey, emit: emit)
             deadlines.insert(Deadline(time: message.time + timeout, serial: serial))
@@ -225,7 +309,7 @@ public struct TransactionEngine {
         let transaction = Transaction(
             client: client, server: server, transport: message.transport, id: message.id,
             opcode: message.opcode, qname: qname(), question: message.question,
-            vlanIDs: message.vlanIDs, interfaceIndex: message.interfaceIndex,
+            vlanIDs: message.vlanIDs, interfaceIndex: message.interfaceIndex, underlay: message.underlay,
             attempts: [Attempt(frame: message.frame, time: message.time, clientPort: client.port)],
             droppedAttempts: 0, response: nil, rejection: nil, fallback: nil, outcome: .unanswered, expiry: nil,
             lastTime: message.time)
@@ -235,6 +319,11 @@ public struct TransactionEngine {
         pending[serial] = transaction
         byRetry[retryKey] = serial
         index(serial, under: exchangeKey, emit: emit)
+        if message.interfaceIndex >= 0, let copyKey = lastCopyKey {
+            copies[copyKey]?.serial = serial
+            pending[serial]?.seenOn = [message.interfaceIndex]
+            lastCopyKey = nil
+        }
         if message.transport == .tcp {
             let fallbackKey = FallbackKey(client: client.ip, server: server.ip, serverPort: server.port,
                                           question: message.question)
@@ -266,6 +355,14 @@ public struct TransactionEngine {
             // the query went to, from its own address.
             candidates = byGroup[GroupKey(group: message.destination, transport: message.transport, id: message.id)]
         }
+        var answeredFrom: Endpoint?
+        if candidates == nil, message.question != nil,
+           let sameClient = byClient[ClientKey(client: message.destination, transport: message.transport, id: message.id)] {
+            // No query to this address, but one from the same client port with the same id
+            // and question to another: the address changed between query and answer.
+            candidates = sameClient
+            answeredFrom = message.source
+        }
         guard let candidates else {
             statistics.unsolicited[.noMatchingQuery, default: 0] += 1
             return
@@ -280,7 +377,9 @@ public struct TransactionEngine {
         // The attempt it answers: the first one sent from this client port.
         let attemptIndex = transaction.attempts.firstIndex { $0.clientPort == key.client.port } ?? 0
         transaction.response = ResponseRecord(frame: message.frame, time: message.time, rcode: message.rcode,
-                                              isTruncated: message.isTruncated, attemptIndex: attemptIndex)
+                                              isTruncated: message.isTruncated, attemptIndex: attemptIndex,
+                                              source: answeredFrom)
+        if answeredFrom != nil { statistics.answeredFromAnotherAddress += 1 }
         pending[serial] = transaction
         close(serial: serial, outcome: .answered, expiry: nil, emit: emit)
     }
@@ -288,6 +387,15 @@ public struct TransactionEngine {
     /// Adds `serial` to the transactions sharing an exchange key, evicting the oldest
     /// beyond `maximumSharingKey`.
     private mutating func index(_ serial: Int, under key: ExchangeKey, emit: (Transaction) -> Void) {
+        let clientKey = ClientKey(client: key.client, transport: key.transport, id: key.id)
+        if var clients = byClient[clientKey] {
+            if !clients.contains(serial) && clients.count < TransactionEngine.maximumSharingKey {
+                clients.append(serial)
+                byClient[clientKey] = clients
+            }
+        } else {
+            byClient[clientKey] = SerialList(serial)
+        }
         guard var list = byExchange[key] else {
             byExchange[key] = SerialList(serial)
             return
@@ -315,6 +423,15 @@ public struct TransactionEngine {
             let key = ExchangeKey(client: Endpoint(ip: transaction.client.ip, port: attempt.clientPort),
                                   server: transaction.server, transport: transaction.transport, id: transaction.id)
             if byExchange[key]?.remove(serial) == true { byExchange[key] = nil }
+            let clientKey = ClientKey(client: key.client, transport: key.transport, id: key.id)
+            if byClient[clientKey]?.remove(serial) == true { byClient[clientKey] = nil }
+        }
+        if let backend = transaction.backend {
+            for attempt in transaction.attempts {
+                let key = ExchangeKey(client: Endpoint(ip: transaction.client.ip, port: attempt.clientPort),
+                                      server: backend, transport: transaction.transport, id: transaction.id)
+                if byExchange[key]?.remove(serial) == true { byExchange[key] = nil }
+            }
         }
         let retryKey = RetryKey(client: transaction.client.ip, server: transaction.server,
                                 transport: transaction.transport, id: transaction.id, question: transaction.question)
@@ -416,6 +533,10 @@ public struct EngineStatistics: Sendable, Equatable {
     public var unsolicited: [UnsolicitedReason: Int] = [:]
     public var evicted = 0
     public var peakPending = 0
+    /// Responses paired although they came from another address than the query went to.
+    public var answeredFromAnotherAddress = 0
+    /// Copies of a message seen again on another interface (counted once).
+    public var copies = 0
 
     public init() {}
 

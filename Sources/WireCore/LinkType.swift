@@ -7,6 +7,8 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
     /// BSD loopback: 4-byte address family in the capturing host's byte order.
     public static let null = LinkType(rawValue: 0)
     public static let ethernet = LinkType(rawValue: 1)
+    /// FDDI: frame control, destination, source (13 bytes), then 802.2 LLC/SNAP.
+    public static let fddi = LinkType(rawValue: 10)
     /// Raw IP as DLT_RAW on most platforms (12 on some BSDs, 14 on OpenBSD).
     public static let raw = LinkType(rawValue: 101)
     public static let rawAlternate12 = LinkType(rawValue: 12)
@@ -22,6 +24,7 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
         switch self {
         case .null: "NULL"
         case .ethernet: "EN10MB"
+        case .fddi: "FDDI"
         case .raw, .rawAlternate12, .rawAlternate14: "RAW"
         case .loop: "LOOP"
         case .linuxSLL: "LINUX_SLL"
