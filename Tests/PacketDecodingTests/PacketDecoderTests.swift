@@ -115,12 +115,69 @@ struct PacketDecoderTests {
         var icmp = Self.ipv4UDP
         icmp[9] = 1
         #expect(decode(icmp, .raw).0 == .icmp)
-        var ipip = Self.ipv4UDP
-        ipip[9] = 4
-        #expect(decode(ipip, .raw).0 == .tunnel)
         var esp = Self.ipv4UDP
         esp[9] = 50
         #expect(decode(esp, .raw).0 == .otherIPProtocol)
+    }
+
+    /// Outer IPv4 192.168.50.2 > 192.168.50.1 around `inner`, with protocol `proto`.
+    static func outer(_ proto: UInt8, _ inner: [UInt8]) -> [UInt8] {
+        let length = 20 + inner.count
+        return [0x45, 0, UInt8(length >> 8), UInt8(length & 0xff), 0, 1, 0, 0, 64, proto, 0, 0,
+                192, 168, 50, 2, 192, 168, 50, 1] + inner
+    }
+
+    static func outerUDP(port: UInt16, _ inner: [UInt8]) -> [UInt8] {
+        let length = 8 + inner.count
+        return outer(17, [0xc0, 0x00, UInt8(port >> 8), UInt8(port & 0xff), UInt8(length >> 8), UInt8(length & 0xff), 0, 0] + inner)
+    }
+
+    func expectInnerQuery(_ frame: [UInt8], _ encapsulation: Underlay.Encapsulation, id: UInt32?) {
+        let (reason, packet, payload) = decode(frame, .raw)
+        #expect(reason == nil)
+        #expect(packet.source.description == "10.244.1.10")
+        #expect(packet.destinationPort == 53)
+        #expect(payload.count == 19)
+        #expect(packet.underlay == Underlay(encapsulation: encapsulation, source: IPAddress("192.168.50.2")!,
+                                            destination: IPAddress("192.168.50.1")!, networkIdentifier: id))
+    }
+
+    /// 192.168.50.2 > 192.168.50.1: IP-in-IP (protocol 4) around the pod's query, as Calico's tunl0.
+    @Test func ipInIPIsDecapsulated() {
+        expectInnerQuery(Self.outer(4, Self.ipv4UDP), .ipInIP, id: nil)
+    }
+
+    /// VXLAN (RFC 7348) on 4789 and Flannel's 8472, VNI 1.
+    @Test(arguments: [UInt16(4789), 8472])
+    func vxlanIsDecapsulated(port: UInt16) {
+        let vxlan: [UInt8] = [0x08, 0, 0, 0, 0, 0, 1, 0]
+        expectInnerQuery(Self.outerUDP(port: port, vxlan + Self.ethernetHeader + [0x08, 0x00] + Self.ipv4UDP), .vxlan, id: 1)
+        // Without the I flag it is not VXLAN.
+        var noFlag = Self.outerUDP(port: port, vxlan + Self.ethernetHeader + [0x08, 0x00] + Self.ipv4UDP)
+        noFlag[28] = 0
+        #expect(decode(noFlag, .raw).0 == .otherPort)
+    }
+
+    /// Geneve (RFC 8926) with one 4-byte option word, VNI 7, Ethernet inside.
+    @Test func geneveIsDecapsulated() {
+        let geneve: [UInt8] = [0x01, 0, 0x65, 0x58, 0, 0, 7, 0, 0xaa, 0xbb, 0xcc, 0xdd]
+        expectInnerQuery(Self.outerUDP(port: 6081, geneve + Self.ethernetHeader + [0x08, 0x00] + Self.ipv4UDP), .geneve, id: 7)
+    }
+
+    /// GRE with a key carrying IPv4, and ERSPAN type II carrying Ethernet.
+    @Test func greAndERSPANAreDecapsulated() {
+        let gre: [UInt8] = [0x20, 0x00, 0x08, 0x00, 0, 0, 0, 42]
+        expectInnerQuery(Self.outer(47, gre + Self.ipv4UDP), .gre, id: 42)
+        let erspan: [UInt8] = [0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 9] + [0x10, 0x01, 0, 0, 0, 0, 0, 0]
+        expectInnerQuery(Self.outer(47, erspan + Self.ethernetHeader + [0x08, 0x00] + Self.ipv4UDP), .erspan, id: nil)
+    }
+
+    /// Tunnels nested beyond the limit stop decoding instead of recursing on.
+    @Test func nestedTunnelsAreBounded() {
+        var frame = Self.ipv4UDP
+        for _ in 0..<PacketDecoder.maximumEncapsulations { frame = Self.outer(4, frame) }
+        #expect(decode(frame, .raw).0 == nil)
+        #expect(decode(Self.outer(4, frame), .raw).0 == .tunnel)
     }
 
     @Test func badHeaderLengths() {
