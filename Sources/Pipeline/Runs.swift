@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Capture
+import Reassembly
 import Synchronization
 import Transactions
 import WireCore
@@ -21,7 +22,35 @@ public struct RunResult: Sendable {
     public var inputs: [InputSummary] = []
     public var packets = PacketStatistics()
     public var engine = EngineStatistics()
+    public var reassembly = ReassemblySummary()
     public var live: LiveSummary?
+
+    public init() {}
+}
+
+/// What the fragment and TCP stream reassemblers did, for the report.
+public struct ReassemblySummary: Sendable, Equatable {
+    public var fragments = 0
+    public var datagramsCompleted = 0
+    public var incompleteFragmentSets = 0
+    public var overlappingFragmentSets = 0
+    public var tcpConnections = 0
+    public var tcpMessages = 0
+    public var damagedTCPDirections = 0
+    public var evictedTCPConnections = 0
+
+    public init() {}
+
+    init(fragments: FragmentStatistics, tcp: TCPStatistics) {
+        self.fragments = fragments.fragments
+        datagramsCompleted = fragments.completed
+        incompleteFragmentSets = fragments.incompleteExpired + fragments.incompleteAtEnd
+        overlappingFragmentSets = fragments.overlapping
+        tcpConnections = tcp.connectionsOpened
+        tcpMessages = tcp.messages
+        damagedTCPDirections = tcp.damagedDirections
+        evictedTCPConnections = tcp.evicted
+    }
 }
 
 /// Live capture facts for the report.
@@ -80,6 +109,7 @@ public func analyzeFiles(
     analyzer.finish(emit: emit)
     result.packets = analyzer.packets
     result.engine = analyzer.engine.statistics
+    result.reassembly = ReassemblySummary(fragments: analyzer.fragments.statistics, tcp: analyzer.streams.statistics)
     return result
 }
 
@@ -152,6 +182,7 @@ public func runLive(
     var result = RunResult()
     result.packets = analyzer.packets
     result.engine = analyzer.engine.statistics
+    result.reassembly = ReassemblySummary(fragments: analyzer.fragments.statistics, tcp: analyzer.streams.statistics)
     result.live = LiveSummary(interface: interface, filter: capture.filter, linkType: capture.linkType.description,
                               kernel: kernel, stoppedBy: stoppedBy)
     return result

@@ -1,5 +1,8 @@
 import ArgumentParser
+import Attribution
 import Capture
+import Diagnosis
+import PacketDecoding
 import Pipeline
 import Reports
 import Transactions
@@ -46,9 +49,35 @@ struct AnalysisArguments: ParsableArguments {
     @Option(help: ArgumentHelp("Outstanding queries kept before the oldest is evicted.", visibility: .hidden))
     var maxPending: Int = TransactionEngine.defaultMaximumPending
 
+    @Option(name: .customLong("pods"), help: ArgumentHelp(
+        "Output of `kubectl get pods,svc -A -o json` (repeatable): names pods, namespaces, nodes and Services.",
+        valueName: "file"))
+    var podFiles: [String] = []
+
+    @Option(name: .customLong("dns-server"), help: ArgumentHelp(
+        "An address that is a DNS server of the cluster (repeatable), besides kube-dns from --pods and 169.254.20.10.",
+        valueName: "ip"))
+    var dnsServers: [String] = []
+
     func validate() throws {
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
         guard maxPending > 0 else { throw ValidationError("--max-pending must be positive") }
+        for server in dnsServers where IPAddress(server) == nil {
+            throw ValidationError("--dns-server '\(server)' is not an IPv4 or IPv6 address")
+        }
+    }
+
+    /// The cluster directory from --pods and --dns-server; exits 2 with one line if a file is unusable.
+    func directory() throws -> ClusterDirectory {
+        var directory = ClusterDirectory()
+        do {
+            if !podFiles.isEmpty { directory = try ClusterDirectory.load(paths: podFiles) }
+        } catch {
+            printError("dnstrail: \(error)")
+            throw ExitCode(2)
+        }
+        for server in dnsServers { if let ip = IPAddress(server) { directory.addDNSServer(ip) } }
+        return directory
     }
 
     var options: AnalysisOptions {
@@ -62,20 +91,23 @@ struct AnalysisArguments: ParsableArguments {
     /// Runs `body` with a sink that streams NDJSON or aggregates, then prints the report.
     func report(_ body: ((Transaction) -> Void) throws(CaptureError) -> RunResult) throws {
         let output = OutputBuffer()
+        let directory = try directory()
         var figures = ReportBuilder()
+        var diagnoser = Diagnoser()
         let format = format
         let run: RunResult
         do {
             run = try body { transaction in
                 figures.add(transaction)
-                if format == .ndjson { output.writeLine(ndjsonLine(transaction)) }
+                diagnoser.add(transaction)
+                if format == .ndjson { output.writeLine(ndjsonLine(transaction, directory: directory)) }
             }
         } catch {
             output.flush()
             printError("dnstrail: \(error)")
             throw ExitCode(2)
         }
-        let report = Report(run: run, figures: figures, options: options)
+        let report = Report(run: run, figures: figures, options: options, diagnoser: diagnoser, directory: directory)
         switch format {
         case .human: output.write(report.human())
         case .json: output.writeLine(report.json().serialized(pretty: true))
