@@ -39,7 +39,9 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         // Drives frames from Capture through decoding and DNS parsing into the engine.
-        .target(name: "Pipeline", dependencies: ["WireCore", "Capture", "PacketDecoding", "Reassembly", "DNSWire", "Transactions"]),
+        .target(name: "Pipeline", dependencies: [
+            "WireCore", "Capture", "PacketDecoding", "Reassembly", "DNSWire", "Transactions", "Evidence",
+        ]),
         // Who is behind an IP: pods, nodes and Services from `kubectl get pods,svc -A -o json`.
         .target(name: "Attribution", dependencies: ["PacketDecoding"]),
         // Incident evidence bundles: pcapng writer with comments, checksummed manifest, verify.
@@ -54,7 +56,7 @@ let package = Package(
             "WireCore", "PacketDecoding", "DNSWire", "Transactions", "Pipeline", "Diagnosis", "Attribution",
         ]),
         .executableTarget(name: "dnstrail", dependencies: [
-            "Pipeline", "Reports", "Capture", "Diagnosis", "Attribution", "PacketDecoding",
+            "Pipeline", "Reports", "Capture", "Diagnosis", "Attribution", "PacketDecoding", "Evidence",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "WireCoreTests", dependencies: ["WireCore"]),
