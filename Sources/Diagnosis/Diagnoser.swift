@@ -32,8 +32,6 @@ public struct Diagnoser {
     public static let maximumSources = 100_000
     /// Frames kept per finding for the evidence capture.
     public static let maximumFramesPerSource = 2_000
-    /// Two queries from one socket this close together were sent "in parallel".
-    public static let parallelWindow = Duration(nanoseconds: 50_000_000)
     /// A retry this long after the first attempt is a resolver timeout, not a burst.
     public static let minimumRetryGap = Duration(nanoseconds: 900_000_000)
     /// An answer later than this counts as late for the upstream rule.
@@ -79,25 +77,9 @@ public struct Diagnoser {
         var examples: [EvidenceExample] = []
     }
 
-    struct SocketKey: Hashable {
-        var client: Endpoint
-        var server: Endpoint
-    }
-
-    struct Brief {
-        var firstTime: Timestamp
-        var question: QuestionKey?
-        var answeredFirstTry: Bool
-        var example: EvidenceExample
-        var frames: [Int]
-    }
-
     private var sources: [IPAddress: SourceState] = [:]
     private var servers: [IPAddress: ServerState] = [:]
     private var untrackedSources = 0
-    private var recentBySocket: [SocketKey: [Brief]] = [:]
-    private var recentOrder: [(time: Timestamp, key: SocketKey)] = []
-    private var recentStart = 0
 
     private var tcpFailures: [EvidenceExample] = []
     private var tcpFailureCount = 0
@@ -131,7 +113,7 @@ public struct Diagnoser {
             untrackedSources += 1
             return
         }
-        var source = sources[client] ?? SourceState()
+        var source = sources.removeValue(forKey: client) ?? SourceState()
         let example = Diagnoser.example(transaction)
         let frames = Diagnoser.frames(of: transaction)
         let server = transaction.server.ip
@@ -199,49 +181,24 @@ public struct Diagnoser {
         if tcpServers.count < 64 { tcpServers.insert(server) }
     }
 
-    /// The conntrack race: two queries from one socket within microseconds; one answered at
-    /// once, the other lost and re-sent after the resolver's timeout (glibc: 5 s).
+    /// The conntrack race: two queries from one socket within microseconds (the engine
+    /// pairs them as `sentWith`); one answered at once, the other lost and re-sent after
+    /// the resolver's timeout (glibc: 5 s).
     private mutating func observeParallel(_ transaction: Transaction, example: EvidenceExample, frames: [Int]) {
-        guard let first = transaction.attempts.first else { return }
-        let key = SocketKey(client: Endpoint(ip: transaction.client.ip, port: first.clientPort), server: transaction.server)
-        expireRecent()
+        guard let partner = transaction.sentWith, partner.answeredFirstTry,
+              transaction.attempts.count >= 2, let first = transaction.attempts.first else { return }
         let firstTryAnswered = transaction.outcome == .answered && transaction.response?.attemptIndex == 0
-        let lostFirstTry = transaction.attempts.count >= 2 && !firstTryAnswered
-            && transaction.attempts[1].time - first.time >= Diagnoser.minimumRetryGap
-        if lostFirstTry, let siblings = recentBySocket[key],
-           let sibling = siblings.first(where: { sibling in
-               sibling.answeredFirstTry && sibling.question != transaction.question
-                   && abs((sibling.firstTime - first.time).nanoseconds) <= Diagnoser.parallelWindow.nanoseconds
-           }) {
-            parallelLossCount += 1
-            let gap = transaction.attempts[1].time - first.time
-            if abs(gap.nanoseconds - 5_000_000_000) <= 500_000_000 { parallelGapsNearFiveSeconds += 1 }
-            var lost = example
-            lost.note = "lost, re-sent after \(Diagnoser.seconds(gap)) s; sent with \(sibling.example.qtype ?? "?") "
-                + "(frame \(sibling.frames.first ?? 0)), which was answered at once"
-            appendExample(lost, to: &parallelLosses)
-            appendFrames(frames + sibling.frames, to: &parallelFrames)
-            if parallelClients.count < 64 { parallelClients.insert(transaction.client.ip) }
-            if parallelServers.count < 64 { parallelServers.insert(transaction.server.ip) }
-        }
-        guard recentOrder.count - recentStart < 200_000 else { return }
-        recentBySocket[key, default: []].append(Brief(firstTime: first.time, question: transaction.question,
-                                                      answeredFirstTry: firstTryAnswered, example: example, frames: frames))
-        recentOrder.append((first.time, key))
-    }
-
-    private mutating func expireRecent() {
-        let horizon = clock.nanoseconds &- 30_000_000_000
-        while recentStart < recentOrder.count, recentOrder[recentStart].time.nanoseconds < horizon {
-            let key = recentOrder[recentStart].key
-            recentBySocket[key]?.removeAll { $0.firstTime.nanoseconds < horizon }
-            if recentBySocket[key]?.isEmpty == true { recentBySocket[key] = nil }
-            recentStart += 1
-        }
-        if recentStart > 4096 && recentStart * 2 > recentOrder.count {
-            recentOrder.removeFirst(recentStart)
-            recentStart = 0
-        }
+        let gap = transaction.attempts[1].time - first.time
+        guard !firstTryAnswered, gap >= Diagnoser.minimumRetryGap else { return }
+        parallelLossCount += 1
+        if abs(gap.nanoseconds - 5_000_000_000) <= 500_000_000 { parallelGapsNearFiveSeconds += 1 }
+        var lost = example
+        lost.note = "lost, re-sent after \(Diagnoser.seconds(gap)) s; sent with \(partner.type?.description ?? "?") "
+            + "(frame \(partner.frame)), which was answered at once"
+        appendExample(lost, to: &parallelLosses)
+        appendFrames(frames + [partner.frame], to: &parallelFrames)
+        if parallelClients.count < 64 { parallelClients.insert(transaction.client.ip) }
+        if parallelServers.count < 64 { parallelServers.insert(transaction.server.ip) }
     }
 
     /// ndots:5 (RFC 1535 search lists): `api.github.com` asked first as

@@ -129,6 +129,16 @@ public enum ExpiryReason: String, Sendable {
     case evicted
 }
 
+/// The other query of a parallel pair (same socket, microseconds apart).
+public struct ParallelQuery: Hashable, Sendable {
+    public var frame: Int
+    public var type: DNSType?
+    /// Whether it was answered on its first attempt (known once it closes; false until then).
+    public var answeredFirstTry: Bool
+    /// The engine's handle on the partner while both are outstanding.
+    var serial: Int = -1
+}
+
 /// The ICMP error that closed a transaction as rejected.
 public struct Rejection: Hashable, Sendable {
     public var frame: Int
@@ -180,6 +190,10 @@ public struct Transaction: Sendable {
     /// Where a ClusterIP query was DNAT'ed to: the server address actually reached (a
     /// copy of the query seen after DNAT, or a response from another address).
     public var backend: Endpoint?
+    /// Another query sent from the same socket (client address and port, same server)
+    /// within `TransactionEngine.parallelWindow` of this one — glibc's and musl's
+    /// parallel A and AAAA — and what became of it.
+    public var sentWith: ParallelQuery?
     /// Interfaces the query was seen on, in order (Linux cooked v2 captures: `-i any`).
     /// For an unanswered query the last one is where it was last seen.
     public var seenOn: [Int32] = []

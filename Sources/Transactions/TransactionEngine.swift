@@ -49,6 +49,19 @@ public struct TransactionEngine {
         var id: UInt16
     }
 
+    /// Queries from one socket closer than this were sent in parallel (A and AAAA).
+    public static let parallelWindow = Duration(nanoseconds: 50_000_000)
+
+    struct SocketKey: Hashable {
+        var client: Endpoint
+        var server: Endpoint
+        var transport: Transport
+    }
+
+    /// The latest outstanding query per socket, to pair parallel queries (bounded by the
+    /// outstanding queries: entries leave when their transaction closes).
+    private var lastOnSocket: [SocketKey: Int] = [:]
+
     /// Outstanding transactions kept per exchange or group key (several queries may share
     /// a 5-tuple and id: A and AAAA from one socket with id 0, mDNS); the oldest leaves first.
     public static let maximumSharingKey = 64
@@ -319,6 +332,16 @@ public struct TransactionEngine {
         pending[serial] = transaction
         byRetry[retryKey] = serial
         index(serial, under: exchangeKey, emit: emit)
+        let socket = SocketKey(client: client, server: server, transport: message.transport)
+        if let other = lastOnSocket[socket], var sibling = pending[other], sibling.question != message.question,
+           message.time - sibling.firstTime <= TransactionEngine.parallelWindow {
+            sibling.sentWith = ParallelQuery(frame: message.frame, type: message.question?.type, answeredFirstTry: false,
+                                             serial: serial)
+            pending[other] = sibling
+            pending[serial]?.sentWith = ParallelQuery(frame: sibling.attempts.first?.frame ?? 0, type: sibling.question?.type,
+                                                      answeredFirstTry: false, serial: other)
+        }
+        lastOnSocket[socket] = serial
         if message.interfaceIndex >= 0, let copyKey = lastCopyKey {
             copies[copyKey]?.serial = serial
             pending[serial]?.seenOn = [message.interfaceIndex]
@@ -436,6 +459,15 @@ public struct TransactionEngine {
         let retryKey = RetryKey(client: transaction.client.ip, server: transaction.server,
                                 transport: transaction.transport, id: transaction.id, question: transaction.question)
         if byRetry[retryKey] == serial { byRetry[retryKey] = nil }
+        if let first = transaction.attempts.first {
+            let socket = SocketKey(client: Endpoint(ip: transaction.client.ip, port: first.clientPort),
+                                   server: transaction.server, transport: transaction.transport)
+            if lastOnSocket[socket] == serial { lastOnSocket[socket] = nil }
+        }
+        if let partner = transaction.sentWith, pending[partner.serial]?.sentWith?.serial == serial {
+            // Tell the partner still outstanding how this one fared.
+            pending[partner.serial]?.sentWith?.answeredFirstTry = outcome == .answered && transaction.response?.attemptIndex == 0
+        }
         if transaction.server.ip.isMulticast {
             let groupKey = GroupKey(group: transaction.server, transport: transaction.transport, id: transaction.id)
             if byGroup[groupKey]?.remove(serial) == true { byGroup[groupKey] = nil }

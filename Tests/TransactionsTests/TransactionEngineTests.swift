@@ -154,6 +154,25 @@ struct TransactionEngineTests {
         #expect(run.closed.count == 1)
     }
 
+    /// glibc's parallel A and AAAA from one socket: the engine pairs them, and the lost
+    /// one learns that its partner was answered at once.
+    @Test func parallelQueriesKnowTheirPartner() throws {
+        var run = Run()
+        let aaaa = QuestionKey(nameHash: 0xfeed, type: .aaaa, qclass: .in)
+        run.query(frame: 1, at: 0, id: 1)
+        run.query(frame: 2, at: 0, id: 2, question: aaaa)
+        run.response(frame: 3, at: 1, id: 1)
+        run.query(frame: 4, at: 5000, id: 2, question: aaaa)
+        run.response(frame: 5, at: 5001, id: 2, question: aaaa)
+        let lost = try #require(run.closed.first { $0.question?.type == .aaaa })
+        #expect(lost.sentWith?.frame == 1)
+        #expect(lost.sentWith?.type == .a)
+        #expect(lost.sentWith?.answeredFirstTry == true)
+        #expect(lost.attempts.map(\.frame) == [2, 4])
+        let answered = try #require(run.closed.first { $0.question?.type == .a })
+        #expect(answered.sentWith?.frame == 2)
+    }
+
     @Test func multicastQueriesAreNotUnanswered() {
         var run = Run()
         run.query(frame: 1, at: 0, server: Endpoint(ip: IPAddress("224.0.0.251")!, port: 5353))
