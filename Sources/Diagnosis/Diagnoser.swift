@@ -150,12 +150,25 @@ public struct Diagnoser {
         case .multicast:
             return
         }
-        let backendKey = BackendKey(server: server, backend: reached)
-        if transaction.outcome == .answered {
-            source.byBackend[backendKey, default: Counts()].answered += 1
-        } else if transaction.outcome == .unanswered || transaction.outcome == .rejected {
-            source.byBackend[backendKey, default: Counts()].unanswered += 1
-            if source.backendExamples[reached, default: []].count < 5 { source.backendExamples[reached, default: []].append(example) }
+        // Per attempt: each retry may be balanced to another backend; the answered attempt
+        // reached its backend, every other attempt's backend stayed silent.
+        if transaction.outcome == .answered || transaction.outcome == .unanswered || transaction.outcome == .rejected {
+            for (index, attempt) in transaction.attempts.enumerated() {
+                let backend = attempt.backend?.ip ?? (index == transaction.response?.attemptIndex ? reached : server)
+                let key = BackendKey(server: server, backend: backend)
+                if transaction.outcome == .answered && index == transaction.response?.attemptIndex {
+                    source.byBackend[key, default: Counts()].answered += 1
+                } else {
+                    source.byBackend[key, default: Counts()].unanswered += 1
+                    if source.backendExamples[backend, default: []].count < 5 {
+                        var lost = example
+                        lost.frames = [attempt.frame]
+                        lost.note = "attempt \(index + 1) of \(transaction.attemptCount) sent to \(backend), no answer"
+                            + (transaction.outcome == .answered ? "; answered via another backend" : "")
+                        source.backendExamples[backend, default: []].append(lost)
+                    }
+                }
+            }
         }
         if transaction.outcome != .answered {
             if transaction.vlanIDs.count > 0 && source.vlans.count < 8 { source.vlans.insert(transaction.vlanIDs.array) }
@@ -187,7 +200,7 @@ public struct Diagnoser {
     private mutating func observeParallel(_ transaction: Transaction, example: EvidenceExample, frames: [Int]) {
         guard let partner = transaction.sentWith, partner.answeredFirstTry,
               transaction.attempts.count >= 2, let first = transaction.attempts.first else { return }
-        let firstTryAnswered = transaction.outcome == .answered && transaction.response?.attemptIndex == 0
+        let firstTryAnswered = transaction.outcome == .answered && transaction.answeredFirstTry
         let gap = transaction.attempts[1].time - first.time
         guard !firstTryAnswered, gap >= Diagnoser.minimumRetryGap else { return }
         parallelLossCount += 1
@@ -212,7 +225,9 @@ public struct Diagnoser {
             if source.nxdomains.count < 128 { source.nxdomains.append((name, now, frames)) }
             return
         }
-        guard name.count > 1 else { return }
+        // Amplification is about lookups that succeed in the end; a real name answered
+        // SERVFAIL is an upstream problem, reported by its own rule.
+        guard name.count > 1, rcode == .noError else { return }
         let prefix = String(name.dropLast()) + "."
         let expansions = source.nxdomains.filter { $0.name.hasPrefix(prefix) && $0.name != name }
         // One expansion is a search path doing its job (redis.sales → redis.sales.svc...);

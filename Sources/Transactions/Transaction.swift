@@ -84,6 +84,8 @@ public struct Attempt: Hashable, Sendable {
     public var frame: Int
     public var time: Timestamp
     public var clientPort: UInt16
+    /// Where kube-proxy's DNAT sent this attempt, when a copy after DNAT was seen.
+    public var backend: Endpoint? = nil
 }
 
 /// The response that closed a transaction.
@@ -187,9 +189,14 @@ public struct Transaction: Sendable {
     public var interfaceIndex: Int32
     /// The overlay the query crossed nodes in, with the node addresses, if any.
     public var underlay: Underlay?
-    /// Where a ClusterIP query was DNAT'ed to: the server address actually reached (a
-    /// copy of the query seen after DNAT, or a response from another address).
-    public var backend: Endpoint?
+    /// Where a ClusterIP query was DNAT'ed to: the backend of the answered attempt, or of
+    /// the last attempt whose DNAT'ed copy was seen.
+    public var backend: Endpoint? {
+        if let response, attempts.indices.contains(response.attemptIndex), let backend = attempts[response.attemptIndex].backend {
+            return backend
+        }
+        return attempts.last { $0.backend != nil }?.backend
+    }
     /// Another query sent from the same socket (client address and port, same server)
     /// within `TransactionEngine.parallelWindow` of this one — glibc's and musl's
     /// parallel A and AAAA — and what became of it.
@@ -214,6 +221,12 @@ public struct Transaction: Sendable {
     public var firstTime: Timestamp { attempts.first?.time ?? lastTime }
     public var attemptCount: Int { attempts.count + droppedAttempts }
     public var isTruncated: Bool { response?.isTruncated ?? false }
+
+    /// Answered before the client had to send it again.
+    public var answeredFirstTry: Bool {
+        guard let response else { return false }
+        return attempts.count < 2 || response.time < attempts[1].time
+    }
 
     /// Client-perceived resolution time: from the first attempt to the response (to the
     /// TCP answer when a truncated answer was retried over TCP successfully).

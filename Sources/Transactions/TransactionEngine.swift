@@ -23,6 +23,11 @@ public struct TransactionEngine {
     public static let maximumAttempts = 32
 
     public let timeout: Duration
+    /// How long a query waits after its last attempt: `timeout` plus a grace of a tenth of
+    /// it (at most 1 s). Resolvers retry at exactly their timeout (glibc: 5 s), so with
+    /// the same timeout here a retry would land a few milliseconds after the deadline and
+    /// be taken for a new query; the grace recognises it as the retry it is.
+    public let window: Duration
     public let maximumPending: Int
 
     /// Identity of one attempt's exchange: 5-tuple plus DNS id.
@@ -142,6 +147,7 @@ public struct TransactionEngine {
 
     public init(timeout: Duration = TransactionEngine.defaultTimeout, maximumPending: Int = TransactionEngine.defaultMaximumPending) {
         self.timeout = timeout
+        window = Duration(nanoseconds: timeout.nanoseconds + min(1_000_000_000, timeout.nanoseconds / 10))
         self.maximumPending = max(1, maximumPending)
     }
 
@@ -182,11 +188,15 @@ public struct TransactionEngine {
                     transaction.seenOn.append(message.interfaceIndex)
                 }
                 let server = message.destination
-                if server != transaction.server && transaction.backend == nil {
-                    transaction.backend = server
+                // The DNAT'ed copy of one attempt: record where that attempt went (each
+                // retry may be balanced to another backend), so the backend's answer pairs.
+                if server != transaction.server,
+                   let index = transaction.attempts.lastIndex(where: { $0.clientPort == message.source.port }),
+                   transaction.attempts[index].backend == nil {
+                    transaction.attempts[index].backend = server
                     pending[serial] = transaction
-                    index(serial, under: ExchangeKey(client: message.source, server: server,
-                                                     transport: message.transport, id: message.id), emit: { _ in })
+                    self.index(serial, under: ExchangeKey(client: message.source, server: server,
+                                                          transport: message.transport, id: message.id), emit: { _ in })
                 } else {
                     pending[serial] = transaction
                 }
@@ -234,7 +244,7 @@ public struct TransactionEngine {
         while let earliest = deadlines.min, earliest.time < clock {
             deadlines.removeMin()
             guard let transaction = pending[earliest.serial],
-                  transaction.lastTime + timeout == earliest.time else { continue }
+                  transaction.lastTime + window == earliest.time else { continue }
             close(serial: earliest.serial, outcome: .unanswered, expiry: .timeout, emit: emit)
         }
         while let earliest = parkDeadlines.min, earliest.time < clock {
@@ -294,7 +304,7 @@ public struct TransactionEngine {
                                 id: message.id, question: message.question)
         let exchangeKey = ExchangeKey(client: client, server: server, transport: message.transport, id: message.id)
         if let serial = byRetry[retryKey], var transaction = pending[serial],
-           message.time - transaction.lastTime <= timeout {
+           message.time - transaction.lastTime <= window {
             // A resend of an outstanding query: same id and question, any source port.
             if transaction.attempts.count < TransactionEngine.maximumAttempts {
                 transaction.attempts.append(Attempt(frame: message.frame, time: message.time, clientPort: client.port))
@@ -312,7 +322,7 @@ public struct TransactionEngine {
             }
             pending[serial] = transaction
             index(serial, under: exchangeKey, emit: emit)
-            deadlines.insert(Deadline(time: message.time + timeout, serial: serial))
+            deadlines.insert(Deadline(time: message.time + window, serial: serial))
             return
         }
         if let previous = byRetry[retryKey] {
@@ -362,7 +372,7 @@ public struct TransactionEngine {
                 close(serial: members.first, outcome: .unanswered, expiry: .evicted, emit: emit)
             }
         }
-        deadlines.insert(Deadline(time: message.time + timeout, serial: serial))
+        deadlines.insert(Deadline(time: message.time + window, serial: serial))
         statistics.peakPending = max(statistics.peakPending, pending.count)
     }
 
@@ -449,12 +459,11 @@ public struct TransactionEngine {
             let clientKey = ClientKey(client: key.client, transport: key.transport, id: key.id)
             if byClient[clientKey]?.remove(serial) == true { byClient[clientKey] = nil }
         }
-        if let backend = transaction.backend {
-            for attempt in transaction.attempts {
-                let key = ExchangeKey(client: Endpoint(ip: transaction.client.ip, port: attempt.clientPort),
-                                      server: backend, transport: transaction.transport, id: transaction.id)
-                if byExchange[key]?.remove(serial) == true { byExchange[key] = nil }
-            }
+        for attempt in transaction.attempts {
+            guard let backend = attempt.backend else { continue }
+            let key = ExchangeKey(client: Endpoint(ip: transaction.client.ip, port: attempt.clientPort),
+                                  server: backend, transport: transaction.transport, id: transaction.id)
+            if byExchange[key]?.remove(serial) == true { byExchange[key] = nil }
         }
         let retryKey = RetryKey(client: transaction.client.ip, server: transaction.server,
                                 transport: transaction.transport, id: transaction.id, question: transaction.question)
@@ -466,7 +475,7 @@ public struct TransactionEngine {
         }
         if let partner = transaction.sentWith, pending[partner.serial]?.sentWith?.serial == serial {
             // Tell the partner still outstanding how this one fared.
-            pending[partner.serial]?.sentWith?.answeredFirstTry = outcome == .answered && transaction.response?.attemptIndex == 0
+            pending[partner.serial]?.sentWith?.answeredFirstTry = outcome == .answered && transaction.answeredFirstTry
         }
         if transaction.server.ip.isMulticast {
             let groupKey = GroupKey(group: transaction.server, transport: transaction.transport, id: transaction.id)

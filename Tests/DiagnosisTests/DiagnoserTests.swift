@@ -33,7 +33,9 @@ struct DiagnoserTests {
             vlanIDs: VLANIDs(), interfaceIndex: -1, underlay: nil, attempts: attempts, droppedAttempts: 0,
             response: response, rejection: nil, fallback: nil, outcome: outcome,
             expiry: outcome == .unanswered ? .timeout : nil, lastTime: last)
-        if let backend { transaction.backend = Endpoint(ip: ip(backend), port: 53) }
+        if let backend {
+            for index in transaction.attempts.indices { transaction.attempts[index].backend = Endpoint(ip: ip(backend), port: 53) }
+        }
         return transaction
     }
 
