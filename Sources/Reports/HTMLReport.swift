@@ -212,7 +212,7 @@ extension Report {
                         + "<br><span class=\"muted small\">\(source.queries) \(Report.plural(source.queries, "query", "queries")), "
                         + "\(source.attempts) \(Report.plural(source.attempts, "attempt", "attempts"))</span></th>"
                 }
-                out += "<td>\(HTML.code(key.server.description))/\(key.transport)"
+                out += "<td><span class=\"nowrap\">\(HTML.code(key.server.description))/\(key.transport)</span>"
                 var details: [String] = []
                 if group.rejected > 0 {
                     for (rejection, count) in group.rejections.sorted(by: {
@@ -279,7 +279,7 @@ extension Report {
             + "<th class=\"number\">failed TCP</th><th class=\"number\">p50 ms</th><th class=\"number\">p95 ms</th>"
             + "<th class=\"number\">p99 ms</th><th class=\"number\">max ms</th></tr></thead>\n<tbody>\n"
         for (key, server) in figures.servers.sorted(by: { $0.key < $1.key }) {
-            out += "<tr><td>\(HTML.code(key.server.description))/\(key.transport)"
+            out += "<tr><td><span class=\"nowrap\">\(HTML.code(key.server.description))/\(key.transport)</span>"
             var details: [String] = []
             for (backend, count) in server.backends.sorted(by: { ($0.key.ip, $0.key.port) < ($1.key.ip, $1.key.port) }) {
                 details.append("DNAT'ed to \(HTML.code(backend.description)) ×\(count)")
@@ -762,7 +762,7 @@ struct TimelineChart {
             let x = TimelineChart.plotLeft + Double(tick - startSeconds) / Double(span) * plotWidth
             out += "<line x1=\"\(svgNumber(x))\" y1=\"\(svgNumber(y))\" x2=\"\(svgNumber(x))\" y2=\"\(svgNumber(y + 5))\" "
                 + "stroke=\"#59636e\"/>\n"
-            out += "<text x=\"\(svgNumber(x))\" y=\"\(svgNumber(y + 18))\" text-anchor=\"middle\">"
+            out += "<text class=\"tick\" x=\"\(svgNumber(x))\" y=\"\(svgNumber(y + 18))\" text-anchor=\"middle\">"
                 + "\(HTMLTime.clock(epochSeconds: tick))</text>\n"
             tick += step
         }

@@ -1,5 +1,6 @@
 import DNSWire
 import Foundation
+import Pipeline
 import PacketDecoding
 import Testing
 import WireCore
@@ -21,7 +22,8 @@ struct HTMLReportTests {
     @Test func egressDenyShowsTheBlindedPodInChromium() throws {
         var report = try AnalysedCapture(Self.egressDeny).report
         report.run.inputs[0].path = "captures/egress-deny.pcap"  // as the command line would name it
-        let page = try Chromium.render(report.html())
+        let html = report.html()
+        let page = try Chromium.render(html)
         expectText("egress-blocked", in: page)
         expectText("10.244.1.11", in: page)
         expectText("DNS blocked for 10.244.1.11", in: page)
@@ -47,7 +49,8 @@ struct HTMLReportTests {
         if ProcessInfo.processInfo.environment["DNSTRAIL_UPDATE_SCREENSHOT"] == "1" {
             let target = Paths.root.appendingPathComponent("docs/report-html.png")
             try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try page.screenshotPNG.write(to: target)
+            // The whole page, for the README.
+            try Chromium.render(html, height: Chromium.fullPageHeight).screenshotPNG.write(to: target)
         }
     }
 
@@ -83,14 +86,7 @@ struct HTMLReportTests {
         let hostile = "<script>alert(\"x\")</script>&'.evil."
         let escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;.evil."
         let client = try #require(IPAddress("10.244.9.9"))
-        let server = try #require(IPAddress("10.96.0.10"))
-        let time = Timestamp(nanoseconds: 1_795_652_655_000_000_000)
-        report.figures.add(Transaction(
-            client: Endpoint(ip: client, port: 40_000), server: Endpoint(ip: server, port: 53), transport: .udp, id: 7,
-            opcode: .query, qname: hostile, question: QuestionKey(nameHash: 1, type: .a, qclass: DNSClass(1)),
-            vlanIDs: VLANIDs(), interfaceIndex: -1, underlay: nil, backend: nil,
-            attempts: [Attempt(frame: 99, time: time, clientPort: 40_000)], droppedAttempts: 0, response: nil,
-            rejection: nil, fallback: nil, outcome: .unanswered, expiry: .timeout, lastTime: time))
+        report.figures.add(Self.transaction(from: client, at: 1_795_652_655, qname: hostile, answered: false))
         report.findings.append(Finding(
             kind: .egressBlocked, confidence: .low, title: hostile, explanation: hostile, counts: [(hostile, 1)],
             sources: [NamedAddress(ip: client, identity: hostile, namespace: hostile)], servers: [],
@@ -126,6 +122,46 @@ struct HTMLReportTests {
         }
         #expect(html.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"))
         #expect(html == (try AnalysedCapture(capture).report.html()), "the same capture gives the same page")
+    }
+
+    /// A busy node: 20 sources over 20 minutes. The chart keeps the 8 with the most
+    /// failures (then queries), pools the rest as "other", and labels round UTC times.
+    @Test func manySourcesArePooledAsOther() throws {
+        var figures = ReportBuilder()
+        let start: Int64 = 1_795_652_655
+        for index in 0..<20 {
+            let client = try #require(IPAddress("10.244.2.\(index + 1)"))
+            for second in stride(from: Int64(index), to: 1200, by: 7) {
+                // Sources 10.244.2.15 … 10.244.2.20 fail now and then, the others never.
+                let answered = index < 14 || second % 3 != 0
+                figures.add(Self.transaction(from: client, at: start + second, qname: "svc\(index).example.", answered: answered))
+            }
+        }
+        let html = Report(run: RunResult(), figures: figures, options: AnalysisOptions()).html()
+        let chart = try #require(ChartMarkup(dom: html))
+        #expect(chart.legend.count == 9)
+        #expect(Array(chart.legend.prefix(6)).sorted() == (15...20).map { "10.244.2.\($0)" }, "failing sources first")
+        #expect(chart.legend.last == "other")
+        for source in chart.legend { #expect((chart.rectangles[source] ?? 0) >= 1, "no bar for \(source)") }
+        #expect(html.contains("other 12 sources"))
+        let labels = html.components(separatedBy: "<text class=\"tick\"").dropFirst()
+            .map { String($0.drop { $0 != ">" }.dropFirst().prefix(8)) }
+        #expect((5...12).contains(labels.count), "\(labels)")
+        #expect(labels.allSatisfy { $0.hasSuffix(":00") || $0.hasSuffix(":30") }, "round times: \(labels)")
+    }
+
+    static func transaction(from client: IPAddress, at seconds: Int64, qname: String, answered: Bool) -> Transaction {
+        let time = Timestamp(seconds: seconds, nanoseconds: 0)
+        let server = Endpoint(ip: IPAddress(ipv4: 0x0A60_000A), port: 53)
+        let response = answered ? ResponseRecord(frame: 2, time: time + .milliseconds(1), rcode: .noError, isTruncated: false,
+                                                 attemptIndex: 0) : nil
+        return Transaction(
+            client: Endpoint(ip: client, port: 40_000), server: server, transport: .udp, id: 7,
+            opcode: .query, qname: qname, question: QuestionKey(nameHash: 1, type: .a, qclass: DNSClass(1)),
+            vlanIDs: VLANIDs(), interfaceIndex: -1, underlay: nil, backend: nil,
+            attempts: [Attempt(frame: 1, time: time, clientPort: 40_000)], droppedAttempts: 0, response: response,
+            rejection: nil, fallback: nil, outcome: answered ? .answered : .unanswered,
+            expiry: answered ? nil : .timeout, lastTime: time)
     }
 
     @Test func latencyBinsAreLabelledInBinaryUnits() {
@@ -193,6 +229,8 @@ struct RenderedPage {
 enum Chromium {
     static let windowWidth = 1280
     static let windowHeight = 2000
+    /// Tall enough for the whole egress-deny report (the README's screenshot).
+    static let fullPageHeight = 2800
     static let timeoutSeconds = 120.0
 
     /// Debian's `chromium` (installed by scripts/install-deps), or another Chromium on PATH.
@@ -203,7 +241,7 @@ enum Chromium {
     /// Writes `html` to a temporary file and has Chromium load it, dump the DOM and take a
     /// screenshot of the window. Host resolution is disabled: a page that tried to reach
     /// the network would find nothing.
-    static func render(_ html: String) throws -> RenderedPage {
+    static func render(_ html: String, height: Int = windowHeight) throws -> RenderedPage {
         let chromium = try #require(executable, "Chromium is missing: run scripts/install-deps (Debian package chromium)")
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("dnstrail-html-\(UUID().uuidString)")
@@ -223,7 +261,7 @@ enum Chromium {
             "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
             "--force-device-scale-factor=1", "--user-data-dir=\(directory.appendingPathComponent("profile").path)",
             "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--window-size=\(windowWidth),\(windowHeight)", "--screenshot=\(screenshotURL.path)",
+            "--window-size=\(windowWidth),\(height)", "--screenshot=\(screenshotURL.path)",
             "--dump-dom", pageURL.absoluteString,
         ]
         // Files, not pipes: the DOM can outgrow a pipe's buffer before Chromium exits.
