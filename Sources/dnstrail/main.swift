@@ -362,7 +362,7 @@ final class EvidenceBundleWriter {
                     : report.findings.map { "\($0.kind.rawValue): \($0.title)" }.joined(separator: "; ")))
             try (report.json().serialized(pretty: true) + "\n")
                 .write(to: directory.appendingPathComponent("report.json"), atomically: true, encoding: .utf8)
-            // HTMLPENDING
+            try report.html().write(to: directory.appendingPathComponent("report.html"), atomically: true, encoding: .utf8)
         } catch {
             printError("dnstrail: cannot write the bundle: \(error)")
             throw ExitCode(2)
