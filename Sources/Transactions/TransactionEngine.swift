@@ -407,8 +407,16 @@ public struct TransactionEngine {
             statistics.unsolicited[.questionMismatch, default: 0] += 1
             return
         }
-        // The attempt it answers: the first one sent from this client port.
-        let attemptIndex = transaction.attempts.firstIndex { $0.clientPort == key.client.port } ?? 0
+        // The attempt it answers: the first one sent from this client port, unless the
+        // resolver re-sent on the same socket a whole timeout later — that resend is a new
+        // attempt in its own right (tshark calls resends within 5 s retransmissions and
+        // pairs the answer with the original, later ones with themselves).
+        var attemptIndex = transaction.attempts.firstIndex { $0.clientPort == key.client.port } ?? 0
+        for (index, attempt) in transaction.attempts.enumerated()
+        where index > attemptIndex && attempt.clientPort == key.client.port && attempt.time <= message.time
+            && attempt.time - transaction.attempts[attemptIndex].time >= timeout {
+            attemptIndex = index
+        }
         transaction.response = ResponseRecord(frame: message.frame, time: message.time, rcode: message.rcode,
                                               isTruncated: message.isTruncated, attemptIndex: attemptIndex,
                                               source: answeredFrom)
