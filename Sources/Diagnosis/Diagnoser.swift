@@ -310,7 +310,13 @@ public struct Diagnoser {
     // MARK: - Finding builders
 
     private func name(_ ip: IPAddress, _ directory: ClusterDirectory) -> NamedAddress {
-        NamedAddress(ip: ip, identity: directory.annotation(for: ip), namespace: directory.pod(at: ip)?.namespace)
+        if let pod = directory.pod(at: ip) {
+            return NamedAddress(ip: ip, identity: "\(pod.namespace)/\(pod.name)", namespace: pod.namespace, node: pod.node)
+        }
+        if let service = directory.service(at: ip) {
+            return NamedAddress(ip: ip, identity: "\(service.namespace)/\(service.name) Service", namespace: service.namespace)
+        }
+        return NamedAddress(ip: ip, identity: directory.annotation(for: ip), namespace: nil)
     }
 
     private func egressFinding(_ blinded: [(IPAddress, SourceState)], _ directory: ClusterDirectory, _ incomplete: Bool) -> Finding {
@@ -324,9 +330,10 @@ public struct Diagnoser {
         }
         let who = namespaces.isEmpty
             ? named.map(\.description).joined(separator: ", ")
-            : "namespace " + namespaces.joined(separator: ", ") + " (" + named.map(\.description).joined(separator: ", ") + ")"
+            : "namespace " + namespaces.joined(separator: ", ") + ": " + named.map(\.description).joined(separator: ", ")
         var explanation = "Every DNS query from \(who) went unanswered (\(failing) queries), while \(otherAnswered) other "
-            + "source\(otherAnswered == 1 ? "" : "s") got answers from the same server (\(serverIPs.map(\.description).joined(separator: ", "))). "
+            + "source\(otherAnswered == 1 ? "" : "s") got answers from the same server "
+            + "(\(serverIPs.map { name($0, directory).description }.joined(separator: ", "))). "
             + "The server works; something between these sources and it drops their DNS. On Kubernetes this is the signature "
             + "of a NetworkPolicy with policyType Egress selecting these pods without a rule allowing UDP and TCP 53 to kube-dns: "
             + "once any egress policy selects a pod, all its other egress is denied."

@@ -57,7 +57,16 @@ public struct NamedAddress: Sendable, Equatable, Comparable {
 
     public static func < (lhs: NamedAddress, rhs: NamedAddress) -> Bool { lhs.ip < rhs.ip }
 
-    public var description: String { identity.map { "\(ip) (\($0))" } ?? ip.description }
+    /// Who it is, then the address: `payments/checkout-7d4b9c-x2x (10.244.1.11, node-a)`,
+    /// `kube-system/kube-dns Service (10.96.0.10)`, or the bare address when unknown.
+    public var description: String {
+        guard let identity else { return ip.description }
+        if identity.hasPrefix("probably") { return "\(ip) (\(identity))" }
+        return "\(identity) (\(ip)\(node.map { ", \($0)" } ?? ""))"
+    }
+
+    /// The node of a pod, when attribution knows it.
+    public var node: String?
 }
 
 /// A diagnosis: what the pattern most likely means, how sure, the evidence, what to do.

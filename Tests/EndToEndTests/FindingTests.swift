@@ -1,4 +1,6 @@
+import Attribution
 import Diagnosis
+import Reports
 import Foundation
 import Testing
 
@@ -41,5 +43,20 @@ struct FindingTests {
         #expect(finding.confidence == .high)
         #expect(Set(finding.frames) == Set(17...24))
         #expect(finding.remediation.contains("{protocol: TCP, port: 53}"))
+    }
+}
+
+/// With the cluster's pods and Services (`--pods`), findings name namespaces and pods.
+struct AttributedFindingTests {
+    @Test func egressFindingNamesTheNamespaceAndPod() throws {
+        let directory = try ClusterDirectory.load(path: Paths.captures.appendingPathComponent("k8s/egress-deny-cluster.json").path)
+        let analysed = try AnalysedCapture(Paths.captures.appendingPathComponent("egress-deny.pcap"), directory: directory)
+        let finding = try #require(analysed.report.findings.first)
+        #expect(finding.kind == .egressBlocked)
+        #expect(finding.title == "DNS blocked for namespace payments: payments/checkout-7d4b9c6f5-x2xkq (10.244.1.11, node-a)")
+        #expect(finding.sources.map(\.namespace) == ["payments"])
+        #expect(finding.servers.map(\.description) == ["kube-system/kube-dns Service (10.96.0.10)"])
+        let line = try #require(analysed.transactions.first { $0.client.ip.description == "10.244.1.11" })
+        #expect(ndjsonLine(line, directory: directory).contains(#""pod":"checkout-7d4b9c6f5-x2xkq","namespace":"payments","node":"node-a""#))
     }
 }
