@@ -78,8 +78,10 @@ extension Report {
             out.append("  none")
         }
         for source in bySource {
-            out.append("  \(source.client)   \(source.queries) unanswered \(Report.plural(source.queries, "query", "queries")), "
-                       + "\(source.attempts) \(Report.plural(source.attempts, "attempt", "attempts"))")
+            let rejected = source.servers.reduce(0) { $0 + $1.1.rejected }
+            var summary = "  \(source.client)   \(source.queries) unanswered \(Report.plural(source.queries, "query", "queries"))"
+            if rejected > 0 { summary += " (\(rejected) rejected by ICMP)" }
+            out.append(summary + ", \(source.attempts) \(Report.plural(source.attempts, "attempt", "attempts"))")
             for (key, group) in source.servers {
                 let server = "\(key.server)/\(key.transport)"
                 if group.failedConnections > 0 {

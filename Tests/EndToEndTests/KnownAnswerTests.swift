@@ -164,4 +164,17 @@ struct KnownAnswerTests {
         #expect(unanswered.allSatisfy { $0.attemptCount == 2 && $0.seenOn == [4, 2] && $0.backend == nil })
         #expect(capture.report.run.engine.unsolicitedTotal == 0)
     }
+
+    /// Incident 1 enforced with REJECT: every attempt answered by ICMP, 6 administratively
+    /// prohibited then 6 port unreachable, each closing its query as rejected.
+    @Test func udpRejectClosesQueriesAsRejected() throws {
+        let capture = try analyse("udp-reject.pcap")
+        let rejected = capture.transactions.filter { $0.outcome == .rejected }
+        #expect(rejected.count == 12)
+        #expect(rejected.allSatisfy { $0.client.ip.description == "10.244.1.11" && $0.rejection != nil })
+        let reasons = Dictionary(grouping: rejected, by: { $0.rejection?.error.reason ?? "" }).mapValues(\.count)
+        #expect(reasons == ["administratively-prohibited": 6, "port-unreachable": 6])
+        #expect(capture.report.figures.unanswered == 0)
+        #expect(capture.report.findings.first?.explanation.contains("REJECT rule") == true)
+    }
 }
