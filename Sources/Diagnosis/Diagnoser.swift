@@ -273,20 +273,24 @@ public struct Diagnoser {
             if othersAnswered { blinded.append((ip, source)) }
         }
         if !blinded.isEmpty { findings.append(egressFinding(blinded.sorted { $0.0 < $1.0 }, directory, incomplete)) }
-        if !nodeLocal.isEmpty { findings.append(nodeLocalFinding(nodeLocal.sorted { $0.0 < $1.0 }, directory, incomplete)) }
+        if !nodeLocal.isEmpty {
+            findings.append(nodeLocalFinding(nodeLocal.sorted { ($0.0, $0.2) < ($1.0, $1.2) }, directory, incomplete))
+        }
 
         // backend-unreachable.
         var splits: [(client: IPAddress, server: IPAddress, good: IPAddress, bad: IPAddress, failing: Int, answered: Int, examples: [EvidenceExample], frames: [Int])] = []
         for (ip, source) in sources where source.counts.answered > 0 {
             for (key, counts) in source.byBackend where key.backend != key.server && counts.answered == 0 && counts.unanswered >= 2 {
-                guard let good = source.byBackend.first(where: {
+                guard let good = source.byBackend.filter({
                     $0.key.server == key.server && $0.key.backend != key.backend && $0.value.answered > 0
-                }) else { continue }
+                }).min(by: { $0.key.backend < $1.key.backend }) else { continue }
                 splits.append((ip, key.server, good.key.backend, key.backend, counts.unanswered, good.value.answered,
                                source.backendExamples[key.backend] ?? [], source.frames))
             }
         }
-        if !splits.isEmpty { findings.append(backendFinding(splits.sorted { $0.client < $1.client }, directory, incomplete)) }
+        if !splits.isEmpty {
+            findings.append(backendFinding(splits.sorted { ($0.client, $0.bad) < ($1.client, $1.bad) }, directory, incomplete))
+        }
 
         if tcpFailureCount > 0 { findings.append(tcpFinding(directory)) }
         if parallelLossCount > 0 { findings.append(parallelFinding(directory)) }

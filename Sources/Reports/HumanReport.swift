@@ -109,7 +109,9 @@ extension Report {
                     if let identifier = underlay.networkIdentifier { text += " (id \(identifier))" }
                     out.append(text + " ×\(count)")
                 }
-                for (key, count) in group.rejections.sorted(by: { $0.value > $1.value }) {
+                for (key, count) in group.rejections.sorted(by: {
+                    $0.value != $1.value ? $0.value > $1.value : ($0.key.reason, $0.key.sender) < ($1.key.reason, $1.key.sender)
+                }) {
                     out.append("        rejected: ICMP \(key.reason) from \(key.sender) ×\(count)")
                 }
                 let names = ReportBuilder.sortedNames(group)
