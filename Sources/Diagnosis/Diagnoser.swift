@@ -60,9 +60,19 @@ public struct Diagnoser {
         var rejections: [String: Int] = [:]
         /// VLAN tags its failing queries carried (a branch ENI on an AWS trunk has its own).
         var vlans: Set<[UInt16]> = []
-        /// Recent NXDOMAIN names (lowercased, absolute) with their time, for search paths.
-        var nxdomains: [(name: String, time: Timestamp, frames: [Int])] = []
+        /// Recent NXDOMAIN names by the hash of each of their label prefixes (search paths).
+        var searchBases: [UInt64: SearchBase] = [:]
     }
+
+    struct SearchBase {
+        var count = 0
+        var time: Timestamp
+        var names: [String] = []
+        var frames: [Int] = []
+    }
+
+    /// Search-path prefixes remembered per source.
+    public static let maximumSearchBases = 512
 
     struct BackendKey: Hashable {
         var server: IPAddress
@@ -181,7 +191,7 @@ public struct Diagnoser {
             recordTCPFailure(example, frames: frames, client: client, server: server)
         }
         if transaction.outcome == .answered,
-           transaction.response?.rcode == .nxDomain || !source.nxdomains.isEmpty {
+           transaction.response?.rcode == .nxDomain || !source.searchBases.isEmpty {
             observeSearchPath(transaction, frames: frames, source: &source)
         }
         sources[client] = source
@@ -220,31 +230,61 @@ public struct Diagnoser {
 
     /// ndots:5 (RFC 1535 search lists): `api.github.com` asked first as
     /// `api.github.com.<suffix>` for every search suffix, each NXDOMAIN, then as itself.
+    /// Each NXDOMAIN name is remembered under the hash of every leading part of it that
+    /// ends at a label (`api.`, `api.github.`, ...), so the real name, when answered, finds
+    /// its expansions with one lookup — no string work per answer.
     private mutating func observeSearchPath(_ transaction: Transaction, frames: [Int], source: inout SourceState) {
-        guard transaction.outcome == .answered, let name = transaction.qname?.lowercased(),
-              let rcode = transaction.response?.rcode else { return }
+        guard let name = transaction.qname, let rcode = transaction.response?.rcode else { return }
         let now = transaction.firstTime
-        source.nxdomains.removeAll { now - $0.time > Diagnoser.searchWindow }
         if rcode == .nxDomain {
-            if source.nxdomains.count < 128 { source.nxdomains.append((name, now, frames)) }
+            if source.searchBases.count >= Diagnoser.maximumSearchBases {
+                source.searchBases = source.searchBases.filter { now - $0.value.time <= Diagnoser.searchWindow }
+                guard source.searchBases.count < Diagnoser.maximumSearchBases else { return }
+            }
+            Diagnoser.forEachLabelPrefix(of: name) { hash, isWhole in
+                guard !isWhole else { return }
+                var base = source.searchBases[hash] ?? SearchBase(time: now)
+                if now - base.time > Diagnoser.searchWindow { base = SearchBase(time: now) }
+                base.count += 1
+                base.time = now
+                if base.names.count < 4 { base.names.append(name) }
+                if base.frames.count < 16 { base.frames += frames.prefix(4) }
+                source.searchBases[hash] = base
+            }
             return
         }
         // Amplification is about lookups that succeed in the end; a real name answered
         // SERVFAIL is an upstream problem, reported by its own rule.
-        guard name.count > 1, rcode == .noError else { return }
-        let prefix = String(name.dropLast()) + "."
-        let expansions = source.nxdomains.filter { $0.name.hasPrefix(prefix) && $0.name != name }
-        // One expansion is a search path doing its job (redis.sales → redis.sales.svc...);
-        // two or more before an answer is amplification.
-        guard expansions.count >= 2 else { return }
+        guard rcode == .noError, !source.searchBases.isEmpty else { return }
+        var whole: UInt64 = 0
+        Diagnoser.forEachLabelPrefix(of: name) { hash, isWhole in if isWhole { whole = hash } }
+        guard let expansions = source.searchBases.removeValue(forKey: whole),
+              now - expansions.time <= Diagnoser.searchWindow,
+              // One expansion is a search path doing its job (redis.sales → redis.sales.svc...);
+              // two or more before an answer is amplification.
+              expansions.count >= 2 else { return }
         amplifiedLookups += 1
         amplificationQueries += expansions.count
         amplifiedClients.insert(transaction.client.ip)
         var example = Diagnoser.example(transaction)
-        example.note = "\(expansions.count) NXDOMAIN first: " + expansions.prefix(4).map(\.name).joined(separator: ", ")
+        example.note = "\(expansions.count) NXDOMAIN first: " + expansions.names.joined(separator: ", ")
+            + (expansions.count > expansions.names.count ? ", …" : "")
         appendExample(example, to: &amplificationExamples)
-        appendFrames(expansions.flatMap(\.frames) + frames, to: &amplificationFrames)
-        source.nxdomains.removeAll { $0.name.hasPrefix(prefix) }
+        appendFrames(expansions.frames + frames, to: &amplificationFrames)
+    }
+
+    /// Calls `body` with the FNV-1a hash of every leading part of `name` that ends with a
+    /// dot (ASCII case folded), the last one being the whole name.
+    static func forEachLabelPrefix(of name: String, _ body: (UInt64, Bool) -> Void) {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var utf8 = name.utf8.makeIterator()
+        var next = utf8.next()
+        while let byte = next {
+            let folded = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte
+            hash = (hash ^ UInt64(folded)) &* 0x0000_0100_0000_01b3
+            next = utf8.next()
+            if byte == 0x2e { body(hash, next == nil) }
+        }
     }
 
     // MARK: - Findings

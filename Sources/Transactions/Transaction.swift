@@ -13,6 +13,13 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { ip.isIPv6 ? "[\(ip)]:\(port)" : "\(ip):\(port)" }
+
+    /// Address and port folded into one word for hashing.
+    @inlinable
+    public var mixed: UInt64 { ip.mixed ^ (UInt64(port) &* 0xbf58_476d_1ce4_e5b9) }
+
+    @inlinable
+    public func hash(into hasher: inout Hasher) { hasher.combine(mixed) }
 }
 
 /// One DNS message as the engine needs it: where it was seen and the fields that pair it.

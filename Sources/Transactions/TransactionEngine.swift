@@ -36,6 +36,11 @@ public struct TransactionEngine {
         var server: Endpoint
         var transport: Transport
         var id: UInt16
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(client.mixed ^ (server.mixed &* 0x94d0_49bb_1331_11eb)
+                           ^ UInt64(id) << 32 ^ UInt64(transport.rawValue) << 48)
+        }
     }
 
     /// Identity of a logical query across retries: everything but the client port.
@@ -45,6 +50,16 @@ public struct TransactionEngine {
         var transport: Transport
         var id: UInt16
         var question: QuestionKey?
+
+        func hash(into hasher: inout Hasher) {
+            var word = client.mixed ^ (server.mixed &* 0x94d0_49bb_1331_11eb) ^ UInt64(id) << 32
+                ^ UInt64(transport.rawValue) << 48
+            if let question {
+                word ^= question.nameHash &* 0xff51_afd7_ed55_8ccd ^ UInt64(question.type.rawValue) << 16
+                    ^ UInt64(question.qclass.rawValue)
+            }
+            hasher.combine(word)
+        }
     }
 
     /// Identity of a multicast query as seen by responders: the group, transport and id.
