@@ -247,7 +247,7 @@ public struct Diagnoser {
                 if now - base.time > Diagnoser.searchWindow { base = SearchBase(time: now) }
                 base.count += 1
                 base.time = now
-                if base.names.count < 4 { base.names.append(name) }
+                if base.names.count < 4 && !base.names.contains(name) { base.names.append(name) }
                 if base.frames.count < 16 { base.frames += frames.prefix(4) }
                 source.searchBases[hash] = base
             }
@@ -267,8 +267,7 @@ public struct Diagnoser {
         amplificationQueries += expansions.count
         amplifiedClients.insert(transaction.client.ip)
         var example = Diagnoser.example(transaction)
-        example.note = "\(expansions.count) NXDOMAIN first: " + expansions.names.joined(separator: ", ")
-            + (expansions.count > expansions.names.count ? ", …" : "")
+        example.note = "\(expansions.count) NXDOMAIN first, for " + expansions.names.joined(separator: ", ")
         appendExample(example, to: &amplificationExamples)
         appendFrames(expansions.frames + frames, to: &amplificationFrames)
     }
