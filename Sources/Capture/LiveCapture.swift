@@ -189,16 +189,9 @@ public final class LiveCapture {
             if status == 0 { return .timeout }
         }
         if status == 1, let header {
-            let record = header.pointee
-            let capturedLength = data == nil ? 0 : Int(record.caplen)
             framesRead += 1
-            return .frame(CapturedFrame(
-                number: firstFrameNumber &+ framesRead &- 1,
-                timestamp: Pcap.timestamp(record.ts, fractionScale: fractionScale),
-                capturedLength: capturedLength,
-                originalLength: Int(record.len),
-                bytes: UnsafeRawBufferPointer(start: data, count: capturedLength),
-                linkType: linkType))
+            return .frame(Pcap.frame(header: header.pointee, data: data, number: firstFrameNumber &+ framesRead &- 1,
+                                     fractionScale: fractionScale, linkType: linkType))
         }
         finished = true
         if status == PCAP_ERROR_BREAK { return .end }

@@ -43,6 +43,20 @@ enum Pcap {
         return linkType.rawValue
     }
 
+    /// The frame libpcap's last `pcap_next_ex` returned, as a view (no copy).
+    static func frame(
+        header: pcap_pkthdr, data: UnsafePointer<UInt8>?, number: Int, fractionScale: Int64, linkType: LinkType
+    ) -> CapturedFrame {
+        let capturedLength = data == nil ? 0 : Int(header.caplen)
+        return CapturedFrame(
+            number: number,
+            timestamp: timestamp(header.ts, fractionScale: fractionScale),
+            capturedLength: capturedLength,
+            originalLength: Int(header.len),
+            bytes: UnsafeRawBufferPointer(start: data, count: capturedLength),
+            linkType: linkType)
+    }
+
     /// A capture timestamp on the nanosecond clock. `fractionScale` is 1 when libpcap
     /// delivers nanoseconds in `tv_usec` (nanosecond precision), 1000 for microseconds.
     @inline(__always)

@@ -163,10 +163,7 @@ public struct DNSName: Sendable, CustomStringConvertible {
                 case 0x21...0x7E:
                     text.append(byte)
                 default:
-                    text.append(UInt8(ascii: "\\"))
-                    text.append(UInt8(ascii: "0") + byte / 100)
-                    text.append(UInt8(ascii: "0") + byte / 10 % 10)
-                    text.append(UInt8(ascii: "0") + byte % 10)
+                    appendDecimalEscape(byte, to: &text)
                 }
             }
             text.append(UInt8(ascii: "."))
@@ -300,4 +297,13 @@ extension DNSName {
             }
         }
     }
+}
+
+/// `\DDD`: a byte as a backslash and three decimal digits (RFC 1035 §5.1), for bytes that
+/// have no printable form in presentation format.
+func appendDecimalEscape(_ byte: UInt8, to text: inout [UInt8]) {
+    text.append(UInt8(ascii: "\\"))
+    text.append(UInt8(ascii: "0") + byte / 100)
+    text.append(UInt8(ascii: "0") + byte / 10 % 10)
+    text.append(UInt8(ascii: "0") + byte % 10)
 }

@@ -106,10 +106,7 @@ public enum DNSRecordData: Hashable, Sendable, CustomStringConvertible {
             case 0x20...0x7E:
                 text.append(byte)
             default:
-                text.append(UInt8(ascii: "\\"))
-                text.append(UInt8(ascii: "0") + byte / 100)
-                text.append(UInt8(ascii: "0") + byte / 10 % 10)
-                text.append(UInt8(ascii: "0") + byte % 10)
+                appendDecimalEscape(byte, to: &text)
             }
         }
         text.append(UInt8(ascii: "\""))
