@@ -98,6 +98,7 @@ public struct DNSName: Sendable, CustomStringConvertible {
         var reader = ByteReader(message)
         try reader.dnsSeek(to: offset)
         var storage: [UInt8] = []
+        storage.reserveCapacity(64)  // most names; a longer one grows once or twice (≤ 255)
         _ = try Self.scan(&reader, collectingInto: &storage, collect: true)
         self.storage = storage
     }
@@ -275,8 +276,9 @@ extension DNSName {
                 let label = try cursor.dnsReadBytes(Int(length))
                 for byte in label { hash = NameHash.add(byte, to: hash) }
                 if collect {
+                    // Contiguous append (the generic Sequence path goes byte by byte).
                     storage.append(length)
-                    storage.append(contentsOf: label)
+                    storage.append(contentsOf: label.assumingMemoryBound(to: UInt8.self))
                 }
             case 0b11:
                 let low = try cursor.dnsReadUInt8()
