@@ -410,7 +410,17 @@ typedef struct {
     uint8_t v6;
     uint8_t ip[16]; /* IPv4 in the first 4 bytes */
     uint8_t mac[6];
+    /* DNS ids of a client: counter times an odd constant plus an offset, a permutation
+     * of 0..65535, so ids look random but one client reuses an id only after 65536
+     * queries. With purely random ids, a new query with the same id and question as an
+     * unanswered one within the timeout is, rightly, taken for its retry by any analyser,
+     * and the generator's counts would be off by those rare collisions. */
+    uint16_t id_counter, id_offset;
 } Host;
+
+static uint16_t next_query_id(Host *client) {
+    return (uint16_t)(client->id_counter++ * 40503u + client->id_offset);
+}
 
 static uint16_t ip_id_counter;
 
@@ -651,6 +661,8 @@ static void setup_hosts(void) {
         c->dual_stack = chance(0.05);
         uint8_t ip6[16] = {0xfd, 0x00, 0x00, 0x10, 0x02, 0x44, 0x00, x, 0, 0, 0, 0, 0, 0, 0, y};
         set_v6(&c->v6, ip6, c->v4.mac);
+        c->v4.id_offset = (uint16_t)rnd64();
+        c->v6.id_offset = (uint16_t)rnd64();
         c->namespace_index = rnd_skewed(NAMESPACE_COUNT, 1.6);
     }
     set_v4(&server_cluster_ip, 10, 96, 0, 10);
@@ -697,9 +709,9 @@ static const double retry_answered_probability = 0.6;
 static const uint64_t client_timeout = 5 * NS_PER_S;
 
 /* One UDP query (and its retry, response): returns when the client is done with it. */
-static uint64_t udp_transaction(uint64_t t, const Host *client, uint16_t port, const Host *server,
+static uint64_t udp_transaction(uint64_t t, Host *client, uint16_t port, const Host *server,
                                 const Question *q, const Outcome *o, uint64_t latency) {
-    uint16_t id = (uint16_t)rnd64();
+    uint16_t id = next_query_id(client);
     size_t qlen = build_query(message_buffer, id, q);
     size_t rlen = build_response(response_buffer, id, q, o);
     note_name(q->name);
@@ -737,10 +749,10 @@ static uint64_t udp_transaction(uint64_t t, const Host *client, uint16_t port, c
 }
 
 /* One query over TCP: handshake, length-framed query and response, FIN both ways. */
-static uint64_t tcp_transaction(uint64_t t, const Host *client, const Host *server, const Question *q,
+static uint64_t tcp_transaction(uint64_t t, Host *client, const Host *server, const Question *q,
                                 const Outcome *o, uint64_t latency) {
     uint16_t port = ephemeral_port();
-    uint16_t id = (uint16_t)rnd64();
+    uint16_t id = next_query_id(client);
     Question tq = *q;
     tq.edns = 0;
     size_t qlen = build_query(message_buffer, id, &tq);
@@ -827,7 +839,7 @@ static uint64_t lookup(uint64_t t0) {
     Client *c = &clients[rnd_skewed(CLIENT_COUNT, 2.0)];
     const char *ns = namespaces[c->namespace_index];
     int ipv6 = c->dual_stack && chance(0.5);
-    const Host *client = ipv6 ? &c->v6 : &c->v4;
+    Host *client = ipv6 ? &c->v6 : &c->v4;
     const Host *server;
     if (ipv6) server = &server_cluster_ip6;
     else {
