@@ -51,11 +51,12 @@ struct AnalysedCapture {
     }
 }
 
-/// Runs a program and returns its standard output; throws with its standard error on failure.
-func runProgram(_ path: String, _ arguments: [String]) throws -> String {
+/// Runs a program to completion: exit status, standard output, standard error.
+func runProcess(_ path: String, _ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String, errors: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
     let output = Pipe()
     let errors = Pipe()
     process.standardOutput = output
@@ -64,11 +65,16 @@ func runProgram(_ path: String, _ arguments: [String]) throws -> String {
     let data = output.fileHandleForReading.readDataToEndOfFile()
     let errorData = errors.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw ProgramFailure(program: path, status: process.terminationStatus,
-                             message: String(decoding: errorData, as: UTF8.self))
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+}
+
+/// Runs a program and returns its standard output; throws with its standard error on failure.
+func runProgram(_ path: String, _ arguments: [String]) throws -> String {
+    let result = try runProcess(path, arguments)
+    guard result.status == 0 else {
+        throw ProgramFailure(program: path, status: result.status, message: result.errors)
     }
-    return String(decoding: data, as: UTF8.self)
+    return result.output
 }
 
 struct ProgramFailure: Error, CustomStringConvertible {
