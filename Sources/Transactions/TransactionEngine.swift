@@ -482,15 +482,15 @@ public struct TransactionEngine {
         for attempt in transaction.attempts {
             let key = ExchangeKey(client: Endpoint(ip: transaction.client.ip, port: attempt.clientPort),
                                   server: transaction.server, transport: transaction.transport, id: transaction.id)
-            if byExchange[key]?.remove(serial) == true { byExchange[key] = nil }
+            removeSerial(serial, under: key, from: &byExchange)
             let clientKey = ClientKey(client: key.client, transport: key.transport, id: key.id)
-            if byClient[clientKey]?.remove(serial) == true { byClient[clientKey] = nil }
+            removeSerial(serial, under: clientKey, from: &byClient)
         }
         for attempt in transaction.attempts {
             guard let backend = attempt.backend else { continue }
             let key = ExchangeKey(client: Endpoint(ip: transaction.client.ip, port: attempt.clientPort),
                                   server: backend, transport: transaction.transport, id: transaction.id)
-            if byExchange[key]?.remove(serial) == true { byExchange[key] = nil }
+            removeSerial(serial, under: key, from: &byExchange)
         }
         let retryKey = RetryKey(client: transaction.client.ip, server: transaction.server,
                                 transport: transaction.transport, id: transaction.id, question: transaction.question)
@@ -506,7 +506,7 @@ public struct TransactionEngine {
         }
         if transaction.server.ip.isMulticast {
             let groupKey = GroupKey(group: transaction.server, transport: transaction.transport, id: transaction.id)
-            if byGroup[groupKey]?.remove(serial) == true { byGroup[groupKey] = nil }
+            removeSerial(serial, under: groupKey, from: &byGroup)
         }
         // A query to a multicast group (mDNS, LLMNR) is answered by whoever owns the name,
         // usually to the group: silence from the group proves nothing, so it is not
@@ -557,7 +557,7 @@ public struct TransactionEngine {
                               serverPort: transaction.server.port, question: transaction.question)
         if parkedByQuestion[key] == serial { parkedByQuestion[key] = nil }
         let pair = ServerPair(client: transaction.client.ip, server: transaction.server)
-        if parkedByPair[pair]?.remove(serial) == true { parkedByPair[pair] = nil }
+        removeSerial(serial, under: pair, from: &parkedByPair)
         if transaction.fallback != nil { statistics.fallbacks += 1 }
         deliver(transaction, emit: emit)
     }
@@ -616,6 +616,14 @@ extension IPAddress {
     public var isMulticast: Bool {
         isIPv6 ? high >> 56 == 0xff : (low >> 28) & 0xf == 0xe
     }
+}
+
+/// Removes `serial` from the list under `key`, and the entry when it empties. One hash
+/// lookup, and the list is mutated in the table's own storage: `table[key]?.remove(…)`
+/// copies the list out and back (three allocations per call, measured).
+func removeSerial<Key: Hashable>(_ serial: Int, under key: Key, from table: inout [Key: SerialList]) {
+    guard let index = table.index(forKey: key) else { return }
+    if table.values[index].remove(serial) { table.remove(at: index) }
 }
 
 /// Serials sharing one key, oldest first. The common case of one serial is held inline,
