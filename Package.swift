@@ -42,7 +42,9 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         // Drives frames from Capture through decoding and DNS parsing into the engine.
-        .target(name: "Pipeline", dependencies: ["WireCore", "Capture", "PacketDecoding", "Reassembly", "DNSWire", "Transactions"]),
+        .target(name: "Pipeline", dependencies: [
+            "WireCore", "Capture", "PacketDecoding", "Reassembly", "DNSWire", "Transactions", "Evidence",
+        ]),
         // Who is behind an IP: pods, nodes and Services from `kubectl get pods,svc -A -o json`.
         .target(name: "Attribution", dependencies: ["PacketDecoding"]),
         // Incident evidence bundles: pcapng writer with comments, checksummed manifest, verify.
@@ -50,21 +52,26 @@ let package = Package(
             "WireCore",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // From transactions to findings: the known DNS incidents, with evidence and remedies.
+        .target(name: "Diagnosis", dependencies: ["WireCore", "PacketDecoding", "DNSWire", "Transactions", "Attribution"]),
         // Human, JSON and NDJSON reports.
-        .target(name: "Reports", dependencies: ["WireCore", "PacketDecoding", "DNSWire", "Transactions", "Pipeline"]),
+        .target(name: "Reports", dependencies: [
+            "WireCore", "PacketDecoding", "DNSWire", "Transactions", "Pipeline", "Diagnosis", "Attribution",
+        ]),
         .executableTarget(name: "dnstrail", dependencies: [
-            "Pipeline", "Reports", "Capture",
+            "Pipeline", "Reports", "Capture", "Diagnosis", "Attribution", "PacketDecoding", "Evidence",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "WireCoreTests", dependencies: ["WireCore"]),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "WireCore"]),
         .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding", "WireCore"]),
         .testTarget(name: "ReassemblyTests", dependencies: ["Reassembly", "PacketDecoding", "WireCore"]),
+        .testTarget(name: "DiagnosisTests", dependencies: ["Diagnosis", "Transactions", "Attribution", "PacketDecoding", "DNSWire", "WireCore"]),
         .testTarget(name: "AttributionTests", dependencies: ["Attribution", "PacketDecoding"]),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "WireCore"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "WireCore"]),
         .testTarget(name: "TransactionsTests", dependencies: ["Transactions", "PacketDecoding", "DNSWire", "WireCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "Reports", "Capture", "Transactions"],
+        .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "Reports", "Capture", "Transactions", "Diagnosis", "Attribution"],
                     exclude: ["Golden"]),
         // Minimized crash reproducers found by the fuzz targets in Fuzz/, one named test each.
         .testTarget(name: "FuzzRegressionTests", dependencies: ["DNSWire", "PacketDecoding", "Reassembly", "WireCore", "Pipeline"],

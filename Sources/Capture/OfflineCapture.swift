@@ -109,6 +109,12 @@ public final class OfflineCapture {
             return .end
         }
         let message = Pcap.lastError(handle)
+        if message.contains("different from the type of the first interface")
+            || message.contains("different from the snapshot length of the first interface") {
+            // Not damage: libpcap reads one link type and snaplen per pcapng file.
+            return .damaged(singleLine("pcapng file mixes interfaces libpcap cannot read together, stopped \(position) "
+                + "(\(message)); split it per interface (e.g. `tshark -r F -w G -Y frame.interface_id==N`) to read the rest"))
+        }
         let kind = message.contains("truncated") ? "truncated capture file" : "damaged capture file"
         var text = "\(kind) \(position): \(message)"
         if let gzipProblem { text += " (gzip: \(gzipProblem))" }

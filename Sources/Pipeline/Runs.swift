@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Capture
+import Reassembly
 import Synchronization
 import Transactions
 import WireCore
@@ -21,7 +22,35 @@ public struct RunResult: Sendable {
     public var inputs: [InputSummary] = []
     public var packets = PacketStatistics()
     public var engine = EngineStatistics()
+    public var reassembly = ReassemblySummary()
     public var live: LiveSummary?
+
+    public init() {}
+}
+
+/// What the fragment and TCP stream reassemblers did, for the report.
+public struct ReassemblySummary: Sendable, Equatable {
+    public var fragments = 0
+    public var datagramsCompleted = 0
+    public var incompleteFragmentSets = 0
+    public var overlappingFragmentSets = 0
+    public var tcpConnections = 0
+    public var tcpMessages = 0
+    public var damagedTCPDirections = 0
+    public var evictedTCPConnections = 0
+
+    public init() {}
+
+    init(fragments: FragmentStatistics, tcp: TCPStatistics) {
+        self.fragments = fragments.fragments
+        datagramsCompleted = fragments.completed
+        incompleteFragmentSets = fragments.incompleteExpired + fragments.incompleteAtEnd
+        overlappingFragmentSets = fragments.overlapping
+        tcpConnections = tcp.connectionsOpened
+        tcpMessages = tcp.messages
+        damagedTCPDirections = tcp.damagedDirections
+        evictedTCPConnections = tcp.evicted
+    }
 }
 
 /// Live capture facts for the report.
@@ -41,23 +70,11 @@ public struct LiveSummary: Sendable, Equatable {
 public func analyzeFiles(
     _ paths: [String], options: AnalysisOptions, emit: (Transaction) -> Void
 ) throws(CaptureError) -> RunResult {
-    var ordered: [(path: String, first: Timestamp?)] = []
-    for path in paths {
-        let capture = try OfflineCapture(path: path)
-        var first: Timestamp?
-        if case .frame(let frame) = capture.next() { first = frame.timestamp }
-        ordered.append((path, first))
-    }
-    let order = ordered.indices.sorted {
-        let left = ordered[$0].first ?? Timestamp(nanoseconds: .max)
-        let right = ordered[$1].first ?? Timestamp(nanoseconds: .max)
-        return left == right ? $0 < $1 : left < right
-    }
+    let order = try orderByFirstPacket(paths)
     var analyzer = Analyzer(options: options)
     var result = RunResult()
     var nextFrame = 1
-    for index in order {
-        let path = ordered[index].path
+    for path in order {
         let capture = try OfflineCapture(path: path, firstFrameNumber: nextFrame)
         var summary = InputSummary(path: path, linkType: capture.linkType.description, frames: 0,
                                    firstFrame: nextFrame, damage: nil)
@@ -80,7 +97,27 @@ public func analyzeFiles(
     analyzer.finish(emit: emit)
     result.packets = analyzer.packets
     result.engine = analyzer.engine.statistics
+    result.reassembly = ReassemblySummary(fragments: analyzer.fragments.statistics, tcp: analyzer.streams.statistics)
     return result
+}
+
+/// The files in the order an offline run reads them: by first packet time (files without
+/// packets last), keeping the given order on ties. Opens each file, so an unreadable one
+/// fails here with its one-line error.
+public func orderByFirstPacket(_ paths: [String]) throws(CaptureError) -> [String] {
+    var ordered: [(path: String, first: Timestamp?)] = []
+    for path in paths {
+        let capture = try OfflineCapture(path: path)
+        var first: Timestamp?
+        if case .frame(let frame) = capture.next() { first = frame.timestamp }
+        ordered.append((path, first))
+    }
+    let order = ordered.indices.sorted {
+        let left = ordered[$0].first ?? Timestamp(nanoseconds: .max)
+        let right = ordered[$1].first ?? Timestamp(nanoseconds: .max)
+        return left == right ? $0 < $1 : left < right
+    }
+    return order.map { ordered[$0].path }
 }
 
 /// Set by SIGINT/SIGTERM during a live run; checked between reads.
@@ -99,8 +136,11 @@ public struct LiveStatus: Sendable {
 /// Captures live until `duration` (wall clock) elapses or SIGINT/SIGTERM arrives, then
 /// closes outstanding queries and returns. `status` is called about once a second.
 /// Without `filter`, the default DNS filter is built for the interface's link type.
+/// `record`, when given, sees every captured frame first (to keep the capture for an
+/// evidence bundle).
 public func runLive(
     interface: String, filter: String?, duration: Double?, options: AnalysisOptions,
+    record: ((CapturedFrame, LinkType, Int) -> Void)? = nil,
     status: (LiveStatus) -> Void, emit: (Transaction) -> Void
 ) throws(CaptureError) -> RunResult {
     let capture = if let filter {
@@ -134,6 +174,7 @@ public func runLive(
         switch capture.next() {
         case .frame(let frame):
             frameNumber += 1
+            record?(frame, capture.linkType, capture.snapshotLength)
             analyzer.process(frame: frameNumber, time: frame.timestamp, bytes: frame.bytes,
                              originalLength: frame.originalLength, linkType: frame.linkType, emit: emit)
         case .timeout:
@@ -152,6 +193,7 @@ public func runLive(
     var result = RunResult()
     result.packets = analyzer.packets
     result.engine = analyzer.engine.statistics
+    result.reassembly = ReassemblySummary(fragments: analyzer.fragments.statistics, tcp: analyzer.streams.statistics)
     result.live = LiveSummary(interface: interface, filter: capture.filter, linkType: capture.linkType.description,
                               kernel: kernel, stoppedBy: stoppedBy)
     return result

@@ -52,6 +52,26 @@ extension Report {
                 .map { "\($0.key) \($0.value)" }.joined(separator: "   "))
         }
         out.append("")
+        out.append("Findings")
+        if findings.isEmpty { out.append("  none: no known incident pattern in this capture") }
+        for (index, finding) in findings.enumerated() {
+            out.append("  \(index + 1). [\(finding.kind.rawValue), \(finding.confidence.rawValue) confidence] \(finding.title)")
+            for line in Report.wrap(finding.explanation, width: 94) { out.append("     " + line) }
+            out.append("     Evidence: " + finding.counts.map { "\(String($0.0.map { $0 == "_" ? " " : $0 })) \($0.1)" }
+                .joined(separator: ", "))
+            for example in finding.examples.prefix(3) {
+                var line = "       \(example.client) → \(example.server)/\(example.transport)"
+                if let qname = example.qname { line += " \(qname) \(example.qtype ?? "")" }
+                line += " \(example.outcome), frames " + example.frames.prefix(6).map(String.init).joined(separator: ", ")
+                out.append(line)
+                if let note = example.note { out.append("         " + note) }
+            }
+            out.append("     Fix:")
+            for line in finding.remediation.split(separator: "\n", omittingEmptySubsequences: false) {
+                out.append("       " + line)
+            }
+        }
+        out.append("")
         out.append("Unanswered queries by source")
         let bySource = figures.unansweredBySource
         if bySource.isEmpty {
@@ -190,6 +210,21 @@ extension Report {
         let text = time.rfc3339
         guard let t = text.firstIndex(of: "T") else { return text }
         return String(text[text.index(after: t)...].prefix(12))
+    }
+
+    /// Greedy word wrap for explanations.
+    static func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        var line = ""
+        for word in text.split(separator: " ") {
+            if !line.isEmpty && line.count + 1 + word.count > width {
+                lines.append(line)
+                line = ""
+            }
+            line += (line.isEmpty ? "" : " ") + word
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines
     }
 
     static func plural(_ count: Int, _ one: String, _ many: String) -> String { count == 1 ? one : many }

@@ -1,3 +1,4 @@
+import Attribution
 import DNSWire
 import PacketDecoding
 import Transactions
@@ -5,11 +6,23 @@ import WireCore
 
 /// One line of `--format ndjson`: a transaction as a flat JSON object. Field order and
 /// names are the documented schema (README "Output formats").
-public func ndjsonLine(_ transaction: Transaction) -> String {
+public func ndjsonLine(_ transaction: Transaction, directory: ClusterDirectory? = nil) -> String {
     var line = "{\"time\":\""
     line += transaction.firstTime.rfc3339
     line += "\",\"client\":"
     appendEndpoint(transaction.client, to: &line)
+    if let pod = directory?.pod(at: transaction.client.ip) {
+        line.removeLast()
+        line += ",\"pod\":"
+        JSONValue.appendQuoted(pod.name, to: &line)
+        line += ",\"namespace\":"
+        JSONValue.appendQuoted(pod.namespace, to: &line)
+        if let node = pod.node {
+            line += ",\"node\":"
+            JSONValue.appendQuoted(node, to: &line)
+        }
+        line += "}"
+    }
     line += ",\"server\":"
     appendEndpoint(transaction.server, to: &line)
     line += ",\"transport\":\"\(transaction.transport)\",\"id\":\(transaction.id),\"qname\":"

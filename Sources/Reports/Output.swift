@@ -11,19 +11,33 @@ public final class OutputBuffer {
     /// Set once a write fails (for example a closed pipe); later output is discarded.
     public private(set) var failed = false
 
-    public init(descriptor: Int32 = 1) {
+    private let closeWhenDone: Bool
+    private var closed = false
+
+    public init(descriptor: Int32 = 1, closeWhenDone: Bool = false) {
         self.descriptor = descriptor
+        self.closeWhenDone = closeWhenDone
         buffer.reserveCapacity(OutputBuffer.flushThreshold * 2)
     }
 
-    deinit { flush() }
+    deinit { close() }
+
+    /// Flushes, and closes the descriptor if this buffer owns it. Later writes are discarded.
+    public func close() {
+        guard !closed else { return }
+        flush()
+        closed = true
+        if closeWhenDone { _ = Glibc.close(descriptor) }
+    }
 
     public func write(_ text: String) {
+        guard !closed else { return }
         buffer.append(contentsOf: text.utf8)
         if buffer.count >= OutputBuffer.flushThreshold { flush() }
     }
 
     public func writeLine(_ text: String) {
+        guard !closed else { return }
         buffer.append(contentsOf: text.utf8)
         buffer.append(0x0a)
         if buffer.count >= OutputBuffer.flushThreshold { flush() }

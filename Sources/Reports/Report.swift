@@ -1,4 +1,6 @@
+import Attribution
 import DNSWire
+import Diagnosis
 import Histogram
 import PacketDecoding
 import Pipeline
@@ -11,16 +13,31 @@ public enum ToolInfo {
     public static let version = "0.1.0"
 }
 
-/// A finished run with its aggregates: what the human and JSON reports render.
+/// A finished run with its aggregates and findings: what the human and JSON reports render.
 public struct Report {
     public var run: RunResult
     public var figures: ReportBuilder
     public var options: AnalysisOptions
+    public var findings: [Finding]
 
-    public init(run: RunResult, figures: ReportBuilder, options: AnalysisOptions) {
+    public init(run: RunResult, figures: ReportBuilder, options: AnalysisOptions, findings: [Finding] = []) {
         self.run = run
         self.figures = figures
         self.options = options
+        self.findings = findings
+    }
+
+    /// Runs the diagnosis over what the run saw (the transactions went through `diagnoser`).
+    public init(run: RunResult, figures: ReportBuilder, options: AnalysisOptions, diagnoser: Diagnoser,
+                directory: ClusterDirectory) {
+        var context = DiagnosisContext(directory: directory, timeout: options.timeout)
+        context.kernelDropped = run.live?.kernel?.dropped ?? 0
+        context.interfaceDropped = run.live?.kernel?.interfaceDropped ?? 0
+        context.damagedInputs = run.inputs.compactMap { input in input.damage.map { "\(input.path): \($0)" } }
+        context.cutDNSMessages = (run.packets.malformedDNS["cut-by-snaplen"] ?? 0) + (run.packets.malformedDNSBody["cut-by-snaplen"] ?? 0)
+        context.damagedTCPDirections = run.reassembly.damagedTCPDirections
+        context.incompleteFragmentSets = run.reassembly.incompleteFragmentSets
+        self.init(run: run, figures: figures, options: options, findings: diagnoser.findings(context: context))
     }
 
     /// Things the reader must know before trusting "unanswered": lost or cut packets.
@@ -77,6 +94,7 @@ public struct Report {
             ("tool", .object([("name", .string(ToolInfo.name)), ("version", .string(ToolInfo.version))])),
             ("capture", .object(capture)),
             ("time_range", timeRange),
+            ("findings", .array(findings.map(Report.json))),
             ("options", .object([("timeout_s", .double(options.timeout.seconds)),
                                  ("ports", .array(options.ports.map { .int(Int($0)) }))])),
             ("packets", .object([
@@ -158,6 +176,34 @@ public struct Report {
                          }))])
             })),
             ("warnings", .array(warnings.map { .string($0) })),
+        ])
+    }
+
+    static func json(_ finding: Finding) -> JSONValue {
+        func addresses(_ list: [NamedAddress]) -> JSONValue {
+            .array(list.map { address in
+                .object([("ip", .string(address.ip.description)), ("identity", address.identity.map { .string($0) } ?? .null),
+                         ("namespace", address.namespace.map { .string($0) } ?? .null)])
+            })
+        }
+        return .object([
+            ("kind", .string(finding.kind.rawValue)), ("confidence", .string(finding.confidence.rawValue)),
+            ("title", .string(finding.title)), ("explanation", .string(finding.explanation)),
+            ("evidence", .object([
+                ("counts", .object(finding.counts.map { ($0.0, .int($0.1)) })),
+                ("sources", addresses(finding.sources)), ("servers", addresses(finding.servers)),
+                ("examples", .array(finding.examples.map { example in
+                    .object([("client", .string(example.client)), ("server", .string(example.server)),
+                             ("transport", .string(example.transport)),
+                             ("qname", example.qname.map { .string($0) } ?? .null),
+                             ("qtype", example.qtype.map { .string($0) } ?? .null),
+                             ("outcome", .string(example.outcome)),
+                             ("frames", .array(example.frames.map { .int($0) })),
+                             ("note", example.note.map { .string($0) } ?? .null)])
+                })),
+                ("frames", .int(finding.frames.count)),
+            ])),
+            ("remediation", .string(finding.remediation)),
         ])
     }
 

@@ -96,10 +96,23 @@ public struct ReportBuilder {
     public private(set) var unansweredGroups: [GroupKey: UnansweredGroup] = [:]
     public private(set) var droppedGroups = 0
 
+    /// Queries and failures per time bucket per source, for the HTML timeline.
+    public private(set) var timeline = Timeline()
+    /// Answered-query latencies in power-of-two microsecond buckets: bucket i holds
+    /// latencies in [2^i, 2^(i+1)) µs (bucket 0 also holds < 1 µs).
+    public private(set) var latencyBuckets = [Int](repeating: 0, count: 40)
+
     public init() {}
 
     public mutating func add(_ transaction: Transaction) {
         transactions += 1
+        if transaction.outcome != .multicast {
+            timeline.add(source: transaction.client.ip, at: transaction.firstTime, failed: transaction.outcome != .answered)
+        }
+        if transaction.outcome == .answered, let latency = transaction.latency {
+            let microseconds = UInt64(max(1, latency.nanoseconds / 1000))
+            latencyBuckets[min(latencyBuckets.count - 1, 63 - microseconds.leadingZeroBitCount)] += 1
+        }
         if transaction.attemptCount > 1 { retried += 1 }
         if transaction.isTruncated { truncated += 1 }
         let key = ServerKey(server: transaction.server, transport: transaction.transport)
@@ -213,5 +226,85 @@ public struct ReportBuilder {
             $0.value != $1.value ? $0.value > $1.value
                 : ($0.key.qname, $0.key.qtype.rawValue) < ($1.key.qname, $1.key.qtype.rawValue)
         }.map { ($0.key, $0.value) }
+    }
+}
+
+/// Counts per time bucket and source, bounded: at most `maximumBuckets` buckets (the
+/// bucket width doubles, merging pairs, when a capture runs longer) and
+/// `maximumSources` sources (the rest pooled as "other").
+public struct Timeline: Sendable {
+    public static let maximumBuckets = 600
+    public static let maximumSources = 200
+
+    public struct Series: Sendable {
+        public var queries: [Int] = []
+        public var failed: [Int] = []
+    }
+
+    public private(set) var start: Timestamp?
+    /// Bucket width in seconds (1, 2, 4, ...).
+    public private(set) var bucketSeconds: Int64 = 1
+    public private(set) var series: [IPAddress: Series] = [:]
+    /// Sources beyond `maximumSources`, pooled.
+    public private(set) var other = Series()
+    public private(set) var bucketCount = 0
+
+    public init() {}
+
+    mutating func add(source: IPAddress, at time: Timestamp, failed: Bool) {
+        if start.map({ time < $0 }) ?? true {
+            // Transactions close out of order by a few seconds; the timeline starts at the
+            // earliest first attempt seen, shifting buckets if an earlier one appears.
+            if let old = start {
+                let shift = Int((old.nanoseconds - time.nanoseconds) / (bucketSeconds * 1_000_000_000)) + 1
+                shiftRight(by: shift)
+                start = Timestamp(nanoseconds: old.nanoseconds - Int64(shift) * bucketSeconds * 1_000_000_000)
+            } else {
+                start = Timestamp(nanoseconds: time.nanoseconds - time.nanoseconds % 1_000_000_000)
+            }
+        }
+        guard let start else { return }
+        var index = Int((time.nanoseconds - start.nanoseconds) / (bucketSeconds * 1_000_000_000))
+        while index >= Timeline.maximumBuckets {
+            coarsen()
+            index = Int((time.nanoseconds - start.nanoseconds) / (bucketSeconds * 1_000_000_000))
+        }
+        bucketCount = max(bucketCount, index + 1)
+        if series[source] != nil || series.count < Timeline.maximumSources {
+            Timeline.bump(&series[source, default: Series()], index, failed)
+        } else {
+            Timeline.bump(&other, index, failed)
+        }
+    }
+
+    private static func bump(_ series: inout Series, _ index: Int, _ failed: Bool) {
+        if series.queries.count <= index {
+            series.queries += Array(repeating: 0, count: index + 1 - series.queries.count)
+            series.failed += Array(repeating: 0, count: index + 1 - series.failed.count)
+        }
+        series.queries[index] += 1
+        if failed { series.failed[index] += 1 }
+    }
+
+    private mutating func coarsen() {
+        bucketSeconds *= 2
+        func merge(_ values: [Int]) -> [Int] {
+            stride(from: 0, to: values.count, by: 2).map { values[$0] + ($0 + 1 < values.count ? values[$0 + 1] : 0) }
+        }
+        series = series.mapValues { Series(queries: merge($0.queries), failed: merge($0.failed)) }
+        other.queries = merge(other.queries)
+        other.failed = merge(other.failed)
+        bucketCount = (bucketCount + 1) / 2
+    }
+
+    private mutating func shiftRight(by count: Int) {
+        let padding = Array(repeating: 0, count: count)
+        series = series.mapValues { Series(queries: padding + $0.queries, failed: padding + $0.failed) }
+        if !other.queries.isEmpty {
+            other.queries = padding + other.queries
+            other.failed = padding + other.failed
+        }
+        bucketCount += count
+        while bucketCount > Timeline.maximumBuckets { coarsen() }
     }
 }

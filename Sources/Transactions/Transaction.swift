@@ -84,6 +84,8 @@ public struct Attempt: Hashable, Sendable {
     public var frame: Int
     public var time: Timestamp
     public var clientPort: UInt16
+    /// Where kube-proxy's DNAT sent this attempt, when a copy after DNAT was seen.
+    public var backend: Endpoint? = nil
 }
 
 /// The response that closed a transaction.
@@ -127,6 +129,16 @@ public enum ExpiryReason: String, Sendable {
     case captureEnd = "capture-end"
     /// The pending table was full and this was the oldest entry.
     case evicted
+}
+
+/// The other query of a parallel pair (same socket, microseconds apart).
+public struct ParallelQuery: Hashable, Sendable {
+    public var frame: Int
+    public var type: DNSType?
+    /// Whether it was answered on its first attempt (known once it closes; false until then).
+    public var answeredFirstTry: Bool
+    /// The engine's handle on the partner while both are outstanding.
+    var serial: Int = -1
 }
 
 /// The ICMP error that closed a transaction as rejected.
@@ -177,9 +189,18 @@ public struct Transaction: Sendable {
     public var interfaceIndex: Int32
     /// The overlay the query crossed nodes in, with the node addresses, if any.
     public var underlay: Underlay?
-    /// Where a ClusterIP query was DNAT'ed to: the server address actually reached (a
-    /// copy of the query seen after DNAT, or a response from another address).
-    public var backend: Endpoint?
+    /// Where a ClusterIP query was DNAT'ed to: the backend of the answered attempt, or of
+    /// the last attempt whose DNAT'ed copy was seen.
+    public var backend: Endpoint? {
+        if let response, attempts.indices.contains(response.attemptIndex), let backend = attempts[response.attemptIndex].backend {
+            return backend
+        }
+        return attempts.last { $0.backend != nil }?.backend
+    }
+    /// Another query sent from the same socket (client address and port, same server)
+    /// within `TransactionEngine.parallelWindow` of this one — glibc's and musl's
+    /// parallel A and AAAA — and what became of it.
+    public var sentWith: ParallelQuery?
     /// Interfaces the query was seen on, in order (Linux cooked v2 captures: `-i any`).
     /// For an unanswered query the last one is where it was last seen.
     public var seenOn: [Int32] = []
@@ -200,6 +221,12 @@ public struct Transaction: Sendable {
     public var firstTime: Timestamp { attempts.first?.time ?? lastTime }
     public var attemptCount: Int { attempts.count + droppedAttempts }
     public var isTruncated: Bool { response?.isTruncated ?? false }
+
+    /// Answered before the client had to send it again.
+    public var answeredFirstTry: Bool {
+        guard let response else { return false }
+        return attempts.count < 2 || response.time < attempts[1].time
+    }
 
     /// Client-perceived resolution time: from the first attempt to the response (to the
     /// TCP answer when a truncated answer was retried over TCP successfully).

@@ -23,6 +23,11 @@ public struct TransactionEngine {
     public static let maximumAttempts = 32
 
     public let timeout: Duration
+    /// How long a query waits after its last attempt: `timeout` plus a grace of a tenth of
+    /// it (at most 1 s). Resolvers retry at exactly their timeout (glibc: 5 s), so with
+    /// the same timeout here a retry would land a few milliseconds after the deadline and
+    /// be taken for a new query; the grace recognises it as the retry it is.
+    public let window: Duration
     public let maximumPending: Int
 
     /// Identity of one attempt's exchange: 5-tuple plus DNS id.
@@ -48,6 +53,19 @@ public struct TransactionEngine {
         var transport: Transport
         var id: UInt16
     }
+
+    /// Queries from one socket closer than this were sent in parallel (A and AAAA).
+    public static let parallelWindow = Duration(nanoseconds: 50_000_000)
+
+    struct SocketKey: Hashable {
+        var client: Endpoint
+        var server: Endpoint
+        var transport: Transport
+    }
+
+    /// The latest outstanding query per socket, to pair parallel queries (bounded by the
+    /// outstanding queries: entries leave when their transaction closes).
+    private var lastOnSocket: [SocketKey: Int] = [:]
 
     /// Outstanding transactions kept per exchange or group key (several queries may share
     /// a 5-tuple and id: A and AAAA from one socket with id 0, mDNS); the oldest leaves first.
@@ -129,6 +147,7 @@ public struct TransactionEngine {
 
     public init(timeout: Duration = TransactionEngine.defaultTimeout, maximumPending: Int = TransactionEngine.defaultMaximumPending) {
         self.timeout = timeout
+        window = Duration(nanoseconds: timeout.nanoseconds + min(1_000_000_000, timeout.nanoseconds / 10))
         self.maximumPending = max(1, maximumPending)
     }
 
@@ -169,11 +188,15 @@ public struct TransactionEngine {
                     transaction.seenOn.append(message.interfaceIndex)
                 }
                 let server = message.destination
-                if server != transaction.server && transaction.backend == nil {
-                    transaction.backend = server
+                // The DNAT'ed copy of one attempt: record where that attempt went (each
+                // retry may be balanced to another backend), so the backend's answer pairs.
+                if server != transaction.server,
+                   let index = transaction.attempts.lastIndex(where: { $0.clientPort == message.source.port }),
+                   transaction.attempts[index].backend == nil {
+                    transaction.attempts[index].backend = server
                     pending[serial] = transaction
-                    index(serial, under: ExchangeKey(client: message.source, server: server,
-                                                     transport: message.transport, id: message.id), emit: { _ in })
+                    self.index(serial, under: ExchangeKey(client: message.source, server: server,
+                                                          transport: message.transport, id: message.id), emit: { _ in })
                 } else {
                     pending[serial] = transaction
                 }
@@ -221,7 +244,7 @@ public struct TransactionEngine {
         while let earliest = deadlines.min, earliest.time < clock {
             deadlines.removeMin()
             guard let transaction = pending[earliest.serial],
-                  transaction.lastTime + timeout == earliest.time else { continue }
+                  transaction.lastTime + window == earliest.time else { continue }
             close(serial: earliest.serial, outcome: .unanswered, expiry: .timeout, emit: emit)
         }
         while let earliest = parkDeadlines.min, earliest.time < clock {
@@ -281,7 +304,7 @@ public struct TransactionEngine {
                                 id: message.id, question: message.question)
         let exchangeKey = ExchangeKey(client: client, server: server, transport: message.transport, id: message.id)
         if let serial = byRetry[retryKey], var transaction = pending[serial],
-           message.time - transaction.lastTime <= timeout {
+           message.time - transaction.lastTime <= window {
             // A resend of an outstanding query: same id and question, any source port.
             if transaction.attempts.count < TransactionEngine.maximumAttempts {
                 transaction.attempts.append(Attempt(frame: message.frame, time: message.time, clientPort: client.port))
@@ -299,7 +322,7 @@ public struct TransactionEngine {
             }
             pending[serial] = transaction
             index(serial, under: exchangeKey, emit: emit)
-            deadlines.insert(Deadline(time: message.time + timeout, serial: serial))
+            deadlines.insert(Deadline(time: message.time + window, serial: serial))
             return
         }
         if let previous = byRetry[retryKey] {
@@ -319,6 +342,16 @@ public struct TransactionEngine {
         pending[serial] = transaction
         byRetry[retryKey] = serial
         index(serial, under: exchangeKey, emit: emit)
+        let socket = SocketKey(client: client, server: server, transport: message.transport)
+        if let other = lastOnSocket[socket], var sibling = pending[other], sibling.question != message.question,
+           message.time - sibling.firstTime <= TransactionEngine.parallelWindow {
+            sibling.sentWith = ParallelQuery(frame: message.frame, type: message.question?.type, answeredFirstTry: false,
+                                             serial: serial)
+            pending[other] = sibling
+            pending[serial]?.sentWith = ParallelQuery(frame: sibling.attempts.first?.frame ?? 0, type: sibling.question?.type,
+                                                      answeredFirstTry: false, serial: other)
+        }
+        lastOnSocket[socket] = serial
         if message.interfaceIndex >= 0, let copyKey = lastCopyKey {
             copies[copyKey]?.serial = serial
             pending[serial]?.seenOn = [message.interfaceIndex]
@@ -339,7 +372,7 @@ public struct TransactionEngine {
                 close(serial: members.first, outcome: .unanswered, expiry: .evicted, emit: emit)
             }
         }
-        deadlines.insert(Deadline(time: message.time + timeout, serial: serial))
+        deadlines.insert(Deadline(time: message.time + window, serial: serial))
         statistics.peakPending = max(statistics.peakPending, pending.count)
     }
 
@@ -374,8 +407,16 @@ public struct TransactionEngine {
             statistics.unsolicited[.questionMismatch, default: 0] += 1
             return
         }
-        // The attempt it answers: the first one sent from this client port.
-        let attemptIndex = transaction.attempts.firstIndex { $0.clientPort == key.client.port } ?? 0
+        // The attempt it answers: the first one sent from this client port, unless the
+        // resolver re-sent on the same socket a whole timeout later — that resend is a new
+        // attempt in its own right (tshark calls resends within 5 s retransmissions and
+        // pairs the answer with the original, later ones with themselves).
+        var attemptIndex = transaction.attempts.firstIndex { $0.clientPort == key.client.port } ?? 0
+        for (index, attempt) in transaction.attempts.enumerated()
+        where index > attemptIndex && attempt.clientPort == key.client.port && attempt.time <= message.time
+            && attempt.time - transaction.attempts[attemptIndex].time >= timeout {
+            attemptIndex = index
+        }
         transaction.response = ResponseRecord(frame: message.frame, time: message.time, rcode: message.rcode,
                                               isTruncated: message.isTruncated, attemptIndex: attemptIndex,
                                               source: answeredFrom)
@@ -426,16 +467,24 @@ public struct TransactionEngine {
             let clientKey = ClientKey(client: key.client, transport: key.transport, id: key.id)
             if byClient[clientKey]?.remove(serial) == true { byClient[clientKey] = nil }
         }
-        if let backend = transaction.backend {
-            for attempt in transaction.attempts {
-                let key = ExchangeKey(client: Endpoint(ip: transaction.client.ip, port: attempt.clientPort),
-                                      server: backend, transport: transaction.transport, id: transaction.id)
-                if byExchange[key]?.remove(serial) == true { byExchange[key] = nil }
-            }
+        for attempt in transaction.attempts {
+            guard let backend = attempt.backend else { continue }
+            let key = ExchangeKey(client: Endpoint(ip: transaction.client.ip, port: attempt.clientPort),
+                                  server: backend, transport: transaction.transport, id: transaction.id)
+            if byExchange[key]?.remove(serial) == true { byExchange[key] = nil }
         }
         let retryKey = RetryKey(client: transaction.client.ip, server: transaction.server,
                                 transport: transaction.transport, id: transaction.id, question: transaction.question)
         if byRetry[retryKey] == serial { byRetry[retryKey] = nil }
+        if let first = transaction.attempts.first {
+            let socket = SocketKey(client: Endpoint(ip: transaction.client.ip, port: first.clientPort),
+                                   server: transaction.server, transport: transaction.transport)
+            if lastOnSocket[socket] == serial { lastOnSocket[socket] = nil }
+        }
+        if let partner = transaction.sentWith, pending[partner.serial]?.sentWith?.serial == serial {
+            // Tell the partner still outstanding how this one fared.
+            pending[partner.serial]?.sentWith?.answeredFirstTry = outcome == .answered && transaction.answeredFirstTry
+        }
         if transaction.server.ip.isMulticast {
             let groupKey = GroupKey(group: transaction.server, transport: transaction.transport, id: transaction.id)
             if byGroup[groupKey]?.remove(serial) == true { byGroup[groupKey] = nil }

@@ -1,5 +1,10 @@
 import ArgumentParser
+import Attribution
 import Capture
+import Diagnosis
+import Evidence
+import Foundation
+import PacketDecoding
 import Pipeline
 import Reports
 import Transactions
@@ -20,9 +25,11 @@ struct DNSTrail: ParsableCommand {
               dnstrail analyze incident.pcapng.gz --format ndjson | grep unanswered
               dnstrail live -i any --duration 60
               dnstrail live -i eth0 --filter 'udp port 53' --fail-on-unanswered
+              dnstrail export incident.pcap --pods pods.json --out bundle/
+              dnstrail verify bundle/
             """,
         version: ToolInfo.version,
-        subcommands: [Analyze.self, Live.self])
+        subcommands: [Analyze.self, Live.self, Export.self, Verify.self])
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -46,9 +53,35 @@ struct AnalysisArguments: ParsableArguments {
     @Option(help: ArgumentHelp("Outstanding queries kept before the oldest is evicted.", visibility: .hidden))
     var maxPending: Int = TransactionEngine.defaultMaximumPending
 
+    @Option(name: .customLong("pods"), help: ArgumentHelp(
+        "Output of `kubectl get pods,svc -A -o json` (repeatable): names pods, namespaces, nodes and Services.",
+        valueName: "file"))
+    var podFiles: [String] = []
+
+    @Option(name: .customLong("dns-server"), help: ArgumentHelp(
+        "An address that is a DNS server of the cluster (repeatable), besides kube-dns from --pods and 169.254.20.10.",
+        valueName: "ip"))
+    var dnsServers: [String] = []
+
     func validate() throws {
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
         guard maxPending > 0 else { throw ValidationError("--max-pending must be positive") }
+        for server in dnsServers where IPAddress(server) == nil {
+            throw ValidationError("--dns-server '\(server)' is not an IPv4 or IPv6 address")
+        }
+    }
+
+    /// The cluster directory from --pods and --dns-server; exits 2 with one line if a file is unusable.
+    func directory() throws -> ClusterDirectory {
+        var directory = ClusterDirectory()
+        do {
+            if !podFiles.isEmpty { directory = try ClusterDirectory.load(paths: podFiles) }
+        } catch {
+            printError("dnstrail: \(error)")
+            throw ExitCode(2)
+        }
+        for server in dnsServers { if let ip = IPAddress(server) { directory.addDNSServer(ip) } }
+        return directory
     }
 
     var options: AnalysisOptions {
@@ -59,30 +92,47 @@ struct AnalysisArguments: ParsableArguments {
         return options
     }
 
-    /// Runs `body` with a sink that streams NDJSON or aggregates, then prints the report.
-    func report(_ body: ((Transaction) -> Void) throws(CaptureError) -> RunResult) throws {
+    /// Runs `body` with a sink that streams NDJSON or aggregates, prints the report (unless
+    /// `print` is false), and returns it. `transactions`, when given, also receives every
+    /// transaction as an NDJSON line (the evidence bundle's transactions.ndjson).
+    @discardableResult
+    func report(
+        print: Bool = true, transactions: OutputBuffer? = nil,
+        _ body: ((Transaction) -> Void) throws(CaptureError) -> RunResult
+    ) throws -> Report {
         let output = OutputBuffer()
+        let directory = try directory()
         var figures = ReportBuilder()
+        var diagnoser = Diagnoser()
         let format = format
         let run: RunResult
         do {
             run = try body { transaction in
                 figures.add(transaction)
-                if format == .ndjson { output.writeLine(ndjsonLine(transaction)) }
+                diagnoser.add(transaction)
+                if print && format == .ndjson { output.writeLine(ndjsonLine(transaction, directory: directory)) }
+                transactions?.writeLine(ndjsonLine(transaction, directory: directory))
             }
         } catch {
             output.flush()
             printError("dnstrail: \(error)")
             throw ExitCode(2)
         }
-        let report = Report(run: run, figures: figures, options: options)
-        switch format {
-        case .human: output.write(report.human())
-        case .json: output.writeLine(report.json().serialized(pretty: true))
-        case .ndjson: for warning in report.warnings { printError("dnstrail: warning: \(warning)") }
+        let report = Report(run: run, figures: figures, options: options, diagnoser: diagnoser, directory: directory)
+        if print {
+            switch format {
+            case .human: output.write(report.human())
+            case .json: output.writeLine(report.json().serialized(pretty: true))
+            case .ndjson: for warning in report.warnings { printError("dnstrail: warning: \(warning)") }
+            }
+            output.flush()
         }
-        output.flush()
-        if failOnUnanswered && figures.unanswered > 0 { throw ExitCode(3) }
+        return report
+    }
+
+    /// Exit 3 for scripts when asked to and anything failed.
+    func exitForUnanswered(_ report: Report) throws {
+        if failOnUnanswered && report.figures.unanswered + report.figures.rejected > 0 { throw ExitCode(3) }
     }
 }
 
@@ -102,9 +152,10 @@ struct Analyze: ParsableCommand {
 
     func run() throws {
         let options = analysis.options
-        try analysis.report { emit throws(CaptureError) in
+        let report = try analysis.report { emit throws(CaptureError) in
             try analyzeFiles(files, options: options, emit: emit)
         }
+        try analysis.exitForUnanswered(report)
     }
 }
 
@@ -126,6 +177,9 @@ struct Live: ParsableCommand {
     @Option(help: "Stop after this many seconds.")
     var duration: Double?
 
+    @Option(help: ArgumentHelp("Also write an evidence bundle to this (new or empty) directory.", valueName: "dir"))
+    var export: String?
+
     @OptionGroup var analysis: AnalysisArguments
 
     func validate() throws {
@@ -135,9 +189,37 @@ struct Live: ParsableCommand {
     func run() throws {
         let options = analysis.options
         let interactive = isatty(2) != 0
-        try analysis.report { emit throws(CaptureError) in
+        let bundle = try export.map { try EvidenceBundleWriter(directory: $0) }
+        var recorder: PcapngWriter?
+        var recordError: String?
+        let liveCapturePath = bundle.map { $0.directory.appendingPathComponent(".live-capture.pcapng").path }
+        if let liveCapturePath {
+            do {
+                recorder = try PcapngWriter(path: liveCapturePath, toolVersion: ToolInfo.version)
+            } catch {
+                printError("dnstrail: \(error)")
+                throw ExitCode(2)
+            }
+        }
+        var recorderInterface: Int?
+        let report = try analysis.report(print: true, transactions: bundle?.transactions) { emit throws(CaptureError) in
             let result = try runLive(
                 interface: interface, filter: filter, duration: duration, options: options,
+                record: recorder.map { writer in
+                    { frame, linkType, snapshotLength in
+                        guard recordError == nil else { return }
+                        do {
+                            if recorderInterface == nil {
+                                recorderInterface = try writer.addInterface(
+                                    linkType: linkType, snapshotLength: snapshotLength, name: interface)
+                            }
+                            try writer.write(interface: recorderInterface ?? 0, timestamp: frame.timestamp,
+                                             originalLength: frame.originalLength, bytes: frame.bytes, comment: nil)
+                        } catch {
+                            recordError = "\(error)"
+                        }
+                    }
+                },
                 status: { status in
                     var line = "dnstrail: \(Int(status.elapsed)) s  frames \(status.frames)  queries \(status.queries)"
                         + "  answered \(status.answered)  unanswered \(status.unanswered)"
@@ -146,6 +228,157 @@ struct Live: ParsableCommand {
                 }, emit: emit)
             if interactive { printError("") }
             return result
+        }
+        if let bundle, let recorder, let liveCapturePath {
+            do {
+                try recorder.close()
+            } catch {
+                recordError = recordError ?? "\(error)"
+            }
+            if let recordError {
+                printError("dnstrail: cannot record the live capture for the bundle: \(recordError)")
+                throw ExitCode(2)
+            }
+            try bundle.finish(report: report, evidenceInputs: [liveCapturePath], hashedInputs: [],
+                              commandLine: CommandLine.arguments)
+            try? FileManager.default.removeItem(atPath: liveCapturePath)
+            try bundle.writeManifest(report: report, hashedInputs: [], commandLine: CommandLine.arguments)
+            printError("dnstrail: evidence bundle written to \(bundle.directory.path)")
+        }
+        try analysis.exitForUnanswered(report)
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Analyse captures and write an incident evidence bundle.",
+        discussion: """
+            The bundle: evidence.pcapng (only the packets of the flagged transactions, each \
+            with a comment naming its finding), report.json, transactions.ndjson, report.html \
+            and manifest.json (SHA-256 of every file and input capture, tool version, command \
+            line, capture time range, host). Check it later with `dnstrail verify DIR`.
+            """)
+
+    @Argument(help: "Capture files.")
+    var files: [String]
+
+    @Option(help: ArgumentHelp("Directory to write the bundle to (created; must be empty if it exists).", valueName: "dir"))
+    var out: String
+
+    @OptionGroup var analysis: AnalysisArguments
+
+    func run() throws {
+        let options = analysis.options
+        let bundle = try EvidenceBundleWriter(directory: out)
+        let report = try analysis.report(print: false, transactions: bundle.transactions) { emit throws(CaptureError) in
+            try analyzeFiles(files, options: options, emit: emit)
+        }
+        let ordered = report.run.inputs.map(\.path)
+        try bundle.finish(report: report, evidenceInputs: ordered, hashedInputs: ordered, commandLine: CommandLine.arguments)
+        try bundle.writeManifest(report: report, hashedInputs: ordered, commandLine: CommandLine.arguments)
+        print(report.human(), terminator: "")
+        print("Evidence bundle: \(bundle.directory.path) (\(bundle.evidencePackets) packets for "
+              + "\(report.findings.count) finding\(report.findings.count == 1 ? "" : "s"))")
+        try analysis.exitForUnanswered(report)
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check an evidence bundle against its manifest.",
+        discussion: "Exit status: 0 when every file matches its SHA-256 and size, 1 on any mismatch, 2 when the bundle cannot be read.")
+
+    @Argument(help: "The bundle directory.")
+    var directory: String
+
+    func run() throws {
+        let report: VerificationReport
+        do {
+            report = try EvidenceBundle.verify(directory: URL(fileURLWithPath: directory))
+        } catch {
+            printError("dnstrail: \(error)")
+            throw ExitCode(2)
+        }
+        for line in report.problemLines { print("FAIL  " + line) }
+        for input in report.inputsNotFound { print("note  input capture not found (not checked): \(input)") }
+        if report.isValid {
+            print("OK    \(report.filesChecked) files match manifest.json"
+                  + (report.inputsChecked.isEmpty ? "" : "; \(report.inputsChecked.count) input captures unchanged"))
+        } else {
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Writes the files of an evidence bundle into a new directory.
+final class EvidenceBundleWriter {
+    let directory: URL
+    let transactions: OutputBuffer
+    private(set) var evidencePackets = 0
+
+    init(directory path: String) throws {
+        directory = URL(fileURLWithPath: path)
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        if manager.fileExists(atPath: path, isDirectory: &isDirectory) {
+            let contents = (try? manager.contentsOfDirectory(atPath: path)) ?? []
+            guard isDirectory.boolValue, contents.isEmpty else {
+                printError("dnstrail: cannot write the bundle to '\(path)': it exists and is not an empty directory")
+                throw ExitCode(2)
+            }
+        } else {
+            do {
+                try manager.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                printError("dnstrail: cannot create '\(path)': \(error.localizedDescription)")
+                throw ExitCode(2)
+            }
+        }
+        let file = directory.appendingPathComponent("transactions.ndjson").path
+        let descriptor = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else {
+            printError("dnstrail: cannot create '\(file)': \(String(cString: strerror(errno)))")
+            throw ExitCode(2)
+        }
+        transactions = OutputBuffer(descriptor: descriptor, closeWhenDone: true)
+    }
+
+    /// Writes evidence.pcapng, report.json and report.html (transactions.ndjson was
+    /// streamed during the analysis).
+    func finish(report: Report, evidenceInputs: [String], hashedInputs: [String], commandLine: [String]) throws {
+        transactions.close()
+        var comments: [Int: String] = [:]
+        for finding in report.findings {
+            let text = "dnstrail finding \(finding.kind.rawValue): \(finding.title)"
+            for frame in finding.frames {
+                comments[frame] = comments[frame].map { $0.contains(text) ? $0 : $0 + " | " + text } ?? text
+            }
+        }
+        do {
+            evidencePackets = try writeEvidenceCapture(
+                inputs: evidenceInputs, comments: comments, to: directory.appendingPathComponent("evidence.pcapng").path,
+                toolVersion: ToolInfo.version,
+                sectionComment: "dnstrail evidence: " + (report.findings.isEmpty ? "no findings"
+                    : report.findings.map { "\($0.kind.rawValue): \($0.title)" }.joined(separator: "; ")))
+            try (report.json().serialized(pretty: true) + "\n")
+                .write(to: directory.appendingPathComponent("report.json"), atomically: true, encoding: .utf8)
+            try report.html().write(to: directory.appendingPathComponent("report.html"), atomically: true, encoding: .utf8)
+        } catch {
+            printError("dnstrail: cannot write the bundle: \(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    func writeManifest(report: Report, hashedInputs: [String], commandLine: [String]) throws {
+        let packets = report.run.packets
+        let range = packets.firstTime.flatMap { first in packets.lastTime.map { (first: first.rfc3339, last: $0.rfc3339) } }
+        do {
+            try EvidenceBundle.writeManifest(
+                directory: directory, inputs: hashedInputs.map { URL(fileURLWithPath: $0) }, commandLine: commandLine,
+                timeRange: range, toolVersion: ToolInfo.version)
+        } catch {
+            printError("dnstrail: cannot write the manifest: \(error)")
+            throw ExitCode(2)
         }
     }
 }

@@ -1,3 +1,5 @@
+import Attribution
+import Diagnosis
 import Foundation
 import Pipeline
 import Reports
@@ -35,15 +37,17 @@ struct AnalysedCapture {
     var transactions: [Transaction] = []
     var report: Report
 
-    init(_ url: URL, options: AnalysisOptions = AnalysisOptions()) throws {
+    init(_ url: URL, options: AnalysisOptions = AnalysisOptions(), directory: ClusterDirectory = ClusterDirectory()) throws {
         var transactions: [Transaction] = []
         var figures = ReportBuilder()
+        var diagnoser = Diagnoser()
         let run = try analyzeFiles([url.path], options: options) { transaction in
             transactions.append(transaction)
             figures.add(transaction)
+            diagnoser.add(transaction)
         }
         self.transactions = transactions
-        report = Report(run: run, figures: figures, options: options)
+        report = Report(run: run, figures: figures, options: options, diagnoser: diagnoser, directory: directory)
     }
 }
 

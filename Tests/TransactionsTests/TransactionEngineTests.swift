@@ -73,18 +73,30 @@ struct TransactionEngineTests {
         var run = Run()
         run.query(frame: 1, at: 0)
         run.query(frame: 2, at: 1000, port: 40001)
-        // Another client's traffic 5.5 s after the last attempt moves the clock past the deadline.
-        run.query(frame: 3, at: 6500, port: 50000, client: IPAddress("10.244.1.11")!)
+        // Another client's traffic 6 s after the last attempt moves the clock past the
+        // deadline (5 s timeout plus its 0.5 s grace).
+        run.query(frame: 3, at: 7000, port: 50000, client: IPAddress("10.244.1.11")!)
         let transaction = try #require(run.closed.first)
         #expect(transaction.outcome == .unanswered)
         #expect(transaction.expiry == .timeout)
         #expect(transaction.attemptCount == 2)
         // A late response is not paired: the transaction is gone.
-        run.response(frame: 4, at: 6600, port: 40001)
+        run.response(frame: 4, at: 7100, port: 40001)
         #expect(run.engine.statistics.unsolicited[.noMatchingQuery] == 1)
         run.finish()
         #expect(run.closed.count == 2)
         #expect(run.closed[1].expiry == .captureEnd)
+    }
+
+    /// glibc retries at exactly its 5 s timeout: that retry joins the transaction.
+    @Test func retryAtExactlyTheTimeoutJoins() {
+        var run = Run()
+        run.query(frame: 1, at: 0)
+        run.query(frame: 2, at: 5003)
+        run.response(frame: 3, at: 5004)
+        run.finish()
+        #expect(run.closed.count == 1)
+        #expect(run.closed.first?.attempts.map(\.frame) == [1, 2])
     }
 
     @Test func deadlineCountsFromTheLastAttempt() {
@@ -152,6 +164,25 @@ struct TransactionEngineTests {
         run.engine.observeICMPError(quoted, error: error, frame: 3, time: quoted.time) { run.closed.append($0) }
         #expect(run.engine.statistics.unmatchedICMPErrors == 1)
         #expect(run.closed.count == 1)
+    }
+
+    /// glibc's parallel A and AAAA from one socket: the engine pairs them, and the lost
+    /// one learns that its partner was answered at once.
+    @Test func parallelQueriesKnowTheirPartner() throws {
+        var run = Run()
+        let aaaa = QuestionKey(nameHash: 0xfeed, type: .aaaa, qclass: .in)
+        run.query(frame: 1, at: 0, id: 1)
+        run.query(frame: 2, at: 0, id: 2, question: aaaa)
+        run.response(frame: 3, at: 1, id: 1)
+        run.query(frame: 4, at: 5000, id: 2, question: aaaa)
+        run.response(frame: 5, at: 5001, id: 2, question: aaaa)
+        let lost = try #require(run.closed.first { $0.question?.type == .aaaa })
+        #expect(lost.sentWith?.frame == 1)
+        #expect(lost.sentWith?.type == .a)
+        #expect(lost.sentWith?.answeredFirstTry == true)
+        #expect(lost.attempts.map(\.frame) == [2, 4])
+        let answered = try #require(run.closed.first { $0.question?.type == .a })
+        #expect(answered.sentWith?.frame == 2)
     }
 
     @Test func multicastQueriesAreNotUnanswered() {

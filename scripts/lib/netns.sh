@@ -50,6 +50,7 @@ declare -gA NETNS_PACKAGE_FOR_COMMAND=(
     [dig]=bind9-dnsutils [tcpdump]=tcpdump [tshark]=tshark [capinfos]=tshark
     [jq]=jq [getent]=libc-bin [timeout]=coreutils [ss]=iproute2
     [tc]=iproute2 [kdig]=knot-dnsutils [ethtool]=ethtool [editcap]=tshark
+    [unbound]=unbound [unbound-checkconf]=unbound [taskset]=util-linux
 )
 
 # ensure_commands CMD... : install the packages providing any missing CMD.
@@ -453,6 +454,84 @@ _vxlan_node() {
 }
 
 # ---------------------------------------------------------------------------
+# Additions to the k8s_node_create topology: NodeLocal DNSCache, a CoreDNS
+# endpoint on a second node, and an upstream resolver outside the cluster.
+
+readonly K8S_NODELOCAL_DNS_IP=169.254.20.10
+readonly NODE2_LINK_NODE_IP=192.168.70.1
+readonly NODE2_LINK_NODE2_IP=192.168.70.2
+readonly K8S_COREDNS2_POD_IP=10.244.2.53
+readonly K8S_COREDNS2_GATEWAY_IP=10.244.2.1
+readonly UPSTREAM_DNS_IP=192.0.2.53
+readonly UPSTREAM_GATEWAY_IP=192.0.2.1
+
+# nodelocal_dns_create: the interface NodeLocal DNSCache (node-local-dns)
+# creates on every node to hold its link-local listen address: a *dummy*
+# device named nodelocaldns with 169.254.20.10/32. This kernel has no dummy
+# devices, so it is a bridge with no ports (which, like a dummy, only holds
+# the address: packets to it are delivered locally). Pods reach it through
+# their default route (br0, 10.244.1.1) and the node's INPUT path, not the
+# FORWARD path that their traffic to the CoreDNS pod takes.
+nodelocal_dns_create() {
+    ip -n "$NODE_NS" link add nodelocaldns address 02:42:a9:fe:14:0a type bridge
+    ip -n "$NODE_NS" addr add "$K8S_NODELOCAL_DNS_IP/32" dev nodelocaldns
+    ip -n "$NODE_NS" link set nodelocaldns up
+}
+
+# remote_coredns_create PREFIX: a second CoreDNS endpoint "on another node",
+# reached from the k8s_node_create node over a routed link (eth1, the node's
+# uplink): sets NODE2_NS and COREDNS2_NS.
+#
+#   PREFIX-node eth1 192.168.70.1 ═══ eth1 192.168.70.2 PREFIX-node-2
+#     (route 10.244.2.0/24 via .2)       veth-coredns 10.244.2.1
+#                                          └ PREFIX-coredns-2 eth0 10.244.2.53
+remote_coredns_create() {
+    local prefix=$1 ns
+    NODE2_NS=$prefix-node-2
+    COREDNS2_NS=$prefix-coredns-2
+    for ns in "$NODE2_NS" "$COREDNS2_NS"; do netns_create "$ns"; done
+    veth_create "$NODE_NS" eth1 "$NODE2_NS" eth1
+    ip -n "$NODE_NS" link set eth1 address 02:42:c0:a8:46:01
+    ip -n "$NODE2_NS" link set eth1 address 02:42:c0:a8:46:02
+    ip -n "$NODE_NS" addr add "$NODE2_LINK_NODE_IP/24" dev eth1
+    ip -n "$NODE2_NS" addr add "$NODE2_LINK_NODE2_IP/24" dev eth1
+    ip -n "$NODE_NS" link set eth1 up
+    ip -n "$NODE2_NS" link set eth1 up
+    ip -n "$NODE_NS" route add 10.244.2.0/24 via "$NODE2_LINK_NODE2_IP" dev eth1
+    ip -n "$NODE2_NS" route add 10.244.1.0/24 via "$NODE2_LINK_NODE_IP" dev eth1
+
+    veth_create "$NODE2_NS" veth-coredns "$COREDNS2_NS" eth0
+    ip -n "$NODE2_NS" link set veth-coredns address 02:42:0a:f4:02:01
+    ip -n "$COREDNS2_NS" link set eth0 address 02:42:0a:f4:02:35
+    ip -n "$NODE2_NS" addr add "$K8S_COREDNS2_GATEWAY_IP/24" dev veth-coredns
+    ip -n "$NODE2_NS" link set veth-coredns up
+    ip -n "$COREDNS2_NS" addr add "$K8S_COREDNS2_POD_IP/24" dev eth0
+    ip -n "$COREDNS2_NS" link set eth0 up
+    ip -n "$COREDNS2_NS" route add default via "$K8S_COREDNS2_GATEWAY_IP"
+    ip netns exec "$NODE2_NS" sysctl -qw net.ipv4.ip_forward=1
+}
+
+# upstream_create PREFIX: the resolver CoreDNS forwards to (in a cluster
+# 8.8.8.8 or the VPC resolver), here 192.0.2.53 (TEST-NET-1) in its own
+# namespace behind the node, which routes between it and the CoreDNS pod:
+# sets UPSTREAM_NS.
+#
+#   PREFIX-coredns 10.244.0.53 ── veth-coredns 10.244.0.1  PREFIX-node
+#                                 veth-upstream 192.0.2.1 ── eth0 192.0.2.53 PREFIX-upstream
+upstream_create() {
+    UPSTREAM_NS=$1-upstream
+    netns_create "$UPSTREAM_NS"
+    veth_create "$NODE_NS" veth-upstream "$UPSTREAM_NS" eth0
+    ip -n "$NODE_NS" link set veth-upstream address 02:42:c0:00:02:01
+    ip -n "$UPSTREAM_NS" link set eth0 address 02:42:c0:00:02:35
+    ip -n "$NODE_NS" addr add "$UPSTREAM_GATEWAY_IP/24" dev veth-upstream
+    ip -n "$NODE_NS" link set veth-upstream up
+    ip -n "$UPSTREAM_NS" addr add "$UPSTREAM_DNS_IP/24" dev eth0
+    ip -n "$UPSTREAM_NS" link set eth0 up
+    ip -n "$UPSTREAM_NS" route add default via "$UPSTREAM_GATEWAY_IP"
+}
+
+# ---------------------------------------------------------------------------
 # nftables
 
 # k8s_kube_proxy_dnat: the Service rule kube-proxy (nftables mode) installs for
@@ -517,6 +596,54 @@ $rules    }
 EOF
 }
 
+# k8s_kube_proxy_dnat_split: kube-dns with two CoreDNS endpoints, 10.244.0.53
+# (this node) and 10.244.2.53 (remote_coredns_create), in the shape
+# kube-proxy's nftables mode gives a Service: a service chain that picks an
+# endpoint chain at random for each new connection (each new conntrack
+# entry: every dig attempt, since each comes from a new source port), and one
+# DNAT per endpoint, with counters that say how often each was picked.
+k8s_kube_proxy_dnat_split() {
+    ip netns exec "$NODE_NS" nft -f - <<EOF2
+table ip kube-proxy {
+    chain prerouting {
+        type nat hook prerouting priority dstnat; policy accept;
+        ip daddr $K8S_CLUSTER_DNS_IP udp dport 53 counter jump service-kube-dns-udp
+        ip daddr $K8S_CLUSTER_DNS_IP tcp dport 53 counter jump service-kube-dns-tcp
+    }
+    chain service-kube-dns-udp {
+        numgen random mod 2 vmap { 0 : goto endpoint-udp-coredns-local, 1 : goto endpoint-udp-coredns-remote }
+    }
+    chain service-kube-dns-tcp {
+        numgen random mod 2 vmap { 0 : goto endpoint-tcp-coredns-local, 1 : goto endpoint-tcp-coredns-remote }
+    }
+    chain endpoint-udp-coredns-local { meta l4proto udp counter dnat to $K8S_COREDNS_POD_IP:53; }
+    chain endpoint-udp-coredns-remote { meta l4proto udp counter dnat to $K8S_COREDNS2_POD_IP:53; }
+    chain endpoint-tcp-coredns-local { meta l4proto tcp counter dnat to $K8S_COREDNS_POD_IP:53; }
+    chain endpoint-tcp-coredns-remote { meta l4proto tcp counter dnat to $K8S_COREDNS2_POD_IP:53; }
+}
+EOF2
+}
+
+# k8s_conntrack_race_drop: the effect of the conntrack insertion race ("the
+# 5-second DNS delay") made deterministic. glibc sends a lookup's A and AAAA
+# queries with one sendmmsg() from one socket: two packets of one new UDP
+# flow, microseconds apart. On a real node both are DNATed in parallel on two
+# CPUs, both create a conntrack entry, and the one that loses the
+# confirmation race is dropped (insert_failed). Here: the second packet of a
+# flow to port 53 is dropped when no reply has come back yet. With conntrack
+# accounting on ("ct original packets" counts the flow's packets, this one
+# included) that is exactly the pair of a parallel lookup, whatever the
+# names' lengths (a match on the question's type with @th would need a fixed
+# offset, i.e. one name length). dig's single queries, glibc's retries (third
+# and fourth packets of the flow) and a second query sent after an answer
+# came back (glibc's single-request mode) pass. In the forward path, after
+# kube-proxy's DNAT, as the real drop is.
+k8s_conntrack_race_drop() {
+    ip netns exec "$NODE_NS" sysctl -qw net.netfilter.nf_conntrack_acct=1
+    nft_network_policy "$NODE_NS" \
+        "ip saddr 10.244.1.0/24 udp dport 53 ct original packets 2 ct status ! seen-reply counter drop comment \"conntrack race: second query of a parallel pair\""
+}
+
 # ---------------------------------------------------------------------------
 # dnsmasq as CoreDNS
 
@@ -567,12 +694,14 @@ k8s_coredns_large_records() {
     } >>"$1"
 }
 
-# dnsmasq_start NS LISTEN_IP CONFIG_FILE LOG_FILE: run dnsmasq in the
+# dnsmasq_start NS LISTEN_IP CONFIG_FILE LOG_FILE [CPUS]: run dnsmasq in the
 # foreground (as a background job of this script) with only CONFIG_FILE, and
-# wait until it answers. Sets DNSMASQ_PID.
+# wait until it answers; with CPUS, only on those CPUs (taskset -c CPUS).
+# Sets DNSMASQ_PID.
 dnsmasq_start() {
-    local ns=$1 listen_ip=$2 config=$3 log_file=$4 tries
-    ip netns exec "$ns" dnsmasq --keep-in-foreground --conf-file="$config" \
+    local ns=$1 listen_ip=$2 config=$3 log_file=$4 tries pin=()
+    [[ -z ${5:-} ]] || pin=(taskset -c "$5")
+    ip netns exec "$ns" "${pin[@]}" dnsmasq --keep-in-foreground --conf-file="$config" \
         --listen-address="$listen_ip" --bind-interfaces --user=root --group=root \
         --log-facility="$log_file" &
     DNSMASQ_PID=$!
@@ -592,6 +721,96 @@ dnsmasq_start() {
 dnsmasq_stop() {
     stop_process "$DNSMASQ_PID" TERM
     netns_cleanup_forget pid "$DNSMASQ_PID"
+}
+
+# k8s_coredns_external_names FILE: append to a k8s_coredns_config file
+# answers for a few names outside the cluster, as CoreDNS would get them from
+# its upstream (documentation addresses; nothing is forwarded anywhere):
+#   api.github.com        A 203.0.113.10  AAAA 2001:db8::10
+#   registry-1.docker.io  A 203.0.113.20  AAAA 2001:db8::20
+# address=/NAME/ also covers names *under* NAME, never NAME.default.svc...:
+# those stay under local=/cluster.local/ and get NXDOMAIN.
+k8s_coredns_external_names() {
+    cat >>"$1" <<'EOF2'
+address=/api.github.com/203.0.113.10
+address=/api.github.com/2001:db8::10
+address=/registry-1.docker.io/203.0.113.20
+address=/registry-1.docker.io/2001:db8::20
+EOF2
+}
+
+# server_stop PID: stop a server started by dnsmasq_start or unbound_start
+# before the end of its scenario (so that its log is complete).
+server_stop() {
+    stop_process "$1" TERM
+    netns_cleanup_forget pid "$1"
+}
+
+# k8s_coredns_unbound_config FILE LOG_FILE UPSTREAM_IP: unbound standing in
+# for CoreDNS with its forward plugin (`forward . UPSTREAM`): the same
+# cluster.local data as k8s_coredns_config, answered locally (NXDOMAIN for
+# other cluster.local names), everything else forwarded to UPSTREAM_IP.
+# dnsmasq cannot play this part: when its upstream does not answer it sends
+# the client nothing at all (and answers REFUSED when it cannot send), where
+# CoreDNS answers SERVFAIL. unbound answers SERVFAIL, but by default only
+# after 15 s and more of backing off; the three infra-* / outbound-* lines
+# make it give up on the upstream after two attempts (0.75-1.5 s), within
+# dig's 5 s timeout as CoreDNS's forward plugin does, and try the upstream
+# afresh for every query instead of remembering it as down.
+k8s_coredns_unbound_config() {
+    local directory
+    directory=$(dirname "$1")
+    cat >"$1" <<EOF2
+server:
+    interface: $K8S_COREDNS_POD_IP
+    port: 53
+    access-control: 10.0.0.0/8 allow
+    do-ip6: no
+    num-threads: 1
+    username: ""
+    chroot: ""
+    pidfile: ""
+    directory: "$directory"
+    use-syslog: no
+    logfile: "$2"
+    verbosity: 1
+    log-queries: yes
+    log-replies: yes
+    log-servfail: yes
+    module-config: "iterator"
+    infra-cache-max-rtt: 1000
+    outbound-msg-retry: 1
+    infra-host-ttl: 0
+    local-zone: "cluster.local." static
+    local-data: "kubernetes.default.svc.cluster.local. 5 IN A 10.96.0.1"
+    local-data: "kube-dns.kube-system.svc.cluster.local. 5 IN A 10.96.0.10"
+    local-data: "redis.sales.svc.cluster.local. 5 IN A 10.96.12.34"
+    local-data: "redis.sales.svc.cluster.local. 5 IN AAAA fd00:10:96::1234"
+    local-data: "api.payments.svc.cluster.local. 5 IN A 10.96.45.67"
+forward-zone:
+    name: "."
+    forward-addr: $3
+EOF2
+    unbound-checkconf "$1" >/dev/null
+}
+
+# unbound_start NS LISTEN_IP CONFIG_FILE: run unbound in the foreground (as a
+# background job of this script) and wait until it answers, probing as
+# dnsmasq_start does (version.bind over the namespace's own loopback path).
+# Sets UNBOUND_PID.
+unbound_start() {
+    local ns=$1 listen_ip=$2 config=$3 tries
+    ip netns exec "$ns" unbound -d -c "$config" &
+    UNBOUND_PID=$!
+    netns_cleanup_add pid "$UNBOUND_PID"
+    for ((tries = 0; tries < 50; tries++)); do
+        process_alive "$UNBOUND_PID" || die "unbound exited at start-up (config $config)"
+        if ip netns exec "$ns" dig @"$listen_ip" +time=1 +tries=1 +short version.bind CH TXT >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    die "unbound in $ns did not answer within 5 s"
 }
 
 # ---------------------------------------------------------------------------

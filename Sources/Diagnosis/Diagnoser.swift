@@ -1,0 +1,566 @@
+import Attribution
+import DNSWire
+import PacketDecoding
+import Transactions
+import WireCore
+
+/// What the diagnosis needs besides the transactions: who is who, and how complete the
+/// capture was.
+public struct DiagnosisContext: Sendable {
+    public var directory: ClusterDirectory
+    public var timeout: Duration
+    public var kernelDropped: UInt64 = 0
+    public var interfaceDropped: UInt64 = 0
+    /// Inputs that ended in damage (cut mid-record), with the reason.
+    public var damagedInputs: [String] = []
+    /// DNS messages cut by the snaplen, TCP directions with a gap, fragment sets never completed.
+    public var cutDNSMessages = 0
+    public var damagedTCPDirections = 0
+    public var incompleteFragmentSets = 0
+
+    public init(directory: ClusterDirectory = ClusterDirectory(), timeout: Duration) {
+        self.directory = directory
+        self.timeout = timeout
+    }
+}
+
+/// Streams closed transactions into per-source, per-server and per-socket aggregates, and
+/// turns them into findings at the end. Memory is bounded by the number of distinct
+/// sources and servers (capped), never by the number of transactions.
+public struct Diagnoser {
+    /// Sources tracked; beyond this, new sources are counted but not diagnosed.
+    public static let maximumSources = 100_000
+    /// Frames kept per finding for the evidence capture.
+    public static let maximumFramesPerSource = 2_000
+    /// A retry this long after the first attempt is a resolver timeout, not a burst.
+    public static let minimumRetryGap = Duration(nanoseconds: 900_000_000)
+    /// An answer later than this counts as late for the upstream rule.
+    public static let lateAnswer = Duration(nanoseconds: 2_000_000_000)
+    /// How long NXDOMAIN answers are remembered while waiting for the real name.
+    public static let searchWindow = Duration(nanoseconds: 10_000_000_000)
+
+    struct Counts {
+        var answered = 0
+        var unanswered = 0
+        var rejected = 0
+        var failedConnections = 0
+        var failing: Int { unanswered + rejected + failedConnections }
+        var total: Int { answered + failing }
+    }
+
+    struct SourceState {
+        var counts = Counts()
+        /// By the server address the client used (ClusterIP, NodeLocal, pod IP).
+        var byServer: [IPAddress: Counts] = [:]
+        /// By the server actually reached (the DNAT backend when known), per client-used server.
+        var byBackend: [BackendKey: Counts] = [:]
+        var failingExamples: [EvidenceExample] = []
+        var backendExamples: [IPAddress: [EvidenceExample]] = [:]
+        var frames: [Int] = []
+        var rejections: [String: Int] = [:]
+        /// VLAN tags its failing queries carried (a branch ENI on an AWS trunk has its own).
+        var vlans: Set<[UInt16]> = []
+        /// Recent NXDOMAIN names (lowercased, absolute) with their time, for search paths.
+        var nxdomains: [(name: String, time: Timestamp, frames: [Int])] = []
+    }
+
+    struct BackendKey: Hashable {
+        var server: IPAddress
+        var backend: IPAddress
+    }
+
+    struct ServerState {
+        var answeredSources: Set<IPAddress> = []
+        var answered = 0
+        var servfail = 0
+        var late = 0
+        var examples: [EvidenceExample] = []
+    }
+
+    private var sources: [IPAddress: SourceState] = [:]
+    private var servers: [IPAddress: ServerState] = [:]
+    private var untrackedSources = 0
+
+    private var tcpFailures: [EvidenceExample] = []
+    private var tcpFailureCount = 0
+    private var tcpFallbackFailures = 0
+    private var tcpFrames: [Int] = []
+    private var tcpClients: Set<IPAddress> = []
+    private var tcpServers: Set<IPAddress> = []
+
+    private var parallelLosses: [EvidenceExample] = []
+    private var parallelLossCount = 0
+    private var parallelFrames: [Int] = []
+    private var parallelClients: Set<IPAddress> = []
+    private var parallelServers: Set<IPAddress> = []
+    private var parallelGapsNearFiveSeconds = 0
+
+    private var amplifiedLookups = 0
+    private var amplificationQueries = 0
+    private var amplificationExamples: [EvidenceExample] = []
+    private var amplificationFrames: [Int] = []
+    private var amplifiedClients: Set<IPAddress> = []
+
+    private var clock = Timestamp(nanoseconds: .min)
+
+    public init() {}
+
+    public mutating func add(_ transaction: Transaction) {
+        if transaction.lastTime > clock { clock = transaction.lastTime }
+        guard transaction.outcome != .multicast else { return }
+        let client = transaction.client.ip
+        if sources[client] == nil && sources.count >= Diagnoser.maximumSources {
+            untrackedSources += 1
+            return
+        }
+        var source = sources.removeValue(forKey: client) ?? SourceState()
+        let example = Diagnoser.example(transaction)
+        let frames = Diagnoser.frames(of: transaction)
+        let server = transaction.server.ip
+        let reached = transaction.backend?.ip ?? transaction.response?.source?.ip ?? server
+
+        switch transaction.outcome {
+        case .answered:
+            source.counts.answered += 1
+            source.byServer[server, default: Counts()].answered += 1
+            servers[server, default: ServerState()].answered += 1
+            if servers[server]?.answeredSources.count ?? 0 < 1024 {
+                servers[server, default: ServerState()].answeredSources.insert(client)
+            }
+            if let rcode = transaction.response?.rcode, rcode == .servFail {
+                servers[server, default: ServerState()].servfail += 1
+                appendExample(example, to: &servers[server, default: ServerState()].examples)
+            } else if let latency = transaction.latency, latency > Diagnoser.lateAnswer {
+                servers[server, default: ServerState()].late += 1
+                appendExample(example, to: &servers[server, default: ServerState()].examples)
+            }
+        case .unanswered:
+            source.counts.unanswered += 1
+            source.byServer[server, default: Counts()].unanswered += 1
+        case .rejected:
+            source.counts.rejected += 1
+            source.byServer[server, default: Counts()].rejected += 1
+            if let rejection = transaction.rejection {
+                source.rejections["ICMP \(rejection.error.reason) from \(rejection.error.sender)", default: 0] += 1
+            }
+        case .handshakeFailed, .reset:
+            source.counts.failedConnections += 1
+            source.byServer[server, default: Counts()].failedConnections += 1
+            recordTCPFailure(example, frames: frames, client: client, server: server)
+        case .multicast:
+            return
+        }
+        // Per attempt: each retry may be balanced to another backend; the answered attempt
+        // reached its backend, every other attempt's backend stayed silent.
+        if transaction.outcome == .answered || transaction.outcome == .unanswered || transaction.outcome == .rejected {
+            for (index, attempt) in transaction.attempts.enumerated() {
+                let backend = attempt.backend?.ip ?? (index == transaction.response?.attemptIndex ? reached : server)
+                let key = BackendKey(server: server, backend: backend)
+                if transaction.outcome == .answered && index == transaction.response?.attemptIndex {
+                    source.byBackend[key, default: Counts()].answered += 1
+                } else {
+                    source.byBackend[key, default: Counts()].unanswered += 1
+                    if source.backendExamples[backend, default: []].count < 5 {
+                        var lost = example
+                        lost.frames = [attempt.frame]
+                        lost.note = "attempt \(index + 1) of \(transaction.attemptCount) sent to \(backend), no answer"
+                            + (transaction.outcome == .answered ? "; answered via another backend" : "")
+                        source.backendExamples[backend, default: []].append(lost)
+                    }
+                }
+            }
+        }
+        if transaction.outcome != .answered {
+            if transaction.vlanIDs.count > 0 && source.vlans.count < 8 { source.vlans.insert(transaction.vlanIDs.array) }
+            appendExample(example, to: &source.failingExamples)
+            appendFrames(frames, to: &source.frames)
+        }
+        if let fallback = transaction.fallback, fallback.outcome == .handshakeFailed || fallback.outcome == .reset {
+            tcpFallbackFailures += 1
+            recordTCPFailure(example, frames: frames, client: client, server: server)
+        }
+        observeSearchPath(transaction, frames: frames, source: &source)
+        sources[client] = source
+        observeParallel(transaction, example: example, frames: frames)
+    }
+
+    // MARK: - Per-transaction observations
+
+    private mutating func recordTCPFailure(_ example: EvidenceExample, frames: [Int], client: IPAddress, server: IPAddress) {
+        tcpFailureCount += 1
+        appendExample(example, to: &tcpFailures)
+        appendFrames(frames, to: &tcpFrames)
+        if tcpClients.count < 64 { tcpClients.insert(client) }
+        if tcpServers.count < 64 { tcpServers.insert(server) }
+    }
+
+    /// The conntrack race: two queries from one socket within microseconds (the engine
+    /// pairs them as `sentWith`); one answered at once, the other lost and re-sent after
+    /// the resolver's timeout (glibc: 5 s).
+    private mutating func observeParallel(_ transaction: Transaction, example: EvidenceExample, frames: [Int]) {
+        guard let partner = transaction.sentWith, partner.answeredFirstTry,
+              transaction.attempts.count >= 2, let first = transaction.attempts.first else { return }
+        let firstTryAnswered = transaction.outcome == .answered && transaction.answeredFirstTry
+        let gap = transaction.attempts[1].time - first.time
+        guard !firstTryAnswered, gap >= Diagnoser.minimumRetryGap else { return }
+        parallelLossCount += 1
+        if abs(gap.nanoseconds - 5_000_000_000) <= 500_000_000 { parallelGapsNearFiveSeconds += 1 }
+        var lost = example
+        lost.note = "lost, re-sent after \(Diagnoser.seconds(gap)) s; sent with \(partner.type?.description ?? "?") "
+            + "(frame \(partner.frame)), which was answered at once"
+        appendExample(lost, to: &parallelLosses)
+        appendFrames(frames + [partner.frame], to: &parallelFrames)
+        if parallelClients.count < 64 { parallelClients.insert(transaction.client.ip) }
+        if parallelServers.count < 64 { parallelServers.insert(transaction.server.ip) }
+    }
+
+    /// ndots:5 (RFC 1535 search lists): `api.github.com` asked first as
+    /// `api.github.com.<suffix>` for every search suffix, each NXDOMAIN, then as itself.
+    private mutating func observeSearchPath(_ transaction: Transaction, frames: [Int], source: inout SourceState) {
+        guard transaction.outcome == .answered, let name = transaction.qname?.lowercased(),
+              let rcode = transaction.response?.rcode else { return }
+        let now = transaction.firstTime
+        source.nxdomains.removeAll { now - $0.time > Diagnoser.searchWindow }
+        if rcode == .nxDomain {
+            if source.nxdomains.count < 128 { source.nxdomains.append((name, now, frames)) }
+            return
+        }
+        // Amplification is about lookups that succeed in the end; a real name answered
+        // SERVFAIL is an upstream problem, reported by its own rule.
+        guard name.count > 1, rcode == .noError else { return }
+        let prefix = String(name.dropLast()) + "."
+        let expansions = source.nxdomains.filter { $0.name.hasPrefix(prefix) && $0.name != name }
+        // One expansion is a search path doing its job (redis.sales → redis.sales.svc...);
+        // two or more before an answer is amplification.
+        guard expansions.count >= 2 else { return }
+        amplifiedLookups += 1
+        amplificationQueries += expansions.count
+        amplifiedClients.insert(transaction.client.ip)
+        var example = Diagnoser.example(transaction)
+        example.note = "\(expansions.count) NXDOMAIN first: " + expansions.prefix(4).map(\.name).joined(separator: ", ")
+        appendExample(example, to: &amplificationExamples)
+        appendFrames(expansions.flatMap(\.frames) + frames, to: &amplificationFrames)
+        source.nxdomains.removeAll { $0.name.hasPrefix(prefix) }
+    }
+
+    // MARK: - Findings
+
+    /// The findings, most important first.
+    public func findings(context: DiagnosisContext) -> [Finding] {
+        var findings: [Finding] = []
+        let directory = context.directory
+        let incomplete = context.kernelDropped > 0 || context.interfaceDropped > 0 || !context.damagedInputs.isEmpty
+        // Addresses that answer others as DNS servers: their own failing queries are upstream
+        // trouble, not a blinded pod.
+        let answeringServers = Set(servers.filter { $0.value.answered > 0 }.keys)
+
+        // egress-blocked and nodelocal-blocked.
+        var blinded: [(IPAddress, SourceState)] = []
+        var nodeLocal: [(IPAddress, SourceState, IPAddress)] = []
+        for (ip, source) in sources where !answeringServers.contains(ip) {
+            for (server, counts) in source.byServer where directory.nodeLocalDNSCacheAddresses.contains(server)
+                && counts.answered == 0 && counts.failing >= 2 {
+                let answeredElsewhere = source.counts.answered > 0
+                    || servers.contains { !directory.nodeLocalDNSCacheAddresses.contains($0.key) && $0.value.answered > 0 }
+                if answeredElsewhere { nodeLocal.append((ip, source, server)) }
+            }
+            guard source.counts.answered == 0, source.counts.failing >= 2 else { continue }
+            let usedServers = source.byServer.keys.filter { !directory.nodeLocalDNSCacheAddresses.contains($0) }
+            guard !usedServers.isEmpty else { continue }
+            let othersAnswered = usedServers.contains { server in
+                servers[server]?.answeredSources.contains { $0 != ip } ?? false
+            }
+            if othersAnswered { blinded.append((ip, source)) }
+        }
+        if !blinded.isEmpty { findings.append(egressFinding(blinded.sorted { $0.0 < $1.0 }, directory, incomplete)) }
+        if !nodeLocal.isEmpty { findings.append(nodeLocalFinding(nodeLocal.sorted { $0.0 < $1.0 }, directory, incomplete)) }
+
+        // backend-unreachable.
+        var splits: [(client: IPAddress, server: IPAddress, good: IPAddress, bad: IPAddress, failing: Int, answered: Int, examples: [EvidenceExample], frames: [Int])] = []
+        for (ip, source) in sources where source.counts.answered > 0 {
+            for (key, counts) in source.byBackend where key.backend != key.server && counts.answered == 0 && counts.unanswered >= 2 {
+                guard let good = source.byBackend.first(where: {
+                    $0.key.server == key.server && $0.key.backend != key.backend && $0.value.answered > 0
+                }) else { continue }
+                splits.append((ip, key.server, good.key.backend, key.backend, counts.unanswered, good.value.answered,
+                               source.backendExamples[key.backend] ?? [], source.frames))
+            }
+        }
+        if !splits.isEmpty { findings.append(backendFinding(splits.sorted { $0.client < $1.client }, directory, incomplete)) }
+
+        if tcpFailureCount > 0 { findings.append(tcpFinding(directory)) }
+        if parallelLossCount > 0 { findings.append(parallelFinding(directory)) }
+
+        // upstream-timeout: a server that answers clients SERVFAIL or late while its own
+        // queries (as a client) go unanswered.
+        for (ip, server) in servers.sorted(by: { $0.key < $1.key }) where server.servfail + server.late > 0 {
+            guard let own = sources[ip], own.counts.failing > 0 else { continue }
+            findings.append(upstreamFinding(ip, server: server, own: own, directory))
+        }
+
+        if amplifiedLookups > 0 { findings.append(searchPathFinding(directory)) }
+
+        let unansweredTotal = sources.values.reduce(0) { $0 + $1.counts.unanswered }
+        if incomplete || context.cutDNSMessages > 0 || context.damagedTCPDirections > 0 || context.incompleteFragmentSets > 0 {
+            findings.append(captureFinding(context, unanswered: unansweredTotal))
+        }
+        return findings
+    }
+
+    // MARK: - Finding builders
+
+    private func name(_ ip: IPAddress, _ directory: ClusterDirectory) -> NamedAddress {
+        if let pod = directory.pod(at: ip) {
+            return NamedAddress(ip: ip, identity: "\(pod.namespace)/\(pod.name)", namespace: pod.namespace, node: pod.node)
+        }
+        if let service = directory.service(at: ip) {
+            return NamedAddress(ip: ip, identity: "\(service.namespace)/\(service.name) Service", namespace: service.namespace)
+        }
+        return NamedAddress(ip: ip, identity: directory.annotation(for: ip), namespace: nil)
+    }
+
+    private func egressFinding(_ blinded: [(IPAddress, SourceState)], _ directory: ClusterDirectory, _ incomplete: Bool) -> Finding {
+        let named = blinded.map { name($0.0, directory) }
+        let failing = blinded.reduce(0) { $0 + $1.1.counts.failing }
+        let serverIPs = Set(blinded.flatMap { $0.1.byServer.keys }).sorted()
+        let namespaces = Set(named.compactMap(\.namespace)).sorted()
+        let rejections = blinded.flatMap { $0.1.rejections.keys }
+        let otherAnswered = serverIPs.reduce(0) { total, server in
+            total + (servers[server]?.answeredSources.filter { ip in !blinded.contains { $0.0 == ip } }.count ?? 0)
+        }
+        let who = namespaces.isEmpty
+            ? named.map(\.description).joined(separator: ", ")
+            : "namespace " + namespaces.joined(separator: ", ") + ": " + named.map(\.description).joined(separator: ", ")
+        var explanation = "Every DNS query from \(who) went unanswered (\(failing) queries), while \(otherAnswered) other "
+            + "source\(otherAnswered == 1 ? "" : "s") got answers from the same server "
+            + "(\(serverIPs.map { name($0, directory).description }.joined(separator: ", "))). "
+            + "The server works; something between these sources and it drops their DNS. On Kubernetes this is the signature "
+            + "of a NetworkPolicy with policyType Egress selecting these pods without a rule allowing UDP and TCP 53 to kube-dns: "
+            + "once any egress policy selects a pod, all its other egress is denied."
+        let vlans = Set(blinded.flatMap(\.1.vlans)).sorted { $0.lexicographicallyPrecedes($1) }
+        if !vlans.isEmpty {
+            explanation += " The failing queries carry VLAN " + vlans.map { $0.map(String.init).joined(separator: "/") }
+                .joined(separator: ", ") + ": on an AWS trunk ENI each branch ENI (a pod with its own security group) has "
+                + "its own VLAN, so check that pod's security group as well as NetworkPolicies."
+        }
+        if !rejections.isEmpty {
+            explanation += " The queries were refused with " + Set(rejections).sorted().joined(separator: "; ")
+                + ": a REJECT rule rather than a silent drop."
+        }
+        let confidence: Confidence = incomplete ? .medium : (failing >= 3 && otherAnswered >= 1 ? .high : .medium)
+        return Finding(
+            kind: .egressBlocked, confidence: confidence,
+            title: "DNS blocked for \(who)",
+            explanation: explanation,
+            counts: [("sources", blinded.count), ("failed_queries", failing), ("other_sources_answered", otherAnswered)],
+            sources: named, servers: serverIPs.map { name($0, directory) },
+            examples: Array(blinded.flatMap(\.1.failingExamples).prefix(5)),
+            remediation: """
+                Allow DNS in the egress policy that selects these pods (both protocols; large answers fall back to TCP):
+                  egress:
+                  - to:
+                    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
+                      podSelector: {matchLabels: {k8s-app: kube-dns}}
+                    ports:
+                    - {protocol: UDP, port: 53}
+                    - {protocol: TCP, port: 53}
+                """,
+            frames: Array(blinded.flatMap(\.1.frames).prefix(10_000)))
+    }
+
+    private func nodeLocalFinding(_ entries: [(IPAddress, SourceState, IPAddress)], _ directory: ClusterDirectory, _ incomplete: Bool) -> Finding {
+        let named = entries.map { name($0.0, directory) }
+        let failing = entries.reduce(0) { $0 + ($1.1.byServer[$1.2]?.failing ?? 0) }
+        let answeredElsewhere = entries.reduce(0) { total, entry in
+            total + entry.1.byServer.filter { $0.key != entry.2 }.reduce(0) { $0 + $1.value.answered }
+        }
+        let cache = Set(entries.map(\.2)).sorted()
+        return Finding(
+            kind: .nodeLocalBlocked, confidence: incomplete ? .medium : (answeredElsewhere > 0 ? .high : .medium),
+            title: "NodeLocal DNSCache \(cache.map(\.description).joined(separator: ", ")) unreachable from "
+                + named.map(\.description).joined(separator: ", "),
+            explanation: "Queries to NodeLocal DNSCache (\(cache.map(\.description).joined(separator: ", "))) went unanswered "
+                + "(\(failing)) while \(answeredElsewhere) queries from the same source\(entries.count == 1 ? "" : "s") to another "
+                + "server were answered. The cache listens on a link-local address on each node that no podSelector or "
+                + "namespaceSelector can match, so an egress NetworkPolicy written with selectors for kube-dns still blocks it.",
+            counts: [("sources", entries.count), ("failed_queries", failing), ("answered_elsewhere", answeredElsewhere)],
+            sources: named, servers: cache.map { name($0, directory) },
+            examples: Array(entries.flatMap { entry in entry.1.failingExamples.filter { $0.server.hasPrefix(entry.2.description) } }.prefix(5)),
+            remediation: """
+                Allow the node-local cache by address in the egress policy (selectors cannot match it):
+                  egress:
+                  - to:
+                    - ipBlock: {cidr: \(cache.first.map { $0.isIPv6 ? "\($0)/128" : "\($0)/32" } ?? "169.254.20.10/32")}
+                    ports:
+                    - {protocol: UDP, port: 53}
+                    - {protocol: TCP, port: 53}
+                """,
+            frames: Array(entries.flatMap(\.1.frames).prefix(10_000)))
+    }
+
+    private func backendFinding(
+        _ splits: [(client: IPAddress, server: IPAddress, good: IPAddress, bad: IPAddress, failing: Int, answered: Int, examples: [EvidenceExample], frames: [Int])],
+        _ directory: ClusterDirectory, _ incomplete: Bool
+    ) -> Finding {
+        let bad = Set(splits.map(\.bad)).sorted()
+        let good = Set(splits.map(\.good)).sorted()
+        let service = Set(splits.map(\.server)).sorted()
+        let failing = splits.reduce(0) { $0 + $1.failing }
+        let answered = splits.reduce(0) { $0 + $1.answered }
+        let clients = Set(splits.map(\.client)).sorted().map { name($0, directory) }
+        let badNames = bad.map { name($0, directory).description }.joined(separator: ", ")
+        return Finding(
+            kind: .backendUnreachable, confidence: incomplete ? .medium : (failing >= 3 ? .high : .medium),
+            title: "DNS backend \(badNames) never answers " + clients.map(\.description).joined(separator: ", "),
+            explanation: "Queries from the same client\(clients.count == 1 ? "" : "s") to \(service.map(\.description).joined(separator: ", ")) "
+                + "were answered when DNAT sent them to \(good.map { name($0, directory).description }.joined(separator: ", ")) "
+                + "(\(answered)) and never when it sent them to \(badNames) (\(failing)). One path works and the other is "
+                + "blocked: with AWS VPC CNI security groups for pods, a pod's security group that does not allow DNS to where "
+                + "CoreDNS runs blocks the CoreDNS pod on another node while the one on the same node still answers — slow, "
+                + "mostly failing resolution that sometimes succeeds on retry.",
+            counts: [("clients", clients.count), ("failed_via_backend", failing), ("answered_via_other_backend", answered)],
+            sources: clients, servers: (service + bad).map { name($0, directory) },
+            examples: Array(splits.flatMap(\.examples).prefix(5)),
+            remediation: "Allow DNS (UDP and TCP 53) from the pods' security group to the CoreDNS pods behind \(badNames) "
+                + "(their node's or their own security group), and inbound on the CoreDNS side from the pods' security group; "
+                + "or run a CoreDNS replica reachable from every node the pods use.",
+            frames: Array(splits.flatMap(\.frames).prefix(10_000)))
+    }
+
+    private func tcpFinding(_ directory: ClusterDirectory) -> Finding {
+        let clients = tcpClients.sorted().map { name($0, directory) }
+        let serverNames = tcpServers.sorted().map { name($0, directory) }
+        let withTruncation = tcpFallbackFailures > 0
+        return Finding(
+            kind: .tcpBlocked, confidence: withTruncation ? .high : .medium,
+            title: "DNS over TCP blocked to " + serverNames.map(\.description).joined(separator: ", "),
+            explanation: withTruncation
+                ? "\(tcpFallbackFailures) answer\(tcpFallbackFailures == 1 ? " was" : "s were") truncated (TC=1) and the client's "
+                    + "TCP retry never got through (SYN unanswered or reset). Answers too large for UDP — many records, DNSSEC, "
+                    + "long TXT — fail while small ones work: only UDP 53 is allowed on the path."
+                : "\(tcpFailureCount) TCP connection\(tcpFailureCount == 1 ? "" : "s") to a DNS port failed before any query "
+                    + "(SYN unanswered or reset): only UDP 53 is allowed on the path, so any fallback to TCP fails.",
+            counts: [("failed_tcp_attempts", tcpFailureCount), ("truncated_answers_not_retrieved", tcpFallbackFailures)],
+            sources: clients, servers: serverNames, examples: tcpFailures,
+            remediation: "Allow TCP 53 wherever UDP 53 is allowed (NetworkPolicy ports, security groups, node firewalls):\n"
+                + "  ports:\n  - {protocol: UDP, port: 53}\n  - {protocol: TCP, port: 53}",
+            frames: tcpFrames)
+    }
+
+    private func parallelFinding(_ directory: ClusterDirectory) -> Finding {
+        Finding(
+            kind: .parallelQueryLoss,
+            confidence: parallelLossCount >= 2 || parallelGapsNearFiveSeconds > 0 ? .high : .medium,
+            title: "Parallel A/AAAA queries lost from one socket (\(parallelLossCount)×): the conntrack race",
+            explanation: "\(parallelLossCount) time\(parallelLossCount == 1 ? "" : "s") a client sent two queries from the same socket "
+                + "within microseconds (glibc and musl send A and AAAA together); one was answered at once, the other never "
+                + "reached the server and was re-sent only after the resolver's timeout (glibc: 5 s). This is the Linux "
+                + "conntrack insertion race on UDP: the second packet of a new flow loses the race and is dropped — the "
+                + "'5 second DNS delay'.",
+            counts: [("lost_parallel_queries", parallelLossCount), ("retries_after_about_5_s", parallelGapsNearFiveSeconds)],
+            sources: parallelClients.sorted().map { name($0, directory) },
+            servers: parallelServers.sorted().map { name($0, directory) }, examples: parallelLosses,
+            remediation: "Make the resolver avoid the race: add `options single-request-reopen` (glibc) via the pod's "
+                + "dnsConfig, or use NodeLocal DNSCache (its upstream uses TCP), or a kernel with the conntrack race fixes "
+                + "(Linux 5.0+).",
+            frames: parallelFrames)
+    }
+
+    private func upstreamFinding(_ ip: IPAddress, server: ServerState, own: SourceState, _ directory: ClusterDirectory) -> Finding {
+        let upstreams = own.byServer.filter { $0.value.failing > 0 }.keys.sorted()
+        let failing = own.counts.failing
+        let upstreamNames = upstreams.map { name($0, directory).description }.joined(separator: ", ")
+        return Finding(
+            kind: .upstreamTimeout, confidence: failing >= 2 && server.servfail + server.late >= 2 ? .high : .medium,
+            title: "DNS server \(name(ip, directory)) gets no answer from its upstream \(upstreamNames)",
+            explanation: "\(name(ip, directory)) answered its clients with SERVFAIL (\(server.servfail)) or late "
+                + "(\(server.late) over 2 s), and its own queries to \(upstreamNames) went unanswered (\(failing)). The clients' "
+                + "server works; the server's upstream does not answer it — CoreDNS logs this as `read udp ... i/o timeout`.",
+            counts: [("servfail_answers", server.servfail), ("late_answers", server.late), ("unanswered_upstream_queries", failing)],
+            sources: [name(ip, directory)], servers: upstreams.map { name($0, directory) },
+            examples: Array((server.examples + own.failingExamples).prefix(6)),
+            remediation: "Check the upstream \(upstreamNames) and the path to it from the DNS server (egress policy of the "
+                + "CoreDNS pods, node firewall, VPC resolver limits); point CoreDNS's `forward` plugin at a reachable upstream.",
+            frames: Array(own.frames.prefix(10_000)))
+    }
+
+    private func searchPathFinding(_ directory: ClusterDirectory) -> Finding {
+        Finding(
+            kind: .searchPathAmplification, confidence: amplifiedLookups >= 3 || amplificationQueries >= 3 * amplifiedLookups ? .high : .medium,
+            title: "Search-path amplification: \(amplificationQueries) NXDOMAIN queries before \(amplifiedLookups) real lookup\(amplifiedLookups == 1 ? "" : "s")",
+            explanation: "Names were first tried with each search suffix (ndots:5 in the pod's resolv.conf makes any name with "
+                + "fewer than 5 dots go through the search list), each answered NXDOMAIN, before the real name. Every lookup "
+                + "costs several queries; when DNS is slow or lossy the failures multiply.",
+            counts: [("amplified_lookups", amplifiedLookups), ("extra_nxdomain_queries", amplificationQueries)],
+            sources: amplifiedClients.sorted().map { name($0, directory) }, servers: [],
+            examples: amplificationExamples,
+            remediation: "Use fully qualified names with a trailing dot (api.github.com.), or lower ndots in the pod spec:\n"
+                + "  dnsConfig:\n    options:\n    - {name: ndots, value: \"2\"}\n"
+                + "or enable CoreDNS's autopath plugin.",
+            frames: amplificationFrames)
+    }
+
+    private func captureFinding(_ context: DiagnosisContext, unanswered: Int) -> Finding {
+        var reasons: [String] = []
+        if context.kernelDropped > 0 || context.interfaceDropped > 0 {
+            reasons.append("the kernel dropped \(context.kernelDropped) packets (interface: \(context.interfaceDropped))")
+        }
+        reasons += context.damagedInputs
+        if context.cutDNSMessages > 0 { reasons.append("\(context.cutDNSMessages) DNS messages were cut by the snaplen") }
+        if context.damagedTCPDirections > 0 { reasons.append("\(context.damagedTCPDirections) TCP streams had gaps") }
+        if context.incompleteFragmentSets > 0 { reasons.append("\(context.incompleteFragmentSets) fragmented datagrams never completed") }
+        let severe = context.kernelDropped > 0 || context.interfaceDropped > 0 || !context.damagedInputs.isEmpty
+        return Finding(
+            kind: .captureIncomplete, confidence: severe ? .high : .medium,
+            title: "The capture is incomplete: " + reasons.joined(separator: "; "),
+            explanation: "The capture lost or cut packets, so \(unanswered) unanswered quer\(unanswered == 1 ? "y" : "ies") may "
+                + "have been answered without the capture seeing it. Findings above are weaker for it.",
+            counts: [("kernel_dropped", Int(context.kernelDropped)), ("interface_dropped", Int(context.interfaceDropped)),
+                     ("cut_dns_messages", context.cutDNSMessages), ("damaged_tcp_directions", context.damagedTCPDirections),
+                     ("incomplete_fragment_sets", context.incompleteFragmentSets)],
+            sources: [], servers: [], examples: [],
+            remediation: "Capture again with a larger buffer (dnstrail live uses 32 MiB; tcpdump -B 65536), a full snaplen "
+                + "(-s 0), and a filter limited to DNS, on a less loaded moment or interface.",
+            frames: [])
+    }
+
+    // MARK: - Helpers
+
+    static func example(_ transaction: Transaction) -> EvidenceExample {
+        var note: String?
+        if let fallback = transaction.fallback { note = "TCP fallback \(fallback.outcome.rawValue)" }
+        if let rejection = transaction.rejection { note = "ICMP \(rejection.error.reason) from \(rejection.error.sender)" }
+        if let backend = transaction.backend { note = (note.map { $0 + "; " } ?? "") + "DNAT to \(backend)" }
+        return EvidenceExample(
+            client: transaction.client.description, server: transaction.server.description,
+            transport: transaction.transport.description, qname: transaction.qname,
+            qtype: transaction.question?.type.description, outcome: transaction.outcome.rawValue,
+            frames: frames(of: transaction), note: note)
+    }
+
+    static func frames(of transaction: Transaction) -> [Int] {
+        var frames = transaction.attempts.map(\.frame)
+        if let response = transaction.response { frames.append(response.frame) }
+        if let fallback = transaction.fallback {
+            frames += fallback.frames
+            if let response = fallback.responseFrame { frames.append(response) }
+            if let reset = fallback.resetFrame { frames.append(reset) }
+        }
+        if let rejection = transaction.rejection { frames.append(rejection.frame) }
+        return frames
+    }
+
+    private func appendExample(_ example: EvidenceExample, to list: inout [EvidenceExample]) {
+        if list.count < 5 { list.append(example) }
+    }
+
+    private func appendFrames(_ frames: [Int], to list: inout [Int]) {
+        let room = Diagnoser.maximumFramesPerSource - list.count
+        if room > 0 { list += frames.prefix(room) }
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        let tenths = (duration.nanoseconds + 50_000_000) / 100_000_000
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+}

@@ -1,0 +1,89 @@
+import Attribution
+import PacketDecoding
+import Transactions
+import WireCore
+
+/// The incident patterns dnstrail can recognise from packets alone (CONTEXT.md).
+public enum FindingKind: String, Sendable, CaseIterable, Comparable {
+    /// A set of sources whose DNS all goes unanswered while others reach the same server.
+    case egressBlocked = "egress-blocked"
+    /// Queries to NodeLocal DNSCache (169.254.20.10) unanswered while another server answers.
+    case nodeLocalBlocked = "nodelocal-blocked"
+    /// For the same client, one DNS backend answers and another never does.
+    case backendUnreachable = "backend-unreachable"
+    /// Truncated answers whose TCP retry never completes its handshake (or is reset).
+    case tcpBlocked = "tcp-blocked"
+    /// A and AAAA sent together from one socket, one lost and re-sent after the timeout.
+    case parallelQueryLoss = "parallel-query-loss"
+    /// A DNS server's own upstream queries unanswered while it answers clients SERVFAIL or late.
+    case upstreamTimeout = "upstream-timeout"
+    /// Names tried through several search suffixes with NXDOMAIN before the real one.
+    case searchPathAmplification = "search-path-amplification"
+    /// The capture itself lost or cut packets: unanswered may not mean dropped.
+    case captureIncomplete = "capture-incomplete"
+
+    public static func < (lhs: FindingKind, rhs: FindingKind) -> Bool {
+        allCases.firstIndex(of: lhs) ?? 0 < allCases.firstIndex(of: rhs) ?? 0
+    }
+}
+
+public enum Confidence: String, Sendable, Comparable {
+    case low, medium, high
+
+    public static func < (lhs: Confidence, rhs: Confidence) -> Bool {
+        let order: [Confidence] = [.low, .medium, .high]
+        return order.firstIndex(of: lhs) ?? 0 < order.firstIndex(of: rhs) ?? 0
+    }
+}
+
+/// One transaction quoted as evidence, with the frames to open in Wireshark.
+public struct EvidenceExample: Sendable, Equatable {
+    public var client: String
+    public var server: String
+    public var transport: String
+    public var qname: String?
+    public var qtype: String?
+    public var outcome: String
+    public var frames: [Int]
+    public var note: String?
+}
+
+/// An address named in a finding, with who it is when attribution knows.
+public struct NamedAddress: Sendable, Equatable, Comparable {
+    public var ip: IPAddress
+    /// `namespace/pod (node)`, `kube-system/kube-dns (Service)`, `NodeLocal DNSCache`, ...
+    public var identity: String?
+    public var namespace: String?
+
+    public static func < (lhs: NamedAddress, rhs: NamedAddress) -> Bool { lhs.ip < rhs.ip }
+
+    /// Who it is, then the address: `payments/checkout-7d4b9c-x2x (10.244.1.11, node-a)`,
+    /// `kube-system/kube-dns Service (10.96.0.10)`, or the bare address when unknown.
+    public var description: String {
+        guard let identity else { return ip.description }
+        if identity.hasPrefix("probably") { return "\(ip) (\(identity))" }
+        return "\(identity) (\(ip)\(node.map { ", \($0)" } ?? ""))"
+    }
+
+    /// The node of a pod, when attribution knows it.
+    public var node: String?
+}
+
+/// A diagnosis: what the pattern most likely means, how sure, the evidence, what to do.
+public struct Finding: Sendable {
+    public var kind: FindingKind
+    public var confidence: Confidence
+    /// One line: what was found, with the culprit named.
+    public var title: String
+    /// One paragraph: why this pattern means that incident.
+    public var explanation: String
+    /// Figures behind the finding, by name (queries, unanswered, sources, ...).
+    public var counts: [(String, Int)]
+    public var sources: [NamedAddress]
+    public var servers: [NamedAddress]
+    public var examples: [EvidenceExample]
+    /// What to change, concretely (a NetworkPolicy rule, an ipBlock, a security group).
+    public var remediation: String
+    /// Every frame of the flagged transactions (bounded), for the evidence capture.
+    public var frames: [Int]
+}
