@@ -114,8 +114,9 @@ public struct Diagnoser {
             return
         }
         var source = sources.removeValue(forKey: client) ?? SourceState()
-        let example = Diagnoser.example(transaction)
-        let frames = Diagnoser.frames(of: transaction)
+        // Built only when a transaction is quoted as evidence: most are not (hot path).
+        lazy var example = Diagnoser.example(transaction)
+        lazy var frames = Diagnoser.frames(of: transaction)
         let server = transaction.server.ip
         let reached = transaction.backend?.ip ?? transaction.response?.source?.ip ?? server
 
@@ -123,17 +124,17 @@ public struct Diagnoser {
         case .answered:
             source.counts.answered += 1
             source.byServer[server, default: Counts()].answered += 1
-            servers[server, default: ServerState()].answered += 1
-            if servers[server]?.answeredSources.count ?? 0 < 1024 {
-                servers[server, default: ServerState()].answeredSources.insert(client)
-            }
+            var state = servers.removeValue(forKey: server) ?? ServerState()
+            state.answered += 1
+            if state.answeredSources.count < 1024 { state.answeredSources.insert(client) }
             if let rcode = transaction.response?.rcode, rcode == .servFail {
-                servers[server, default: ServerState()].servfail += 1
-                appendExample(example, to: &servers[server, default: ServerState()].examples)
+                state.servfail += 1
+                appendExample(example, to: &state.examples)
             } else if let latency = transaction.latency, latency > Diagnoser.lateAnswer {
-                servers[server, default: ServerState()].late += 1
-                appendExample(example, to: &servers[server, default: ServerState()].examples)
+                state.late += 1
+                appendExample(example, to: &state.examples)
             }
+            servers[server] = state
         case .unanswered:
             source.counts.unanswered += 1
             source.byServer[server, default: Counts()].unanswered += 1
@@ -179,9 +180,12 @@ public struct Diagnoser {
             tcpFallbackFailures += 1
             recordTCPFailure(example, frames: frames, client: client, server: server)
         }
-        observeSearchPath(transaction, frames: frames, source: &source)
+        if transaction.outcome == .answered,
+           transaction.response?.rcode == .nxDomain || !source.nxdomains.isEmpty {
+            observeSearchPath(transaction, frames: frames, source: &source)
+        }
         sources[client] = source
-        observeParallel(transaction, example: example, frames: frames)
+        if transaction.sentWith != nil { observeParallel(transaction, example: example, frames: frames) }
     }
 
     // MARK: - Per-transaction observations
@@ -273,20 +277,24 @@ public struct Diagnoser {
             if othersAnswered { blinded.append((ip, source)) }
         }
         if !blinded.isEmpty { findings.append(egressFinding(blinded.sorted { $0.0 < $1.0 }, directory, incomplete)) }
-        if !nodeLocal.isEmpty { findings.append(nodeLocalFinding(nodeLocal.sorted { $0.0 < $1.0 }, directory, incomplete)) }
+        if !nodeLocal.isEmpty {
+            findings.append(nodeLocalFinding(nodeLocal.sorted { ($0.0, $0.2) < ($1.0, $1.2) }, directory, incomplete))
+        }
 
         // backend-unreachable.
         var splits: [(client: IPAddress, server: IPAddress, good: IPAddress, bad: IPAddress, failing: Int, answered: Int, examples: [EvidenceExample], frames: [Int])] = []
         for (ip, source) in sources where source.counts.answered > 0 {
             for (key, counts) in source.byBackend where key.backend != key.server && counts.answered == 0 && counts.unanswered >= 2 {
-                guard let good = source.byBackend.first(where: {
+                guard let good = source.byBackend.filter({
                     $0.key.server == key.server && $0.key.backend != key.backend && $0.value.answered > 0
-                }) else { continue }
+                }).min(by: { $0.key.backend < $1.key.backend }) else { continue }
                 splits.append((ip, key.server, good.key.backend, key.backend, counts.unanswered, good.value.answered,
                                source.backendExamples[key.backend] ?? [], source.frames))
             }
         }
-        if !splits.isEmpty { findings.append(backendFinding(splits.sorted { $0.client < $1.client }, directory, incomplete)) }
+        if !splits.isEmpty {
+            findings.append(backendFinding(splits.sorted { ($0.client, $0.bad) < ($1.client, $1.bad) }, directory, incomplete))
+        }
 
         if tcpFailureCount > 0 { findings.append(tcpFinding(directory)) }
         if parallelLossCount > 0 { findings.append(parallelFinding(directory)) }

@@ -78,8 +78,10 @@ extension Report {
             out.append("  none")
         }
         for source in bySource {
-            out.append("  \(source.client)   \(source.queries) unanswered \(Report.plural(source.queries, "query", "queries")), "
-                       + "\(source.attempts) \(Report.plural(source.attempts, "attempt", "attempts"))")
+            let rejected = source.servers.reduce(0) { $0 + $1.1.rejected }
+            var summary = "  \(source.client)   \(source.queries) unanswered \(Report.plural(source.queries, "query", "queries"))"
+            if rejected > 0 { summary += " (\(rejected) rejected by ICMP)" }
+            out.append(summary + ", \(source.attempts) \(Report.plural(source.attempts, "attempt", "attempts"))")
             for (key, group) in source.servers {
                 let server = "\(key.server)/\(key.transport)"
                 if group.failedConnections > 0 {
@@ -107,7 +109,9 @@ extension Report {
                     if let identifier = underlay.networkIdentifier { text += " (id \(identifier))" }
                     out.append(text + " ×\(count)")
                 }
-                for (key, count) in group.rejections.sorted(by: { $0.value > $1.value }) {
+                for (key, count) in group.rejections.sorted(by: {
+                    $0.value != $1.value ? $0.value > $1.value : ($0.key.reason, $0.key.sender) < ($1.key.reason, $1.key.sender)
+                }) {
                     out.append("        rejected: ICMP \(key.reason) from \(key.sender) ×\(count)")
                 }
                 let names = ReportBuilder.sortedNames(group)

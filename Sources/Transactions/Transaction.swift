@@ -209,7 +209,9 @@ public struct Transaction: Sendable {
     /// Attempts beyond `maximumAttempts`, counted but not kept.
     public var droppedAttempts: Int
     public var response: ResponseRecord?
+    /// The first ICMP error quoting one of its attempts, and how many came in all.
     public var rejection: Rejection?
+    public var rejections = 0
     /// For a truncated UDP answer: what became of the TCP retry, if the client made one.
     public var fallback: Fallback?
     public var outcome: Outcome

@@ -233,9 +233,12 @@ public struct TransactionEngine {
             statistics.unmatchedICMPErrors += 1
             return
         }
-        transaction.rejection = Rejection(frame: frame, time: time, error: error)
+        // The query stays outstanding: a resolver retries after an ICMP error too, and the
+        // retry belongs to the same transaction. It closes as rejected at its deadline
+        // unless an answer comes after all.
+        if transaction.rejection == nil { transaction.rejection = Rejection(frame: frame, time: time, error: error) }
+        transaction.rejections += 1
         pending[serial] = transaction
-        close(serial: serial, outcome: .rejected, expiry: nil, emit: emit)
     }
 
     /// Expires every transaction whose deadline is before `time`.
@@ -458,8 +461,9 @@ public struct TransactionEngine {
         }
     }
 
-    private mutating func close(serial: Int, outcome: Outcome, expiry: ExpiryReason?, emit: (Transaction) -> Void) {
+    private mutating func close(serial: Int, outcome requested: Outcome, expiry: ExpiryReason?, emit: (Transaction) -> Void) {
         guard var transaction = pending.removeValue(forKey: serial) else { return }
+        let outcome = requested == .unanswered && transaction.rejection != nil ? .rejected : requested
         for attempt in transaction.attempts {
             let key = ExchangeKey(client: Endpoint(ip: transaction.client.ip, port: attempt.clientPort),
                                   server: transaction.server, transport: transaction.transport, id: transaction.id)

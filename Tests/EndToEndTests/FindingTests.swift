@@ -21,6 +21,12 @@ struct FindingTests {
         "vxlan-nodes.pcap": [.egressBlocked],
         "vxlan-flannel.pcap": [.egressBlocked],
         "any-dnat.pcap": [.egressBlocked],
+        "nodelocal-blocked.pcap": [.nodeLocalBlocked],
+        "backend-split.pcap": [.backendUnreachable],
+        "parallel-aaaa-loss.pcap": [.parallelQueryLoss],
+        "upstream-timeout.pcap": [.upstreamTimeout],
+        "search-path-amplification.pcap": [.searchPathAmplification],
+        "udp-reject.pcap": [.egressBlocked],
     ]
 
     @Test func everyCaptureHasAnExpectation() {

@@ -164,4 +164,19 @@ struct KnownAnswerTests {
         #expect(unanswered.allSatisfy { $0.attemptCount == 2 && $0.seenOn == [4, 2] && $0.backend == nil })
         #expect(capture.report.run.engine.unsolicitedTotal == 0)
     }
+
+    /// Incident 1 enforced with REJECT: each of the blinded pod's 6 queries is sent twice and
+    /// each of the 12 attempts refused by ICMP (administratively prohibited, then port
+    /// unreachable after the rule was swapped): 6 transactions closed as rejected.
+    @Test func udpRejectClosesQueriesAsRejected() throws {
+        let capture = try analyse("udp-reject.pcap")
+        #expect(capture.transactions.count == 10)
+        let rejected = capture.transactions.filter { $0.outcome == .rejected }
+        #expect(rejected.count == 6)
+        #expect(rejected.allSatisfy { $0.client.ip.description == "10.244.1.11" && $0.attemptCount == 2 && $0.rejections == 2 })
+        let reasons = Dictionary(grouping: rejected, by: { $0.rejection?.error.reason ?? "" }).mapValues(\.count)
+        #expect(reasons == ["administratively-prohibited": 3, "port-unreachable": 3])
+        #expect(capture.report.figures.unanswered == 0)
+        #expect(capture.report.findings.first?.explanation.contains("REJECT rule") == true)
+    }
 }

@@ -46,6 +46,9 @@ struct OracleTests {
             "tcpdump_rtp-seg-fault-1.pcapng": frames([1], badLength),
             "zeek_erspan.pcap": frames([126, 136, 137], late),
             "any-dnat.pcap": frames([1, 3, 7, 9, 13, 15, 28, 30], copies),
+            "backend-split.pcap": frames([1, 3, 7, 9, 13, 15, 19, 21, 25, 27, 31, 33, 39, 40, 42, 48, 51, 54, 55, 57, 63,
+                                          64, 66, 70, 72, 76, 78, 84, 85, 87, 91, 93, 99, 102, 105, 106, 108, 112, 114,
+                                          118, 120], copies),
             "bridge-nf-dnat.pcap": frames([1, 3, 5, 10], addressChanged),
         ]
     }()

@@ -147,42 +147,35 @@ struct TransactionEngineTests {
         #expect(run.closed.first { $0.question?.type == .a }?.outcome == .unanswered)
     }
 
-    /// A REJECT rule answers the query with ICMP administratively prohibited.
+    /// A REJECT rule answers the query with ICMP administratively prohibited; the resolver
+    /// retries, is refused again, and the transaction closes as rejected at its deadline.
     @Test func icmpErrorQuotingTheQueryRejectsIt() throws {
         var run = Run()
         run.query(frame: 1, at: 0)
-        let quoted = MessageObservation(
-            frame: 2, time: Timestamp(nanoseconds: 1_000_000), source: Endpoint(ip: Self.client, port: 40000),
-            destination: Self.server, transport: .udp, id: 0x1234, isResponse: false, question: Self.question)
         let error = ICMPError(isIPv6: false, type: 3, code: 13, sender: IPAddress("10.244.1.1")!)
-        run.engine.observeICMPError(quoted, error: error, frame: 2, time: quoted.time) { run.closed.append($0) }
+        func quoted(frame: Int, at milliseconds: Int64, port: UInt16) -> MessageObservation {
+            MessageObservation(
+                frame: frame, time: Timestamp(nanoseconds: milliseconds * 1_000_000), source: Endpoint(ip: Self.client, port: port),
+                destination: Self.server, transport: .udp, id: 0x1234, isResponse: false, question: Self.question)
+        }
+        let first = quoted(frame: 2, at: 1, port: 40000)
+        run.engine.observeICMPError(first, error: error, frame: 2, time: first.time) { run.closed.append($0) }
+        run.query(frame: 3, at: 1000, port: 40001)
+        let second = quoted(frame: 4, at: 1001, port: 40001)
+        run.engine.observeICMPError(second, error: error, frame: 4, time: second.time) { run.closed.append($0) }
+        #expect(run.closed.isEmpty)
+        run.finish()
         let transaction = try #require(run.closed.first)
+        #expect(run.closed.count == 1)
         #expect(transaction.outcome == .rejected)
+        #expect(transaction.attempts.map(\.frame) == [1, 3])
+        #expect(transaction.rejections == 2)
         #expect(transaction.rejection?.error.reason == "administratively-prohibited")
         #expect(transaction.rejection?.frame == 2)
         // An error about a query nobody holds is counted, not invented.
-        run.engine.observeICMPError(quoted, error: error, frame: 3, time: quoted.time) { run.closed.append($0) }
+        run.engine.observeICMPError(first, error: error, frame: 5, time: Timestamp(nanoseconds: 9_000_000_000)) { run.closed.append($0) }
         #expect(run.engine.statistics.unmatchedICMPErrors == 1)
         #expect(run.closed.count == 1)
-    }
-
-    /// glibc's parallel A and AAAA from one socket: the engine pairs them, and the lost
-    /// one learns that its partner was answered at once.
-    @Test func parallelQueriesKnowTheirPartner() throws {
-        var run = Run()
-        let aaaa = QuestionKey(nameHash: 0xfeed, type: .aaaa, qclass: .in)
-        run.query(frame: 1, at: 0, id: 1)
-        run.query(frame: 2, at: 0, id: 2, question: aaaa)
-        run.response(frame: 3, at: 1, id: 1)
-        run.query(frame: 4, at: 5000, id: 2, question: aaaa)
-        run.response(frame: 5, at: 5001, id: 2, question: aaaa)
-        let lost = try #require(run.closed.first { $0.question?.type == .aaaa })
-        #expect(lost.sentWith?.frame == 1)
-        #expect(lost.sentWith?.type == .a)
-        #expect(lost.sentWith?.answeredFirstTry == true)
-        #expect(lost.attempts.map(\.frame) == [2, 4])
-        let answered = try #require(run.closed.first { $0.question?.type == .a })
-        #expect(answered.sentWith?.frame == 2)
     }
 
     @Test func multicastQueriesAreNotUnanswered() {
