@@ -56,6 +56,7 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                "fragment bytes left after finish: \(analyzer.fragments.statistics.bufferedBytes)")
     fuzzExpect(analyzer.engine.pendingCount == 0, "transactions pending after finish")
     fuzzExpect(analyzer.packets.frames == frame, "frames counted \(analyzer.packets.frames) of \(frame)")
+    fuzzLog("\(analyzer.packets)\n\(analyzer.engine.statistics)\n\(analyzer.streams.statistics)\n\(analyzer.fragments.statistics)")
     return 0
 }
 

@@ -66,3 +66,14 @@ public func isWithin(_ inner: UnsafeRawBufferPointer, _ outer: UnsafeRawBufferPo
     guard let innerStart = inner.baseAddress, let outerStart = outer.baseAddress else { return false }
     return innerStart >= outerStart && innerStart + inner.count <= outerStart + outer.count
 }
+
+/// Set `FUZZ_VERBOSE=1` to have targets print what each input did (to check that a
+/// target's oracles are not vacuous, or to read a reproducer).
+public let fuzzVerbose = getenv("FUZZ_VERBOSE") != nil
+
+/// Writes one line to stderr when `fuzzVerbose` is set.
+public func fuzzLog(_ message: @autoclosure () -> String) {
+    guard fuzzVerbose else { return }
+    var bytes = Array((message() + "\n").utf8)
+    bytes.withUnsafeMutableBytes { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
+}
