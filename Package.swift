@@ -10,6 +10,9 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "dnstrail", targets: ["dnstrail"]),
+        // The analysis stages as a library, for the fuzz package in Fuzz/ (kept out of this
+        // package so that sanitizer flags never touch the main build).
+        .library(name: "DNSTrailCore", targets: ["WireCore", "PacketDecoding", "Reassembly", "DNSWire", "Transactions", "Pipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -70,5 +73,8 @@ let package = Package(
         .testTarget(name: "TransactionsTests", dependencies: ["Transactions", "PacketDecoding", "DNSWire", "WireCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "Reports", "Capture", "Transactions", "Diagnosis", "Attribution"],
                     exclude: ["Golden"]),
+        // Minimized crash reproducers found by the fuzz targets in Fuzz/, one named test each.
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["DNSWire", "PacketDecoding", "Reassembly", "WireCore", "Pipeline"],
+                    exclude: ["Reproducers"]),
     ]
 )

@@ -76,8 +76,11 @@ public struct DNSName: Sendable, CustomStringConvertible {
             default:
                 label.append(character)
             }
+            // The name so far, root byte included; a label not yet started (just after a
+            // dot) has no length byte yet. (FuzzDNSParser: counting one rejected every
+            // 255-octet name written with its trailing dot, as `description` writes it.)
             guard label.count <= Self.maximumLabelLength,
-                  storage.count + 1 + label.count + 1 <= Self.maximumWireLength
+                  storage.count + (label.isEmpty ? 0 : 1 + label.count) + 1 <= Self.maximumWireLength
             else { return nil }
         }
         guard sawAnything else { return nil }
