@@ -175,18 +175,23 @@ public struct TransactionEngine {
         _ message: MessageObservation, qname: () -> String?, emit: (Transaction) -> Void
     ) {
         advance(to: message.time, emit: emit)
-        if message.interfaceIndex >= 0 && isCopy(message) { return }
+        var copyKey: CopyKey?
+        if message.interfaceIndex >= 0 {
+            guard let original = registerUnlessCopy(message) else { return }
+            copyKey = original
+        }
         if message.isResponse {
             observeResponse(message, emit: emit)
         } else {
-            observeQuery(message, qname: qname, emit: emit)
+            observeQuery(message, copyKey: copyKey, qname: qname, emit: emit)
         }
     }
 
-    /// True when `message` is a copy of one already seen on another interface; records
-    /// the copy's interface (and, for a query sent on to another server, that server as
-    /// the transaction's backend, so the backend's answer pairs). Remembers originals.
-    private mutating func isCopy(_ message: MessageObservation) -> Bool {
+    /// Nil when `message` is a copy of one already seen on another interface: records the
+    /// copy's interface (and, for a query sent on to another server, that server as the
+    /// attempt's backend, so the backend's answer pairs). Otherwise remembers the message
+    /// as an original and returns its key, to be linked to the transaction it joins.
+    private mutating func registerUnlessCopy(_ message: MessageObservation) -> CopyKey? {
         while let oldest = copyOrder.first, message.time - oldest.time > TransactionEngine.copyWindow {
             copyOrder.removeFirst()
             if let record = copies[oldest.key], record.time == oldest.time { copies[oldest.key] = nil }
@@ -216,18 +221,13 @@ public struct TransactionEngine {
                     pending[serial] = transaction
                 }
             }
-            return true
+            return nil
         }
         copies[key] = CopyRecord(serial: nil, interfaceIndex: message.interfaceIndex, time: message.time,
                                  ipIdentification: message.ipIdentification)
         copyOrder.append((message.time, key))
-        lastCopyKey = key
-        return false
+        return key
     }
-
-    /// The copy key of the message being observed, so the transaction it starts can be
-    /// found from its later copies.
-    private var lastCopyKey: CopyKey?
 
     /// Feeds an ICMP Destination Unreachable that quotes a DNS message (`quoted` describes
     /// the quoted message). A quoted query closes its transaction as rejected; a quoted
@@ -314,7 +314,9 @@ public struct TransactionEngine {
         deliver(failure, emit: emit)
     }
 
-    private mutating func observeQuery(_ message: MessageObservation, qname: () -> String?, emit: (Transaction) -> Void) {
+    private mutating func observeQuery(
+        _ message: MessageObservation, copyKey: CopyKey?, qname: () -> String?, emit: (Transaction) -> Void
+    ) {
         statistics.queries += 1
         let client = message.source
         let server = message.destination
@@ -331,12 +333,11 @@ public struct TransactionEngine {
             }
             transaction.lastTime = message.time
             statistics.retries += 1
-            if message.interfaceIndex >= 0, let copyKey = lastCopyKey {
+            if let copyKey {
                 copies[copyKey]?.serial = serial
                 if !transaction.seenOn.contains(message.interfaceIndex) && transaction.seenOn.count < 16 {
                     transaction.seenOn.append(message.interfaceIndex)
                 }
-                lastCopyKey = nil
             }
             pending[serial] = transaction
             index(serial, under: exchangeKey, emit: emit)
@@ -370,10 +371,9 @@ public struct TransactionEngine {
                                                       answeredFirstTry: false, serial: other)
         }
         lastOnSocket[socket] = serial
-        if message.interfaceIndex >= 0, let copyKey = lastCopyKey {
+        if let copyKey {
             copies[copyKey]?.serial = serial
             pending[serial]?.seenOn = [message.interfaceIndex]
-            lastCopyKey = nil
         }
         if message.transport == .tcp {
             let fallbackKey = FallbackKey(client: client.ip, server: server.ip, serverPort: server.port,
