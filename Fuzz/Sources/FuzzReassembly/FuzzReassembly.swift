@@ -61,6 +61,8 @@ struct CanonicalStream {
     static let length = 6000
     var bytes: [UInt8] = []
     var messages: [[UInt8]] = []
+    /// Stream offset just after each message (its prefix and body).
+    var messageEnds: [Int] = []
     /// Initial sequence number; the first data byte is at ISN + 1. Some are close to 2^32
     /// so that the stream wraps.
     var initialSequence: UInt32
@@ -73,6 +75,7 @@ struct CanonicalStream {
             let body = (0..<length).map { UInt8(truncatingIfNeeded: $0 &+ number &* 31 &+ key) }
             bytes += [UInt8(length >> 8), UInt8(length & 0xFF)] + body
             messages.append(body)
+            messageEnds.append(bytes.count)
             number += 1
         }
     }
@@ -96,6 +99,10 @@ struct Harness {
     /// Keys whose connection ended at least once: a later one on the same key may start
     /// without a handshake, so its framing is not checked.
     var endedKeys: Set<Int> = []
+    /// Stream data sent per key and side, as offsets from the first data byte, and the
+    /// earliest FIN at or after that byte: what framing must have reached at the end.
+    var sent = Array(repeating: [[Range<Int>](), [Range<Int>]()], count: 4)
+    var earliestFIN = Array(repeating: [Int.max, Int.max], count: 4)
     /// Completed datagrams compared byte for byte with the pattern.
     var datagramsChecked = 0
 
@@ -199,6 +206,13 @@ struct Harness {
 
     mutating func segment(key: Int, fromClient: Bool, sequence: UInt32, flags: TCPFlags, payload: [UInt8]) {
         frame += 1
+        let side = fromClient ? 1 : 0
+        let start = sequence &+ (flags.contains(.syn) ? 1 : 0)
+        let offset = Int(Int32(bitPattern: start &- (canonical[key][side].initialSequence &+ 1)))
+        if offset >= 0 {
+            if !payload.isEmpty { sent[key][side].append(offset..<(offset + payload.count)) }
+            if flags.contains(.fin) { earliestFIN[key][side] = min(earliestFIN[key][side], offset + payload.count) }
+        }
         var events: [TCPEvent] = []
         payload.withUnsafeBytes { bytes in
             let segment = TCPSegment(key: connectionKeys[key], fromClient: fromClient, sequence: sequence,
@@ -236,6 +250,30 @@ struct Harness {
         }
     }
 
+    /// A connection that lived from its handshake to the end of the capture, on a side not
+    /// damaged midway (a hole or a partial message at the end is fine): every message wholly
+    /// inside the contiguous data sent, up to the earliest FIN, was framed; none beyond it.
+    /// (A FIN before data already framed is a retransmission and is ignored, hence a range.)
+    func checkComplete(key: Int, side: Int, damage: StreamDamage?) {
+        switch damage {
+        case nil, .unfilledGap?, .truncatedMessage?: break
+        default: return
+        }
+        var contiguous = 0
+        for range in sent[key][side].sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            guard range.lowerBound <= contiguous else { break }
+            contiguous = max(contiguous, range.upperBound)
+        }
+        let ends = canonical[key][side].messageEnds
+        let atLeast = ends.prefix { $0 <= min(contiguous, earliestFIN[key][side]) }.count
+        let atMost = ends.prefix { $0 <= contiguous }.count
+        let seen = messagesSeen[key][side]
+        fuzzLog("connection \(key) side \(side): \(seen) framed, \(atLeast)…\(atMost) expected")
+        fuzzExpect(atLeast <= seen && seen <= atMost,
+                   "connection \(key) \(side == 1 ? "client" : "server"): \(seen) messages framed, expected "
+                       + "\(atLeast)…\(atMost) (contiguous \(contiguous) bytes, FIN at \(earliestFIN[key][side]))")
+    }
+
     func checkBounds() {
         let tcp = streams.statistics
         fuzzExpect(tcp.bufferedBytes >= 0 && tcp.bufferedBytes <= streams.maximumBufferedBytes,
@@ -250,7 +288,13 @@ struct Harness {
     mutating func finish() {
         var events: [TCPEvent] = []
         streams.finish { events.append($0) }
+        let endedBefore = endedKeys
         handle(events)
+        for case .connectionEnded(let summary) in events {
+            guard let key = connectionKeys.firstIndex(of: summary.key), !endedBefore.contains(key) else { continue }
+            checkComplete(key: key, side: 1, damage: summary.clientDamage)
+            checkComplete(key: key, side: 0, damage: summary.serverDamage)
+        }
         fragments.finish()
         checkBounds()
         fuzzExpect(streams.statistics.bufferedBytes == 0, "TCP bytes left: \(streams.statistics.bufferedBytes)")
