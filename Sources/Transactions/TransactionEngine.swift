@@ -1,6 +1,5 @@
 import DNSWire
 import DequeModule
-import HeapModule
 import PacketDecoding
 import WireCore
 
@@ -67,6 +66,10 @@ public struct TransactionEngine {
         var group: Endpoint
         var transport: Transport
         var id: UInt16
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(group.mixed ^ UInt64(id) << 32 ^ UInt64(transport.rawValue) << 48)
+        }
     }
 
     /// Queries from one socket closer than this were sent in parallel (A and AAAA).
@@ -76,6 +79,10 @@ public struct TransactionEngine {
         var client: Endpoint
         var server: Endpoint
         var transport: Transport
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(client.mixed ^ (server.mixed &* 0x94d0_49bb_1331_11eb) ^ UInt64(transport.rawValue) << 48)
+        }
     }
 
     /// The latest outstanding query per socket, to pair parallel queries (bounded by the
@@ -86,15 +93,9 @@ public struct TransactionEngine {
     /// a 5-tuple and id: A and AAAA from one socket with id 0, mDNS); the oldest leaves first.
     public static let maximumSharingKey = 64
 
-    struct Deadline: Comparable {
-        var time: Timestamp
-        var serial: Int
-        static func < (lhs: Deadline, rhs: Deadline) -> Bool {
-            (lhs.time, lhs.serial) < (rhs.time, rhs.serial)
-        }
-    }
+    typealias Deadline = DeadlineQueue.Deadline
 
-    private var pending: [Int: Transaction] = [:]
+    private var pending = PendingTable()
     private var byExchange: [ExchangeKey: SerialList] = [:]
     private var byRetry: [RetryKey: Int] = [:]
     private var byGroup: [GroupKey: SerialList] = [:]
@@ -105,8 +106,12 @@ public struct TransactionEngine {
         var client: Endpoint
         var transport: Transport
         var id: UInt16
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(client.mixed ^ UInt64(id) << 32 ^ UInt64(transport.rawValue) << 48)
+        }
     }
-    private var deadlines = Heap<Deadline>()
+    private var deadlines = DeadlineQueue()
 
     /// Copies of one packet seen on several interfaces (`-i any`: the pod's veth, the
     /// bridge, the uplink; before and after kube-proxy's DNAT) arrive within microseconds
@@ -150,12 +155,11 @@ public struct TransactionEngine {
     private var parked: [Int: Transaction] = [:]
     private var parkedByQuestion: [FallbackKey: Int] = [:]
     private var parkedByPair: [ServerPair: SerialList] = [:]
-    private var parkDeadlines = Heap<Deadline>()
+    private var parkDeadlines = DeadlineQueue()
     /// TCP transaction serial → the parked UDP transaction it is the fallback of.
     private var fallbackParents: [Int: Int] = [:]
     /// Parked transactions whose TCP retry is under way (their deadline no longer applies).
     private var fallbackInProgress: Set<Int> = []
-    private var nextSerial = 0
     private var clock = Timestamp(nanoseconds: Int64.min)
 
     public private(set) var statistics = EngineStatistics()
@@ -260,13 +264,12 @@ public struct TransactionEngine {
     public mutating func advance(to time: Timestamp, emit: (Transaction) -> Void) {
         if time > clock { clock = time }
         while let earliest = deadlines.min, earliest.time < clock {
-            deadlines.removeMin()
-            guard let transaction = pending[earliest.serial],
-                  transaction.lastTime + window == earliest.time else { continue }
+            deadlines.popMin()
+            guard let lastTime = pending[earliest.serial]?.lastTime, lastTime + window == earliest.time else { continue }
             close(serial: earliest.serial, outcome: .unanswered, expiry: .timeout, emit: emit)
         }
         while let earliest = parkDeadlines.min, earliest.time < clock {
-            parkDeadlines.removeMin()
+            parkDeadlines.popMin()
             guard !fallbackInProgress.contains(earliest.serial) else { continue }
             // No TCP retry came: the truncated answer stands alone.
             unpark(earliest.serial, emit: emit)
@@ -276,12 +279,12 @@ public struct TransactionEngine {
     /// End of input: everything still outstanding is unanswered because the capture ended.
     public mutating func finish(emit: (Transaction) -> Void) {
         advance(to: clock, emit: emit)
-        for serial in pending.keys.sorted() {
+        for serial in pending.serials {
             close(serial: serial, outcome: .unanswered, expiry: .captureEnd, emit: emit)
         }
         for serial in parked.keys.sorted() { unpark(serial, emit: emit) }
-        deadlines = Heap()
-        parkDeadlines = Heap()
+        deadlines.removeAll()
+        parkDeadlines.removeAll()
     }
 
     /// A TCP connection to a DNS port ended. One that carried no DNS message from the
@@ -323,58 +326,51 @@ public struct TransactionEngine {
         let retryKey = RetryKey(client: client.ip, server: server, transport: message.transport,
                                 id: message.id, question: message.question)
         let exchangeKey = ExchangeKey(client: client, server: server, transport: message.transport, id: message.id)
-        if let serial = byRetry[retryKey], var transaction = pending[serial],
-           message.time - transaction.lastTime <= window {
+        // One hash of the retry key for the lookup; the serial found serves both cases below.
+        let previous = byRetry.index(forKey: retryKey).map { byRetry.values[$0] }
+        if let serial = previous, let lastTime = pending[serial]?.lastTime, message.time - lastTime <= window {
             // A resend of an outstanding query: same id and question, any source port.
-            if transaction.attempts.count < TransactionEngine.maximumAttempts {
-                transaction.attempts.append(Attempt(frame: message.frame, time: message.time, clientPort: client.port))
-            } else {
-                transaction.droppedAttempts += 1
-            }
-            transaction.lastTime = message.time
+            pending[serial]?.addAttempt(Attempt(frame: message.frame, time: message.time, clientPort: client.port),
+                                        seenOn: copyKey == nil ? nil : message.interfaceIndex)
             statistics.retries += 1
-            if let copyKey {
-                copies[copyKey]?.serial = serial
-                if !transaction.seenOn.contains(message.interfaceIndex) && transaction.seenOn.count < 16 {
-                    transaction.seenOn.append(message.interfaceIndex)
-                }
-            }
-            pending[serial] = transaction
+            if let copyKey { copies[copyKey]?.serial = serial }
             index(serial, under: exchangeKey, emit: emit)
             deadlines.insert(Deadline(time: message.time + window, serial: serial))
             return
         }
-        if let previous = byRetry[retryKey] {
+        if let previous {
             // Same question and id outside the retry window: the old one timed out.
             close(serial: previous, outcome: .unanswered, expiry: .timeout, emit: emit)
         }
-        let transaction = Transaction(
+        var transaction = Transaction(
             client: client, server: server, transport: message.transport, id: message.id,
             opcode: message.opcode, qname: qname(), question: message.question,
             vlanIDs: message.vlanIDs, interfaceIndex: message.interfaceIndex, underlay: message.underlay,
             attempts: [Attempt(frame: message.frame, time: message.time, clientPort: client.port)],
             droppedAttempts: 0, response: nil, rejection: nil, fallback: nil, outcome: .unanswered, expiry: nil,
             lastTime: message.time)
+        if copyKey != nil { transaction.seenOn = [message.interfaceIndex] }
         if pending.count >= maximumPending { evictOldest(emit: emit) }
-        let serial = nextSerial
-        nextSerial += 1
-        pending[serial] = transaction
+        let serial = pending.insert(transaction)
         byRetry[retryKey] = serial
         index(serial, under: exchangeKey, emit: emit)
         let socket = SocketKey(client: client, server: server, transport: message.transport)
-        if let other = lastOnSocket[socket], var sibling = pending[other], sibling.question != message.question,
-           message.time - sibling.firstTime <= TransactionEngine.parallelWindow {
-            sibling.sentWith = ParallelQuery(frame: message.frame, type: message.question?.type, answeredFirstTry: false,
-                                             serial: serial)
-            pending[other] = sibling
-            pending[serial]?.sentWith = ParallelQuery(frame: sibling.attempts.first?.frame ?? 0, type: sibling.question?.type,
-                                                      answeredFirstTry: false, serial: other)
+        if let socketIndex = lastOnSocket.index(forKey: socket) {
+            let other = lastOnSocket.values[socketIndex]
+            lastOnSocket.values[socketIndex] = serial
+            if let sibling = pending[other].map({ (question: $0.question, firstTime: $0.firstTime,
+                                                   firstFrame: $0.attempts.first?.frame ?? 0) }),
+               sibling.question != message.question,
+               message.time - sibling.firstTime <= TransactionEngine.parallelWindow {
+                pending[other]?.sentWith = ParallelQuery(frame: message.frame, type: message.question?.type,
+                                                         answeredFirstTry: false, serial: serial)
+                pending[serial]?.sentWith = ParallelQuery(frame: sibling.firstFrame, type: sibling.question?.type,
+                                                          answeredFirstTry: false, serial: other)
+            }
+        } else {
+            lastOnSocket[socket] = serial
         }
-        lastOnSocket[socket] = serial
-        if let copyKey {
-            copies[copyKey]?.serial = serial
-            pending[serial]?.seenOn = [message.interfaceIndex]
-        }
+        if let copyKey { copies[copyKey]?.serial = serial }
         if message.transport == .tcp {
             let fallbackKey = FallbackKey(client: client.ip, server: server.ip, serverPort: server.port,
                                           question: message.question)
@@ -421,7 +417,7 @@ public struct TransactionEngine {
         guard let serial = candidates.first(where: { serial in
             guard let asked = pending[serial]?.question, let answered = message.question else { return true }
             return asked == answered
-        }), var transaction = pending[serial] else {
+        }), var transaction = pending.remove(serial) else {
             statistics.unsolicited[.questionMismatch, default: 0] += 1
             return
         }
@@ -439,45 +435,52 @@ public struct TransactionEngine {
                                               isTruncated: message.isTruncated, attemptIndex: attemptIndex,
                                               source: answeredFrom)
         if answeredFrom != nil { statistics.answeredFromAnotherAddress += 1 }
-        pending[serial] = transaction
-        close(serial: serial, outcome: .answered, expiry: nil, emit: emit)
+        retire(transaction, serial: serial, outcome: .answered, expiry: nil, emit: emit)
     }
 
     /// Adds `serial` to the transactions sharing an exchange key, evicting the oldest
-    /// beyond `maximumSharingKey`.
+    /// beyond `maximumSharingKey`. Each table is hashed once and its list changed in place.
     private mutating func index(_ serial: Int, under key: ExchangeKey, emit: (Transaction) -> Void) {
         let clientKey = ClientKey(client: key.client, transport: key.transport, id: key.id)
-        if var clients = byClient[clientKey] {
-            if !clients.contains(serial) && clients.count < TransactionEngine.maximumSharingKey {
-                clients.append(serial)
-                byClient[clientKey] = clients
+        if let clients = byClient.index(forKey: clientKey) {
+            if !byClient.values[clients].contains(serial)
+                && byClient.values[clients].count < TransactionEngine.maximumSharingKey {
+                byClient.values[clients].append(serial)
             }
         } else {
             byClient[clientKey] = SerialList(serial)
         }
-        guard var list = byExchange[key] else {
+        guard let exchange = byExchange.index(forKey: key) else {
             byExchange[key] = SerialList(serial)
             return
         }
-        guard !list.contains(serial) else { return }
-        list.append(serial)
-        byExchange[key] = list
-        if list.count > TransactionEngine.maximumSharingKey {
-            close(serial: list.first, outcome: .unanswered, expiry: .evicted, emit: emit)
+        guard !byExchange.values[exchange].contains(serial) else { return }
+        byExchange.values[exchange].append(serial)
+        if byExchange.values[exchange].count > TransactionEngine.maximumSharingKey {
+            close(serial: byExchange.values[exchange].first, outcome: .unanswered, expiry: .evicted, emit: emit)
         }
     }
 
     private mutating func evictOldest(emit: (Transaction) -> Void) {
         while let earliest = deadlines.popMin() {
-            guard pending[earliest.serial] != nil else { continue }
+            guard pending.contains(earliest.serial) else { continue }
             statistics.evicted += 1
             close(serial: earliest.serial, outcome: .unanswered, expiry: .evicted, emit: emit)
             return
         }
     }
 
-    private mutating func close(serial: Int, outcome requested: Outcome, expiry: ExpiryReason?, emit: (Transaction) -> Void) {
-        guard var transaction = pending.removeValue(forKey: serial) else { return }
+    private mutating func close(serial: Int, outcome: Outcome, expiry: ExpiryReason?, emit: (Transaction) -> Void) {
+        guard let transaction = pending.remove(serial) else { return }
+        retire(transaction, serial: serial, outcome: outcome, expiry: expiry, emit: emit)
+    }
+
+    /// Unindexes a transaction just taken out of `pending` and hands it on: to its parent
+    /// (a TCP retry), to the parking (a truncated answer), or to `emit`.
+    private mutating func retire(
+        _ transaction: consuming Transaction, serial: Int, outcome requested: Outcome, expiry: ExpiryReason?,
+        emit: (Transaction) -> Void
+    ) {
         let outcome = requested == .unanswered && transaction.rejection != nil ? .rejected : requested
         for attempt in transaction.attempts {
             let key = ExchangeKey(client: Endpoint(ip: transaction.client.ip, port: attempt.clientPort),
@@ -485,20 +488,20 @@ public struct TransactionEngine {
             removeSerial(serial, under: key, from: &byExchange)
             let clientKey = ClientKey(client: key.client, transport: key.transport, id: key.id)
             removeSerial(serial, under: clientKey, from: &byClient)
-        }
-        for attempt in transaction.attempts {
-            guard let backend = attempt.backend else { continue }
-            let key = ExchangeKey(client: Endpoint(ip: transaction.client.ip, port: attempt.clientPort),
-                                  server: backend, transport: transaction.transport, id: transaction.id)
-            removeSerial(serial, under: key, from: &byExchange)
+            if let backend = attempt.backend {
+                removeSerial(serial, under: ExchangeKey(client: key.client, server: backend, transport: key.transport,
+                                                        id: key.id), from: &byExchange)
+            }
         }
         let retryKey = RetryKey(client: transaction.client.ip, server: transaction.server,
                                 transport: transaction.transport, id: transaction.id, question: transaction.question)
-        if byRetry[retryKey] == serial { byRetry[retryKey] = nil }
+        if let retry = byRetry.index(forKey: retryKey), byRetry.values[retry] == serial { byRetry.remove(at: retry) }
         if let first = transaction.attempts.first {
             let socket = SocketKey(client: Endpoint(ip: transaction.client.ip, port: first.clientPort),
                                    server: transaction.server, transport: transaction.transport)
-            if lastOnSocket[socket] == serial { lastOnSocket[socket] = nil }
+            if let index = lastOnSocket.index(forKey: socket), lastOnSocket.values[index] == serial {
+                lastOnSocket.remove(at: index)
+            }
         }
         if let partner = transaction.sentWith, pending[partner.serial]?.sentWith?.serial == serial {
             // Tell the partner still outstanding how this one fared.
@@ -513,7 +516,7 @@ public struct TransactionEngine {
         // "unanswered". A reply addressed back from the group address still pairs normally.
         transaction.outcome = outcome == .unanswered && transaction.server.ip.isMulticast ? .multicast : outcome
         transaction.expiry = expiry
-        if let parent = fallbackParents.removeValue(forKey: serial) {
+        if !fallbackParents.isEmpty, let parent = fallbackParents.removeValue(forKey: serial) {
             // The TCP retry of a truncated answer: it completes that transaction.
             attachFallback(transaction, to: parent, emit: emit)
             return
@@ -578,6 +581,20 @@ public struct TransactionEngine {
             resetFrame: nil, startTime: tcp.firstTime, responseTime: tcp.response?.time)
         parked[parent] = transaction
         unpark(parent, emit: emit)
+    }
+}
+
+extension Transaction {
+    /// Records one more transmission (kept up to `maximumAttempts`, counted beyond), and
+    /// the interface it was seen on when the capture has interface indexes.
+    mutating func addAttempt(_ attempt: Attempt, seenOn interface: Int32?) {
+        if attempts.count < TransactionEngine.maximumAttempts {
+            attempts.append(attempt)
+        } else {
+            droppedAttempts += 1
+        }
+        lastTime = attempt.time
+        if let interface, !seenOn.contains(interface), seenOn.count < 16 { seenOn.append(interface) }
     }
 }
 
@@ -656,7 +673,19 @@ struct SerialList: Sequence {
         return false
     }
 
-    func makeIterator() -> IndexingIterator<[Int]> { ([first] + more).makeIterator() }
+    func makeIterator() -> Iterator { Iterator(list: self) }
+
+    /// Walks `first`, then `more`, without building an array.
+    struct Iterator: IteratorProtocol {
+        let list: SerialList
+        var position = -1
+
+        mutating func next() -> Int? {
+            defer { position += 1 }
+            if position < 0 { return list.first }
+            return position < list.more.count ? list.more[position] : nil
+        }
+    }
 }
 
 /// What the engine needs to know of an ended TCP connection (built by the pipeline from

@@ -1,0 +1,140 @@
+import DequeModule
+import HeapModule
+import WireCore
+
+/// The engine's outstanding transactions, kept in a slab: an array of slots reused through
+/// a free list, so a transaction is stored once and mutated where it lies. A dictionary
+/// keyed by serial hashed the serial on every access and copied the whole `Transaction`
+/// out and back for each change (bench/profile.md, S5).
+///
+/// A serial is `creation number << 32 | slot`. The slot finds the entry with no hashing;
+/// the creation number tells a live serial from a stale one whose slot was reused (an old
+/// deadline, a partner that closed), and makes serials increase in creation order, which
+/// the engine relies on for "oldest first".
+struct PendingTable {
+    private struct Entry {
+        var serial: Int
+        var transaction: Transaction?
+    }
+
+    private static let slotMask = 0xFFFF_FFFF
+    private var entries: ContiguousArray<Entry> = []
+    private var freeSlots: [Int] = []
+    private var created = 0
+    private(set) var count = 0
+
+    /// Stores `transaction` and returns its serial.
+    mutating func insert(_ transaction: Transaction) -> Int {
+        let slot: Int
+        if let reused = freeSlots.popLast() {
+            slot = reused
+        } else {
+            slot = entries.count
+            entries.append(Entry(serial: -1, transaction: nil))
+        }
+        let serial = created << 32 | slot
+        created += 1
+        entries[slot] = Entry(serial: serial, transaction: transaction)
+        count += 1
+        return serial
+    }
+
+    @inline(__always)
+    private func slot(of serial: Int) -> Int? {
+        let slot = serial & PendingTable.slotMask
+        guard serial >= 0, slot < entries.count, entries[slot].serial == serial else { return nil }
+        return slot
+    }
+
+    func contains(_ serial: Int) -> Bool { slot(of: serial) != nil }
+
+    /// The transaction of a live serial, nil for a stale or unknown one. Assigning through
+    /// it (`table[serial]?.field = …`) changes the stored transaction in place; assigning
+    /// nil is not allowed (use `remove`), nor is storing under a serial not live.
+    subscript(serial: Int) -> Transaction? {
+        _read {
+            if let slot = slot(of: serial) {
+                yield entries[slot].transaction
+            } else {
+                yield nil
+            }
+        }
+        _modify {
+            if let slot = slot(of: serial) {
+                yield &entries[slot].transaction
+                precondition(entries[slot].transaction != nil, "PendingTable: use remove(_:) to drop a transaction")
+            } else {
+                var absent: Transaction?
+                yield &absent
+                precondition(absent == nil, "PendingTable: no live transaction under serial \(serial)")
+            }
+        }
+    }
+
+    /// Takes the transaction of a live serial out of the table.
+    mutating func remove(_ serial: Int) -> Transaction? {
+        guard let slot = slot(of: serial) else { return nil }
+        var taken: Transaction?
+        swap(&taken, &entries[slot].transaction)
+        entries[slot].serial = -1
+        freeSlots.append(slot)
+        count -= 1
+        return taken
+    }
+
+    /// Live serials, oldest first.
+    var serials: [Int] {
+        entries.compactMap { $0.transaction == nil ? nil : $0.serial }.sorted()
+    }
+}
+
+/// When each outstanding query expires, earliest first. Capture time moves forward and
+/// every deadline is "time of the attempt + window", so deadlines nearly always arrive in
+/// order: those go to a FIFO (O(1) both ends); one earlier than the last queued (a frame
+/// out of order in the capture) goes to a heap. The earliest is the smaller of both heads.
+struct DeadlineQueue {
+    struct Deadline: Comparable {
+        var time: Timestamp
+        var serial: Int
+        static func < (lhs: Deadline, rhs: Deadline) -> Bool {
+            (lhs.time, lhs.serial) < (rhs.time, rhs.serial)
+        }
+    }
+
+    private var inOrder = Deque<Deadline>()
+    private var outOfOrder = Heap<Deadline>()
+
+    var isEmpty: Bool { inOrder.isEmpty && outOfOrder.isEmpty }
+
+    mutating func insert(_ deadline: Deadline) {
+        if let last = inOrder.last, deadline < last {
+            outOfOrder.insert(deadline)
+        } else {
+            inOrder.append(deadline)
+        }
+    }
+
+    var min: Deadline? {
+        switch (inOrder.first, outOfOrder.min) {
+        case let (first?, heap?): Swift.min(first, heap)
+        case let (first?, nil): first
+        case let (nil, heap?): heap
+        case (nil, nil): nil
+        }
+    }
+
+    @discardableResult
+    mutating func popMin() -> Deadline? {
+        switch (inOrder.first, outOfOrder.min) {
+        case let (first?, heap?): heap < first ? outOfOrder.popMin() : inOrder.popFirst()
+        case (_?, nil): inOrder.popFirst()
+        case (nil, _?): outOfOrder.popMin()
+        case (nil, nil): nil
+        }
+    }
+
+    mutating func removeAll() {
+        inOrder.removeAll()
+        outOfOrder = Heap()
+    }
+}
