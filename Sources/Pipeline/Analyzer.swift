@@ -60,6 +60,8 @@ public struct Analyzer {
     private var tcpEvents: [TCPEvent] = []
     /// Capture time of the last reassembly expiry sweep (run at most once a second).
     private var lastSweep = Timestamp(nanoseconds: .min)
+    /// Question names rendered once per distinct name.
+    private let questionNames = QuestionNames()
 
     public init(options: AnalysisOptions) {
         self.options = options
@@ -225,7 +227,7 @@ public struct Analyzer {
         packets.dnsMessages += 1
         engine.observe(observation, qname: {
             guard let questionSummary = message.questionSummary else { return nil }
-            return (try? questionSummary.name(in: payload))?.description
+            return questionNames.text(of: questionSummary, in: payload)
         }, emit: emit)
     }
 

@@ -1,0 +1,47 @@
+import DNSWire
+
+/// Presentation forms of question names, rendered once per distinct name.
+///
+/// Every new query needs its name as text, and rendering it (a `DNSName`, then its
+/// escaped presentation form) cost 5,400 instructions and 5 allocations per query, 16 % of
+/// the analysis (bench/profile.md, S4), although busy traffic repeats a few thousand names.
+/// The parser already computed the name's case-insensitive hash and wire length: an entry
+/// under those holds the exact wire bytes it was rendered from, and a hit must match them
+/// byte for byte, so neither a hash collision nor another spelling of the same name (0x20
+/// case randomisation) can rename a query. A compressed question name never matches
+/// (a pointer byte differs from every length byte) and is rendered the slow way.
+///
+/// A class, so that the engine's `qname` closure can fill it while the analyzer's engine is
+/// being mutated; one cache per `Analyzer`, never shared across threads.
+final class QuestionNames {
+    /// Distinct names kept; when full the cache starts again (memory stays bounded).
+    static let capacity = 1 << 16
+
+    private struct Entry {
+        var wire: [UInt8]
+        var text: String
+    }
+
+    private var entries: [UInt64: Entry] = [:]
+
+    /// The presentation form of the question name, nil if it does not parse.
+    func text(of question: DNSQuestionSummary, in message: UnsafeRawBufferPointer) -> String? {
+        let start = question.nameOffset
+        let length = question.nameWireLength
+        let key = question.nameHash ^ UInt64(truncatingIfNeeded: length) &* 0x9e37_79b9_7f4a_7c15
+        let inline = start >= 0 && length > 0 && start + length <= message.count
+        if inline, let entry = entries[key], entry.wire.count == length,
+           entry.wire.elementsEqual(UnsafeRawBufferPointer(rebasing: message[start..<(start + length)])) {
+            return entry.text
+        }
+        guard let name = try? question.name(in: message) else { return nil }
+        let text = name.description
+        guard inline else { return text }
+        let wire = Array(UnsafeRawBufferPointer(rebasing: message[start..<(start + length)]))
+        // Kept only when the bytes there are the whole name, uncompressed.
+        guard wire.elementsEqual(name.storage + [0]) else { return text }
+        if entries.count >= QuestionNames.capacity { entries.removeAll(keepingCapacity: true) }
+        entries[key] = Entry(wire: wire, text: text)
+        return text
+    }
+}
