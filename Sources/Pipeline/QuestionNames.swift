@@ -1,4 +1,7 @@
 import DNSWire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Presentation forms of question names, rendered once per distinct name.
 ///
@@ -31,7 +34,7 @@ final class QuestionNames {
         let key = question.nameHash ^ UInt64(truncatingIfNeeded: length) &* 0x9e37_79b9_7f4a_7c15
         let inline = start >= 0 && length > 0 && start + length <= message.count
         if inline, let entry = entries[key], entry.wire.count == length,
-           entry.wire.elementsEqual(UnsafeRawBufferPointer(rebasing: message[start..<(start + length)])) {
+           entry.wire.withUnsafeBytes({ memcmp($0.baseAddress!, message.baseAddress! + start, length) == 0 }) {
             return entry.text
         }
         guard let name = try? question.name(in: message) else { return nil }

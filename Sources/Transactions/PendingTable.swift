@@ -24,7 +24,7 @@ struct PendingTable {
     private(set) var count = 0
 
     /// Stores `transaction` and returns its serial.
-    mutating func insert(_ transaction: Transaction) -> Int {
+    mutating func insert(_ transaction: consuming Transaction) -> Int {
         let slot: Int
         if let reused = freeSlots.popLast() {
             slot = reused
@@ -34,7 +34,8 @@ struct PendingTable {
         }
         let serial = created << 32 | slot
         created += 1
-        entries[slot] = Entry(serial: serial, transaction: transaction)
+        entries[slot].serial = serial
+        entries[slot].transaction = consume transaction
         count += 1
         return serial
     }
@@ -69,6 +70,32 @@ struct PendingTable {
                 precondition(absent == nil, "PendingTable: no live transaction under serial \(serial)")
             }
         }
+    }
+
+    // Single fields, read in place: going through the subscript copies the whole
+    // `Transaction` (a dozen retains and releases) to read one of them.
+
+    func lastTime(_ serial: Int) -> Timestamp? {
+        guard let slot = slot(of: serial) else { return nil }
+        return entries[slot].transaction?.lastTime
+    }
+
+    /// The question of a live transaction; nil when it has none or the serial is not live.
+    func question(_ serial: Int) -> QuestionKey? {
+        guard let slot = slot(of: serial) else { return nil }
+        return entries[slot].transaction?.question
+    }
+
+    /// The serial of the parallel partner a live transaction points to.
+    func partnerSerial(_ serial: Int) -> Int? {
+        guard let slot = slot(of: serial) else { return nil }
+        return entries[slot].transaction?.sentWith?.serial
+    }
+
+    /// What parallel pairing needs of a live transaction.
+    func firstAttempt(_ serial: Int) -> (question: QuestionKey?, time: Timestamp, frame: Int)? {
+        guard let slot = slot(of: serial), let first = entries[slot].transaction?.attempts.first else { return nil }
+        return (entries[slot].transaction?.question, first.time, first.frame)
     }
 
     /// Takes the transaction of a live serial out of the table.

@@ -265,7 +265,7 @@ public struct TransactionEngine {
         if time > clock { clock = time }
         while let earliest = deadlines.min, earliest.time < clock {
             deadlines.popMin()
-            guard let lastTime = pending[earliest.serial]?.lastTime, lastTime + window == earliest.time else { continue }
+            guard let lastTime = pending.lastTime(earliest.serial), lastTime + window == earliest.time else { continue }
             close(serial: earliest.serial, outcome: .unanswered, expiry: .timeout, emit: emit)
         }
         while let earliest = parkDeadlines.min, earliest.time < clock {
@@ -328,7 +328,7 @@ public struct TransactionEngine {
         let exchangeKey = ExchangeKey(client: client, server: server, transport: message.transport, id: message.id)
         // One hash of the retry key for the lookup; the serial found serves both cases below.
         let previous = byRetry.index(forKey: retryKey).map { byRetry.values[$0] }
-        if let serial = previous, let lastTime = pending[serial]?.lastTime, message.time - lastTime <= window {
+        if let serial = previous, let lastTime = pending.lastTime(serial), message.time - lastTime <= window {
             // A resend of an outstanding query: same id and question, any source port.
             pending[serial]?.addAttempt(Attempt(frame: message.frame, time: message.time, clientPort: client.port),
                                         seenOn: copyKey == nil ? nil : message.interfaceIndex)
@@ -358,13 +358,11 @@ public struct TransactionEngine {
         if let socketIndex = lastOnSocket.index(forKey: socket) {
             let other = lastOnSocket.values[socketIndex]
             lastOnSocket.values[socketIndex] = serial
-            if let sibling = pending[other].map({ (question: $0.question, firstTime: $0.firstTime,
-                                                   firstFrame: $0.attempts.first?.frame ?? 0) }),
-               sibling.question != message.question,
-               message.time - sibling.firstTime <= TransactionEngine.parallelWindow {
+            if let sibling = pending.firstAttempt(other), sibling.question != message.question,
+               message.time - sibling.time <= TransactionEngine.parallelWindow {
                 pending[other]?.sentWith = ParallelQuery(frame: message.frame, type: message.question?.type,
                                                          answeredFirstTry: false, serial: serial)
-                pending[serial]?.sentWith = ParallelQuery(frame: sibling.firstFrame, type: sibling.question?.type,
+                pending[serial]?.sentWith = ParallelQuery(frame: sibling.frame, type: sibling.question?.type,
                                                           answeredFirstTry: false, serial: other)
             }
         } else {
@@ -415,7 +413,7 @@ public struct TransactionEngine {
             return
         }
         guard let serial = candidates.first(where: { serial in
-            guard let asked = pending[serial]?.question, let answered = message.question else { return true }
+            guard let asked = pending.question(serial), let answered = message.question else { return true }
             return asked == answered
         }), var transaction = pending.remove(serial) else {
             statistics.unsolicited[.questionMismatch, default: 0] += 1
@@ -435,7 +433,7 @@ public struct TransactionEngine {
                                               isTruncated: message.isTruncated, attemptIndex: attemptIndex,
                                               source: answeredFrom)
         if answeredFrom != nil { statistics.answeredFromAnotherAddress += 1 }
-        retire(transaction, serial: serial, outcome: .answered, expiry: nil, emit: emit)
+        retire(consume transaction, serial: serial, outcome: .answered, expiry: nil, emit: emit)
     }
 
     /// Adds `serial` to the transactions sharing an exchange key, evicting the oldest
@@ -503,7 +501,7 @@ public struct TransactionEngine {
                 lastOnSocket.remove(at: index)
             }
         }
-        if let partner = transaction.sentWith, pending[partner.serial]?.sentWith?.serial == serial {
+        if let partner = transaction.sentWith, pending.partnerSerial(partner.serial) == serial {
             // Tell the partner still outstanding how this one fared.
             pending[partner.serial]?.sentWith?.answeredFirstTry = outcome == .answered && transaction.answeredFirstTry
         }
