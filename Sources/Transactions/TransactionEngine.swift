@@ -30,35 +30,38 @@ public struct TransactionEngine {
     public let maximumPending: Int
 
     /// Identity of one attempt's exchange: 5-tuple plus DNS id.
-    struct ExchangeKey: Hashable {
+    struct ExchangeKey: Hashable, FlatKey {
         var client: Endpoint
         var server: Endpoint
         var transport: Transport
         var id: UInt16
 
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(client.mixed ^ (server.mixed &* 0x94d0_49bb_1331_11eb)
-                           ^ UInt64(id) << 32 ^ UInt64(transport.rawValue) << 48)
+        var folded: UInt64 {
+            client.mixed ^ (server.mixed &* 0x94d0_49bb_1331_11eb) ^ UInt64(id) << 32 ^ UInt64(transport.rawValue) << 48
         }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(folded) }
     }
 
     /// Identity of a logical query across retries: everything but the client port.
-    struct RetryKey: Hashable {
+    struct RetryKey: Hashable, FlatKey {
         var client: IPAddress
         var server: Endpoint
         var transport: Transport
         var id: UInt16
         var question: QuestionKey?
 
-        func hash(into hasher: inout Hasher) {
+        var folded: UInt64 {
             var word = client.mixed ^ (server.mixed &* 0x94d0_49bb_1331_11eb) ^ UInt64(id) << 32
                 ^ UInt64(transport.rawValue) << 48
             if let question {
                 word ^= question.nameHash &* 0xff51_afd7_ed55_8ccd ^ UInt64(question.type.rawValue) << 16
                     ^ UInt64(question.qclass.rawValue)
             }
-            hasher.combine(word)
+            return word
         }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(folded) }
     }
 
     /// Identity of a multicast query as seen by responders: the group, transport and id.
@@ -75,19 +78,19 @@ public struct TransactionEngine {
     /// Queries from one socket closer than this were sent in parallel (A and AAAA).
     public static let parallelWindow = Duration(nanoseconds: 50_000_000)
 
-    struct SocketKey: Hashable {
+    struct SocketKey: Hashable, FlatKey {
         var client: Endpoint
         var server: Endpoint
         var transport: Transport
 
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(client.mixed ^ (server.mixed &* 0x94d0_49bb_1331_11eb) ^ UInt64(transport.rawValue) << 48)
-        }
+        var folded: UInt64 { client.mixed ^ (server.mixed &* 0x94d0_49bb_1331_11eb) ^ UInt64(transport.rawValue) << 48 }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(folded) }
     }
 
     /// The latest outstanding query per socket, to pair parallel queries (bounded by the
     /// outstanding queries: entries leave when their transaction closes).
-    private var lastOnSocket: [SocketKey: Int] = [:]
+    private var lastOnSocket = FlatTable<SocketKey, Int>()
 
     /// Outstanding transactions kept per exchange or group key (several queries may share
     /// a 5-tuple and id: A and AAAA from one socket with id 0, mDNS); the oldest leaves first.
@@ -96,20 +99,20 @@ public struct TransactionEngine {
     typealias Deadline = DeadlineQueue.Deadline
 
     private var pending = PendingTable()
-    private var byExchange: [ExchangeKey: SerialList] = [:]
-    private var byRetry: [RetryKey: Int] = [:]
+    private var byExchange = FlatTable<ExchangeKey, SerialList>()
+    private var byRetry = FlatTable<RetryKey, Int>()
     private var byGroup: [GroupKey: SerialList] = [:]
     /// Outstanding queries by client endpoint and id, whatever the server address.
-    private var byClient: [ClientKey: SerialList] = [:]
+    private var byClient = FlatTable<ClientKey, SerialList>()
 
-    struct ClientKey: Hashable {
+    struct ClientKey: Hashable, FlatKey {
         var client: Endpoint
         var transport: Transport
         var id: UInt16
 
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(client.mixed ^ UInt64(id) << 32 ^ UInt64(transport.rawValue) << 48)
-        }
+        var folded: UInt64 { client.mixed ^ UInt64(id) << 32 ^ UInt64(transport.rawValue) << 48 }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(folded) }
     }
     private var deadlines = DeadlineQueue()
 
@@ -327,7 +330,7 @@ public struct TransactionEngine {
                                 id: message.id, question: message.question)
         let exchangeKey = ExchangeKey(client: client, server: server, transport: message.transport, id: message.id)
         // One hash of the retry key for the lookup; the serial found serves both cases below.
-        let previous = byRetry.index(forKey: retryKey).map { byRetry.values[$0] }
+        let previous = byRetry.index(forKey: retryKey).map { byRetry[slot: $0] }
         if let serial = previous, let lastTime = pending.lastTime(serial), message.time - lastTime <= window {
             // A resend of an outstanding query: same id and question, any source port.
             pending[serial]?.addAttempt(Attempt(frame: message.frame, time: message.time, clientPort: client.port),
@@ -352,12 +355,13 @@ public struct TransactionEngine {
         if copyKey != nil { transaction.seenOn = [message.interfaceIndex] }
         if pending.count >= maximumPending { evictOldest(emit: emit) }
         let serial = pending.insert(transaction)
+        // `previous`, if any, closed above and left the table.
         byRetry[retryKey] = serial
         index(serial, under: exchangeKey, emit: emit)
         let socket = SocketKey(client: client, server: server, transport: message.transport)
         if let socketIndex = lastOnSocket.index(forKey: socket) {
-            let other = lastOnSocket.values[socketIndex]
-            lastOnSocket.values[socketIndex] = serial
+            let other = lastOnSocket[slot: socketIndex]
+            lastOnSocket[slot: socketIndex] = serial
             if let sibling = pending.firstAttempt(other), sibling.question != message.question,
                message.time - sibling.time <= TransactionEngine.parallelWindow {
                 pending[other]?.sentWith = ParallelQuery(frame: message.frame, type: message.question?.type,
@@ -366,7 +370,7 @@ public struct TransactionEngine {
                                                           answeredFirstTry: false, serial: other)
             }
         } else {
-            lastOnSocket[socket] = serial
+            lastOnSocket.insertNew(socket, serial)
         }
         if let copyKey { copies[copyKey]?.serial = serial }
         if message.transport == .tcp {
@@ -441,21 +445,21 @@ public struct TransactionEngine {
     private mutating func index(_ serial: Int, under key: ExchangeKey, emit: (Transaction) -> Void) {
         let clientKey = ClientKey(client: key.client, transport: key.transport, id: key.id)
         if let clients = byClient.index(forKey: clientKey) {
-            if !byClient.values[clients].contains(serial)
-                && byClient.values[clients].count < TransactionEngine.maximumSharingKey {
-                byClient.values[clients].append(serial)
+            if !byClient[slot: clients].contains(serial)
+                && byClient[slot: clients].count < TransactionEngine.maximumSharingKey {
+                byClient[slot: clients].append(serial)
             }
         } else {
-            byClient[clientKey] = SerialList(serial)
+            byClient.insertNew(clientKey, SerialList(serial))
         }
         guard let exchange = byExchange.index(forKey: key) else {
-            byExchange[key] = SerialList(serial)
+            byExchange.insertNew(key, SerialList(serial))
             return
         }
-        guard !byExchange.values[exchange].contains(serial) else { return }
-        byExchange.values[exchange].append(serial)
-        if byExchange.values[exchange].count > TransactionEngine.maximumSharingKey {
-            close(serial: byExchange.values[exchange].first, outcome: .unanswered, expiry: .evicted, emit: emit)
+        guard !byExchange[slot: exchange].contains(serial) else { return }
+        byExchange[slot: exchange].append(serial)
+        if byExchange[slot: exchange].count > TransactionEngine.maximumSharingKey {
+            close(serial: byExchange[slot: exchange].first, outcome: .unanswered, expiry: .evicted, emit: emit)
         }
     }
 
@@ -493,11 +497,11 @@ public struct TransactionEngine {
         }
         let retryKey = RetryKey(client: transaction.client.ip, server: transaction.server,
                                 transport: transaction.transport, id: transaction.id, question: transaction.question)
-        if let retry = byRetry.index(forKey: retryKey), byRetry.values[retry] == serial { byRetry.remove(at: retry) }
+        if let retry = byRetry.index(forKey: retryKey), byRetry[slot: retry] == serial { byRetry.remove(at: retry) }
         if let first = transaction.attempts.first {
             let socket = SocketKey(client: Endpoint(ip: transaction.client.ip, port: first.clientPort),
                                    server: transaction.server, transport: transaction.transport)
-            if let index = lastOnSocket.index(forKey: socket), lastOnSocket.values[index] == serial {
+            if let index = lastOnSocket.index(forKey: socket), lastOnSocket[slot: index] == serial {
                 lastOnSocket.remove(at: index)
             }
         }
@@ -639,6 +643,11 @@ extension IPAddress {
 func removeSerial<Key: Hashable>(_ serial: Int, under key: Key, from table: inout [Key: SerialList]) {
     guard let index = table.index(forKey: key) else { return }
     if table.values[index].remove(serial) { table.remove(at: index) }
+}
+
+func removeSerial<Key: FlatKey>(_ serial: Int, under key: Key, from table: inout FlatTable<Key, SerialList>) {
+    guard let index = table.index(forKey: key) else { return }
+    if table[slot: index].remove(serial) { table.remove(at: index) }
 }
 
 /// Serials sharing one key, oldest first. The common case of one serial is held inline,
