@@ -16,17 +16,15 @@ protocol FlatKey: Equatable {
 /// collide share a probe sequence; the folded words mix every field, so that takes keys
 /// built for it.
 struct FlatTable<Key: FlatKey, Value> {
-    private struct Slot {
-        var key: Key
-        var value: Value
-    }
-
-    private var slots: ContiguousArray<Slot?>
+    // Keys and values apart: probing reads only keys (plain values, no reference counting).
+    private var keys: ContiguousArray<Key?>
+    private var values: ContiguousArray<Value?>
     private var shift: UInt64
     private(set) var count = 0
 
     init() {
-        slots = ContiguousArray(repeating: nil, count: 16)
+        keys = ContiguousArray(repeating: nil, count: 16)
+        values = ContiguousArray(repeating: nil, count: 16)
         shift = 64 - 4
     }
 
@@ -39,10 +37,10 @@ struct FlatTable<Key: FlatKey, Value> {
 
     /// The slot holding `key`, if any.
     func index(forKey key: Key) -> Int? {
-        let mask = slots.count - 1
+        let mask = keys.count - 1
         var index = home(key)
-        while let slot = slots[index] {
-            if slot.key == key { return index }
+        while let candidate = keys[index] {
+            if candidate == key { return index }
             index = (index + 1) & mask
         }
         return nil
@@ -50,16 +48,16 @@ struct FlatTable<Key: FlatKey, Value> {
 
     /// The value in a slot returned by `index(forKey:)` (valid until the next insertion or removal).
     subscript(slot index: Int) -> Value {
-        get { slots[index]!.value }
-        _modify { yield &slots[index]!.value }
+        get { values[index]! }
+        _modify { yield &values[index]! }
     }
 
     subscript(key: Key) -> Value? {
-        get { index(forKey: key).map { slots[$0]!.value } }
+        get { index(forKey: key).map { values[$0]! } }
         set {
             if let index = index(forKey: key) {
                 if let newValue {
-                    slots[index]!.value = newValue
+                    values[index] = newValue
                 } else {
                     remove(at: index)
                 }
@@ -71,30 +69,32 @@ struct FlatTable<Key: FlatKey, Value> {
 
     /// Adds a key known to be absent.
     mutating func insertNew(_ key: Key, _ value: Value) {
-        if (count + 1) * 2 > slots.count { grow() }
-        let mask = slots.count - 1
+        if (count + 1) * 2 > keys.count { grow() }
+        let mask = keys.count - 1
         var index = home(key)
-        while slots[index] != nil { index = (index + 1) & mask }
-        slots[index] = Slot(key: key, value: value)
+        while keys[index] != nil { index = (index + 1) & mask }
+        keys[index] = key
+        values[index] = value
         count += 1
     }
 
     /// Removes the entry in a slot returned by `index(forKey:)`, moving back the entries
     /// after it that probed past it, so every entry stays reachable from its home slot.
     mutating func remove(at index: Int) {
-        let mask = slots.count - 1
+        let mask = keys.count - 1
         var hole = index
-        slots[hole] = nil
+        keys[hole] = nil
+        values[hole] = nil
         count -= 1
         var next = (hole + 1) & mask
-        while let slot = slots[next] {
-            let home = self.home(slot.key)
+        while let key = keys[next] {
             // The entry at `next` may fill the hole unless its home lies cyclically in (hole, next].
             let distanceToHole = (next - hole) & mask
-            let distanceFromHome = (next - home) & mask
+            let distanceFromHome = (next - home(key)) & mask
             if distanceFromHome >= distanceToHole {
-                slots[hole] = slot
-                slots[next] = nil
+                keys[hole] = key
+                keys[next] = nil
+                values.swapAt(hole, next)
                 hole = next
             }
             next = (next + 1) & mask
@@ -102,11 +102,15 @@ struct FlatTable<Key: FlatKey, Value> {
     }
 
     private mutating func grow() {
-        let old = slots
-        slots = ContiguousArray(repeating: nil, count: old.count * 2)
+        let oldKeys = keys
+        let oldValues = values
+        keys = ContiguousArray(repeating: nil, count: oldKeys.count * 2)
+        values = ContiguousArray(repeating: nil, count: oldKeys.count * 2)
         shift -= 1
         count = 0
-        for case let slot? in old { insertNew(slot.key, slot.value) }
+        for index in oldKeys.indices {
+            if let key = oldKeys[index], let value = oldValues[index] { insertNew(key, value) }
+        }
     }
 
     mutating func removeAll() {
