@@ -8,32 +8,34 @@ import Glibc
 /// Every new query needs its name as text, and rendering it (a `DNSName`, then its
 /// escaped presentation form) cost 5,400 instructions and 5 allocations per query, 16 % of
 /// the analysis (bench/profile.md, S4), although busy traffic repeats a few thousand names.
-/// The parser already computed the name's case-insensitive hash and wire length: an entry
-/// under those holds the exact wire bytes it was rendered from, and a hit must match them
-/// byte for byte, so neither a hash collision nor another spelling of the same name (0x20
+/// The parser already computed the name's case-insensitive hash and wire length; the slot
+/// they pick keeps a rendered name with the exact wire bytes it came from, and a hit must
+/// match those byte for byte, so neither a hash collision nor another spelling of the same name (0x20
 /// case randomisation) can rename a query. A compressed question name never matches
 /// (a pointer byte differs from every length byte) and is rendered the slow way.
 ///
 /// A class, so that the engine's `qname` closure can fill it while the analyzer's engine is
 /// being mutated; one cache per `Analyzer`, never shared across threads.
 final class QuestionNames {
-    /// Distinct names kept; when full the cache starts again (memory stays bounded).
-    static let capacity = 1 << 16
+    /// Slots of the direct-mapped cache: a name whose slot another name took is rendered
+    /// again and takes the slot back. Memory is fixed (about 2 MB of slots plus the names).
+    static let slotBits = 16
 
     private struct Entry {
         var wire: [UInt8]
         var text: String
     }
 
-    private var entries: [UInt64: Entry] = [:]
+    private var slots = ContiguousArray<Entry?>(repeating: nil, count: 1 << QuestionNames.slotBits)
 
     /// The presentation form of the question name, nil if it does not parse.
     func text(of question: DNSQuestionSummary, in message: UnsafeRawBufferPointer) -> String? {
         let start = question.nameOffset
         let length = question.nameWireLength
-        let key = question.nameHash ^ UInt64(truncatingIfNeeded: length) &* 0x9e37_79b9_7f4a_7c15
+        let key = question.nameHash ^ UInt64(truncatingIfNeeded: length)
+        let slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - QuestionNames.slotBits))
         let inline = start >= 0 && length > 0 && start + length <= message.count
-        if inline, let entry = entries[key], entry.wire.count == length,
+        if inline, let entry = slots[slot], entry.wire.count == length,
            entry.wire.withUnsafeBytes({ memcmp($0.baseAddress!, message.baseAddress! + start, length) == 0 }) {
             return entry.text
         }
@@ -43,8 +45,7 @@ final class QuestionNames {
         let wire = Array(UnsafeRawBufferPointer(rebasing: message[start..<(start + length)]))
         // Kept only when the bytes there are the whole name, uncompressed.
         guard wire.elementsEqual(name.storage + [0]) else { return text }
-        if entries.count >= QuestionNames.capacity { entries.removeAll(keepingCapacity: true) }
-        entries[key] = Entry(wire: wire, text: text)
+        slots[slot] = Entry(wire: wire, text: text)
         return text
     }
 }
