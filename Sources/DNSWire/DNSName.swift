@@ -231,11 +231,18 @@ enum NameHash {
 }
 
 /// What one pass over a name learns without allocating: where it starts, how long it is
-/// uncompressed, and its `NameHash`.
+/// uncompressed, and its `NameHash` (0 when scanned without hashing).
 struct ScannedName: Hashable, Sendable {
     var offset: Int
     var wireLength: Int
     var hashKey: UInt64
+}
+
+/// A name already scanned in the same message, stored uncompressed at `offset`: a pointer
+/// to it ends a later name without walking it again (its labels are known to be valid).
+struct KnownName {
+    var offset: Int
+    var wireLength: Int
 }
 
 extension DNSName {
@@ -250,10 +257,16 @@ extension DNSName {
     /// is read twice: loops are impossible. `maximumCompressionPointers` bounds the work.
     /// Reads stop at the end of `reader.bytes`, which the caller clamps (to RDLENGTH's end
     /// for a name inside RDATA).
+    ///
+    /// Without `hashing` the hash is not computed (0). With `known`, a pointer to that name
+    /// ends the scan at once when the whole name stays within 255 octets; walking it would
+    /// have found exactly that, so results and errors are the same either way.
     static func scan(
         _ reader: inout ByteReader,
         collectingInto storage: inout [UInt8],
-        collect: Bool
+        collect: Bool,
+        hashing: Bool = true,
+        known: KnownName? = nil
     ) throws(DNSParseError) -> ScannedName {
         let start = reader.position
         var cursor = reader
@@ -271,13 +284,16 @@ extension DNSName {
                 guard wireLength <= maximumWireLength else {
                     throw DNSParseError(.nameTooLong(length: wireLength), offset: lengthOffset)
                 }
-                hash = NameHash.add(length, to: hash)
                 if length == 0 {
                     try reader.dnsSeek(to: endInPlace ?? cursor.position)
-                    return ScannedName(offset: start, wireLength: wireLength, hashKey: hash)
+                    return ScannedName(offset: start, wireLength: wireLength,
+                                       hashKey: hashing ? NameHash.add(0, to: hash) : 0)
                 }
                 let label = try cursor.dnsReadBytes(Int(length))
-                for byte in label { hash = NameHash.add(byte, to: hash) }
+                if hashing {
+                    hash = NameHash.add(length, to: hash)
+                    for byte in label { hash = NameHash.add(byte, to: hash) }
+                }
                 if collect {
                     // Contiguous append (the generic Sequence path goes byte by byte).
                     storage.append(length)
@@ -294,6 +310,11 @@ extension DNSName {
                     throw DNSParseError(.tooManyPointers, offset: lengthOffset)
                 }
                 if endInPlace == nil { endInPlace = cursor.position }
+                if !collect && !hashing, let known, known.offset == target,
+                   wireLength + known.wireLength <= maximumWireLength {
+                    try reader.dnsSeek(to: endInPlace ?? cursor.position)
+                    return ScannedName(offset: start, wireLength: wireLength + known.wireLength, hashKey: 0)
+                }
                 try cursor.dnsSeek(to: target)
                 segmentStart = target
             default:

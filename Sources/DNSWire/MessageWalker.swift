@@ -14,6 +14,10 @@ struct MessageWalker {
     let header: DNSHeader
     /// The OPT record's CLASS and TTL once one has been walked.
     private(set) var opt: (rawClass: UInt16, ttl: UInt32)?
+    /// The first question's name when it is stored uncompressed: record names point to it
+    /// (`c0 0c`) and need not walk it again. Record names are not hashed either (only the
+    /// question's hash is used).
+    private var knownName: KnownName?
 
     init(_ message: UnsafeRawBufferPointer) throws(DNSParseError) {
         self.message = message
@@ -25,6 +29,9 @@ struct MessageWalker {
         do throws(DNSParseError) {
             var unused: [UInt8] = []
             let name = try DNSName.scan(&reader, collectingInto: &unused, collect: false)
+            if knownName == nil, reader.position - name.offset == name.wireLength {
+                knownName = KnownName(offset: name.offset, wireLength: name.wireLength)
+            }
             let type = try reader.dnsReadUInt16()
             let rawClass = try reader.dnsReadUInt16()
             return QuestionView(name: name, type: DNSType(type), rawClass: rawClass)
@@ -73,7 +80,7 @@ struct MessageWalker {
     private mutating func readRecord(in section: DNSSection) throws(DNSParseError) -> RecordView {
         let recordStart = reader.position
         var unused: [UInt8] = []
-        let name = try DNSName.scan(&reader, collectingInto: &unused, collect: false)
+        let name = try DNSName.scan(&reader, collectingInto: &unused, collect: false, hashing: false, known: knownName)
         let type = DNSType(try reader.dnsReadUInt16())
         let rawClass = try reader.dnsReadUInt16()
         let ttl = try reader.dnsReadUInt32()
@@ -94,7 +101,7 @@ struct MessageWalker {
         // Clamped to the end of RDATA, so that no field or name can read the next record.
         var rdataReader = ByteReader(try reader.dnsPrefix(rdataEnd), position: rdataStart)
         do throws(DNSParseError) {
-            rdata = try Self.readRData(type: type, rawClass: rawClass, from: &rdataReader)
+            rdata = try Self.readRData(type: type, rawClass: rawClass, from: &rdataReader, known: knownName)
         } catch {
             guard case .truncated(let needed) = error.code else { throw error }
             // The read ran into the clamp: the RDATA is shorter than its fields.
@@ -116,7 +123,7 @@ struct MessageWalker {
 
     /// Reads and checks the RDATA of the types this module decodes; skips any other.
     private static func readRData(
-        type: DNSType, rawClass: UInt16, from reader: inout ByteReader
+        type: DNSType, rawClass: UInt16, from reader: inout ByteReader, known: KnownName?
     ) throws(DNSParseError) -> RDataView {
         // RFC 2136 §2.4–2.5: UPDATE prerequisites and deletions carry class ANY or NONE and
         // an empty RDATA whatever the type.
@@ -134,18 +141,18 @@ struct MessageWalker {
             let low = UInt64(try address.dnsReadUInt32()) << 32 | UInt64(try address.dnsReadUInt32())
             return .aaaa(DNSRecordData.IPv6Address(high: high, low: low))
         case .cname, .ns, .ptr:
-            return .name(try DNSName.scan(&reader, collectingInto: &unused, collect: false))
+            return .name(try DNSName.scan(&reader, collectingInto: &unused, collect: false, hashing: false, known: known))
         case .mx:
             let preference = try reader.dnsReadUInt16()
-            return .mx(preference, try DNSName.scan(&reader, collectingInto: &unused, collect: false))
+            return .mx(preference, try DNSName.scan(&reader, collectingInto: &unused, collect: false, hashing: false, known: known))
         case .srv:
             let priority = try reader.dnsReadUInt16()
             let weight = try reader.dnsReadUInt16()
             let port = try reader.dnsReadUInt16()
-            return .srv(priority, weight, port, try DNSName.scan(&reader, collectingInto: &unused, collect: false))
+            return .srv(priority, weight, port, try DNSName.scan(&reader, collectingInto: &unused, collect: false, hashing: false, known: known))
         case .soa:
-            let mname = try DNSName.scan(&reader, collectingInto: &unused, collect: false)
-            let rname = try DNSName.scan(&reader, collectingInto: &unused, collect: false)
+            let mname = try DNSName.scan(&reader, collectingInto: &unused, collect: false, hashing: false, known: known)
+            let rname = try DNSName.scan(&reader, collectingInto: &unused, collect: false, hashing: false, known: known)
             return .soa(
                 mname, rname,
                 serial: try reader.dnsReadUInt32(), refresh: try reader.dnsReadUInt32(),

@@ -1,4 +1,5 @@
 import Testing
+import WireCore
 @testable import DNSWire
 
 // RFC 1035 §4.1.4 compression, with the rule that makes loops impossible: a pointer must
@@ -124,5 +125,69 @@ import Testing
         // Answer 2's owner (C0 2E) and answer 3's (C0 4C) point into the CNAME targets.
         #expect(message.answers[1].name == name("web.example.test."))
         #expect(message.answers[2].name == name("host.example.test."))
+    }
+}
+
+/// The walker ends a record name at a pointer to the (uncompressed) question name without
+/// walking it again: the result and every error must be what the full walk gives.
+@Suite struct KnownNameShortcutTests {
+    /// Owner names `<labels>.<question>` through `C0 0C`, whose total length is 255 octets
+    /// exactly, then one octet over: the first parses, the second fails as the full walk
+    /// fails (at the question's label where the limit is crossed).
+    @Test func lengthLimitThroughThePointerIsStillEnforced() throws {
+        let question = "example.com" // 13 octets uncompressed
+        for (labelLength, accepted) in [(242, true), (243, false)] {
+            // Labels totalling `labelLength` octets with their length bytes: 3 × (1 + 63) + rest.
+            var labels: [String] = []
+            var left = labelLength
+            while left > 0 {
+                let size = min(64, left)
+                labels.append(String(repeating: "x", count: size - 1))
+                left -= size
+            }
+            var message = MessageBuilder(counts: (1, 1, 0, 0))
+            let questionOffset = message.question(question)
+            message.name(labels.joined(separator: "."), pointer: questionOffset)
+            message.recordTail(type: 1, rdata: [192, 0, 2, 1])
+            let full = Result { () throws(DNSParseError) in try DNSMessage(parsing: message.bytes) }
+            let summary = Result { () throws(DNSParseError) in try DNSMessageSummary(parsing: message.bytes) }
+            if accepted {
+                let parsed = try full.get()
+                #expect(parsed.answers[0].name.wireLength == 255)
+                #expect(try summary.get().bodyError == nil)
+            } else {
+                guard case .failure(let error) = full else {
+                    Issue.record("a 256-octet name was accepted")
+                    continue
+                }
+                guard case .nameTooLong = error.code else {
+                    Issue.record("expected nameTooLong, got \(error)")
+                    continue
+                }
+                #expect(try summary.get().bodyError == error)
+            }
+        }
+    }
+
+    /// Scanning with and without the shortcut gives the same length for names that end in
+    /// a pointer to the question, after zero to three labels.
+    @Test func shortcutAgreesWithTheFullWalk() throws {
+        for prefix in ["", "a", "www.b", "x.y.z"] {
+            var message = MessageBuilder(counts: (1, 1, 0, 0))
+            let questionOffset = message.question("svc.cluster.local")
+            let ownerOffset = prefix.isEmpty ? message.pointer(questionOffset) : message.name(prefix, pointer: questionOffset)
+            message.recordTail(type: 1, rdata: [192, 0, 2, 1])
+            try message.bytes.withUnsafeBytes { bytes in
+                var unused: [UInt8] = []
+                var plain = ByteReader(bytes, position: ownerOffset)
+                var quick = plain
+                let walked = try DNSName.scan(&plain, collectingInto: &unused, collect: false)
+                let known = KnownName(offset: questionOffset, wireLength: 19)
+                let shortcut = try DNSName.scan(&quick, collectingInto: &unused, collect: false, hashing: false, known: known)
+                #expect(shortcut.wireLength == walked.wireLength)
+                #expect(shortcut.offset == walked.offset)
+                #expect(quick.position == plain.position)
+            }
+        }
     }
 }
