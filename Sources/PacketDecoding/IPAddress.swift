@@ -58,39 +58,88 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
     /// zeros, the longest run (two or more) of zero groups as `::` (the first on a tie),
     /// and IPv4-mapped addresses with a dotted tail (§5).
     public var description: String {
-        if !isIPv6 { return IPAddress.dotted(UInt32(truncatingIfNeeded: low)) }
-        let groups: [UInt16] = (0..<4).map { UInt16(truncatingIfNeeded: high >> (48 - 16 * $0)) }
-            + (0..<4).map { UInt16(truncatingIfNeeded: low >> (48 - 16 * $0)) }
-        if high == 0 && low >> 32 == 0xffff {
-            return "::ffff:" + IPAddress.dotted(UInt32(truncatingIfNeeded: low))
+        var text: [UInt8] = []
+        text.reserveCapacity(IPAddress.maximumTextLength)
+        appendText(to: &text)
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Longest `description`: eight groups of four hex digits and seven colons.
+    public static let maximumTextLength = 39
+
+    /// Appends `description` as UTF-8, without building a `String` (NDJSON lines).
+    public func appendText(to bytes: inout [UInt8]) {
+        if !isIPv6 {
+            IPAddress.appendDotted(UInt32(truncatingIfNeeded: low), to: &bytes)
+            return
         }
-        var bestStart = -1, bestLength = 0, runStart = -1
+        if high == 0 && low >> 32 == 0xffff {
+            bytes.append(contentsOf: IPAddress.mappedPrefix)
+            IPAddress.appendDotted(UInt32(truncatingIfNeeded: low), to: &bytes)
+            return
+        }
+        // RFC 5952 §4.2: the longest run of two or more zero groups, the first on a tie.
+        var bestStart = -1, bestLength = 1, runStart = -1
         for index in 0...8 {
-            if index < 8 && groups[index] == 0 {
+            if index < 8 && group(index) == 0 {
                 if runStart < 0 { runStart = index }
             } else if runStart >= 0 {
                 if index - runStart > bestLength { bestStart = runStart; bestLength = index - runStart }
                 runStart = -1
             }
         }
-        if bestLength < 2 { bestStart = -1 }
-        var text = ""
         var index = 0
+        // A colon separates two groups; `::` stands in for the run, with no colon of its own.
+        var needsColon = false
         while index < 8 {
             if index == bestStart {
-                text += "::"
+                bytes.append(UInt8(ascii: ":"))
+                bytes.append(UInt8(ascii: ":"))
                 index += bestLength
+                needsColon = false
                 continue
             }
-            if !text.isEmpty && !text.hasSuffix(":") { text += ":" }
-            text += String(groups[index], radix: 16)
+            if needsColon { bytes.append(UInt8(ascii: ":")) }
+            IPAddress.appendHex(group(index), to: &bytes)
+            needsColon = true
             index += 1
         }
-        return text
     }
 
-    static func dotted(_ value: UInt32) -> String {
-        "\(value >> 24).\(value >> 16 & 0xff).\(value >> 8 & 0xff).\(value & 0xff)"
+    /// The 16-bit group at `index` (0...7) of an IPv6 address, first group first.
+    private func group(_ index: Int) -> UInt16 {
+        index < 4 ? UInt16(truncatingIfNeeded: high >> (48 - 16 * index))
+            : UInt16(truncatingIfNeeded: low >> (48 - 16 * (index - 4)))
+    }
+
+    private static let mappedPrefix: [UInt8] = Array("::ffff:".utf8)
+
+    /// Lowercase hex without leading zeros (RFC 5952 §4.1, §4.3).
+    private static func appendHex(_ value: UInt16, to bytes: inout [UInt8]) {
+        var shift = 12
+        while shift > 0 && value >> shift == 0 { shift -= 4 }
+        while shift >= 0 {
+            let nibble = UInt8(truncatingIfNeeded: value >> shift) & 0xf
+            bytes.append(nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "a") &+ (nibble &- 10))
+            shift -= 4
+        }
+    }
+
+    private static func appendDotted(_ value: UInt32, to bytes: inout [UInt8]) {
+        appendOctet(UInt8(truncatingIfNeeded: value >> 24), to: &bytes)
+        bytes.append(UInt8(ascii: "."))
+        appendOctet(UInt8(truncatingIfNeeded: value >> 16), to: &bytes)
+        bytes.append(UInt8(ascii: "."))
+        appendOctet(UInt8(truncatingIfNeeded: value >> 8), to: &bytes)
+        bytes.append(UInt8(ascii: "."))
+        appendOctet(UInt8(truncatingIfNeeded: value), to: &bytes)
+    }
+
+    private static func appendOctet(_ octet: UInt8, to bytes: inout [UInt8]) {
+        let zero = UInt8(ascii: "0")
+        if octet >= 100 { bytes.append(zero &+ octet / 100) }
+        if octet >= 10 { bytes.append(zero &+ octet / 10 % 10) }
+        bytes.append(zero &+ octet % 10)
     }
 
     static func parseIPv4(_ text: Substring) -> UInt32? {

@@ -105,13 +105,20 @@ struct AnalysisArguments: ParsableArguments {
         var figures = ReportBuilder()
         var diagnoser = Diagnoser()
         let format = format
+        let printsLines = print && format == .ndjson
+        var lines = NDJSONEncoder(directory: directory)
+        var line: [UInt8] = []
         let run: RunResult
         do {
             run = try body { transaction in
                 figures.add(transaction)
                 diagnoser.add(transaction)
-                if print && format == .ndjson { output.writeLine(ndjsonLine(transaction, directory: directory)) }
-                transactions?.writeLine(ndjsonLine(transaction, directory: directory))
+                if printsLines || transactions != nil {
+                    line.removeAll(keepingCapacity: true)
+                    lines.append(transaction, to: &line)
+                    if printsLines { output.writeLine(line) }
+                    transactions?.writeLine(line)
+                }
             }
         } catch {
             output.flush()
