@@ -58,25 +58,66 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
     /// zeros, the longest run (two or more) of zero groups as `::` (the first on a tie),
     /// and IPv4-mapped addresses with a dotted tail (§5).
     public var description: String {
-        var text: [UInt8] = []
-        text.reserveCapacity(IPAddress.maximumTextLength)
-        appendText(to: &text)
-        return String(decoding: text, as: UTF8.self)
+        String(unsafeUninitializedCapacity: IPAddress.maximumTextLength) { buffer in
+            writeText(into: UnsafeMutableRawBufferPointer(buffer))
+        }
     }
 
     /// Longest `description`: eight groups of four hex digits and seven colons.
     public static let maximumTextLength = 39
 
-    /// Appends `description` as UTF-8, without building a `String` (NDJSON lines).
+    /// Appends `description` as UTF-8, without building a `String`.
     public func appendText(to bytes: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(byteCount: IPAddress.maximumTextLength, alignment: 1) { buffer in
+            let count = writeText(into: buffer)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+        }
+    }
+
+    /// Writes `description` as UTF-8 at the start of `buffer` and returns its length (NDJSON
+    /// lines write straight into their own buffer); writes nothing and returns 0 when
+    /// `buffer` is shorter than `maximumTextLength`.
+    public func writeText(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        guard buffer.count >= IPAddress.maximumTextLength else { return 0 }
+        var count = 0
+        func put(_ byte: UInt8) {
+            buffer[count] = byte
+            count += 1
+        }
+        func putOctet(_ octet: UInt8) {
+            let zero = UInt8(ascii: "0")
+            if octet >= 100 { put(zero &+ octet / 100) }
+            if octet >= 10 { put(zero &+ octet / 10 % 10) }
+            put(zero &+ octet % 10)
+        }
+        func putDotted(_ value: UInt32) {
+            putOctet(UInt8(truncatingIfNeeded: value >> 24))
+            put(UInt8(ascii: "."))
+            putOctet(UInt8(truncatingIfNeeded: value >> 16))
+            put(UInt8(ascii: "."))
+            putOctet(UInt8(truncatingIfNeeded: value >> 8))
+            put(UInt8(ascii: "."))
+            putOctet(UInt8(truncatingIfNeeded: value))
+        }
+        /// Lowercase hex without leading zeros (RFC 5952 §4.1, §4.3).
+        func putHex(_ value: UInt16) {
+            var shift = 12
+            while shift > 0 && value >> shift == 0 { shift -= 4 }
+            while shift >= 0 {
+                let nibble = UInt8(truncatingIfNeeded: value >> shift) & 0xf
+                put(nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "a") &+ (nibble &- 10))
+                shift -= 4
+            }
+        }
+
         if !isIPv6 {
-            IPAddress.appendDotted(UInt32(truncatingIfNeeded: low), to: &bytes)
-            return
+            putDotted(UInt32(truncatingIfNeeded: low))
+            return count
         }
         if high == 0 && low >> 32 == 0xffff {
-            bytes.append(contentsOf: IPAddress.mappedPrefix)
-            IPAddress.appendDotted(UInt32(truncatingIfNeeded: low), to: &bytes)
-            return
+            for byte in "::ffff:".utf8 { put(byte) }
+            putDotted(UInt32(truncatingIfNeeded: low))
+            return count
         }
         // RFC 5952 §4.2: the longest run of two or more zero groups, the first on a tie.
         var bestStart = -1, bestLength = 1, runStart = -1
@@ -93,53 +134,24 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
         var needsColon = false
         while index < 8 {
             if index == bestStart {
-                bytes.append(UInt8(ascii: ":"))
-                bytes.append(UInt8(ascii: ":"))
+                put(UInt8(ascii: ":"))
+                put(UInt8(ascii: ":"))
                 index += bestLength
                 needsColon = false
                 continue
             }
-            if needsColon { bytes.append(UInt8(ascii: ":")) }
-            IPAddress.appendHex(group(index), to: &bytes)
+            if needsColon { put(UInt8(ascii: ":")) }
+            putHex(group(index))
             needsColon = true
             index += 1
         }
+        return count
     }
 
     /// The 16-bit group at `index` (0...7) of an IPv6 address, first group first.
     private func group(_ index: Int) -> UInt16 {
         index < 4 ? UInt16(truncatingIfNeeded: high >> (48 - 16 * index))
             : UInt16(truncatingIfNeeded: low >> (48 - 16 * (index - 4)))
-    }
-
-    private static let mappedPrefix: [UInt8] = Array("::ffff:".utf8)
-
-    /// Lowercase hex without leading zeros (RFC 5952 §4.1, §4.3).
-    private static func appendHex(_ value: UInt16, to bytes: inout [UInt8]) {
-        var shift = 12
-        while shift > 0 && value >> shift == 0 { shift -= 4 }
-        while shift >= 0 {
-            let nibble = UInt8(truncatingIfNeeded: value >> shift) & 0xf
-            bytes.append(nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "a") &+ (nibble &- 10))
-            shift -= 4
-        }
-    }
-
-    private static func appendDotted(_ value: UInt32, to bytes: inout [UInt8]) {
-        appendOctet(UInt8(truncatingIfNeeded: value >> 24), to: &bytes)
-        bytes.append(UInt8(ascii: "."))
-        appendOctet(UInt8(truncatingIfNeeded: value >> 16), to: &bytes)
-        bytes.append(UInt8(ascii: "."))
-        appendOctet(UInt8(truncatingIfNeeded: value >> 8), to: &bytes)
-        bytes.append(UInt8(ascii: "."))
-        appendOctet(UInt8(truncatingIfNeeded: value), to: &bytes)
-    }
-
-    private static func appendOctet(_ octet: UInt8, to bytes: inout [UInt8]) {
-        let zero = UInt8(ascii: "0")
-        if octet >= 100 { bytes.append(zero &+ octet / 100) }
-        if octet >= 10 { bytes.append(zero &+ octet / 10 % 10) }
-        bytes.append(zero &+ octet % 10)
     }
 
     static func parseIPv4(_ text: Substring) -> UInt32? {

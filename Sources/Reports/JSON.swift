@@ -54,9 +54,9 @@ public indirect enum JSONValue: Equatable, Sendable {
 
     /// Numbers with at most three decimals (milliseconds to the microsecond), no exponent.
     static func format(_ value: Double) -> String {
-        var text: [UInt8] = []
-        JSONValue.appendNumber(value, to: &text)
-        return String(decoding: text, as: UTF8.self)
+        let text = TextBuffer(capacity: 32)
+        JSONValue.appendNumber(value, to: text)
+        return String(decoding: text.bytes, as: UTF8.self)
     }
 
     /// RFC 8259 §7 string escaping.
@@ -67,9 +67,9 @@ public indirect enum JSONValue: Equatable, Sendable {
             output += "\""
             return
         }
-        var text: [UInt8] = []
-        JSONValue.appendQuoted(value, to: &text)
-        output += String(decoding: text, as: UTF8.self)
+        let text = TextBuffer(capacity: value.utf8.count + 16)
+        JSONValue.appendQuoted(value, to: text)
+        output += String(decoding: text.bytes, as: UTF8.self)
     }
 }
 
@@ -78,36 +78,34 @@ public indirect enum JSONValue: Equatable, Sendable {
 extension JSONValue {
     /// `format(_:)` as UTF-8: at most three decimals, trailing zeros dropped, no exponent;
     /// `null` for infinities and NaN.
-    static func appendNumber(_ value: Double, to bytes: inout [UInt8]) {
+    static func appendNumber(_ value: Double, to text: TextBuffer) {
         guard value.isFinite else {
-            appendLiteral("null", to: &bytes)
+            text.append("null")
             return
         }
         let scaled = (value * 1000).rounded()
-        if scaled < 0 { bytes.append(UInt8(ascii: "-")) }
+        if scaled < 0 { text.append(UInt8(ascii: "-")) }
         let magnitude = UInt64(abs(scaled))
-        appendDecimal(magnitude / 1000, to: &bytes)
+        text.appendDecimal(magnitude / 1000)
         var fraction = magnitude % 1000
         guard fraction != 0 else { return }
-        bytes.append(UInt8(ascii: "."))
+        text.append(UInt8(ascii: "."))
         var digits = 3
         while fraction % 10 == 0 {
             fraction /= 10
             digits -= 1
         }
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
-        writeDigits(of: fraction, endingAt: start + digits, to: &bytes)
+        text.appendDigits(fraction, count: digits)
     }
 
-    /// RFC 8259 §7 string escaping into UTF-8: `"`, `\` and control characters (below
+    /// RFC 8259 §7 string escaping into UTF-8: `"`, `\\` and control characters (below
     /// U+0020) escaped, everything else copied. Runs without any of them, which is nearly
     /// every DNS name, are copied whole.
-    static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "\""))
-        let copied: Void? = value.utf8.withContiguousStorageIfAvailable { appendEscaped($0, to: &bytes) }
-        if copied == nil { Array(value.utf8).withUnsafeBufferPointer { appendEscaped($0, to: &bytes) } }
-        bytes.append(UInt8(ascii: "\""))
+    static func appendQuoted(_ value: String, to text: TextBuffer) {
+        text.append(UInt8(ascii: "\""))
+        let copied: Void? = value.utf8.withContiguousStorageIfAvailable { appendEscaped($0, to: text) }
+        if copied == nil { Array(value.utf8).withUnsafeBufferPointer { appendEscaped($0, to: text) } }
+        text.append(UInt8(ascii: "\""))
     }
 
     /// Whether `appendQuoted` would escape anything in `value`.
@@ -121,70 +119,35 @@ extension JSONValue {
         byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 
-    private static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
+    private static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, to text: TextBuffer) {
         var runStart = 0
-        for index in utf8.indices where isEscaped(utf8[index]) {
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+        var index = 0
+        while index < utf8.count {
             let byte = utf8[index]
-            bytes.append(UInt8(ascii: "\\"))
+            guard isEscaped(byte) else {
+                index += 1
+                continue
+            }
+            text.append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            text.append(UInt8(ascii: "\\"))
             switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
-            case UInt8(ascii: "\n"): bytes.append(UInt8(ascii: "n"))
-            case UInt8(ascii: "\r"): bytes.append(UInt8(ascii: "r"))
-            case UInt8(ascii: "\t"): bytes.append(UInt8(ascii: "t"))
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): text.append(byte)
+            case UInt8(ascii: "\n"): text.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): text.append(UInt8(ascii: "r"))
+            case UInt8(ascii: "\t"): text.append(UInt8(ascii: "t"))
             default:
                 // \u00XX, lowercase hex.
-                appendLiteral("u00", to: &bytes)
-                bytes.append(hexDigit(byte >> 4))
-                bytes.append(hexDigit(byte & 0xf))
+                text.append("u00")
+                text.append(hexDigit(byte >> 4))
+                text.append(hexDigit(byte & 0xf))
             }
-            runStart = index + 1
+            index += 1
+            runStart = index
         }
-        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+        text.append(UnsafeBufferPointer(rebasing: utf8[runStart...]))
     }
 
     private static func hexDigit(_ nibble: UInt8) -> UInt8 {
         nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "a") &+ (nibble &- 10)
-    }
-
-    /// Text that needs no escaping (keys, fixed values), as UTF-8.
-    @inline(__always)
-    static func appendLiteral(_ text: StaticString, to bytes: inout [UInt8]) {
-        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
-    }
-
-    /// A string copied as it is, without quotes or escaping.
-    static func appendUnescaped(_ text: String, to bytes: inout [UInt8]) {
-        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { bytes.append(contentsOf: $0) }
-        if copied == nil { bytes.append(contentsOf: text.utf8) }
-    }
-
-    /// Decimal digits of `value`, as `String(value)` spells them.
-    static func appendDecimal(_ value: UInt64, to bytes: inout [UInt8]) {
-        var digits = 1
-        var rest = value / 10
-        while rest > 0 {
-            digits += 1
-            rest /= 10
-        }
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
-        writeDigits(of: value, endingAt: start + digits, to: &bytes)
-    }
-
-    static func appendDecimal(_ value: some BinaryInteger, to bytes: inout [UInt8]) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        appendDecimal(UInt64(value.magnitude), to: &bytes)
-    }
-
-    /// Overwrites the bytes before `end` with the decimal digits of `value`, last digit last.
-    private static func writeDigits(of value: UInt64, endingAt end: Int, to bytes: inout [UInt8]) {
-        var rest = value
-        var index = end
-        while rest > 0 {
-            index -= 1
-            bytes[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-            rest /= 10
-        }
     }
 }

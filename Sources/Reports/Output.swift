@@ -44,7 +44,7 @@ public final class OutputBuffer {
     }
 
     /// Writes `bytes` (UTF-8 text) and a newline.
-    public func writeLine(_ bytes: [UInt8]) {
+    public func writeLine(_ bytes: UnsafeRawBufferPointer) {
         guard !closed else { return }
         buffer.append(contentsOf: bytes)
         buffer.append(0x0a)

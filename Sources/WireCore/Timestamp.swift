@@ -41,15 +41,27 @@ public struct Timestamp: Hashable, Comparable, Sendable {
 /// Keeps the text of the last second it formatted: capture time moves forward, so
 /// consecutive times mostly share their second and only the nine fraction digits are new.
 public struct RFC3339Formatter: Sendable {
+    /// Length of every text: Int64 nanoseconds span the years 1677 to 2262.
+    public static let textLength = 30
     /// The second `dateAndTime` spells, or nil before the first call.
     private var cachedSecond: Int64?
-    /// `YYYY-MM-DDTHH:MM:SS.` of `cachedSecond`.
+    /// `YYYY-MM-DDTHH:MM:SS.` of `cachedSecond` (20 bytes).
     private var dateAndTime: [UInt8] = []
 
     public init() {}
 
     /// Appends the UTF-8 text of `time`.
     public mutating func append(_ time: Timestamp, to bytes: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(byteCount: RFC3339Formatter.textLength, alignment: 1) { buffer in
+            let count = write(time, into: buffer)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+        }
+    }
+
+    /// Writes the UTF-8 text of `time` at the start of `buffer` and returns its length;
+    /// writes nothing and returns 0 when `buffer` is shorter than `textLength`.
+    public mutating func write(_ time: Timestamp, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        guard buffer.count >= RFC3339Formatter.textLength else { return 0 }
         // Floor division: the fraction is never negative, also before 1970.
         var seconds = time.nanoseconds / 1_000_000_000
         var fraction = time.nanoseconds % 1_000_000_000
@@ -62,9 +74,15 @@ public struct RFC3339Formatter: Sendable {
             RFC3339Formatter.appendDateAndTime(seconds: seconds, to: &dateAndTime)
             cachedSecond = seconds
         }
-        bytes.append(contentsOf: dateAndTime)
-        RFC3339Formatter.appendDigits(fraction, count: 9, to: &bytes)
-        bytes.append(UInt8(ascii: "Z"))
+        let prefix = dateAndTime.count
+        dateAndTime.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        var rest = fraction
+        for index in stride(from: prefix + 8, through: prefix, by: -1) {
+            buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
+        buffer[prefix + 9] = UInt8(ascii: "Z")
+        return prefix + 10
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.` for a second since the epoch.

@@ -106,18 +106,17 @@ struct AnalysisArguments: ParsableArguments {
         var diagnoser = Diagnoser()
         let format = format
         let printsLines = print && format == .ndjson
-        var lines = NDJSONEncoder(directory: directory)
-        var line: [UInt8] = []
+        let lines = NDJSONEncoder(directory: directory)
         let run: RunResult
         do {
             run = try body { transaction in
                 figures.add(transaction)
                 diagnoser.add(transaction)
                 if printsLines || transactions != nil {
-                    line.removeAll(keepingCapacity: true)
-                    lines.append(transaction, to: &line)
-                    if printsLines { output.writeLine(line) }
-                    transactions?.writeLine(line)
+                    lines.withLine(for: transaction) { line in
+                        if printsLines { output.writeLine(line) }
+                        transactions?.writeLine(line)
+                    }
                 }
             }
         } catch {

@@ -21,8 +21,8 @@ struct NDJSONEncoderTests {
     func linesMatchTheReference(capture: URL) throws {
         let directory = try ClusterDirectory.load(path: Paths.captures.appendingPathComponent("k8s/egress-deny-cluster.json").path)
         let analysed = try AnalysedCapture(capture)
-        var encoder = NDJSONEncoder()
-        var attributed = NDJSONEncoder(directory: directory)
+        let encoder = NDJSONEncoder()
+        let attributed = NDJSONEncoder(directory: directory)
         var line: [UInt8] = []
         for transaction in analysed.transactions {
             line.removeAll(keepingCapacity: true)
@@ -46,7 +46,7 @@ struct NDJSONEncoderTests {
         template.interfaceIndex = 7
         template.underlay = Underlay(encapsulation: .geneve, source: IPAddress(ipv4: 0xc0a8_0001),
                                      destination: try #require(IPAddress("fd00::2")), networkIdentifier: 16_777_215)
-        var encoder = NDJSONEncoder()
+        let encoder = NDJSONEncoder()
         var line: [UInt8] = []
         for (index, name) in Self.awkwardStrings.enumerated() {
             var transaction = template
@@ -67,13 +67,13 @@ struct NDJSONEncoderTests {
 
     @Test func quotingMatchesTheReference() {
         for value in Self.awkwardStrings + (0..<0x80).map({ String(UnicodeScalar(UInt8($0))) }) {
-            var bytes: [UInt8] = []
-            JSONValue.appendQuoted(value, to: &bytes)
+            let bytes = TextBuffer(capacity: 8)
+            JSONValue.appendQuoted(value, to: bytes)
             var text = ""
             JSONValue.appendQuoted(value, to: &text)
             var expected = ""
             legacyAppendQuoted(value, to: &expected)
-            #expect(String(decoding: bytes, as: UTF8.self) == expected)
+            #expect(String(decoding: bytes.bytes, as: UTF8.self) == expected)
             #expect(text == expected)
         }
     }
@@ -91,11 +91,26 @@ struct NDJSONEncoderTests {
             values.append(Duration(nanoseconds: nanoseconds).milliseconds)
         }
         for value in values {
-            var bytes: [UInt8] = []
-            JSONValue.appendNumber(value, to: &bytes)
-            #expect(String(decoding: bytes, as: UTF8.self) == legacyFormat(value), "\(value)")
+            let bytes = TextBuffer(capacity: 8)
+            JSONValue.appendNumber(value, to: bytes)
+            #expect(String(decoding: bytes.bytes, as: UTF8.self) == legacyFormat(value), "\(value)")
             #expect(JSONValue.format(value) == legacyFormat(value), "\(value)")
         }
+    }
+
+    /// A buffer grows past its first capacity and keeps what it held.
+    @Test func bufferGrows() {
+        let buffer = TextBuffer(capacity: 1)
+        var expected = ""
+        for value in 0..<2_000 {
+            buffer.appendDecimal(value * 7919)
+            buffer.append(",")
+            buffer.append(string: "é\"")
+            expected += "\(value * 7919),é\""
+        }
+        #expect(String(decoding: buffer.bytes, as: UTF8.self) == expected)
+        buffer.removeLast()
+        #expect(buffer.count == expected.utf8.count - 1)
     }
 
     @Test func decimalsMatchString() {
@@ -105,14 +120,18 @@ struct NDJSONEncoderTests {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             values.append(Int(bitPattern: UInt(state)) >> Int(state % 63))
         }
+        // A small buffer, so that growing is exercised too.
+        let bytes = TextBuffer(capacity: 8)
         for value in values {
-            var bytes: [UInt8] = []
-            JSONValue.appendDecimal(value, to: &bytes)
-            #expect(String(decoding: bytes, as: UTF8.self) == String(value))
+            bytes.removeAll()
+            bytes.appendDecimal(value)
+            #expect(String(decoding: bytes.bytes, as: UTF8.self) == String(value))
         }
-        var bytes: [UInt8] = []
-        JSONValue.appendDecimal(UInt64.max, to: &bytes)
-        #expect(String(decoding: bytes, as: UTF8.self) == String(UInt64.max))
+        bytes.removeAll()
+        bytes.appendDecimal(UInt64.max)
+        bytes.appendDigits(42, count: 5)
+        bytes.append(",")
+        #expect(String(decoding: bytes.bytes, as: UTF8.self) == String(UInt64.max) + "00042,")
     }
 }
 
