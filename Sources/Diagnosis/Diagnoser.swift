@@ -167,24 +167,20 @@ public struct Diagnoser {
             untrackedSources += 1
             return
         }
-        // Moved out and back rather than copied, so its collections stay uniquely referenced.
-        var source = SourceState()
-        swap(&source, &sourceStates[slot])
-        defer { swap(&source, &sourceStates[slot]) }
         let server = transaction.server.ip
         var direct = Counts()
         if outcome == .answered || outcome == .unanswered || outcome == .rejected {
-            direct = Diagnoser.countAttempts(transaction, server: server, source: &source)
+            direct = Diagnoser.countAttempts(transaction, server: server, source: &sourceStates[slot])
         }
 
         switch outcome {
         case .answered:
-            source.counts.answered += 1
+            sourceStates[slot].counts.answered += 1
             let serverSlot = self.serverSlot(server)
             serverStates[serverSlot].answered += 1
             let room = serverStates[serverSlot].answeredSources.count < 1024
             var listing = false
-            source.updateServer(server) { entry in
+            sourceStates[slot].updateServer(server) { entry in
                 entry.counts.answered += 1
                 entry.direct.answered += direct.answered
                 entry.direct.unanswered += direct.unanswered
@@ -202,41 +198,44 @@ public struct Diagnoser {
                 Diagnoser.appendExample(Diagnoser.example(transaction), to: &serverStates[serverSlot].examples)
             }
         case .unanswered:
-            source.counts.unanswered += 1
-            source.updateServer(server) { entry in
+            sourceStates[slot].counts.unanswered += 1
+            sourceStates[slot].updateServer(server) { entry in
                 entry.counts.unanswered += 1
                 entry.direct.answered += direct.answered
                 entry.direct.unanswered += direct.unanswered
             }
         case .rejected:
-            source.counts.rejected += 1
-            source.updateServer(server) { entry in
+            sourceStates[slot].counts.rejected += 1
+            sourceStates[slot].updateServer(server) { entry in
                 entry.counts.rejected += 1
                 entry.direct.answered += direct.answered
                 entry.direct.unanswered += direct.unanswered
             }
             if let rejection = transaction.rejection {
-                source.rejections["ICMP \(rejection.error.reason) from \(rejection.error.sender)", default: 0] += 1
+                sourceStates[slot].rejections["ICMP \(rejection.error.reason) from \(rejection.error.sender)", default: 0] += 1
             }
         case .handshakeFailed, .reset:
-            source.counts.failedConnections += 1
-            source.updateServer(server) { $0.counts.failedConnections += 1 }
+            sourceStates[slot].counts.failedConnections += 1
+            sourceStates[slot].updateServer(server) { $0.counts.failedConnections += 1 }
             recordTCPFailure(transaction, client: client, server: server)
         case .multicast:
             return
         }
         if outcome != .answered {
-            if transaction.vlanIDs.count > 0 && source.vlans.count < 8 { source.vlans.insert(transaction.vlanIDs.array) }
-            Diagnoser.appendExample(Diagnoser.example(transaction), to: &source.failingExamples)
-            Diagnoser.appendFrames(Diagnoser.frames(of: transaction), to: &source.frames)
+            if transaction.vlanIDs.count > 0 && sourceStates[slot].vlans.count < 8 {
+                sourceStates[slot].vlans.insert(transaction.vlanIDs.array)
+            }
+            Diagnoser.appendExample(Diagnoser.example(transaction), to: &sourceStates[slot].failingExamples)
+            Diagnoser.appendFrames(Diagnoser.frames(of: transaction), to: &sourceStates[slot].frames)
         }
         if let fallback = transaction.fallback, fallback.outcome == .handshakeFailed || fallback.outcome == .reset {
             tcpFallbackFailures += 1
             recordTCPFailure(transaction, client: client, server: server)
         }
         if outcome == .answered,
-           transaction.response?.rcode == .nxDomain || !source.searchBases.isEmpty {
-            observeSearchPath(transaction, source: &source)
+           transaction.response?.rcode == .nxDomain || !sourceStates[slot].searchBases.isEmpty,
+           let expansions = Diagnoser.observeSearchPath(transaction, source: &sourceStates[slot]) {
+            recordAmplification(transaction, expansions: expansions)
         }
         if transaction.sentWith != nil { observeParallel(transaction) }
     }
@@ -346,13 +345,15 @@ public struct Diagnoser {
     /// Each NXDOMAIN name is remembered under the hash of every leading part of it that
     /// ends at a label (`api.`, `api.github.`, ...), so the real name, when answered, finds
     /// its expansions with one lookup — no string work per answer.
-    private mutating func observeSearchPath(_ transaction: Transaction, source: inout SourceState) {
-        guard let name = transaction.qname, let rcode = transaction.response?.rcode else { return }
+    ///
+    /// Returns the expansions an answered real name ends, when they amount to amplification.
+    private static func observeSearchPath(_ transaction: Transaction, source: inout SourceState) -> SearchBase? {
+        guard let name = transaction.qname, let rcode = transaction.response?.rcode else { return nil }
         let now = transaction.firstTime
         if rcode == .nxDomain {
             if source.searchBases.count >= Diagnoser.maximumSearchBases {
                 source.searchBases = source.searchBases.filter { now - $0.value.time <= Diagnoser.searchWindow }
-                guard source.searchBases.count < Diagnoser.maximumSearchBases else { return }
+                guard source.searchBases.count < Diagnoser.maximumSearchBases else { return nil }
             }
             var frames: [Int]?
             Diagnoser.forEachLabelPrefix(of: name) { hash, isWhole in
@@ -365,18 +366,22 @@ public struct Diagnoser {
                     source.searchBases[hash] = base
                 }
             }
-            return
+            return nil
         }
         // Amplification is about lookups that succeed in the end; a real name answered
         // SERVFAIL is an upstream problem, reported by its own rule.
-        guard rcode == .noError, !source.searchBases.isEmpty else { return }
+        guard rcode == .noError, !source.searchBases.isEmpty else { return nil }
         var whole: UInt64 = 0
         Diagnoser.forEachLabelPrefix(of: name) { hash, isWhole in if isWhole { whole = hash } }
         guard let expansions = source.searchBases.removeValue(forKey: whole),
               now - expansions.time <= Diagnoser.searchWindow,
               // One expansion is a search path doing its job (redis.sales → redis.sales.svc...);
               // two or more before an answer is amplification.
-              expansions.count >= 2 else { return }
+              expansions.count >= 2 else { return nil }
+        return expansions
+    }
+
+    private mutating func recordAmplification(_ transaction: Transaction, expansions: SearchBase) {
         amplifiedLookups += 1
         amplificationQueries += expansions.count
         amplifiedClients.insert(transaction.client.ip)
