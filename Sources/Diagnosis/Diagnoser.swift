@@ -123,16 +123,17 @@ public struct Diagnoser {
     }
 
     /// Sources and servers by slot: one lookup per transaction finds a source, whose state
-    /// is then updated in place; a server is found without a lookup when it is the one of
-    /// the transaction before (clients share a few servers).
+    /// is then updated in place; a server is found by a scan while there are a few (clients
+    /// share a few servers), by hashing beyond that.
     private var sourceSlots: [IPAddress: Int] = [:]
     private var sourceAddresses: [IPAddress] = []
     private var sourceStates: [SourceState] = []
     private var serverSlots: [IPAddress: Int] = [:]
     private var serverAddresses: [IPAddress] = []
     private var serverStates: [ServerState] = []
-    private var lastServerSlot = -1
     private var untrackedSources = 0
+    /// Servers found by a scan rather than a hash (a scan of this many costs less than one hash).
+    static let scannedServers = 8
 
     private var tcpFailures: [EvidenceExample] = []
     private var tcpFailureCount = 0
@@ -253,17 +254,15 @@ public struct Diagnoser {
 
     /// The slot of `server`, made on first sight.
     private mutating func serverSlot(_ server: IPAddress) -> Int {
-        if lastServerSlot >= 0 && serverAddresses[lastServerSlot] == server { return lastServerSlot }
-        let slot: Int
-        if let known = serverSlots[server] {
-            slot = known
-        } else {
-            slot = serverStates.count
-            serverSlots[server] = slot
-            serverAddresses.append(server)
-            serverStates.append(ServerState())
+        if serverAddresses.count <= Diagnoser.scannedServers {
+            if let slot = serverAddresses.firstIndex(of: server) { return slot }
+        } else if let slot = serverSlots[server] {
+            return slot
         }
-        lastServerSlot = slot
+        let slot = serverStates.count
+        serverSlots[server] = slot
+        serverAddresses.append(server)
+        serverStates.append(ServerState())
         return slot
     }
 
@@ -398,11 +397,16 @@ public struct Diagnoser {
         if now - base.time > Diagnoser.searchWindow { base = SearchBase(time: now) }
         base.count += 1
         base.time = now
-        if base.names.count < 4 && !base.names.contains(name) { base.names.append(name) }
+        if base.names.count < 4 && !base.names.contains(name) {
+            if base.names.isEmpty { base.names.reserveCapacity(4) }
+            base.names.append(name)
+        }
         if base.frames.count < 16 {
             let transactionFrames = frames ?? Diagnoser.frames(of: transaction)
             frames = transactionFrames
-            base.frames += transactionFrames.prefix(4)
+            // Element by element: appending a slice takes the generic path, several times slower.
+            if base.frames.isEmpty { base.frames.reserveCapacity(16) }
+            for frame in transactionFrames.prefix(4) { base.frames.append(frame) }
         }
     }
 

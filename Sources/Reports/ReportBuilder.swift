@@ -108,12 +108,13 @@ public struct ReportBuilder {
     public var servers: [ServerKey: ServerFigures] {
         Dictionary(uniqueKeysWithValues: zip(serverKeys, serverFigures))
     }
-    /// Servers by slot: looked up once per transaction, and not at all when it goes to the
-    /// same server as the one before (most do: clients share a few servers).
+    /// Servers by slot, found once per transaction: by a scan while there are a few (most
+    /// captures: clients share a few servers), by hashing beyond that.
     private var serverKeys: [ServerKey] = []
     private var serverFigures: [ServerFigures] = []
     private var serverSlots: [ServerKey: Int] = [:]
-    private var lastServerSlot = -1
+    /// Servers found by a scan rather than a hash (a scan of this many costs less than one hash).
+    static let scannedServers = 8
     public private(set) var unansweredGroups: [GroupKey: UnansweredGroup] = [:]
     public private(set) var droppedGroups = 0
 
@@ -221,17 +222,15 @@ public struct ReportBuilder {
 
     /// The slot of `key`'s figures, made on first sight.
     private mutating func serverSlot(_ key: ServerKey) -> Int {
-        if lastServerSlot >= 0 && serverKeys[lastServerSlot] == key { return lastServerSlot }
-        let slot: Int
-        if let known = serverSlots[key] {
-            slot = known
-        } else {
-            slot = serverKeys.count
-            serverKeys.append(key)
-            serverFigures.append(ServerFigures())
-            serverSlots[key] = slot
+        if serverKeys.count <= ReportBuilder.scannedServers {
+            if let slot = serverKeys.firstIndex(of: key) { return slot }
+        } else if let slot = serverSlots[key] {
+            return slot
         }
-        lastServerSlot = slot
+        let slot = serverKeys.count
+        serverKeys.append(key)
+        serverFigures.append(ServerFigures())
+        serverSlots[key] = slot
         return slot
     }
 
