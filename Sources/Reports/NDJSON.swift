@@ -9,7 +9,9 @@ import WireCore
 ///
 /// A `String` for tests and one-off callers; the CLI writes lines with `NDJSONEncoder`.
 public func ndjsonLine(_ transaction: Transaction, directory: ClusterDirectory? = nil) -> String {
-    NDJSONEncoder(directory: directory).withLine(for: transaction) { String(decoding: $0, as: UTF8.self) }
+    var line = ""
+    NDJSONEncoder(directory: directory).withLine(for: transaction) { line = String(decoding: $0, as: UTF8.self) }
+    return line
 }
 
 /// Writes `--format ndjson` lines straight into UTF-8 bytes, in one buffer reused from line
@@ -30,10 +32,10 @@ public final class NDJSONEncoder {
 
     /// Calls `body` with the line of `transaction` (UTF-8, without a newline), valid only
     /// during the call.
-    public func withLine<Result>(for transaction: Transaction, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+    public func withLine(for transaction: Transaction, _ body: (UnsafeRawBufferPointer) -> Void) {
         line.removeAll()
         write(transaction)
-        return try body(line.bytes)
+        body(line.bytes)
     }
 
     /// Appends the line of `transaction`, without a newline.

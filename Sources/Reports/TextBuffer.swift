@@ -47,6 +47,7 @@ final class TextBuffer {
         count += 1
     }
 
+    @inline(__always)
     func append(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(bytes.count)
