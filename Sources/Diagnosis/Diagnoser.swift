@@ -397,16 +397,11 @@ public struct Diagnoser {
         if now - base.time > Diagnoser.searchWindow { base = SearchBase(time: now) }
         base.count += 1
         base.time = now
-        if base.names.count < 4 && !base.names.contains(name) {
-            if base.names.isEmpty { base.names.reserveCapacity(4) }
-            base.names.append(name)
-        }
+        if base.names.count < 4 && !base.names.contains(name) { base.names.append(name) }
         if base.frames.count < 16 {
             let transactionFrames = frames ?? Diagnoser.frames(of: transaction)
             frames = transactionFrames
-            // Element by element: appending a slice takes the generic path, several times slower.
-            if base.frames.isEmpty { base.frames.reserveCapacity(16) }
-            for frame in transactionFrames.prefix(4) { base.frames.append(frame) }
+            base.frames += transactionFrames.prefix(4)
         }
     }
 
