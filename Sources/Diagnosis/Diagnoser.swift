@@ -50,10 +50,13 @@ public struct Diagnoser {
 
     struct SourceState {
         var counts = Counts()
-        /// By the server address the client used (ClusterIP, NodeLocal, pod IP).
-        var byServer: [IPAddress: Counts] = [:]
-        /// By the server actually reached (the DNAT backend when known), per client-used server.
-        var byBackend: [BackendKey: Counts] = [:]
+        /// By the server address the client used (ClusterIP, NodeLocal, pod IP): one lookup
+        /// per transaction holds its counts, those of the attempts that reached that very
+        /// address, and whether the server lists this source as answered.
+        var perServer: [IPAddress: ServerCounts] = [:]
+        /// Attempts that reached another address than the one the client used (the DNAT
+        /// backend, or where the answer came from), per client-used server.
+        var byOtherBackend: [BackendKey: Counts] = [:]
         var failingExamples: [EvidenceExample] = []
         var backendExamples: [IPAddress: [EvidenceExample]] = [:]
         var frames: [Int] = []
@@ -62,6 +65,38 @@ public struct Diagnoser {
         var vlans: Set<[UInt16]> = []
         /// Recent NXDOMAIN names by the hash of each of their label prefixes (search paths).
         var searchBases: [UInt64: SearchBase] = [:]
+
+        /// By the server address the client used.
+        var byServer: [IPAddress: Counts] { perServer.mapValues(\.counts) }
+
+        /// By the server actually reached (the DNAT backend when known), per client-used server.
+        var byBackend: [BackendKey: Counts] {
+            var all = byOtherBackend
+            for (server, entry) in perServer where entry.direct.answered + entry.direct.unanswered > 0 {
+                all[BackendKey(server: server, backend: server)] = entry.direct
+            }
+            return all
+        }
+
+        /// Updates the entry of `server` in place, made on first sight.
+        mutating func updateServer(_ server: IPAddress, _ update: (inout ServerCounts) -> Void) {
+            if let index = perServer.index(forKey: server) {
+                update(&perServer.values[index])
+                return
+            }
+            var entry = ServerCounts()
+            update(&entry)
+            perServer[server] = entry
+        }
+    }
+
+    struct ServerCounts {
+        var counts = Counts()
+        /// Attempts that reached the server address itself (`byBackend` with the backend
+        /// being the server): answered, or not.
+        var direct = Counts()
+        /// Whether this source is in the server's `answeredSources`.
+        var listedAsAnswered = false
     }
 
     struct SearchBase {
@@ -87,9 +122,18 @@ public struct Diagnoser {
         var examples: [EvidenceExample] = []
     }
 
-    private var sources: [IPAddress: SourceState] = [:]
-    private var servers: [IPAddress: ServerState] = [:]
+    /// Sources and servers by slot: one lookup per transaction finds a source, whose state
+    /// is then updated in place; a server is found by a scan while there are a few (clients
+    /// share a few servers), by hashing beyond that.
+    private var sourceSlots: [IPAddress: Int] = [:]
+    private var sourceAddresses: [IPAddress] = []
+    private var sourceStates: [SourceState] = []
+    private var serverSlots: [IPAddress: Int] = [:]
+    private var serverAddresses: [IPAddress] = []
+    private var serverStates: [ServerState] = []
     private var untrackedSources = 0
+    /// Servers found by a scan rather than a hash (a scan of this many costs less than one hash).
+    static let scannedServers = 8
 
     private var tcpFailures: [EvidenceExample] = []
     private var tcpFailureCount = 0
@@ -117,93 +161,160 @@ public struct Diagnoser {
 
     public mutating func add(_ transaction: Transaction) {
         if transaction.lastTime > clock { clock = transaction.lastTime }
-        guard transaction.outcome != .multicast else { return }
+        let outcome = transaction.outcome
+        guard outcome != .multicast else { return }
         let client = transaction.client.ip
-        if sources[client] == nil && sources.count >= Diagnoser.maximumSources {
+        guard let slot = sourceSlot(client) else {
             untrackedSources += 1
             return
         }
-        var source = sources.removeValue(forKey: client) ?? SourceState()
-        // Built only when a transaction is quoted as evidence: most are not (hot path).
-        lazy var example = Diagnoser.example(transaction)
-        lazy var frames = Diagnoser.frames(of: transaction)
         let server = transaction.server.ip
-        let reached = transaction.backend?.ip ?? transaction.response?.source?.ip ?? server
+        var direct = Counts()
+        if outcome == .answered || outcome == .unanswered || outcome == .rejected {
+            direct = Diagnoser.countAttempts(transaction, server: server, source: &sourceStates[slot])
+        }
 
-        switch transaction.outcome {
+        switch outcome {
         case .answered:
-            source.counts.answered += 1
-            source.byServer[server, default: Counts()].answered += 1
-            var state = servers.removeValue(forKey: server) ?? ServerState()
-            state.answered += 1
-            if state.answeredSources.count < 1024 { state.answeredSources.insert(client) }
-            if let rcode = transaction.response?.rcode, rcode == .servFail {
-                state.servfail += 1
-                appendExample(example, to: &state.examples)
-            } else if let latency = transaction.latency, latency > Diagnoser.lateAnswer {
-                state.late += 1
-                appendExample(example, to: &state.examples)
+            sourceStates[slot].counts.answered += 1
+            let serverSlot = self.serverSlot(server)
+            serverStates[serverSlot].answered += 1
+            let room = serverStates[serverSlot].answeredSources.count < 1024
+            var listing = false
+            sourceStates[slot].updateServer(server) { entry in
+                entry.counts.answered += 1
+                entry.direct.answered += direct.answered
+                entry.direct.unanswered += direct.unanswered
+                if room && !entry.listedAsAnswered {
+                    entry.listedAsAnswered = true
+                    listing = true
+                }
             }
-            servers[server] = state
+            if listing { serverStates[serverSlot].answeredSources.insert(client) }
+            if let rcode = transaction.response?.rcode, rcode == .servFail {
+                serverStates[serverSlot].servfail += 1
+                Diagnoser.appendExample(Diagnoser.example(transaction), to: &serverStates[serverSlot].examples)
+            } else if let latency = transaction.latency, latency > Diagnoser.lateAnswer {
+                serverStates[serverSlot].late += 1
+                Diagnoser.appendExample(Diagnoser.example(transaction), to: &serverStates[serverSlot].examples)
+            }
         case .unanswered:
-            source.counts.unanswered += 1
-            source.byServer[server, default: Counts()].unanswered += 1
+            sourceStates[slot].counts.unanswered += 1
+            sourceStates[slot].updateServer(server) { entry in
+                entry.counts.unanswered += 1
+                entry.direct.answered += direct.answered
+                entry.direct.unanswered += direct.unanswered
+            }
         case .rejected:
-            source.counts.rejected += 1
-            source.byServer[server, default: Counts()].rejected += 1
+            sourceStates[slot].counts.rejected += 1
+            sourceStates[slot].updateServer(server) { entry in
+                entry.counts.rejected += 1
+                entry.direct.answered += direct.answered
+                entry.direct.unanswered += direct.unanswered
+            }
             if let rejection = transaction.rejection {
-                source.rejections["ICMP \(rejection.error.reason) from \(rejection.error.sender)", default: 0] += 1
+                sourceStates[slot].rejections["ICMP \(rejection.error.reason) from \(rejection.error.sender)", default: 0] += 1
             }
         case .handshakeFailed, .reset:
-            source.counts.failedConnections += 1
-            source.byServer[server, default: Counts()].failedConnections += 1
-            recordTCPFailure(example, frames: frames, client: client, server: server)
+            sourceStates[slot].counts.failedConnections += 1
+            sourceStates[slot].updateServer(server) { $0.counts.failedConnections += 1 }
+            recordTCPFailure(transaction, client: client, server: server)
         case .multicast:
             return
         }
-        // Per attempt: each retry may be balanced to another backend; the answered attempt
-        // reached its backend, every other attempt's backend stayed silent.
-        if transaction.outcome == .answered || transaction.outcome == .unanswered || transaction.outcome == .rejected {
-            for (index, attempt) in transaction.attempts.enumerated() {
-                let backend = attempt.backend?.ip ?? (index == transaction.response?.attemptIndex ? reached : server)
-                let key = BackendKey(server: server, backend: backend)
-                if transaction.outcome == .answered && index == transaction.response?.attemptIndex {
-                    source.byBackend[key, default: Counts()].answered += 1
-                } else {
-                    source.byBackend[key, default: Counts()].unanswered += 1
-                    if source.backendExamples[backend, default: []].count < 5 {
-                        var lost = example
-                        lost.frames = [attempt.frame]
-                        lost.note = "attempt \(index + 1) of \(transaction.attemptCount) sent to \(backend), no answer"
-                            + (transaction.outcome == .answered ? "; answered via another backend" : "")
-                        source.backendExamples[backend, default: []].append(lost)
-                    }
-                }
+        if outcome != .answered {
+            if transaction.vlanIDs.count > 0 && sourceStates[slot].vlans.count < 8 {
+                sourceStates[slot].vlans.insert(transaction.vlanIDs.array)
             }
-        }
-        if transaction.outcome != .answered {
-            if transaction.vlanIDs.count > 0 && source.vlans.count < 8 { source.vlans.insert(transaction.vlanIDs.array) }
-            appendExample(example, to: &source.failingExamples)
-            appendFrames(frames, to: &source.frames)
+            Diagnoser.appendExample(Diagnoser.example(transaction), to: &sourceStates[slot].failingExamples)
+            Diagnoser.appendFrames(Diagnoser.frames(of: transaction), to: &sourceStates[slot].frames)
         }
         if let fallback = transaction.fallback, fallback.outcome == .handshakeFailed || fallback.outcome == .reset {
             tcpFallbackFailures += 1
-            recordTCPFailure(example, frames: frames, client: client, server: server)
+            recordTCPFailure(transaction, client: client, server: server)
         }
-        if transaction.outcome == .answered,
-           transaction.response?.rcode == .nxDomain || !source.searchBases.isEmpty {
-            observeSearchPath(transaction, frames: frames, source: &source)
+        if outcome == .answered,
+           transaction.response?.rcode == .nxDomain || !sourceStates[slot].searchBases.isEmpty,
+           let expansions = Diagnoser.observeSearchPath(transaction, source: &sourceStates[slot]) {
+            recordAmplification(transaction, expansions: expansions)
         }
-        sources[client] = source
-        if transaction.sentWith != nil { observeParallel(transaction, example: example, frames: frames) }
+        if transaction.sentWith != nil { observeParallel(transaction) }
+    }
+
+    /// The slot of `client`, made on first sight; nil when `maximumSources` are tracked.
+    private mutating func sourceSlot(_ client: IPAddress) -> Int? {
+        if let slot = sourceSlots[client] { return slot }
+        guard sourceStates.count < Diagnoser.maximumSources else { return nil }
+        let slot = sourceStates.count
+        sourceSlots[client] = slot
+        sourceAddresses.append(client)
+        sourceStates.append(SourceState())
+        return slot
+    }
+
+    /// The slot of `server`, made on first sight.
+    private mutating func serverSlot(_ server: IPAddress) -> Int {
+        if serverAddresses.count <= Diagnoser.scannedServers {
+            if let slot = serverAddresses.firstIndex(of: server) { return slot }
+        } else if let slot = serverSlots[server] {
+            return slot
+        }
+        let slot = serverStates.count
+        serverSlots[server] = slot
+        serverAddresses.append(server)
+        serverStates.append(ServerState())
+        return slot
+    }
+
+    /// Sources and servers as dictionaries, for the findings (built once, at the end).
+    private var sourcesByAddress: [IPAddress: SourceState] {
+        Dictionary(uniqueKeysWithValues: zip(sourceAddresses, sourceStates))
+    }
+
+    private var serversByAddress: [IPAddress: ServerState] {
+        Dictionary(uniqueKeysWithValues: zip(serverAddresses, serverStates))
     }
 
     // MARK: - Per-transaction observations
 
-    private mutating func recordTCPFailure(_ example: EvidenceExample, frames: [Int], client: IPAddress, server: IPAddress) {
+    /// Per attempt: each retry may be balanced to another backend; the answered attempt
+    /// reached its backend, every other attempt's backend stayed silent. Returns the counts
+    /// of the attempts that reached `server` itself (most: no DNAT seen); the others go to
+    /// `byOtherBackend`.
+    private static func countAttempts(_ transaction: Transaction, server: IPAddress, source: inout SourceState) -> Counts {
+        var direct = Counts()
+        let respondedIndex = transaction.response?.attemptIndex
+        let reached = transaction.backend?.ip ?? transaction.response?.source?.ip ?? server
+        for (index, attempt) in transaction.attempts.enumerated() {
+            let backend = attempt.backend?.ip ?? (index == respondedIndex ? reached : server)
+            if transaction.outcome == .answered && index == respondedIndex {
+                if backend == server {
+                    direct.answered += 1
+                } else {
+                    source.byOtherBackend[BackendKey(server: server, backend: backend), default: Counts()].answered += 1
+                }
+                continue
+            }
+            if backend == server {
+                direct.unanswered += 1
+            } else {
+                source.byOtherBackend[BackendKey(server: server, backend: backend), default: Counts()].unanswered += 1
+            }
+            if source.backendExamples[backend, default: []].count < 5 {
+                var lost = example(transaction)
+                lost.frames = [attempt.frame]
+                lost.note = "attempt \(index + 1) of \(transaction.attemptCount) sent to \(backend), no answer"
+                    + (transaction.outcome == .answered ? "; answered via another backend" : "")
+                source.backendExamples[backend, default: []].append(lost)
+            }
+        }
+        return direct
+    }
+
+    private mutating func recordTCPFailure(_ transaction: Transaction, client: IPAddress, server: IPAddress) {
         tcpFailureCount += 1
-        appendExample(example, to: &tcpFailures)
-        appendFrames(frames, to: &tcpFrames)
+        Diagnoser.appendExample(Diagnoser.example(transaction), to: &tcpFailures)
+        Diagnoser.appendFrames(Diagnoser.frames(of: transaction), to: &tcpFrames)
         if tcpClients.count < 64 { tcpClients.insert(client) }
         if tcpServers.count < 64 { tcpServers.insert(server) }
     }
@@ -211,7 +322,7 @@ public struct Diagnoser {
     /// The conntrack race: two queries from one socket within microseconds (the engine
     /// pairs them as `sentWith`); one answered at once, the other lost and re-sent after
     /// the resolver's timeout (glibc: 5 s).
-    private mutating func observeParallel(_ transaction: Transaction, example: EvidenceExample, frames: [Int]) {
+    private mutating func observeParallel(_ transaction: Transaction) {
         guard let partner = transaction.sentWith, partner.answeredFirstTry,
               transaction.attempts.count >= 2, let first = transaction.attempts.first else { return }
         let firstTryAnswered = transaction.outcome == .answered && transaction.answeredFirstTry
@@ -219,11 +330,11 @@ public struct Diagnoser {
         guard !firstTryAnswered, gap >= Diagnoser.minimumRetryGap else { return }
         parallelLossCount += 1
         if abs(gap.nanoseconds - 5_000_000_000) <= 500_000_000 { parallelGapsNearFiveSeconds += 1 }
-        var lost = example
+        var lost = Diagnoser.example(transaction)
         lost.note = "lost, re-sent after \(Diagnoser.seconds(gap)) s; sent with \(partner.type?.description ?? "?") "
             + "(frame \(partner.frame)), which was answered at once"
-        appendExample(lost, to: &parallelLosses)
-        appendFrames(frames + [partner.frame], to: &parallelFrames)
+        Diagnoser.appendExample(lost, to: &parallelLosses)
+        Diagnoser.appendFrames(Diagnoser.frames(of: transaction) + [partner.frame], to: &parallelFrames)
         if parallelClients.count < 64 { parallelClients.insert(transaction.client.ip) }
         if parallelServers.count < 64 { parallelServers.insert(transaction.server.ip) }
     }
@@ -233,56 +344,79 @@ public struct Diagnoser {
     /// Each NXDOMAIN name is remembered under the hash of every leading part of it that
     /// ends at a label (`api.`, `api.github.`, ...), so the real name, when answered, finds
     /// its expansions with one lookup — no string work per answer.
-    private mutating func observeSearchPath(_ transaction: Transaction, frames: [Int], source: inout SourceState) {
-        guard let name = transaction.qname, let rcode = transaction.response?.rcode else { return }
+    ///
+    /// Returns the expansions an answered real name ends, when they amount to amplification.
+    private static func observeSearchPath(_ transaction: Transaction, source: inout SourceState) -> SearchBase? {
+        guard let name = transaction.qname, let rcode = transaction.response?.rcode else { return nil }
         let now = transaction.firstTime
         if rcode == .nxDomain {
             if source.searchBases.count >= Diagnoser.maximumSearchBases {
                 source.searchBases = source.searchBases.filter { now - $0.value.time <= Diagnoser.searchWindow }
-                guard source.searchBases.count < Diagnoser.maximumSearchBases else { return }
+                guard source.searchBases.count < Diagnoser.maximumSearchBases else { return nil }
             }
+            var frames: [Int]?
             Diagnoser.forEachLabelPrefix(of: name) { hash, isWhole in
                 guard !isWhole else { return }
-                var base = source.searchBases[hash] ?? SearchBase(time: now)
-                if now - base.time > Diagnoser.searchWindow { base = SearchBase(time: now) }
-                base.count += 1
-                base.time = now
-                if base.names.count < 4 && !base.names.contains(name) { base.names.append(name) }
-                if base.frames.count < 16 { base.frames += frames.prefix(4) }
-                source.searchBases[hash] = base
+                if let index = source.searchBases.index(forKey: hash) {
+                    Diagnoser.remember(transaction, name: name, in: &source.searchBases.values[index], frames: &frames)
+                } else {
+                    var base = SearchBase(time: now)
+                    Diagnoser.remember(transaction, name: name, in: &base, frames: &frames)
+                    source.searchBases[hash] = base
+                }
             }
-            return
+            return nil
         }
         // Amplification is about lookups that succeed in the end; a real name answered
         // SERVFAIL is an upstream problem, reported by its own rule.
-        guard rcode == .noError, !source.searchBases.isEmpty else { return }
+        guard rcode == .noError, !source.searchBases.isEmpty else { return nil }
         var whole: UInt64 = 0
         Diagnoser.forEachLabelPrefix(of: name) { hash, isWhole in if isWhole { whole = hash } }
         guard let expansions = source.searchBases.removeValue(forKey: whole),
               now - expansions.time <= Diagnoser.searchWindow,
               // One expansion is a search path doing its job (redis.sales → redis.sales.svc...);
               // two or more before an answer is amplification.
-              expansions.count >= 2 else { return }
+              expansions.count >= 2 else { return nil }
+        return expansions
+    }
+
+    private mutating func recordAmplification(_ transaction: Transaction, expansions: SearchBase) {
         amplifiedLookups += 1
         amplificationQueries += expansions.count
         amplifiedClients.insert(transaction.client.ip)
         var example = Diagnoser.example(transaction)
         example.note = "\(expansions.count) NXDOMAIN first, for " + expansions.names.joined(separator: ", ")
-        appendExample(example, to: &amplificationExamples)
-        appendFrames(expansions.frames + frames, to: &amplificationFrames)
+        Diagnoser.appendExample(example, to: &amplificationExamples)
+        Diagnoser.appendFrames(expansions.frames + Diagnoser.frames(of: transaction), to: &amplificationFrames)
+    }
+
+    /// Counts an NXDOMAIN answer under one of its label prefixes. `frames` holds the
+    /// transaction's frames once built (only while a prefix still keeps frames).
+    private static func remember(_ transaction: Transaction, name: String, in base: inout SearchBase, frames: inout [Int]?) {
+        let now = transaction.firstTime
+        if now - base.time > Diagnoser.searchWindow { base = SearchBase(time: now) }
+        base.count += 1
+        base.time = now
+        if base.names.count < 4 && !base.names.contains(name) { base.names.append(name) }
+        if base.frames.count < 16 {
+            let transactionFrames = frames ?? Diagnoser.frames(of: transaction)
+            frames = transactionFrames
+            base.frames += transactionFrames.prefix(4)
+        }
     }
 
     /// Calls `body` with the FNV-1a hash of every leading part of `name` that ends with a
     /// dot (ASCII case folded), the last one being the whole name.
     static func forEachLabelPrefix(of name: String, _ body: (UInt64, Bool) -> Void) {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        var utf8 = name.utf8.makeIterator()
-        var next = utf8.next()
-        while let byte = next {
-            let folded = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte
-            hash = (hash ^ UInt64(folded)) &* 0x0000_0100_0000_01b3
-            next = utf8.next()
-            if byte == 0x2e { body(hash, next == nil) }
+        var name = name
+        name.withUTF8 { utf8 in
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for index in utf8.indices {
+                let byte = utf8[index]
+                let folded = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte
+                hash = (hash ^ UInt64(folded)) &* 0x0000_0100_0000_01b3
+                if byte == 0x2e { body(hash, index == utf8.count - 1) }
+            }
         }
     }
 
@@ -290,6 +424,8 @@ public struct Diagnoser {
 
     /// The findings, most important first.
     public func findings(context: DiagnosisContext) -> [Finding] {
+        let sources = sourcesByAddress
+        let servers = serversByAddress
         var findings: [Finding] = []
         let directory = context.directory
         let incomplete = context.kernelDropped > 0 || context.interfaceDropped > 0 || !context.damagedInputs.isEmpty
@@ -323,8 +459,9 @@ public struct Diagnoser {
         // backend-unreachable.
         var splits: [(client: IPAddress, server: IPAddress, good: IPAddress, bad: IPAddress, failing: Int, answered: Int, examples: [EvidenceExample], frames: [Int])] = []
         for (ip, source) in sources where source.counts.answered > 0 {
-            for (key, counts) in source.byBackend where key.backend != key.server && counts.answered == 0 && counts.unanswered >= 2 {
-                guard let good = source.byBackend.filter({
+            let byBackend = source.byBackend
+            for (key, counts) in byBackend where key.backend != key.server && counts.answered == 0 && counts.unanswered >= 2 {
+                guard let good = byBackend.filter({
                     $0.key.server == key.server && $0.key.backend != key.backend && $0.value.answered > 0
                 }).min(by: { $0.key.backend < $1.key.backend }) else { continue }
                 splits.append((ip, key.server, good.key.backend, key.backend, counts.unanswered, good.value.answered,
@@ -373,7 +510,7 @@ public struct Diagnoser {
         let namespaces = Set(named.compactMap(\.namespace)).sorted()
         let rejections = blinded.flatMap { $0.1.rejections.keys }
         let otherAnswered = serverIPs.reduce(0) { total, server in
-            total + (servers[server]?.answeredSources.filter { ip in !blinded.contains { $0.0 == ip } }.count ?? 0)
+            total + (serverSlots[server].map { serverStates[$0] }?.answeredSources.filter { ip in !blinded.contains { $0.0 == ip } }.count ?? 0)
         }
         let who = namespaces.isEmpty
             ? named.map(\.description).joined(separator: ", ")
@@ -597,13 +734,15 @@ public struct Diagnoser {
         return frames
     }
 
-    private func appendExample(_ example: EvidenceExample, to list: inout [EvidenceExample]) {
-        if list.count < 5 { list.append(example) }
+    /// Keeps the first five examples; `example` is built only if kept.
+    private static func appendExample(_ example: @autoclosure () -> EvidenceExample, to list: inout [EvidenceExample]) {
+        if list.count < 5 { list.append(example()) }
     }
 
-    private func appendFrames(_ frames: [Int], to list: inout [Int]) {
+    /// Keeps the first `maximumFramesPerSource` frames; `frames` is built only if there is room.
+    private static func appendFrames(_ frames: @autoclosure () -> [Int], to list: inout [Int]) {
         let room = Diagnoser.maximumFramesPerSource - list.count
-        if room > 0 { list += frames.prefix(room) }
+        if room > 0 { list += frames().prefix(room) }
     }
 
     static func seconds(_ duration: Duration) -> String {

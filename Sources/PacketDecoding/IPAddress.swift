@@ -58,39 +58,100 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
     /// zeros, the longest run (two or more) of zero groups as `::` (the first on a tie),
     /// and IPv4-mapped addresses with a dotted tail (§5).
     public var description: String {
-        if !isIPv6 { return IPAddress.dotted(UInt32(truncatingIfNeeded: low)) }
-        let groups: [UInt16] = (0..<4).map { UInt16(truncatingIfNeeded: high >> (48 - 16 * $0)) }
-            + (0..<4).map { UInt16(truncatingIfNeeded: low >> (48 - 16 * $0)) }
-        if high == 0 && low >> 32 == 0xffff {
-            return "::ffff:" + IPAddress.dotted(UInt32(truncatingIfNeeded: low))
+        String(unsafeUninitializedCapacity: IPAddress.maximumTextLength) { buffer in
+            writeText(into: UnsafeMutableRawBufferPointer(buffer))
         }
-        var bestStart = -1, bestLength = 0, runStart = -1
+    }
+
+    /// Longest `description`: eight groups of four hex digits and seven colons.
+    public static let maximumTextLength = 39
+
+    /// Appends `description` as UTF-8, without building a `String`.
+    public func appendText(to bytes: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(byteCount: IPAddress.maximumTextLength, alignment: 1) { buffer in
+            let count = writeText(into: buffer)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+        }
+    }
+
+    /// Writes `description` as UTF-8 at the start of `buffer` and returns its length (NDJSON
+    /// lines write straight into their own buffer); writes nothing and returns 0 when
+    /// `buffer` is shorter than `maximumTextLength`.
+    public func writeText(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        guard buffer.count >= IPAddress.maximumTextLength else { return 0 }
+        var count = 0
+        func put(_ byte: UInt8) {
+            buffer[count] = byte
+            count += 1
+        }
+        func putOctet(_ octet: UInt8) {
+            let zero = UInt8(ascii: "0")
+            if octet >= 100 { put(zero &+ octet / 100) }
+            if octet >= 10 { put(zero &+ octet / 10 % 10) }
+            put(zero &+ octet % 10)
+        }
+        func putDotted(_ value: UInt32) {
+            putOctet(UInt8(truncatingIfNeeded: value >> 24))
+            put(UInt8(ascii: "."))
+            putOctet(UInt8(truncatingIfNeeded: value >> 16))
+            put(UInt8(ascii: "."))
+            putOctet(UInt8(truncatingIfNeeded: value >> 8))
+            put(UInt8(ascii: "."))
+            putOctet(UInt8(truncatingIfNeeded: value))
+        }
+        /// Lowercase hex without leading zeros (RFC 5952 §4.1, §4.3).
+        func putHex(_ value: UInt16) {
+            var shift = 12
+            while shift > 0 && value >> shift == 0 { shift -= 4 }
+            while shift >= 0 {
+                let nibble = UInt8(truncatingIfNeeded: value >> shift) & 0xf
+                put(nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "a") &+ (nibble &- 10))
+                shift -= 4
+            }
+        }
+
+        if !isIPv6 {
+            putDotted(UInt32(truncatingIfNeeded: low))
+            return count
+        }
+        if high == 0 && low >> 32 == 0xffff {
+            for byte in "::ffff:".utf8 { put(byte) }
+            putDotted(UInt32(truncatingIfNeeded: low))
+            return count
+        }
+        // RFC 5952 §4.2: the longest run of two or more zero groups, the first on a tie.
+        var bestStart = -1, bestLength = 1, runStart = -1
         for index in 0...8 {
-            if index < 8 && groups[index] == 0 {
+            if index < 8 && group(index) == 0 {
                 if runStart < 0 { runStart = index }
             } else if runStart >= 0 {
                 if index - runStart > bestLength { bestStart = runStart; bestLength = index - runStart }
                 runStart = -1
             }
         }
-        if bestLength < 2 { bestStart = -1 }
-        var text = ""
         var index = 0
+        // A colon separates two groups; `::` stands in for the run, with no colon of its own.
+        var needsColon = false
         while index < 8 {
             if index == bestStart {
-                text += "::"
+                put(UInt8(ascii: ":"))
+                put(UInt8(ascii: ":"))
                 index += bestLength
+                needsColon = false
                 continue
             }
-            if !text.isEmpty && !text.hasSuffix(":") { text += ":" }
-            text += String(groups[index], radix: 16)
+            if needsColon { put(UInt8(ascii: ":")) }
+            putHex(group(index))
+            needsColon = true
             index += 1
         }
-        return text
+        return count
     }
 
-    static func dotted(_ value: UInt32) -> String {
-        "\(value >> 24).\(value >> 16 & 0xff).\(value >> 8 & 0xff).\(value & 0xff)"
+    /// The 16-bit group at `index` (0...7) of an IPv6 address, first group first.
+    private func group(_ index: Int) -> UInt16 {
+        index < 4 ? UInt16(truncatingIfNeeded: high >> (48 - 16 * index))
+            : UInt16(truncatingIfNeeded: low >> (48 - 16 * (index - 4)))
     }
 
     static func parseIPv4(_ text: Substring) -> UInt32? {

@@ -54,37 +54,100 @@ public indirect enum JSONValue: Equatable, Sendable {
 
     /// Numbers with at most three decimals (milliseconds to the microsecond), no exponent.
     static func format(_ value: Double) -> String {
-        guard value.isFinite else { return "null" }
-        let scaled = (value * 1000).rounded()
-        let negative = scaled < 0
-        let magnitude = Int64(abs(scaled))
-        var text = String(magnitude / 1000)
-        let fraction = magnitude % 1000
-        if fraction != 0 {
-            var digits = String(fraction)
-            digits = String(repeating: "0", count: 3 - digits.count) + digits
-            while digits.hasSuffix("0") { digits.removeLast() }
-            text += "." + digits
-        }
-        return negative ? "-" + text : text
+        let text = TextBuffer(capacity: 32)
+        JSONValue.appendNumber(value, to: text)
+        return String(decoding: text.bytes, as: UTF8.self)
     }
 
     /// RFC 8259 §7 string escaping.
     static func appendQuoted(_ value: String, to output: inout String) {
-        output += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: output.unicodeScalars.append(scalar)
-            }
+        if !JSONValue.needsEscaping(value) {
+            output += "\""
+            output += value
+            output += "\""
+            return
         }
-        output += "\""
+        let text = TextBuffer(capacity: value.utf8.count + 16)
+        JSONValue.appendQuoted(value, to: text)
+        output += String(decoding: text.bytes, as: UTF8.self)
+    }
+}
+
+// MARK: - Straight into bytes
+
+extension JSONValue {
+    /// `format(_:)` as UTF-8: at most three decimals, trailing zeros dropped, no exponent;
+    /// `null` for infinities and NaN.
+    static func appendNumber(_ value: Double, to text: TextBuffer) {
+        guard value.isFinite else {
+            text.append("null")
+            return
+        }
+        let scaled = (value * 1000).rounded()
+        if scaled < 0 { text.append(UInt8(ascii: "-")) }
+        let magnitude = UInt64(abs(scaled))
+        text.appendDecimal(magnitude / 1000)
+        var fraction = magnitude % 1000
+        guard fraction != 0 else { return }
+        text.append(UInt8(ascii: "."))
+        var digits = 3
+        while fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
+        text.appendDigits(fraction, count: digits)
+    }
+
+    /// RFC 8259 §7 string escaping into UTF-8: `"`, `\\` and control characters (below
+    /// U+0020) escaped, everything else copied. Runs without any of them, which is nearly
+    /// every DNS name, are copied whole.
+    static func appendQuoted(_ value: String, to text: TextBuffer) {
+        text.append(UInt8(ascii: "\""))
+        let copied: Void? = value.utf8.withContiguousStorageIfAvailable { appendEscaped($0, to: text) }
+        if copied == nil { Array(value.utf8).withUnsafeBufferPointer { appendEscaped($0, to: text) } }
+        text.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether `appendQuoted` would escape anything in `value`.
+    static func needsEscaping(_ value: String) -> Bool {
+        value.utf8.withContiguousStorageIfAvailable { $0.contains(where: isEscaped) }
+            ?? value.utf8.contains(where: isEscaped)
+    }
+
+    @inline(__always)
+    private static func isEscaped(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+    }
+
+    private static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, to text: TextBuffer) {
+        var runStart = 0
+        var index = 0
+        while index < utf8.count {
+            let byte = utf8[index]
+            guard isEscaped(byte) else {
+                index += 1
+                continue
+            }
+            text.append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            text.append(UInt8(ascii: "\\"))
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): text.append(byte)
+            case UInt8(ascii: "\n"): text.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): text.append(UInt8(ascii: "r"))
+            case UInt8(ascii: "\t"): text.append(UInt8(ascii: "t"))
+            default:
+                // \u00XX, lowercase hex.
+                text.append("u00")
+                text.append(hexDigit(byte >> 4))
+                text.append(hexDigit(byte & 0xf))
+            }
+            index += 1
+            runStart = index
+        }
+        text.append(UnsafeBufferPointer(rebasing: utf8[runStart...]))
+    }
+
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "a") &+ (nibble &- 10)
     }
 }

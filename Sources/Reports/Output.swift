@@ -43,6 +43,14 @@ public final class OutputBuffer {
         if buffer.count >= OutputBuffer.flushThreshold { flush() }
     }
 
+    /// Writes `bytes` (UTF-8 text) and a newline.
+    public func writeLine(_ bytes: UnsafeRawBufferPointer) {
+        guard !closed else { return }
+        buffer.append(contentsOf: bytes)
+        buffer.append(0x0a)
+        if buffer.count >= OutputBuffer.flushThreshold { flush() }
+    }
+
     public func flush() {
         defer { buffer.removeAll(keepingCapacity: true) }
         guard !failed else { return }

@@ -29,9 +29,12 @@ public struct ReportBuilder {
         public var rejected = 0
         /// TCP connections that failed before any DNS message (no SYN-ACK, or RST).
         public var failedConnections = 0
-        /// Where the server's queries were DNAT'ed to, and where answers came from instead.
-        public var backends: [Endpoint: Int] = [:]
-        public var answeredFrom: [Endpoint: Int] = [:]
+        /// Where the server's queries were DNAT'ed to, and where answers came from instead
+        /// (the first eight of each).
+        public var backends: [Endpoint: Int] { backendCounts.dictionary }
+        public var answeredFrom: [Endpoint: Int] { answeredFromCounts.dictionary }
+        var backendCounts = BoundedCounts<Endpoint>()
+        var answeredFromCounts = BoundedCounts<Endpoint>()
         /// Latency of answered queries, in microseconds.
         public var latency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000,
                                                numberOfSignificantValueDigits: .three)
@@ -91,8 +94,27 @@ public struct ReportBuilder {
     public private(set) var multicast = 0
     public private(set) var retried = 0
     public private(set) var truncated = 0
-    public private(set) var rcodes: [DNSRCode: Int] = [:]
-    public private(set) var servers: [ServerKey: ServerFigures] = [:]
+    /// Answers by rcode.
+    public var rcodes: [DNSRCode: Int] {
+        var rcodes = otherRCodes
+        for (code, count) in headerRCodes.enumerated() where count > 0 { rcodes[DNSRCode(UInt16(code))] = count }
+        return rcodes
+    }
+    /// Counts of the sixteen rcodes a header can hold (RFC 1035 §4.1.1), by value; extended
+    /// ones (RFC 6891 §6.1.3) are rare and counted in `otherRCodes`.
+    private var headerRCodes = [Int](repeating: 0, count: 16)
+    private var otherRCodes: [DNSRCode: Int] = [:]
+
+    public var servers: [ServerKey: ServerFigures] {
+        Dictionary(uniqueKeysWithValues: zip(serverKeys, serverFigures))
+    }
+    /// Servers by slot, found once per transaction: by a scan while there are a few (most
+    /// captures: clients share a few servers), by hashing beyond that.
+    private var serverKeys: [ServerKey] = []
+    private var serverFigures: [ServerFigures] = []
+    private var serverSlots: [ServerKey: Int] = [:]
+    /// Servers found by a scan rather than a hash (a scan of this many costs less than one hash).
+    static let scannedServers = 8
     public private(set) var unansweredGroups: [GroupKey: UnansweredGroup] = [:]
     public private(set) var droppedGroups = 0
 
@@ -106,102 +128,126 @@ public struct ReportBuilder {
 
     public mutating func add(_ transaction: Transaction) {
         transactions += 1
-        if transaction.outcome != .multicast {
-            timeline.add(source: transaction.client.ip, at: transaction.firstTime, failed: transaction.outcome != .answered)
+        let outcome = transaction.outcome
+        if outcome != .multicast {
+            timeline.add(source: transaction.client.ip, at: transaction.firstTime, failed: outcome != .answered)
         }
-        if transaction.outcome == .answered, let latency = transaction.latency {
+        let latency = transaction.latency
+        if outcome == .answered, let latency {
             let microseconds = UInt64(max(1, latency.nanoseconds / 1000))
             latencyBuckets[min(latencyBuckets.count - 1, 63 - microseconds.leadingZeroBitCount)] += 1
         }
         if transaction.attemptCount > 1 { retried += 1 }
         if transaction.isTruncated { truncated += 1 }
-        let key = ServerKey(server: transaction.server, transport: transaction.transport)
-        switch transaction.outcome {
-        case .multicast:
+        if outcome == .multicast {
             multicast += 1
+            return
+        }
+        let key = ServerKey(server: transaction.server, transport: transaction.transport)
+        let slot = serverSlot(key)
+        switch outcome {
+        case .multicast:
             return
         case .answered:
             answered += 1
-            if let backend = transaction.backend, servers[key]?.backends[backend] != nil || (servers[key]?.backends.count ?? 0) < 8 {
-                servers[key, default: ServerFigures()].backends[backend, default: 0] += 1
-            }
-            if let source = transaction.response?.source,
-               servers[key]?.answeredFrom[source] != nil || (servers[key]?.answeredFrom.count ?? 0) < 8 {
-                servers[key, default: ServerFigures()].answeredFrom[source, default: 0] += 1
-            }
+            if let backend = transaction.backend { serverFigures[slot].backendCounts.add(backend) }
+            if let source = transaction.response?.source { serverFigures[slot].answeredFromCounts.add(source) }
             if transaction.isTruncated {
                 fallbackOutcomes[transaction.fallback?.outcome.rawValue ?? "none", default: 0] += 1
                 if fallbacks.count < ReportBuilder.maximumListedFallbacks { fallbacks.append(transaction) }
             }
-            if let response = transaction.response { rcodes[response.rcode, default: 0] += 1 }
-            servers[key, default: ServerFigures()].queries += 1
-            servers[key, default: ServerFigures()].answered += 1
-            if let latency = transaction.latency {
+            if let response = transaction.response {
+                let code = Int(response.rcode.rawValue)
+                if code < headerRCodes.count { headerRCodes[code] += 1 } else { otherRCodes[response.rcode, default: 0] += 1 }
+            }
+            serverFigures[slot].queries += 1
+            serverFigures[slot].answered += 1
+            if let latency {
                 let microseconds = UInt64(max(0, latency.nanoseconds / 1000))
-                _ = servers[key, default: ServerFigures()].latency.record(min(microseconds, 3_600_000_000))
+                _ = serverFigures[slot].latency.record(min(microseconds, 3_600_000_000))
             }
         case .handshakeFailed, .reset:
             failedConnections += 1
-            servers[key, default: ServerFigures()].failedConnections += 1
-            let groupKey = GroupKey(client: transaction.client.ip, server: key)
-            if unansweredGroups[groupKey] == nil && unansweredGroups.count >= ReportBuilder.maximumUnansweredGroups {
-                droppedGroups += 1
-                return
+            serverFigures[slot].failedConnections += 1
+            updateGroup(GroupKey(client: transaction.client.ip, server: key)) { group in
+                group.failedConnections += 1
+                group.connectionFailures[outcome.rawValue, default: 0] += 1
+                group.attempts += transaction.attemptCount
+                group.first = min(group.first, transaction.firstTime)
+                group.last = max(group.last, transaction.lastTime)
+                if group.exampleFrames.count < 5, let frame = transaction.attempts.first?.frame {
+                    group.exampleFrames.append(frame)
+                }
             }
-            var group = unansweredGroups[groupKey] ?? UnansweredGroup()
-            group.failedConnections += 1
-            group.connectionFailures[transaction.outcome.rawValue, default: 0] += 1
-            group.attempts += transaction.attemptCount
-            group.first = min(group.first, transaction.firstTime)
-            group.last = max(group.last, transaction.lastTime)
-            if group.exampleFrames.count < 5, let frame = transaction.attempts.first?.frame {
-                group.exampleFrames.append(frame)
-            }
-            unansweredGroups[groupKey] = group
         case .unanswered, .rejected:
-            servers[key, default: ServerFigures()].queries += 1
-            if transaction.outcome == .rejected {
+            serverFigures[slot].queries += 1
+            if outcome == .rejected {
                 rejected += 1
-                servers[key, default: ServerFigures()].rejected += 1
+                serverFigures[slot].rejected += 1
             } else {
                 unanswered += 1
                 if transaction.expiry == .captureEnd { unansweredAtCaptureEnd += 1 }
-                servers[key, default: ServerFigures()].unanswered += 1
+                serverFigures[slot].unanswered += 1
             }
-            let groupKey = GroupKey(client: transaction.client.ip, server: key)
-            if unansweredGroups[groupKey] == nil && unansweredGroups.count >= ReportBuilder.maximumUnansweredGroups {
-                droppedGroups += 1
-                return
+            updateGroup(GroupKey(client: transaction.client.ip, server: key)) { group in
+                group.queries += 1
+                if let rejection = transaction.rejection {
+                    group.rejected += 1
+                    group.rejections[RejectionKey(reason: rejection.error.reason, sender: rejection.error.sender), default: 0] += 1
+                }
+                group.attempts += transaction.attemptCount
+                group.first = min(group.first, transaction.firstTime)
+                group.last = max(group.last, transaction.lastTime)
+                let name = NameKey(qname: transaction.qname ?? "<no question>", qtype: transaction.question?.type ?? DNSType(rawValue: 0))
+                if group.names[name] != nil || group.names.count < ReportBuilder.maximumNamesPerGroup {
+                    group.names[name, default: 0] += 1
+                } else {
+                    group.otherNames += 1
+                }
+                if group.exampleFrames.count < 5, let frame = transaction.attempts.first?.frame {
+                    group.exampleFrames.append(frame)
+                }
+                if transaction.vlanIDs.count > 0, group.vlans[transaction.vlanIDs] != nil || group.vlans.count < 8 {
+                    group.vlans[transaction.vlanIDs, default: 0] += 1
+                }
+                if let last = transaction.seenOn.last, group.lastSeenOn[last] != nil || group.lastSeenOn.count < 8 {
+                    group.lastSeenOn[last, default: 0] += 1
+                }
+                if let underlay = transaction.underlay, group.underlays[underlay] != nil || group.underlays.count < 8 {
+                    group.underlays[underlay, default: 0] += 1
+                }
             }
-            var group = unansweredGroups[groupKey] ?? UnansweredGroup()
-            group.queries += 1
-            if let rejection = transaction.rejection {
-                group.rejected += 1
-                group.rejections[RejectionKey(reason: rejection.error.reason, sender: rejection.error.sender), default: 0] += 1
-            }
-            group.attempts += transaction.attemptCount
-            group.first = min(group.first, transaction.firstTime)
-            group.last = max(group.last, transaction.lastTime)
-            let name = NameKey(qname: transaction.qname ?? "<no question>", qtype: transaction.question?.type ?? DNSType(rawValue: 0))
-            if group.names[name] != nil || group.names.count < ReportBuilder.maximumNamesPerGroup {
-                group.names[name, default: 0] += 1
-            } else {
-                group.otherNames += 1
-            }
-            if group.exampleFrames.count < 5, let frame = transaction.attempts.first?.frame {
-                group.exampleFrames.append(frame)
-            }
-            if transaction.vlanIDs.count > 0, group.vlans[transaction.vlanIDs] != nil || group.vlans.count < 8 {
-                group.vlans[transaction.vlanIDs, default: 0] += 1
-            }
-            if let last = transaction.seenOn.last, group.lastSeenOn[last] != nil || group.lastSeenOn.count < 8 {
-                group.lastSeenOn[last, default: 0] += 1
-            }
-            if let underlay = transaction.underlay, group.underlays[underlay] != nil || group.underlays.count < 8 {
-                group.underlays[underlay, default: 0] += 1
-            }
-            unansweredGroups[groupKey] = group
         }
+    }
+
+    /// The slot of `key`'s figures, made on first sight.
+    private mutating func serverSlot(_ key: ServerKey) -> Int {
+        if serverKeys.count <= ReportBuilder.scannedServers {
+            if let slot = serverKeys.firstIndex(of: key) { return slot }
+        } else if let slot = serverSlots[key] {
+            return slot
+        }
+        let slot = serverKeys.count
+        serverKeys.append(key)
+        serverFigures.append(ServerFigures())
+        serverSlots[key] = slot
+        return slot
+    }
+
+    /// Updates the group of `key` in place, making it if there is room (beyond
+    /// `maximumUnansweredGroups` new groups are counted in `droppedGroups`).
+    private mutating func updateGroup(_ key: GroupKey, _ update: (inout UnansweredGroup) -> Void) {
+        if let index = unansweredGroups.index(forKey: key) {
+            update(&unansweredGroups.values[index])
+            return
+        }
+        guard unansweredGroups.count < ReportBuilder.maximumUnansweredGroups else {
+            droppedGroups += 1
+            return
+        }
+        var group = UnansweredGroup()
+        update(&group)
+        unansweredGroups[key] = group
     }
 
     /// Unanswered groups as the report lists them: sources with the most unanswered
@@ -270,8 +316,12 @@ public struct Timeline: Sendable {
             index = Int((time.nanoseconds - start.nanoseconds) / (bucketSeconds * 1_000_000_000))
         }
         bucketCount = max(bucketCount, index + 1)
-        if series[source] != nil || series.count < Timeline.maximumSources {
-            Timeline.bump(&series[source, default: Series()], index, failed)
+        if let known = series.index(forKey: source) {
+            Timeline.bump(&series.values[known], index, failed)
+        } else if series.count < Timeline.maximumSources {
+            var new = Series()
+            Timeline.bump(&new, index, failed)
+            series[source] = new
         } else {
             Timeline.bump(&other, index, failed)
         }
@@ -307,4 +357,23 @@ public struct Timeline: Sendable {
         bucketCount += count
         while bucketCount > Timeline.maximumBuckets { coarsen() }
     }
+}
+
+/// Counts for the first `capacity` distinct keys seen (later keys are not counted), in a
+/// flat array: a scan of up to eight keys costs less than hashing one.
+struct BoundedCounts<Key: Hashable & Sendable>: Sendable {
+    static var capacity: Int { 8 }
+    private var keys: [Key] = []
+    private var counts: [Int] = []
+
+    mutating func add(_ key: Key) {
+        if let index = keys.firstIndex(of: key) {
+            counts[index] += 1
+        } else if keys.count < BoundedCounts.capacity {
+            keys.append(key)
+            counts.append(1)
+        }
+    }
+
+    var dictionary: [Key: Int] { Dictionary(uniqueKeysWithValues: zip(keys, counts)) }
 }

@@ -28,10 +28,71 @@ public struct Timestamp: Hashable, Comparable, Sendable {
 
     /// RFC 3339 UTC with nine fractional digits: `2025-09-21T23:11:29.123456789Z`.
     public var rfc3339: String {
-        let seconds = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000
-        let fraction = nanoseconds - seconds * 1_000_000_000
-        var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
+        var formatter = RFC3339Formatter()
+        var text: [UInt8] = []
+        formatter.append(self, to: &text)
+        return String(decoding: text, as: UTF8.self)
+    }
+}
+
+/// Writes capture times as RFC 3339 UTC text with nine fractional digits
+/// (`2025-09-21T23:11:29.123456789Z`, RFC 3339 §5.6) straight into bytes.
+///
+/// Keeps the text of the last second it formatted: capture time moves forward, so
+/// consecutive times mostly share their second and only the nine fraction digits are new.
+public struct RFC3339Formatter: Sendable {
+    /// Length of every text: Int64 nanoseconds span the years 1677 to 2262.
+    public static let textLength = 30
+    /// The second `dateAndTime` spells, or nil before the first call.
+    private var cachedSecond: Int64?
+    /// `YYYY-MM-DDTHH:MM:SS.` of `cachedSecond` (20 bytes).
+    private var dateAndTime: [UInt8] = []
+
+    public init() {}
+
+    /// Appends the UTF-8 text of `time`.
+    public mutating func append(_ time: Timestamp, to bytes: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(byteCount: RFC3339Formatter.textLength, alignment: 1) { buffer in
+            let count = write(time, into: buffer)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+        }
+    }
+
+    /// Writes the UTF-8 text of `time` at the start of `buffer` and returns its length;
+    /// writes nothing and returns 0 when `buffer` is shorter than `textLength`.
+    public mutating func write(_ time: Timestamp, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        guard buffer.count >= RFC3339Formatter.textLength else { return 0 }
+        // Floor division: the fraction is never negative, also before 1970.
+        var seconds = time.nanoseconds / 1_000_000_000
+        var fraction = time.nanoseconds % 1_000_000_000
+        if fraction < 0 {
+            seconds -= 1
+            fraction += 1_000_000_000
+        }
+        if cachedSecond != seconds {
+            dateAndTime.removeAll(keepingCapacity: true)
+            RFC3339Formatter.appendDateAndTime(seconds: seconds, to: &dateAndTime)
+            cachedSecond = seconds
+        }
+        let prefix = dateAndTime.count
+        dateAndTime.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        var rest = fraction
+        for index in stride(from: prefix + 8, through: prefix, by: -1) {
+            buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
+        buffer[prefix + 9] = UInt8(ascii: "Z")
+        return prefix + 10
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.` for a second since the epoch.
+    private static func appendDateAndTime(seconds: Int64, to bytes: inout [UInt8]) {
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            days -= 1
+            secondOfDay += 86_400
+        }
         // Civil-from-days (Howard Hinnant's algorithm), valid for the proleptic Gregorian calendar.
         days += 719_468
         let era = (days >= 0 ? days : days - 146_096) / 146_097
@@ -43,9 +104,32 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
         let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
         if month <= 2 { year += 1 }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T"
-            + "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
-            + ".\(pad(fraction, 9))Z"
+        // Int64 nanoseconds span the years 1677 to 2262: always four digits.
+        appendDigits(year, count: 4, to: &bytes)
+        bytes.append(UInt8(ascii: "-"))
+        appendDigits(month, count: 2, to: &bytes)
+        bytes.append(UInt8(ascii: "-"))
+        appendDigits(day, count: 2, to: &bytes)
+        bytes.append(UInt8(ascii: "T"))
+        appendDigits(secondOfDay / 3600, count: 2, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        appendDigits(secondOfDay / 60 % 60, count: 2, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        appendDigits(secondOfDay % 60, count: 2, to: &bytes)
+        bytes.append(UInt8(ascii: "."))
+    }
+
+    /// The last `count` decimal digits of a non-negative `value`, zero-padded.
+    private static func appendDigits(_ value: Int64, count: Int, to bytes: inout [UInt8]) {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: count))
+        var rest = value
+        var index = start + count
+        while rest > 0 && index > start {
+            index -= 1
+            bytes[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
     }
 }
 
@@ -67,10 +151,4 @@ public struct Duration: Hashable, Comparable, Sendable {
 
     public var milliseconds: Double { Double(nanoseconds) / 1e6 }
     public var seconds: Double { Double(nanoseconds) / 1e9 }
-}
-
-private func pad(_ value: Int64, _ width: Int) -> String {
-    let digits = String(value < 0 ? -value : value)
-    let padded = digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-    return value < 0 ? "-" + padded : padded
 }

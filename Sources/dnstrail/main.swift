@@ -105,13 +105,19 @@ struct AnalysisArguments: ParsableArguments {
         var figures = ReportBuilder()
         var diagnoser = Diagnoser()
         let format = format
+        let printsLines = print && format == .ndjson
+        let lines = NDJSONEncoder(directory: directory)
         let run: RunResult
         do {
             run = try body { transaction in
                 figures.add(transaction)
                 diagnoser.add(transaction)
-                if print && format == .ndjson { output.writeLine(ndjsonLine(transaction, directory: directory)) }
-                transactions?.writeLine(ndjsonLine(transaction, directory: directory))
+                if printsLines || transactions != nil {
+                    lines.withLine(for: transaction) { line in
+                        if printsLines { output.writeLine(line) }
+                        transactions?.writeLine(line)
+                    }
+                }
             }
         } catch {
             output.flush()
