@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "WireCore"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "WireCore"]),
         .testTarget(name: "TransactionsTests", dependencies: ["Transactions", "PacketDecoding", "DNSWire", "WireCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "Reports", "Capture", "Transactions", "Diagnosis", "Attribution"],
+        .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "Reports", "Capture", "Transactions", "Diagnosis", "Attribution", "DNSWire"],
                     exclude: ["Golden"]),
         // Minimized crash reproducers found by the fuzz targets in Fuzz/, one named test each.
         .testTarget(name: "FuzzRegressionTests", dependencies: ["DNSWire", "PacketDecoding", "Reassembly", "WireCore", "Pipeline"],
