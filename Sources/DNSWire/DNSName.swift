@@ -248,8 +248,8 @@ struct KnownName {
 extension DNSName {
     /// Decodes the name at `reader.position` and leaves `reader` just after the name's bytes
     /// in place (after its terminal zero or its first pointer). Labels are appended to
-    /// `storage` only if `collect` is set; the hash and length are always computed, and
-    /// nothing is allocated otherwise.
+    /// `storage` only if `collect` is set; the length is always computed, the hash unless
+    /// `hashing` is off, and nothing is allocated otherwise.
     ///
     /// A loop, never recursion. RFC 1035 §4.1.4 lets a pointer replace the end of a name;
     /// here it must also point strictly before the start of the segment it ends (the name's
@@ -268,16 +268,23 @@ extension DNSName {
         hashing: Bool = true,
         known: KnownName? = nil
     ) throws(DNSParseError) -> ScannedName {
+        // Indexed loads on the raw bytes with explicit bounds checks (the same errors, at the
+        // same offsets, as `ByteReader`'s reads): this loop runs for every byte of every
+        // question name, and the reader's per-read calls cost several times the work.
+        let bytes = reader.bytes
+        let end = bytes.count
         let start = reader.position
-        var cursor = reader
+        var position = start
         var segmentStart = start
         var endInPlace: Int? = nil
         var wireLength = 0
         var pointers = 0
         var hash = NameHash.basis
         while true {
-            let lengthOffset = cursor.position
-            let length = try cursor.dnsReadUInt8()
+            let lengthOffset = position
+            guard position < end else { throw DNSParseError(.truncated(needed: 1), offset: position) }
+            let length = bytes[position]
+            position += 1
             switch length >> 6 {
             case 0b00:
                 wireLength += 1 + Int(length)
@@ -285,22 +292,30 @@ extension DNSName {
                     throw DNSParseError(.nameTooLong(length: wireLength), offset: lengthOffset)
                 }
                 if length == 0 {
-                    try reader.dnsSeek(to: endInPlace ?? cursor.position)
+                    try reader.dnsSeek(to: endInPlace ?? position)
                     return ScannedName(offset: start, wireLength: wireLength,
                                        hashKey: hashing ? NameHash.add(0, to: hash) : 0)
                 }
-                let label = try cursor.dnsReadBytes(Int(length))
+                let labelEnd = position + Int(length)
+                guard labelEnd <= end else { throw DNSParseError(.truncated(needed: Int(length)), offset: position) }
                 if hashing {
                     hash = NameHash.add(length, to: hash)
-                    for byte in label { hash = NameHash.add(byte, to: hash) }
+                    var index = position
+                    while index < labelEnd {
+                        hash = NameHash.add(bytes[index], to: hash)
+                        index += 1
+                    }
                 }
                 if collect {
                     // Contiguous append (the generic Sequence path goes byte by byte).
                     storage.append(length)
-                    storage.append(contentsOf: label.assumingMemoryBound(to: UInt8.self))
+                    storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[position..<labelEnd]))
                 }
+                position = labelEnd
             case 0b11:
-                let low = try cursor.dnsReadUInt8()
+                guard position < end else { throw DNSParseError(.truncated(needed: 1), offset: position) }
+                let low = bytes[position]
+                position += 1
                 let target = Int(length & 0x3F) << 8 | Int(low)
                 guard target < segmentStart else {
                     throw DNSParseError(.pointerNotBackward(pointer: lengthOffset, target: target), offset: lengthOffset)
@@ -309,13 +324,14 @@ extension DNSName {
                 guard pointers <= maximumCompressionPointers else {
                     throw DNSParseError(.tooManyPointers, offset: lengthOffset)
                 }
-                if endInPlace == nil { endInPlace = cursor.position }
+                if endInPlace == nil { endInPlace = position }
                 if !collect && !hashing, let known, known.offset == target,
                    wireLength + known.wireLength <= maximumWireLength {
-                    try reader.dnsSeek(to: endInPlace ?? cursor.position)
+                    try reader.dnsSeek(to: endInPlace ?? position)
                     return ScannedName(offset: start, wireLength: wireLength + known.wireLength, hashKey: 0)
                 }
-                try cursor.dnsSeek(to: target)
+                // Backwards, so inside the bytes.
+                position = target
                 segmentStart = target
             default:
                 // 0b01 (extended label type, RFC 6891 §5) and 0b10 (reserved).
