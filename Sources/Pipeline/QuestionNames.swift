@@ -18,11 +18,11 @@ import Glibc
 /// being mutated; one cache per `Analyzer`, never shared across threads.
 final class QuestionNames {
     /// Slots of the direct-mapped cache: a name whose slot another name took is rendered
-    /// again and takes the slot back. The table starts small (4,096 slots, 130 KB: an
-    /// analyzer of a short capture, as in tests and fuzzing, pays almost nothing; 2 MB per
-    /// analyzer cut FuzzPipeline from 3,990 to 389 inputs/s) and grows fourfold, emptied, each time it has
-    /// lost as many entries to conflicts as it has slots, up to `maximumSlotBits`: about
-    /// 2 MB of slots plus the names, whatever the capture.
+    /// again and takes the slot back. The table starts small (4,096 slots, 130 KB), so an
+    /// analyzer of a short capture, as in tests and fuzzing, pays almost nothing (2 MB per
+    /// analyzer cut FuzzPipeline from 3,990 to 389 inputs/s). It grows fourfold, emptied,
+    /// each time it has lost as many entries to conflicts as it has slots, up to
+    /// `maximumSlotBits`: about 2 MB of slots plus the names, whatever the capture.
     static let initialSlotBits = 12
     static let maximumSlotBits = 16
 
