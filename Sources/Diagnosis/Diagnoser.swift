@@ -108,6 +108,13 @@ public struct Diagnoser {
 
     /// Search-path prefixes remembered per source.
     public static let maximumSearchBases = 512
+    /// Search-path prefixes remembered over all sources (each a few hundred bytes): with
+    /// only the per-source cap, thousands of clients asking NXDOMAIN names could hold GBs.
+    /// When full, expired prefixes of every source are dropped (at most once per
+    /// `searchWindow` of capture time); while still full, new prefixes are not learnt and
+    /// amplification is undercounted. Above what 320 busy clients use in the benchmark
+    /// (at most 320 × 512): 65,536 there halved the amplified lookups counted.
+    public static let maximumSearchBasesInAll = 262_144
 
     struct BackendKey: Hashable {
         var server: IPAddress
@@ -132,6 +139,9 @@ public struct Diagnoser {
     private var serverAddresses: [IPAddress] = []
     private var serverStates: [ServerState] = []
     private var untrackedSources = 0
+    /// Search-path prefixes held over all sources, and when they were last swept.
+    private var searchBaseTotal = 0
+    private var lastSearchSweep = Timestamp(nanoseconds: Int64.min)
     /// Servers found by a scan rather than a hash (a scan of this many costs less than one hash).
     static let scannedServers = 8
 
@@ -233,9 +243,14 @@ public struct Diagnoser {
             tcpFallbackFailures += 1
             recordTCPFailure(transaction, client: client, server: server)
         }
+        if outcome == .answered, transaction.response?.rcode == .nxDomain,
+           searchBaseTotal >= Diagnoser.maximumSearchBasesInAll {
+            sweepSearchBases(now: transaction.firstTime)
+        }
         if outcome == .answered,
            transaction.response?.rcode == .nxDomain || !sourceStates[slot].searchBases.isEmpty,
-           let expansions = Diagnoser.observeSearchPath(transaction, source: &sourceStates[slot]) {
+           let expansions = Diagnoser.observeSearchPath(transaction, source: &sourceStates[slot],
+                                                        total: &searchBaseTotal) {
             recordAmplification(transaction, expansions: expansions)
         }
         if transaction.sentWith != nil { observeParallel(transaction) }
@@ -346,12 +361,16 @@ public struct Diagnoser {
     /// its expansions with one lookup — no string work per answer.
     ///
     /// Returns the expansions an answered real name ends, when they amount to amplification.
-    private static func observeSearchPath(_ transaction: Transaction, source: inout SourceState) -> SearchBase? {
+    private static func observeSearchPath(
+        _ transaction: Transaction, source: inout SourceState, total: inout Int
+    ) -> SearchBase? {
         guard let name = transaction.qname, let rcode = transaction.response?.rcode else { return nil }
         let now = transaction.firstTime
         if rcode == .nxDomain {
             if source.searchBases.count >= Diagnoser.maximumSearchBases {
+                let before = source.searchBases.count
                 source.searchBases = source.searchBases.filter { now - $0.value.time <= Diagnoser.searchWindow }
+                total -= before - source.searchBases.count
                 guard source.searchBases.count < Diagnoser.maximumSearchBases else { return nil }
             }
             var frames: [Int]?
@@ -359,10 +378,11 @@ public struct Diagnoser {
                 guard !isWhole else { return }
                 if let index = source.searchBases.index(forKey: hash) {
                     Diagnoser.remember(transaction, name: name, in: &source.searchBases.values[index], frames: &frames)
-                } else {
+                } else if total < Diagnoser.maximumSearchBasesInAll {
                     var base = SearchBase(time: now)
                     Diagnoser.remember(transaction, name: name, in: &base, frames: &frames)
                     source.searchBases[hash] = base
+                    total += 1
                 }
             }
             return nil
@@ -372,12 +392,32 @@ public struct Diagnoser {
         guard rcode == .noError, !source.searchBases.isEmpty else { return nil }
         var whole: UInt64 = 0
         Diagnoser.forEachLabelPrefix(of: name) { hash, isWhole in if isWhole { whole = hash } }
-        guard let expansions = source.searchBases.removeValue(forKey: whole),
-              now - expansions.time <= Diagnoser.searchWindow,
+        guard let expansions = source.searchBases.removeValue(forKey: whole) else { return nil }
+        total -= 1
+        guard now - expansions.time <= Diagnoser.searchWindow,
               // One expansion is a search path doing its job (redis.sales → redis.sales.svc...);
               // two or more before an answer is amplification.
               expansions.count >= 2 else { return nil }
         return expansions
+    }
+
+    /// Search-path prefixes held now, over all sources (for tests).
+    var searchPrefixesHeld: Int { searchBaseTotal }
+
+    /// Drops every source's expired search-path prefixes, when all of them together reach
+    /// `maximumSearchBasesInAll`; at most once per `searchWindow` of capture time, so a
+    /// table full of live prefixes is not swept on every NXDOMAIN answer.
+    private mutating func sweepSearchBases(now: Timestamp) {
+        guard lastSearchSweep == Timestamp(nanoseconds: Int64.min) || now - lastSearchSweep >= Diagnoser.searchWindow
+        else { return }
+        lastSearchSweep = now
+        searchBaseTotal = 0
+        for slot in sourceStates.indices where !sourceStates[slot].searchBases.isEmpty {
+            sourceStates[slot].searchBases = sourceStates[slot].searchBases.filter {
+                now - $0.value.time <= Diagnoser.searchWindow
+            }
+            searchBaseTotal += sourceStates[slot].searchBases.count
+        }
     }
 
     private mutating func recordAmplification(_ transaction: Transaction, expansions: SearchBase) {
