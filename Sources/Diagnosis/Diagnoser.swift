@@ -135,15 +135,12 @@ public struct Diagnoser {
     private var sourceSlots: [IPAddress: Int] = [:]
     private var sourceAddresses: [IPAddress] = []
     private var sourceStates: [SourceState] = []
-    private var serverSlots: [IPAddress: Int] = [:]
-    private var serverAddresses: [IPAddress] = []
+    private var serverIndex = SlotIndex<IPAddress>()
     private var serverStates: [ServerState] = []
     private var untrackedSources = 0
     /// Search-path prefixes held over all sources, and when they were last swept.
     private var searchBaseTotal = 0
     private var lastSearchSweep = Timestamp(nanoseconds: Int64.min)
-    /// Servers found by a scan rather than a hash (a scan of this many costs less than one hash).
-    static let scannedServers = 8
 
     private var tcpFailures: [EvidenceExample] = []
     private var tcpFailureCount = 0
@@ -269,15 +266,8 @@ public struct Diagnoser {
 
     /// The slot of `server`, made on first sight.
     private mutating func serverSlot(_ server: IPAddress) -> Int {
-        if serverAddresses.count <= Diagnoser.scannedServers {
-            if let slot = serverAddresses.firstIndex(of: server) { return slot }
-        } else if let slot = serverSlots[server] {
-            return slot
-        }
-        let slot = serverStates.count
-        serverSlots[server] = slot
-        serverAddresses.append(server)
-        serverStates.append(ServerState())
+        let slot = serverIndex.slot(makingIfNew: server)
+        if slot == serverStates.count { serverStates.append(ServerState()) }
         return slot
     }
 
@@ -287,7 +277,7 @@ public struct Diagnoser {
     }
 
     private var serversByAddress: [IPAddress: ServerState] {
-        Dictionary(uniqueKeysWithValues: zip(serverAddresses, serverStates))
+        Dictionary(uniqueKeysWithValues: zip(serverIndex.keys, serverStates))
     }
 
     // MARK: - Per-transaction observations
@@ -550,7 +540,7 @@ public struct Diagnoser {
         let namespaces = Set(named.compactMap(\.namespace)).sorted()
         let rejections = blinded.flatMap { $0.1.rejections.keys }
         let otherAnswered = serverIPs.reduce(0) { total, server in
-            total + (serverSlots[server].map { serverStates[$0] }?.answeredSources.filter { ip in !blinded.contains { $0.0 == ip } }.count ?? 0)
+            total + (serverIndex.slot(of: server).map { serverStates[$0] }?.answeredSources.filter { ip in !blinded.contains { $0.0 == ip } }.count ?? 0)
         }
         let who = namespaces.isEmpty
             ? named.map(\.description).joined(separator: ", ")

@@ -111,13 +111,7 @@ public final class NDJSONEncoder {
         line.append(",\"truncated\":")
         if transaction.isTruncated { line.append("true") } else { line.append("false") }
         line.append(",\"expired\":")
-        if let expiry = transaction.expiry {
-            line.append("\"")
-            line.append(string: expiry.rawValue)
-            line.append("\"")
-        } else {
-            line.append("null")
-        }
+        optionalPlainString(transaction.expiry?.rawValue)
         if let fallback = transaction.fallback { self.fallback(fallback) }
         if let rejection = transaction.rejection {
             line.append(",\"icmp\":{\"frame\":")
@@ -191,13 +185,7 @@ public final class NDJSONEncoder {
         line.append(",\"response_frame\":")
         optionalDecimal(fallback.responseFrame)
         line.append(",\"rcode\":")
-        if let rcode = fallback.rcode {
-            line.append("\"")
-            line.append(string: rcode.description)
-            line.append("\"")
-        } else {
-            line.append("null")
-        }
+        optionalPlainString(fallback.rcode?.description)
         line.append(",\"reset_frame\":")
         optionalDecimal(fallback.resetFrame)
         line.append("}")
@@ -221,5 +209,16 @@ public final class NDJSONEncoder {
 
     private func optionalDecimal(_ value: (some BinaryInteger)?) {
         if let value { line.appendDecimal(value) } else { line.append("null") }
+    }
+
+    /// A string known to need no escaping (an enum's raw value, an rcode mnemonic), or null.
+    private func optionalPlainString(_ value: String?) {
+        guard let value else {
+            line.append("null")
+            return
+        }
+        line.append("\"")
+        line.append(string: value)
+        line.append("\"")
     }
 }

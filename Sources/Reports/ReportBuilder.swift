@@ -106,15 +106,11 @@ public struct ReportBuilder {
     private var otherRCodes: [DNSRCode: Int] = [:]
 
     public var servers: [ServerKey: ServerFigures] {
-        Dictionary(uniqueKeysWithValues: zip(serverKeys, serverFigures))
+        Dictionary(uniqueKeysWithValues: zip(serverIndex.keys, serverFigures))
     }
-    /// Servers by slot, found once per transaction: by a scan while there are a few (most
-    /// captures: clients share a few servers), by hashing beyond that.
-    private var serverKeys: [ServerKey] = []
+    /// Servers by slot, found once per transaction (clients share a few servers).
+    private var serverIndex = SlotIndex<ServerKey>()
     private var serverFigures: [ServerFigures] = []
-    private var serverSlots: [ServerKey: Int] = [:]
-    /// Servers found by a scan rather than a hash (a scan of this many costs less than one hash).
-    static let scannedServers = 8
     public private(set) var unansweredGroups: [GroupKey: UnansweredGroup] = [:]
     public private(set) var droppedGroups = 0
 
@@ -222,15 +218,8 @@ public struct ReportBuilder {
 
     /// The slot of `key`'s figures, made on first sight.
     private mutating func serverSlot(_ key: ServerKey) -> Int {
-        if serverKeys.count <= ReportBuilder.scannedServers {
-            if let slot = serverKeys.firstIndex(of: key) { return slot }
-        } else if let slot = serverSlots[key] {
-            return slot
-        }
-        let slot = serverKeys.count
-        serverKeys.append(key)
-        serverFigures.append(ServerFigures())
-        serverSlots[key] = slot
+        let slot = serverIndex.slot(makingIfNew: key)
+        if slot == serverFigures.count { serverFigures.append(ServerFigures()) }
         return slot
     }
 
