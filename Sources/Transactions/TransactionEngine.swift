@@ -30,7 +30,7 @@ public struct TransactionEngine {
     public let maximumPending: Int
 
     /// Identity of one attempt's exchange: 5-tuple plus DNS id.
-    struct ExchangeKey: Hashable, FlatKey {
+    struct ExchangeKey: FlatKey {
         var client: Endpoint
         var server: Endpoint
         var transport: Transport
@@ -39,12 +39,10 @@ public struct TransactionEngine {
         var folded: UInt64 {
             client.mixed ^ (server.mixed &* 0x94d0_49bb_1331_11eb) ^ UInt64(id) << 32 ^ UInt64(transport.rawValue) << 48
         }
-
-        func hash(into hasher: inout Hasher) { hasher.combine(folded) }
     }
 
     /// Identity of a logical query across retries: everything but the client port.
-    struct RetryKey: Hashable, FlatKey {
+    struct RetryKey: FlatKey {
         var client: IPAddress
         var server: Endpoint
         var transport: Transport
@@ -60,8 +58,6 @@ public struct TransactionEngine {
             }
             return word
         }
-
-        func hash(into hasher: inout Hasher) { hasher.combine(folded) }
     }
 
     /// Identity of a multicast query as seen by responders: the group, transport and id.
@@ -78,14 +74,12 @@ public struct TransactionEngine {
     /// Queries from one socket closer than this were sent in parallel (A and AAAA).
     public static let parallelWindow = Duration(nanoseconds: 50_000_000)
 
-    struct SocketKey: Hashable, FlatKey {
+    struct SocketKey: FlatKey {
         var client: Endpoint
         var server: Endpoint
         var transport: Transport
 
         var folded: UInt64 { client.mixed ^ (server.mixed &* 0x94d0_49bb_1331_11eb) ^ UInt64(transport.rawValue) << 48 }
-
-        func hash(into hasher: inout Hasher) { hasher.combine(folded) }
     }
 
     /// The latest outstanding query per socket, to pair parallel queries (bounded by the
@@ -105,14 +99,12 @@ public struct TransactionEngine {
     /// Outstanding queries by client endpoint and id, whatever the server address.
     private var byClient = FlatTable<ClientKey, SerialList>()
 
-    struct ClientKey: Hashable, FlatKey {
+    struct ClientKey: FlatKey {
         var client: Endpoint
         var transport: Transport
         var id: UInt16
 
         var folded: UInt64 { client.mixed ^ UInt64(id) << 32 ^ UInt64(transport.rawValue) << 48 }
-
-        func hash(into hasher: inout Hasher) { hasher.combine(folded) }
     }
     private var deadlines = DeadlineQueue()
 
