@@ -24,6 +24,10 @@ public struct RunResult: Sendable {
     public var engine = EngineStatistics()
     public var reassembly = ReassemblySummary()
     public var live: LiveSummary?
+    /// Names of the interfaces behind Linux cooked v2 interface indexes (`seen_on`,
+    /// `interface`), where known: live capture, or a map given with the capture. Empty
+    /// when unknown; reports then show the index.
+    public var interfaceNames: [Int32: String] = [:]
 
     public init() {}
 }
