@@ -43,6 +43,7 @@ struct AllocationTests {
     /// allocations on those calls are libpcap's, amortised, and allowed; on every other
     /// call, including the final `.end`, none at all.
     @Test(.enabled(if: isCounting, "needs the allocation-counting library in LD_PRELOAD"),
+          .enabled(if: PublicCaptures.shouldRun, PublicCaptures.skipReason),
           arguments: ["ndpi_wechat.pcap", "chrissanders_dns_tcp.pcapng", "packetq_sample-rfc1035escape.pcap.gz"])
     func nextDoesNotAllocate(name: String) throws {
         let capture = try OfflineCapture(path: PublicCaptureTests.directory + "/" + name)

@@ -1,6 +1,7 @@
 import Attribution
 import Diagnosis
 import Foundation
+import Testing
 import Pipeline
 import Reports
 import Transactions
@@ -13,12 +14,7 @@ enum Paths {
     static let captures = root.appendingPathComponent("captures")
     static let golden = root.appendingPathComponent("Tests/EndToEndTests/Golden")
     /// Public captures beside the project (read in place, never copied into it).
-    static let publicCaptures: URL = {
-        if let override = ProcessInfo.processInfo.environment["DNSTRAIL_PUBLIC_CAPTURES"] {
-            return URL(fileURLWithPath: override)
-        }
-        return root.deletingLastPathComponent().appendingPathComponent("shared/captures-public")
-    }()
+    static var publicCaptures: URL { PublicCaptures.directory }
 
     static func files(in directory: URL, matching suffixes: [String]) -> [URL] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
@@ -30,6 +26,28 @@ enum Paths {
     static var publicCaptureFiles: [URL] {
         files(in: publicCaptures, matching: [".pcap", ".pcapng", ".pcap.gz", ".pcapng.gz"])
     }
+}
+
+/// The public captures beside the project (`../shared/captures-public`, or
+/// `DNSTRAIL_PUBLIC_CAPTURES`): tests that read them are skipped where the folder is missing
+/// (a clone outside this workplace), unless `DNSTRAIL_REQUIRE_PUBLIC_CAPTURES=1` (CI) makes
+/// them run, and fail, instead.
+enum PublicCaptures {
+    static let directory: URL = {
+        if let override = ProcessInfo.processInfo.environment["DNSTRAIL_PUBLIC_CAPTURES"] {
+            return URL(fileURLWithPath: override)
+        }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/captures-public")
+    }()
+    static var isPresent: Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+    static var isRequired: Bool { ProcessInfo.processInfo.environment["DNSTRAIL_REQUIRE_PUBLIC_CAPTURES"] == "1" }
+    /// Run the tests that read them: present, or required (then a missing folder fails them).
+    static var shouldRun: Bool { isPresent || isRequired }
+    static let skipReason: Comment = "needs ../shared/captures-public (not beside this clone)"
 }
 
 /// An offline analysis run in-process, with every transaction kept for inspection.

@@ -105,7 +105,8 @@ struct PcapngWriterTests {
 
     /// Real frames from two link types on two interfaces, read back by tshark: frame count,
     /// interface and link type, timestamp to the nanosecond, comment, DNS id.
-    @Test func tsharkReadsTwoInterfacesWithComments() throws {
+    @Test(.enabled(if: PublicCaptures.shouldRun, PublicCaptures.skipReason))
+    func tsharkReadsTwoInterfacesWithComments() throws {
         let ethernet = try readPcap(Paths.captures.appendingPathComponent("egress-deny.pcap"))
         let sll2Source = Paths.publicCaptures.appendingPathComponent("dnscap_sll2.pcap")
         let sll2 = try readPcap(sll2Source)
