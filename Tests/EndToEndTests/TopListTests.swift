@@ -96,3 +96,38 @@ struct TopListTests {
         #expect((document["servers"] as? [Any])?.count == 15)
     }
 }
+
+extension TopListTests {
+    /// Issue 15.8: 1,200 truncated answers with no TCP retry. The list keeps at most
+    /// `maximumListedFallbacks`; "… and N more" counts from the total (1,200), as the
+    /// section's header line does, not from the kept list.
+    @Test func fallbackListAgreesWithItsTotal() throws {
+        var engine = TransactionEngine()
+        var figures = ReportBuilder()
+        var frame = 0
+        for index in 0..<1200 {
+            let client = Endpoint(ip: IPAddress("10.244.4.\(index % 200 + 1)")!, port: UInt16(30000 + index))
+            let server = Endpoint(ip: IPAddress("10.96.0.10")!, port: 53)
+            let question = QuestionKey(nameHash: UInt64(index), type: .txt, qclass: .in)
+            let time = Int64(index) * 1_000_000
+            for response in [false, true] {
+                frame += 1
+                engine.observe(MessageObservation(
+                    frame: frame, time: Timestamp(nanoseconds: time + (response ? 100_000 : 0)),
+                    source: response ? server : client, destination: response ? client : server, transport: .udp,
+                    id: UInt16(index), isResponse: response, isTruncated: response, question: question),
+                    qname: { "big-\(index).example." }) { figures.add($0) }
+            }
+        }
+        engine.finish { figures.add($0) }
+        #expect(figures.fallbackOutcomes == ["none": 1200])
+        #expect(figures.fallbacks.count == ReportBuilder.maximumListedFallbacks)
+        var run = RunResult()
+        run.engine = engine.statistics
+        let report = Report(run: run, figures: figures, options: AnalysisOptions())
+        let human = report.human()
+        #expect(human.contains("\n  no TCP retry seen 1200\n"))
+        #expect(human.contains("\n  … and 1190 more\n"))
+        #expect(report.html().contains("… and 1190 more."))
+    }
+}
