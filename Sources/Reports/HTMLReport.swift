@@ -196,9 +196,12 @@ extension Report {
         return out + "</section>\n"
     }
 
-    /// Who an address is, from the findings' attribution, for the chart legend.
+    /// Who an address is, from the cluster directory and the findings' attribution, for the chart legend.
     private var identities: [IPAddress: String] {
         var names: [IPAddress: String] = [:]
+        for ip in figures.timeline.series.keys {
+            if let identity = named(ip).identity { names[ip] = identity }
+        }
         for finding in findings {
             for address in finding.sources + finding.servers {
                 if let identity = address.identity { names[address.ip] = identity }
