@@ -131,3 +131,21 @@ extension TopListTests {
         #expect(report.html().contains("… and 1190 more."))
     }
 }
+
+/// `--top` on the command line: validated, and passed to the human report.
+@Suite(.serialized)
+struct TopOptionTests {
+    let cli = CLITests()
+
+    @Test func topIsValidatedAndApplied() throws {
+        let negative = try cli.run(["analyze", "captures/egress-deny.pcap", "--top=-1"])
+        #expect(negative.status == 64)
+        #expect(negative.errors.contains("--top must be 0 (all) or more"))
+        let one = try cli.run(["analyze", "captures/egress-deny.pcap", "--top", "1"])
+        #expect(one.status == 0)
+        // One name of the blinded pod's four shown, the other three summed.
+        #expect(one.output.contains("\n        … and 3 more queries of other names\n"))
+        let all = try cli.run(["analyze", "captures/egress-deny.pcap", "--top", "0"])
+        #expect(all.output == (try cli.run(["analyze", "captures/egress-deny.pcap"])).output)
+    }
+}
