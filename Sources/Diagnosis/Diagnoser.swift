@@ -155,6 +155,8 @@ public struct Diagnoser {
     private var parallelClients: Set<IPAddress> = []
     private var parallelServers: Set<IPAddress> = []
     private var parallelGapsNearFiveSeconds = 0
+    /// Retry gaps of the lost parallel queries, in tenths of a second (the last bucket holds 60 s and more).
+    private var parallelGapTenths = [Int](repeating: 0, count: 601)
 
     private var amplifiedLookups = 0
     private var amplificationQueries = 0
@@ -169,7 +171,8 @@ public struct Diagnoser {
     public mutating func add(_ transaction: Transaction) {
         if transaction.lastTime > clock { clock = transaction.lastTime }
         let outcome = transaction.outcome
-        guard outcome != .multicast else { return }
+        // Multicast silence proves nothing; a query in flight at the capture's end is no failure.
+        guard outcome != .multicast, outcome != .inFlight else { return }
         let client = transaction.client.ip
         guard let slot = sourceSlot(client) else {
             untrackedSources += 1
@@ -226,7 +229,7 @@ public struct Diagnoser {
             sourceStates[slot].counts.failedConnections += 1
             sourceStates[slot].updateServer(server) { $0.counts.failedConnections += 1 }
             recordTCPFailure(transaction, client: client, server: server)
-        case .multicast:
+        case .multicast, .inFlight:
             return
         }
         if outcome != .answered {
@@ -335,6 +338,7 @@ public struct Diagnoser {
         guard !firstTryAnswered, gap >= Diagnoser.minimumRetryGap else { return }
         parallelLossCount += 1
         if abs(gap.nanoseconds - 5_000_000_000) <= 500_000_000 { parallelGapsNearFiveSeconds += 1 }
+        parallelGapTenths[Int(min(600, max(0, (gap.nanoseconds + 50_000_000) / 100_000_000)))] += 1
         var lost = Diagnoser.example(transaction)
         lost.note = "lost, re-sent after \(Diagnoser.seconds(gap)) s; sent with \(partner.type?.description ?? "?") "
             + "(frame \(partner.frame)), which was answered at once"
@@ -523,15 +527,7 @@ public struct Diagnoser {
 
     // MARK: - Finding builders
 
-    private func name(_ ip: IPAddress, _ directory: ClusterDirectory) -> NamedAddress {
-        if let pod = directory.pod(at: ip) {
-            return NamedAddress(ip: ip, identity: "\(pod.namespace)/\(pod.name)", namespace: pod.namespace, node: pod.node)
-        }
-        if let service = directory.service(at: ip) {
-            return NamedAddress(ip: ip, identity: "\(service.namespace)/\(service.name) Service", namespace: service.namespace)
-        }
-        return NamedAddress(ip: ip, identity: directory.annotation(for: ip), namespace: nil)
-    }
+    private func name(_ ip: IPAddress, _ directory: ClusterDirectory) -> NamedAddress { NamedAddress(ip, in: directory) }
 
     private func egressFinding(_ blinded: [(IPAddress, SourceState)], _ directory: ClusterDirectory, _ incomplete: Bool) -> Finding {
         let named = blinded.map { name($0.0, directory) }
@@ -543,9 +539,12 @@ public struct Diagnoser {
             total + (serverIndex.slot(of: server).map { serverStates[$0] }?.answeredSources.filter { ip in !blinded.contains { $0.0 == ip } }.count ?? 0)
         }
         let who = namespaces.isEmpty
-            ? named.map(\.description).joined(separator: ", ")
-            : "namespace " + namespaces.joined(separator: ", ") + ": " + named.map(\.description).joined(separator: ", ")
-        var explanation = "Every DNS query from \(who) went unanswered (\(failing) queries), while \(otherAnswered) other "
+            ? Diagnoser.listed(named.map(\.description))
+            : "namespace " + Diagnoser.listed(namespaces) + ": " + Diagnoser.listed(named.map(\.description))
+        let rejected = blinded.reduce(0) { $0 + $1.1.counts.rejected }
+        let fate = rejected == failing ? "was rejected" : rejected > 0 ? "went unanswered or was rejected" : "went unanswered"
+        var explanation = "Every DNS query from \(who) \(fate) (\(counted(failing, "query", "queries"))"
+            + (rejected > 0 && rejected < failing ? ", \(rejected) rejected" : "") + "), while \(otherAnswered) other "
             + "source\(otherAnswered == 1 ? "" : "s") got answers from the same server "
             + "(\(serverIPs.map { name($0, directory).description }.joined(separator: ", "))). "
             + "The server works; something between these sources and it drops their DNS. On Kubernetes this is the signature "
@@ -592,9 +591,10 @@ public struct Diagnoser {
         return Finding(
             kind: .nodeLocalBlocked, confidence: incomplete ? .medium : (answeredElsewhere > 0 ? .high : .medium),
             title: "NodeLocal DNSCache \(cache.map(\.description).joined(separator: ", ")) unreachable from "
-                + named.map(\.description).joined(separator: ", "),
+                + Diagnoser.listed(named.map(\.description)),
             explanation: "Queries to NodeLocal DNSCache (\(cache.map(\.description).joined(separator: ", "))) went unanswered "
-                + "(\(failing)) while \(answeredElsewhere) queries from the same source\(entries.count == 1 ? "" : "s") to another "
+                + "(\(failing)) while \(counted(answeredElsewhere, "query", "queries")) from the same "
+                + "source\(entries.count == 1 ? "" : "s") to another "
                 + "server were answered. The cache listens on a link-local address on each node that no podSelector or "
                 + "namespaceSelector can match, so an egress NetworkPolicy written with selectors for kube-dns still blocks it.",
             counts: [("sources", entries.count), ("failed_queries", failing), ("answered_elsewhere", answeredElsewhere)],
@@ -625,7 +625,7 @@ public struct Diagnoser {
         let badNames = bad.map { name($0, directory).description }.joined(separator: ", ")
         return Finding(
             kind: .backendUnreachable, confidence: incomplete ? .medium : (failing >= 3 ? .high : .medium),
-            title: "DNS backend \(badNames) never answers " + clients.map(\.description).joined(separator: ", "),
+            title: "DNS backend \(badNames) never answers " + Diagnoser.listed(clients.map(\.description)),
             explanation: "Queries from the same client\(clients.count == 1 ? "" : "s") to \(service.map(\.description).joined(separator: ", ")) "
                 + "were answered when DNAT sent them to \(good.map { name($0, directory).description }.joined(separator: ", ")) "
                 + "(\(answered)) and never when it sent them to \(badNames) (\(failing)). One path works and the other is "
@@ -661,14 +661,33 @@ public struct Diagnoser {
             frames: tcpFrames)
     }
 
+    /// The median retry gap of the lost parallel queries, in tenths of a second.
+    private var parallelMedianGapTenths: Int {
+        var seen = 0
+        for (tenths, count) in parallelGapTenths.enumerated() {
+            seen += count
+            if 2 * seen >= parallelLossCount { return tenths }
+        }
+        return parallelGapTenths.count - 1
+    }
+
+    /// High confidence only when at least half the lost queries were re-sent about 5 s later
+    /// (glibc's default timeout, the race's signature); retries at other gaps fit plain loss
+    /// as well, and the explanation then says the gap measured instead of claiming 5 s.
     private func parallelFinding(_ directory: ClusterDirectory) -> Finding {
-        Finding(
+        let atResolverTimeout = parallelGapsNearFiveSeconds > 0 && 2 * parallelGapsNearFiveSeconds >= parallelLossCount
+        let median = parallelMedianGapTenths
+        let retried = atResolverTimeout
+            ? "was re-sent only after the resolver's timeout (glibc: 5 s)"
+            : "was re-sent after \(median / 10).\(median % 10) s (median), not the 5 s of glibc's default timeout: a resolver "
+                + "with a shorter timeout, or plain packet loss"
+        return Finding(
             kind: .parallelQueryLoss,
-            confidence: parallelLossCount >= 2 || parallelGapsNearFiveSeconds > 0 ? .high : .medium,
+            confidence: atResolverTimeout ? .high : .medium,
             title: "Parallel A/AAAA queries lost from one socket (\(parallelLossCount)×): the conntrack race",
             explanation: "\(parallelLossCount) time\(parallelLossCount == 1 ? "" : "s") a client sent two queries from the same socket "
                 + "within microseconds (glibc and musl send A and AAAA together); one was answered at once, the other never "
-                + "reached the server and was re-sent only after the resolver's timeout (glibc: 5 s). This is the Linux "
+                + "reached the server and \(retried). This is the Linux "
                 + "conntrack insertion race on UDP: the second packet of a new flow loses the race and is dropped — the "
                 + "'5 second DNS delay'.",
             counts: [("lost_parallel_queries", parallelLossCount), ("retries_after_about_5_s", parallelGapsNearFiveSeconds)],
@@ -701,7 +720,7 @@ public struct Diagnoser {
     private func searchPathFinding(_ directory: ClusterDirectory) -> Finding {
         Finding(
             kind: .searchPathAmplification, confidence: amplifiedLookups >= 3 || amplificationQueries >= 3 * amplifiedLookups ? .high : .medium,
-            title: "Search-path amplification: \(amplificationQueries) NXDOMAIN queries before \(amplifiedLookups) real lookup\(amplifiedLookups == 1 ? "" : "s")",
+            title: "Search-path amplification: \(counted(amplificationQueries, "NXDOMAIN query", "NXDOMAIN queries")) before \(amplifiedLookups) real lookup\(amplifiedLookups == 1 ? "" : "s")",
             explanation: "Names were first tried with each search suffix (ndots:5 in the pod's resolv.conf makes any name with "
                 + "fewer than 5 dots go through the search list), each answered NXDOMAIN, before the real name. Every lookup "
                 + "costs several queries; when DNS is slow or lossy the failures multiply.",
@@ -717,12 +736,19 @@ public struct Diagnoser {
     private func captureFinding(_ context: DiagnosisContext, unanswered: Int) -> Finding {
         var reasons: [String] = []
         if context.kernelDropped > 0 || context.interfaceDropped > 0 {
-            reasons.append("the kernel dropped \(context.kernelDropped) packets (interface: \(context.interfaceDropped))")
+            reasons.append("the kernel dropped \(counted(Int(context.kernelDropped), "packet", "packets")) "
+                           + "(interface: \(context.interfaceDropped))")
         }
         reasons += context.damagedInputs
-        if context.cutDNSMessages > 0 { reasons.append("\(context.cutDNSMessages) DNS messages were cut by the snaplen") }
-        if context.damagedTCPDirections > 0 { reasons.append("\(context.damagedTCPDirections) TCP streams had gaps") }
-        if context.incompleteFragmentSets > 0 { reasons.append("\(context.incompleteFragmentSets) fragmented datagrams never completed") }
+        if context.cutDNSMessages > 0 {
+            reasons.append(counted(context.cutDNSMessages, "DNS message was", "DNS messages were") + " cut by the snaplen")
+        }
+        if context.damagedTCPDirections > 0 {
+            reasons.append(counted(context.damagedTCPDirections, "TCP stream had", "TCP streams had") + " gaps")
+        }
+        if context.incompleteFragmentSets > 0 {
+            reasons.append(counted(context.incompleteFragmentSets, "fragmented datagram", "fragmented datagrams") + " never completed")
+        }
         let severe = context.kernelDropped > 0 || context.interfaceDropped > 0 || !context.damagedInputs.isEmpty
         return Finding(
             kind: .captureIncomplete, confidence: severe ? .high : .medium,
@@ -773,6 +799,13 @@ public struct Diagnoser {
     private static func appendFrames(_ frames: @autoclosure () -> [Int], to list: inout [Int]) {
         let room = Diagnoser.maximumFramesPerSource - list.count
         if room > 0 { list += frames().prefix(room) }
+    }
+
+    /// Names listed in a title or sentence: the first `limit`, then how many more (the
+    /// finding's evidence lists them all).
+    static func listed(_ names: [String], limit: Int = 10) -> String {
+        guard names.count > limit else { return names.joined(separator: ", ") }
+        return names.prefix(limit).joined(separator: ", ") + " and \(names.count - limit) more"
     }
 
     static func seconds(_ duration: Duration) -> String {

@@ -49,7 +49,7 @@ public struct EvidenceExample: Sendable, Equatable {
 }
 
 /// An address named in a finding, with who it is when attribution knows.
-public struct NamedAddress: Sendable, Equatable, Comparable {
+public struct NamedAddress: Sendable, Equatable, Comparable, CustomStringConvertible {
     public var ip: IPAddress
     /// `namespace/pod (node)`, `kube-system/kube-dns (Service)`, `NodeLocal DNSCache`, ...
     public var identity: String?
@@ -67,6 +67,37 @@ public struct NamedAddress: Sendable, Equatable, Comparable {
 
     /// The node of a pod, when attribution knows it.
     public var node: String?
+
+    public init(ip: IPAddress, identity: String?, namespace: String?, node: String? = nil) {
+        self.ip = ip
+        self.identity = identity
+        self.namespace = namespace
+        self.node = node
+    }
+
+    /// `ip` as `directory` knows it: a pod (namespace/name, node), a Service, or an annotation
+    /// (node, NodeLocal DNSCache, `probably the kube-dns Service`); bare when unknown.
+    public init(_ ip: IPAddress, in directory: ClusterDirectory) {
+        if let pod = directory.pod(at: ip) {
+            self.init(ip: ip, identity: "\(pod.namespace)/\(pod.name)", namespace: pod.namespace, node: pod.node)
+        } else if let service = directory.service(at: ip) {
+            self.init(ip: ip, identity: "\(service.namespace)/\(service.name) Service", namespace: service.namespace)
+        } else {
+            self.init(ip: ip, identity: directory.annotation(for: ip), namespace: nil)
+        }
+    }
+
+    /// The address followed by who it is, for tables keyed by address:
+    /// `10.244.1.11 (payments/checkout-7d4b9c-x2x, node-a)`, or the bare address.
+    public var addressFirst: String {
+        guard let identity else { return ip.description }
+        return "\(ip) (\(identity)\(node.map { ", \($0)" } ?? ""))"
+    }
+}
+
+/// `count` followed by the noun in the number it takes: `1 query`, `2 queries`.
+public func counted(_ count: Int, _ one: String, _ many: String) -> String {
+    "\(count) \(count == 1 ? one : many)"
 }
 
 /// A diagnosis: what the pattern most likely means, how sure, the evidence, what to do.

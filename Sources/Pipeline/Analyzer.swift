@@ -62,6 +62,11 @@ public struct Analyzer {
     private var lastSweep = Timestamp(nanoseconds: .min)
     /// Question names rendered once per distinct name.
     private let questionNames = QuestionNames()
+    /// The last TCP segments with payload of captures with interface indexes (at most
+    /// `recentTCPSegmentCapacity`), to recognise a copy of one on another interface.
+    private var recentTCPSegments: [RecentTCPSegment] = []
+    private var recentTCPSegmentNext = 0
+    static let recentTCPSegmentCapacity = 64
 
     public init(options: AnalysisOptions) {
         self.options = options
@@ -161,12 +166,53 @@ public struct Analyzer {
                                  payload: packet.payloadIsCut ? UnsafeRawBufferPointer(start: nil, count: 0) : packet.payload,
                                  frame: number, time: time)
         if packet.payloadIsCut { packets.skipped.count(.snaplenCut) }
+        if packet.interfaceIndex >= 0, !packet.payloadIsCut, !packet.payload.isEmpty {
+            feedIfCopyOnAnotherInterface(segment, emit: emit)
+        }
         var events = tcpEvents
         events.removeAll(keepingCapacity: true)
         streams.add(segment) { events.append($0) }
         handle(events, emit: emit)
         tcpEvents = events
         engine.advance(to: time, emit: emit)
+    }
+
+    /// `-i any` sees one TCP segment on the pod's veth, the bridge, the uplink. Before DNAT
+    /// the copies share the 5-tuple, so the stream reassembler drops all but the first as
+    /// retransmissions and their interfaces never reached `seen_on`. A segment equal in
+    /// connection, direction, sequence and length to one seen on another interface within
+    /// the engine's copy window has its whole DNS messages fed to the engine, which
+    /// records the copy's interface (and counts it) as it does for UDP.
+    private mutating func feedIfCopyOnAnotherInterface(_ segment: TCPSegment, emit: (Transaction) -> Void) {
+        let seen = RecentTCPSegment(key: segment.key, fromClient: segment.fromClient, sequence: segment.sequence,
+                                    length: segment.payload.count, interfaceIndex: packet.interfaceIndex, time: segment.time)
+        let isCopy = recentTCPSegments.contains {
+            $0.key == seen.key && $0.fromClient == seen.fromClient && $0.sequence == seen.sequence && $0.length == seen.length
+                && $0.interfaceIndex != seen.interfaceIndex && seen.time - $0.time <= TransactionEngine.copyWindow
+                && $0.time <= seen.time
+        }
+        if recentTCPSegments.count < Analyzer.recentTCPSegmentCapacity {
+            recentTCPSegments.append(seen)
+        } else {
+            recentTCPSegments[recentTCPSegmentNext] = seen
+            recentTCPSegmentNext = (recentTCPSegmentNext + 1) % Analyzer.recentTCPSegmentCapacity
+        }
+        guard isCopy else { return }
+        let client = Endpoint(ip: segment.key.client, port: segment.key.clientPort)
+        let server = Endpoint(ip: segment.key.server, port: segment.key.serverPort)
+        let payload = segment.payload
+        var offset = 0
+        // RFC 7766 §8: each message behind its two-byte length; a message continuing in a
+        // later segment is left to the reassembler's copy.
+        while offset + 2 <= payload.count {
+            let length = Int(payload[offset]) << 8 | Int(payload[offset + 1])
+            guard length > 0, length <= payload.count - offset - 2 else { break }
+            let message = UnsafeRawBufferPointer(rebasing: payload[(offset + 2)..<(offset + 2 + length)])
+            handleMessage(message, isCut: false, frame: segment.frame, time: segment.time,
+                          source: segment.fromClient ? client : server, destination: segment.fromClient ? server : client,
+                          transport: .tcp, emit: emit)
+            offset += 2 + length
+        }
     }
 
     private mutating func handle(_ events: [TCPEvent], emit: (Transaction) -> Void) {
@@ -295,4 +341,14 @@ extension DNSParseError {
         guard let section else { return code.name }
         return "\(section) \(code.name)"
     }
+}
+
+/// A TCP segment with payload as `Analyzer` remembers it to recognise copies on other interfaces.
+struct RecentTCPSegment {
+    var key: TCPConnectionKey
+    var fromClient: Bool
+    var sequence: UInt32
+    var length: Int
+    var interfaceIndex: Int32
+    var time: Timestamp
 }

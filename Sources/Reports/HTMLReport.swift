@@ -59,7 +59,7 @@ extension Report {
             }
         } else {
             let inputs = run.inputs.map { input in
-                var text = "\(HTML.code(input.path)) (\(HTML.escape(input.linkType)), \(input.frames) frames)"
+                var text = "\(HTML.code(input.path)) (\(HTML.escape(input.linkType)), \(counted(input.frames, "frame", "frames")))"
                 if let damage = input.damage { text += " <span class=\"bad\">damaged: \(HTML.escape(damage))</span>" }
                 return text
             }
@@ -81,6 +81,9 @@ extension Report {
                          tone: figures.unanswered > 0 ? "bad" : nil)
         out += HTML.tile("rejected", "\(figures.rejected)", note: "ICMP error", tone: figures.rejected > 0 ? "bad" : nil)
         out += HTML.tile("retried", "\(figures.retried)", tone: figures.retried > 0 ? "warn" : nil)
+        if figures.inFlight > 0 {
+            out += HTML.tile("in flight", "\(figures.inFlight)", note: "at capture end, not failures")
+        }
         if figures.failedConnections > 0 {
             out += HTML.tile("failed TCP connections", "\(figures.failedConnections)", tone: "bad")
         }
@@ -103,6 +106,8 @@ extension Report {
         var out = "<section id=\"findings\">\n<h2>Findings</h2>\n"
         if findings.isEmpty {
             out += "<p class=\"none\">No known incident pattern in this capture.</p>\n"
+        } else {
+            out += HTML.frameNumbering
         }
         for (index, finding) in findings.enumerated() {
             let confidence = finding.confidence.rawValue
@@ -120,12 +125,8 @@ extension Report {
             }
             if !finding.sources.isEmpty || !finding.servers.isEmpty {
                 out += "<dl class=\"facts compact\">\n"
-                if !finding.sources.isEmpty {
-                    out += HTML.fact("Sources", finding.sources.map(HTML.address).joined(separator: ", "))
-                }
-                if !finding.servers.isEmpty {
-                    out += HTML.fact("Servers", finding.servers.map(HTML.address).joined(separator: ", "))
-                }
+                if !finding.sources.isEmpty { out += HTML.fact("Sources", addressList(finding.sources)) }
+                if !finding.servers.isEmpty { out += HTML.fact("Servers", addressList(finding.servers)) }
                 out += "</dl>\n"
             }
             if !finding.examples.isEmpty {
@@ -142,8 +143,8 @@ extension Report {
                 out += "</tbody>\n</table>\n"
             }
             if !finding.frames.isEmpty {
-                out += "<p class=\"muted small\">\(finding.frames.count) frames of the flagged transactions "
-                    + "are in the evidence capture.</p>\n"
+                out += "<p class=\"muted small\">\(counted(finding.frames.count, "frame", "frames")) of the flagged "
+                    + "transactions \(finding.frames.count == 1 ? "is" : "are") in the evidence capture.</p>\n"
             }
             out += "<h4>Remediation</h4>\n<pre>\(HTML.escape(finding.remediation))</pre>\n</article>\n"
         }
@@ -151,6 +152,19 @@ extension Report {
     }
 
     static let maximumHTMLExamples = 10
+
+    /// ` (who)`, escaped, after an address whose pod, Service or role is known; empty otherwise.
+    private func whoSuffix(_ ip: IPAddress) -> String {
+        identityText(ip).map { " <span class=\"who\">(\(HTML.escape($0)))</span>" } ?? ""
+    }
+
+    /// A finding's addresses, the first `top` of them, then how many more.
+    private func addressList(_ addresses: [NamedAddress]) -> String {
+        let shown = shownCount(addresses.count)
+        var text = addresses.prefix(shown).map(HTML.address).joined(separator: ", ")
+        if shown < addresses.count { text += " <span class=\"muted\">… and \(addresses.count - shown) more</span>" }
+        return text
+    }
 
     // MARK: Charts
 
@@ -182,9 +196,12 @@ extension Report {
         return out + "</section>\n"
     }
 
-    /// Who an address is, from the findings' attribution, for the chart legend.
+    /// Who an address is, from the cluster directory and the findings' attribution, for the chart legend.
     private var identities: [IPAddress: String] {
         var names: [IPAddress: String] = [:]
+        for ip in figures.timeline.series.keys {
+            if let identity = named(ip).identity { names[ip] = identity }
+        }
         for finding in findings {
             for address in finding.sources + finding.servers {
                 if let identity = address.identity { names[address.ip] = identity }
@@ -201,25 +218,29 @@ extension Report {
         if bySource.isEmpty {
             return out + "<p class=\"none\">None: every query was answered.</p>\n</section>\n"
         }
+        out += HTML.frameNumbering
         out += "<table class=\"unanswered\">\n<thead><tr><th>source</th><th>server</th><th class=\"number\">queries</th>"
             + "<th class=\"number\">attempts</th><th>first – last</th><th>names</th><th>frames</th></tr></thead>\n"
-        for source in bySource {
+        let shownSources = shownCount(bySource.count)
+        for source in bySource.prefix(shownSources) {
             out += "<tbody>\n"
             for (row, (key, group)) in source.servers.enumerated() {
                 out += "<tr>"
                 if row == 0 {
                     out += "<th scope=\"rowgroup\" rowspan=\"\(source.servers.count)\">\(HTML.code(source.client.description))"
+                        + (identityText(source.client).map { "<br><span class=\"who\">\(HTML.escape($0))</span>" } ?? "")
                         + "<br><span class=\"muted small\">\(source.queries) \(Report.plural(source.queries, "query", "queries")), "
                         + "\(source.attempts) \(Report.plural(source.attempts, "attempt", "attempts"))</span></th>"
                 }
                 out += "<td><span class=\"nowrap\">\(HTML.code(key.server.description))/\(key.transport)</span>"
+                if let identity = identityText(key.server.ip) { out += "<br><span class=\"who\">\(HTML.escape(identity))</span>" }
                 var details: [String] = []
                 if group.rejected > 0 {
                     for (rejection, count) in group.rejections.sorted(by: {
                         ($0.key.reason, $0.key.sender) < ($1.key.reason, $1.key.sender)
                     }) {
                         details.append("rejected: ICMP \(HTML.escape(rejection.reason)) from "
-                                       + "\(HTML.code(rejection.sender.description)) ×\(count)")
+                                       + "\(HTML.code(rejection.sender.description))\(whoSuffix(rejection.sender)) ×\(count)")
                     }
                 }
                 if group.failedConnections > 0 {
@@ -229,7 +250,7 @@ extension Report {
                                    + "failed before any query (\(kinds.joined(separator: ", ")))")
                 }
                 for (interface, count) in group.lastSeenOn.sorted(by: { $0.key < $1.key }) {
-                    details.append("last seen on interface \(interface) ×\(count)")
+                    details.append("last seen on \(HTML.escape(interfaceLabel(interface))) ×\(count)")
                 }
                 for (vlan, count) in group.vlans.sorted(by: { $0.key.array.lexicographicallyPrecedes($1.key.array) }) {
                     details.append("on VLAN " + vlan.array.map(String.init).joined(separator: "/") + " ×\(count)")
@@ -251,17 +272,23 @@ extension Report {
                     out += "<td></td>"
                 }
                 let names = ReportBuilder.sortedNames(group)
-                var nameLines = names.prefix(Report.maximumHTMLNames).map { name, count in
+                let shownNames = shownCount(names.count)
+                var nameLines = names.prefix(shownNames).map { name, count in
                     "\(HTML.code(name.qname)) \(HTML.escape(name.qtype.description)) ×\(count)"
                 }
-                let hidden = names.dropFirst(Report.maximumHTMLNames).reduce(0) { $0 + $1.1 } + group.otherNames
-                if hidden > 0 { nameLines.append("<span class=\"muted\">… and \(hidden) more</span>") }
+                let hidden = names.dropFirst(shownNames).reduce(0) { $0 + $1.1 } + group.otherNames
+                if hidden > 0 {
+                    nameLines.append("<span class=\"muted\">… and \(counted(hidden, "more query", "more queries")) of other names</span>")
+                }
                 out += "<td class=\"names\">\(nameLines.joined(separator: "<br>"))</td>"
                 out += "<td class=\"frames\">\(HTML.frames(group.exampleFrames))</td></tr>\n"
             }
             out += "</tbody>\n"
         }
         out += "</table>\n"
+        if shownSources < bySource.count {
+            out += "<p class=\"muted small\">… and \(HTML.escape(HiddenSources(bySource.dropFirst(shownSources)).text)).</p>\n"
+        }
         if figures.droppedGroups > 0 {
             out += "<p class=\"muted small\">\(figures.droppedGroups) failed queries of further (source, server) pairs "
                 + "were counted but not listed (table full).</p>\n"
@@ -269,7 +296,6 @@ extension Report {
         return out + "</section>\n"
     }
 
-    static let maximumHTMLNames = 10
 
     private func htmlServers() -> String {
         var out = "<section id=\"servers\">\n<h2>Servers</h2>\n"
@@ -278,15 +304,19 @@ extension Report {
             + "<th class=\"number\">answered</th><th class=\"number\">unanswered</th><th class=\"number\">rejected</th>"
             + "<th class=\"number\">failed TCP</th><th class=\"number\">p50 ms</th><th class=\"number\">p95 ms</th>"
             + "<th class=\"number\">p99 ms</th><th class=\"number\">max ms</th></tr></thead>\n<tbody>\n"
-        for (key, server) in figures.servers.sorted(by: { $0.key < $1.key }) {
+        let (shownServers, hiddenServers) = serversForListing()
+        for (key, server) in shownServers {
             out += "<tr><td><span class=\"nowrap\">\(HTML.code(key.server.description))/\(key.transport)</span>"
+            if let identity = identityText(key.server.ip) { out += "<br><span class=\"who\">\(HTML.escape(identity))</span>" }
             var details: [String] = []
             for (backend, count) in server.backends.sorted(by: { ($0.key.ip, $0.key.port) < ($1.key.ip, $1.key.port) }) {
-                details.append("DNAT'ed to \(HTML.code(backend.description)) ×\(count)")
+                details.append("DNAT'ed to \(HTML.code(backend.description))\(whoSuffix(backend.ip)) ×\(count)")
             }
             for (source, count) in server.answeredFrom.sorted(by: { ($0.key.ip, $0.key.port) < ($1.key.ip, $1.key.port) }) {
-                details.append("answered from \(HTML.code(source.description)) ×\(count) (address changed between query and answer)")
+                details.append("answered from \(HTML.code(source.description))\(whoSuffix(source.ip)) ×\(count) "
+                               + "(address changed between query and answer)")
             }
+            if server.inFlight > 0 { details.append("in flight when the capture ended ×\(server.inFlight)") }
             if !details.isEmpty { out += "<br><span class=\"note\">" + details.joined(separator: "<br>") + "</span>" }
             out += "</td><td class=\"number\">\(server.queries)</td><td class=\"number\">\(server.answered)</td>"
                 + "<td class=\"number\(server.unanswered > 0 ? " bad" : "")\">\(server.unanswered)</td>"
@@ -302,7 +332,11 @@ extension Report {
             }
             out += "</tr>\n"
         }
-        return out + "</tbody>\n</table>\n</section>\n"
+        out += "</tbody>\n</table>\n"
+        if !hiddenServers.isEmpty {
+            out += "<p class=\"muted small\">… and \(HTML.escape(Report.hiddenServersText(hiddenServers))).</p>\n"
+        }
+        return out + "</section>\n"
     }
 
     private func htmlFallbacks() -> String {
@@ -319,7 +353,8 @@ extension Report {
         let failedFirst = figures.fallbacks.sorted {
             ($0.fallback?.outcome == .answered ? 1 : 0, $0.firstTime) < ($1.fallback?.outcome == .answered ? 1 : 0, $1.firstTime)
         }
-        for transaction in failedFirst.prefix(Report.maximumHTMLFallbacks) {
+        let shownFallbacks = shownCount(failedFirst.count)
+        for transaction in failedFirst.prefix(shownFallbacks) {
             var question = transaction.qname.map(HTML.code) ?? "<span class=\"muted\">no question</span>"
             if let type = transaction.question?.type { question += " \(HTML.escape(type.description))" }
             var retry = "<span class=\"bad\">none seen</span>"
@@ -329,22 +364,23 @@ extension Report {
                 if fallback.outcome == .handshakeFailed { retry += " (\(fallback.attempts) SYN)" }
                 frames += fallback.frames
             }
-            out += "<tr><td>\(HTML.code(transaction.client.ip.description)) → \(HTML.code(transaction.server.description))</td>"
+            out += "<tr><td>\(HTML.code(transaction.client.ip.description))\(whoSuffix(transaction.client.ip)) → "
+                + "\(HTML.code(transaction.server.description))</td>"
                 + "<td>\(question)</td><td>\(retry)</td><td class=\"frames\">\(HTML.frames(frames))</td></tr>\n"
         }
         out += "</tbody>\n</table>\n"
-        if figures.fallbacks.count > Report.maximumHTMLFallbacks {
-            out += "<p class=\"muted small\">… and \(figures.fallbacks.count - Report.maximumHTMLFallbacks) more.</p>\n"
+        let fallbackTotal = figures.fallbackOutcomes.values.reduce(0, +)
+        if fallbackTotal > shownFallbacks {
+            out += "<p class=\"muted small\">… and \(fallbackTotal - shownFallbacks) more.</p>\n"
         }
         return out + "</section>\n"
     }
 
-    static let maximumHTMLFallbacks = 50
-
     private func htmlPackets() -> String {
         let packets = run.packets
         var out = "<section id=\"packets\">\n<h2>Packets</h2>\n<dl class=\"facts\">\n"
-        out += HTML.fact("Frames", "\(packets.frames) (\(packets.bytes) bytes), \(packets.dnsMessages) DNS messages")
+        out += HTML.fact("Frames", "\(packets.frames) (\(counted(packets.bytes, "byte", "bytes"))), "
+                         + counted(packets.dnsMessages, "DNS message", "DNS messages"))
         if packets.cutFrames > 0 { out += HTML.fact("Cut by snaplen", "<span class=\"bad\">\(packets.cutFrames)</span>") }
         let notDNS = packets.skipped.nonZero.filter { !$0.reason.isMalformed && !$0.reason.isNotAnalysed }
         if !notDNS.isEmpty {
@@ -426,6 +462,9 @@ enum HTML {
     }
 
     static func code(_ text: String) -> String { "<code>\(escape(text))</code>" }
+
+    /// Which numbering the cited frames use (an evidence bundle's pcapng renumbers its packets).
+    static let frameNumbering = "<p class=\"muted small\">\(Report.frameNumbering).</p>\n"
 
     static func fact(_ name: String, _ valueHTML: String) -> String {
         "<div><dt>\(escape(name))</dt><dd>\(valueHTML)</dd></div>\n"
@@ -529,6 +568,7 @@ enum HTML {
         .names { font-size: 13px; }
         .frames { color: var(--muted); }
         .note { color: var(--muted); font-size: 13px; }
+        .who { font-size: 13px; font-weight: normal; }
         .muted { color: var(--muted); }
         .small { font-size: 13px; }
         .bad { color: var(--bad); font-weight: 600; }

@@ -1,4 +1,5 @@
 import DNSWire
+import Diagnosis
 import Histogram
 import PacketDecoding
 import Pipeline
@@ -15,7 +16,8 @@ extension Report {
         if let live = run.live {
             source = "live on \(live.interface) (\(live.linkType)), stopped by \(live.stoppedBy)"
         } else {
-            source = run.inputs.map { "\($0.path) (\($0.linkType), \($0.frames) frames)" }.joined(separator: ", ")
+            source = run.inputs.map { "\($0.path) (\($0.linkType), \(counted($0.frames, "frame", "frames")))" }
+                .joined(separator: ", ")
         }
         out.append("\(ToolInfo.name) \(ToolInfo.version) — \(source)")
         if let first = packets.firstTime, let last = packets.lastTime {
@@ -32,6 +34,7 @@ extension Report {
         var totals = "Transactions   \(figures.transactions)   answered \(figures.answered) (\(answeredShare))"
             + "   unanswered \(figures.unanswered) (\(unansweredShare))"
         if figures.rejected > 0 { totals += "   rejected \(figures.rejected)" }
+        if figures.inFlight > 0 { totals += "   in flight \(figures.inFlight)" }
         totals += "   retried \(figures.retried)"
         if figures.multicast > 0 { totals += "   multicast \(figures.multicast)" }
         out.append(totals)
@@ -72,18 +75,21 @@ extension Report {
             }
         }
         out.append("")
-        out.append("Unanswered queries by source")
         let bySource = figures.unansweredBySource
+        let shownSources = shownCount(bySource.count)
+        out.append("Unanswered queries by source"
+                   + (shownSources < bySource.count ? " (top \(shownSources) of \(bySource.count) sources)" : ""))
         if bySource.isEmpty {
             out.append("  none")
         }
-        for source in bySource {
+        for source in bySource.prefix(shownSources) {
             let rejected = source.servers.reduce(0) { $0 + $1.1.rejected }
-            var summary = "  \(source.client)   \(source.queries) unanswered \(Report.plural(source.queries, "query", "queries"))"
+            let client = addressLabel(source.client)
+            var summary = "  \(client)   \(source.queries) unanswered \(Report.plural(source.queries, "query", "queries"))"
             if rejected > 0 { summary += " (\(rejected) rejected by ICMP)" }
             out.append(summary + ", \(source.attempts) \(Report.plural(source.attempts, "attempt", "attempts"))")
             for (key, group) in source.servers {
-                let server = "\(key.server)/\(key.transport)"
+                let server = serverLabel(key)
                 if group.failedConnections > 0 {
                     let kinds = group.connectionFailures.sorted { $0.key < $1.key }
                         .map { "\($0.key == "reset" ? "reset by the server" : "SYN never answered") ×\($0.value)" }
@@ -99,7 +105,7 @@ extension Report {
                            + "\(group.attempts) \(Report.plural(group.attempts, "attempt", "attempts")), "
                            + "first \(Report.clock(group.first)), last \(Report.clock(group.last))")
                 for (interface, count) in group.lastSeenOn.sorted(by: { $0.key < $1.key }) {
-                    out.append("        last seen on interface \(interface) ×\(count)")
+                    out.append("        last seen on \(interfaceLabel(interface)) ×\(count)")
                 }
                 for (vlan, count) in group.vlans.sorted(by: { $0.key.array.lexicographicallyPrecedes($1.key.array) }) {
                     out.append("        on VLAN " + vlan.array.map(String.init).joined(separator: "/") + " ×\(count)")
@@ -112,18 +118,26 @@ extension Report {
                 for (key, count) in group.rejections.sorted(by: {
                     $0.value != $1.value ? $0.value > $1.value : ($0.key.reason, $0.key.sender) < ($1.key.reason, $1.key.sender)
                 }) {
-                    out.append("        rejected: ICMP \(key.reason) from \(key.sender) ×\(count)")
+                    out.append("        rejected: ICMP \(key.reason) from \(addressLabel(key.sender)) ×\(count)")
                 }
                 let names = ReportBuilder.sortedNames(group)
-                for (name, count) in names.prefix(10) {
+                let shownNames = shownCount(names.count)
+                for (name, count) in names.prefix(shownNames) {
                     out.append("        \(Report.fit(name.qname, 72)) \(name.qtype) ×\(count)")
                 }
-                let hidden = names.dropFirst(10).reduce(0) { $0 + $1.1 } + group.otherNames
-                if hidden > 0 { out.append("        … and \(hidden) more") }
+                let hidden = names.dropFirst(shownNames).reduce(0) { $0 + $1.1 } + group.otherNames
+                if hidden > 0 { out.append("        … and \(counted(hidden, "more query", "more queries")) of other names") }
                 if !group.exampleFrames.isEmpty {
                     out.append("        frames: " + group.exampleFrames.map(String.init).joined(separator: ", "))
                 }
             }
+        }
+        if shownSources < bySource.count {
+            out.append("  … and " + HiddenSources(bySource.dropFirst(shownSources)).text)
+        }
+        if figures.droppedGroups > 0 {
+            out.append("  \(counted(figures.droppedGroups, "failed query", "failed queries")) of further (source, server) "
+                       + "pairs counted but not listed (table full)")
         }
         if !figures.fallbackOutcomes.isEmpty {
             out.append("")
@@ -133,9 +147,11 @@ extension Report {
             let failedFirst = figures.fallbacks.sorted {
                 ($0.fallback?.outcome == .answered ? 1 : 0, $0.firstTime) < ($1.fallback?.outcome == .answered ? 1 : 0, $1.firstTime)
             }
-            for transaction in failedFirst.prefix(20) {
+            let fallbackTotal = figures.fallbackOutcomes.values.reduce(0, +)
+            let shownFallbacks = shownCount(failedFirst.count)
+            for transaction in failedFirst.prefix(shownFallbacks) {
                 let name = Report.fit("\(transaction.qname ?? "<no question>") \(transaction.question?.type.description ?? "")", 48)
-                var line = "  \(transaction.client.ip) → \(transaction.server)  \(name)  "
+                var line = "  \(addressLabel(transaction.client.ip)) → \(transaction.server)  \(name)  "
                 if let fallback = transaction.fallback {
                     line += "TCP \(fallback.outcome.rawValue)"
                     if fallback.outcome == .handshakeFailed { line += " (\(fallback.attempts) SYN)" }
@@ -145,11 +161,12 @@ extension Report {
                 }
                 out.append(line)
             }
-            if figures.fallbacks.count > 20 { out.append("  … and \(figures.fallbacks.count - 20) more") }
+            if fallbackTotal > shownFallbacks { out.append("  … and \(fallbackTotal - shownFallbacks) more") }
         }
         out.append("")
         out.append("Servers" + String(repeating: " ", count: 32) + "queries  answered  unanswered    p50 ms    p95 ms    p99 ms")
-        for (key, server) in figures.servers.sorted(by: { $0.key < $1.key }) {
+        let (shownServers, hiddenServers) = serversForListing()
+        for (key, server) in shownServers {
             let name = Report.fit("\(key.server)/\(key.transport)", 37)
             var row = "  " + name.padding(37) + String(server.queries).leftPadding(8)
                 + String(server.answered).leftPadding(10) + String(server.unanswered).leftPadding(12)
@@ -161,16 +178,21 @@ extension Report {
                 row += "         -         -         -"
             }
             out.append(row)
+            if let identity = identityText(key.server.ip) { out.append("      \(identity)") }
+            if server.inFlight > 0 { out.append("      in flight when the capture ended ×\(server.inFlight)") }
             for (backend, count) in server.backends.sorted(by: { $0.key.ip < $1.key.ip }) {
-                out.append("      DNAT'ed to \(backend) ×\(count)")
+                out.append("      DNAT'ed to \(backend)\(identityText(backend.ip).map { " (\($0))" } ?? "") ×\(count)")
             }
             for (source, count) in server.answeredFrom.sorted(by: { $0.key.ip < $1.key.ip }) {
-                out.append("      answered from \(source) ×\(count) (address changed between query and answer)")
+                out.append("      answered from \(source)\(identityText(source.ip).map { " (\($0))" } ?? "") ×\(count) "
+                           + "(address changed between query and answer)")
             }
         }
         if figures.servers.isEmpty { out.append("  none") }
+        if !hiddenServers.isEmpty { out.append("  … and " + Report.hiddenServersText(hiddenServers)) }
         out.append("")
-        var frameLine = "Packets        \(packets.frames) frames, \(packets.dnsMessages) DNS messages"
+        var frameLine = "Packets        \(counted(packets.frames, "frame", "frames")), "
+            + counted(packets.dnsMessages, "DNS message", "DNS messages")
         let notDNS = packets.skipped.nonZero.filter { !$0.reason.isMalformed && !$0.reason.isNotAnalysed }
         if !notDNS.isEmpty {
             frameLine += "; not DNS: " + notDNS.map { "\($0.reason) \($0.count)" }.joined(separator: ", ")
@@ -193,7 +215,7 @@ extension Report {
                 .map { "\($0.key) \($0.value)" }.joined(separator: ", ") + " (paired from header and question)")
         }
         for warning in warnings { out.append("Warning        " + warning) }
-        return out.joined(separator: "\n") + "\n"
+        return out.map(Report.terminalSafe).joined(separator: "\n") + "\n"
     }
 
     static func percent(_ part: Int, of whole: Int) -> String {

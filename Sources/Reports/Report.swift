@@ -19,12 +19,18 @@ public struct Report {
     public var figures: ReportBuilder
     public var options: AnalysisOptions
     public var findings: [Finding]
+    /// Who is who (`--pods`): names the addresses every section shows.
+    public var directory: ClusterDirectory
+    /// Entries per list in the human and HTML reports (`--top`; 0 = all). JSON lists everything.
+    public var top = Report.defaultTop
 
-    public init(run: RunResult, figures: ReportBuilder, options: AnalysisOptions, findings: [Finding] = []) {
+    public init(run: RunResult, figures: ReportBuilder, options: AnalysisOptions, findings: [Finding] = [],
+                directory: ClusterDirectory = ClusterDirectory()) {
         self.run = run
         self.figures = figures
         self.options = options
         self.findings = findings
+        self.directory = directory
     }
 
     /// Runs the diagnosis over what the run saw (the transactions went through `diagnoser`).
@@ -37,8 +43,14 @@ public struct Report {
         context.cutDNSMessages = (run.packets.malformedDNS["cut-by-snaplen"] ?? 0) + (run.packets.malformedDNSBody["cut-by-snaplen"] ?? 0)
         context.damagedTCPDirections = run.reassembly.damagedTCPDirections
         context.incompleteFragmentSets = run.reassembly.incompleteFragmentSets
-        self.init(run: run, figures: figures, options: options, findings: diagnoser.findings(context: context))
+        self.init(run: run, figures: figures, options: options, findings: diagnoser.findings(context: context),
+                  directory: directory)
     }
+
+    /// Which numbering the frames cited in findings and tables use.
+    public static let frameNumbering = "Frame numbers are those of the input capture(s), as Wireshark numbers them "
+        + "(1-based; several input files are numbered on as one capture, each from its first_frame), not those of an "
+        + "evidence bundle's evidence.pcapng"
 
     /// Things the reader must know before trusting "unanswered": lost or cut packets.
     public var warnings: [String] {
@@ -47,18 +59,27 @@ public struct Report {
             warnings.append("\(input.path): \(input.damage ?? "") — frames before the damage were analysed")
         }
         if let kernel = run.live?.kernel, kernel.dropped > 0 || kernel.interfaceDropped > 0 {
-            warnings.append("the kernel dropped \(kernel.dropped) packets (interface: \(kernel.interfaceDropped)): "
+            warnings.append("the kernel dropped \(counted(Int(kernel.dropped), "packet", "packets")) "
+                            + "(interface: \(kernel.interfaceDropped)): "
                             + "some unanswered queries may have been answered")
         }
         if run.packets.cutFrames > 0 {
-            warnings.append("\(run.packets.cutFrames) frames were cut by the capture's snaplen")
+            warnings.append(counted(run.packets.cutFrames, "frame was", "frames were") + " cut by the capture's snaplen")
+        }
+        let timeout = JSONValue.format(options.timeout.seconds)
+        if figures.inFlight > 0 {
+            warnings.append("\(figures.inFlight) \(Report.plural(figures.inFlight, "query was", "queries were")) in flight "
+                            + "when the capture ended (sent once, less than the \(timeout) s timeout before its end): "
+                            + "not counted as unanswered")
         }
         if figures.unansweredAtCaptureEnd > 0 {
-            warnings.append("\(figures.unansweredAtCaptureEnd) queries were still waiting when the capture ended "
-                            + "(less than the \(JSONValue.format(options.timeout.seconds)) s timeout)")
+            warnings.append("\(figures.unansweredAtCaptureEnd) unanswered "
+                            + "\(Report.plural(figures.unansweredAtCaptureEnd, "query was", "queries were")) still waiting "
+                            + "when the capture ended, already re-sent or waiting longer than the \(timeout) s timeout")
         }
         if run.engine.evicted > 0 {
-            warnings.append("\(run.engine.evicted) outstanding queries were evicted (table full)")
+            warnings.append(counted(run.engine.evicted, "outstanding query was", "outstanding queries were")
+                            + " evicted (table full)")
         }
         return warnings
     }
@@ -81,6 +102,7 @@ public struct Report {
                          ("damage", input.damage.map { .string($0) } ?? .null)])
             }))]
         }
+        capture.append(("frame_numbering", .string(Report.frameNumbering)))
         let packets = run.packets
         var timeRange: JSONValue = .null
         if let first = packets.firstTime, let last = packets.lastTime {
@@ -111,6 +133,7 @@ public struct Report {
                 ("unanswered", .int(figures.unanswered)),
                 ("rejected", .int(figures.rejected)),
                 ("unanswered_at_capture_end", .int(figures.unansweredAtCaptureEnd)),
+                ("in_flight", .int(figures.inFlight)),
                 ("multicast", .int(figures.multicast)), ("retried", .int(figures.retried)),
                 ("truncated", .int(figures.truncated)),
                 ("unsolicited_responses", .int(run.engine.unsolicitedTotal)),
@@ -132,21 +155,24 @@ public struct Report {
             ])),
             ("servers", .array(figures.servers.sorted { $0.key < $1.key }.map { key, server in
                 .object([("ip", .string(key.server.ip.description)), ("port", .int(Int(key.server.port))),
-                         ("transport", .string(key.transport.description)), ("queries", .int(server.queries)),
+                         ("transport", .string(key.transport.description))] + identityFields(key.server.ip)
+                         + [("queries", .int(server.queries)),
                          ("answered", .int(server.answered)), ("unanswered", .int(server.unanswered)),
-                         ("rejected", .int(server.rejected)), ("failed_connections", .int(server.failedConnections)),
+                         ("rejected", .int(server.rejected)), ("in_flight", .int(server.inFlight)),
+                         ("failed_connections", .int(server.failedConnections)),
                          ("backends", Report.endpoints(server.backends)),
                          ("answered_from", Report.endpoints(server.answeredFrom)),
                          ("latency_ms", Report.latency(server.latency))])
             })),
             ("unanswered", .array(figures.unansweredBySource.map { source in
-                .object([("client", .string(source.client.description)), ("queries", .int(source.queries)),
+                .object([("client", .string(source.client.description))] + identityFields(source.client)
+                        + [("queries", .int(source.queries)),
                          ("attempts", .int(source.attempts)),
                          ("servers", .array(source.servers.map { key, group in
                              .object([("server", .string(key.server.ip.description)),
                                       ("port", .int(Int(key.server.port))),
-                                      ("transport", .string(key.transport.description)),
-                                      ("queries", .int(group.queries)), ("attempts", .int(group.attempts)),
+                                      ("transport", .string(key.transport.description))] + identityFields(key.server.ip)
+                                      + [("queries", .int(group.queries)), ("attempts", .int(group.attempts)),
                                       ("rejected", .int(group.rejected)),
                                       ("rejections", .array(group.rejections.sorted {
                                           ($0.key.reason, $0.key.sender) < ($1.key.reason, $1.key.sender)
@@ -162,7 +188,9 @@ public struct Report {
                                       ("other_names", .int(group.otherNames)),
                                       ("failed_connections", .int(group.failedConnections)),
                                       ("last_seen_on", .array(group.lastSeenOn.sorted { $0.key < $1.key }.map {
-                                          .object([("interface", .int(Int($0.key))), ("count", .int($0.value))])
+                                          .object([("interface", .int(Int($0.key))),
+                                                   ("name", run.interfaceNames[$0.key].map { .string($0) } ?? .null),
+                                                   ("count", .int($0.value))])
                                       })),
                                       ("vlans", .array(group.vlans.keys.map(\.array).sorted { $0.lexicographicallyPrecedes($1) }
                                           .map { .array($0.map { .int(Int($0)) }) })),
@@ -177,6 +205,18 @@ public struct Report {
             })),
             ("warnings", .array(warnings.map { .string($0) })),
         ])
+    }
+
+    /// Who an address is, as findings' evidence sources say it: `identity` (pod
+    /// namespace/name, `ns/name Service`, node, NodeLocal DNSCache), `namespace`, `pod`,
+    /// `service`, `node`; null where unknown.
+    func identityFields(_ ip: IPAddress) -> [(String, JSONValue)] {
+        let name = named(ip)
+        func text(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
+        let pod = directory.pod(at: ip)
+        let service = pod == nil ? directory.service(at: ip) : nil
+        return [("identity", text(name.identity)), ("namespace", text(name.namespace)),
+                ("pod", text(pod?.name)), ("service", text(service?.name)), ("node", text(name.node))]
     }
 
     static func json(_ finding: Finding) -> JSONValue {

@@ -27,6 +27,8 @@ public struct ReportBuilder {
         public var answered = 0
         public var unanswered = 0
         public var rejected = 0
+        /// Queries still waiting when the capture ended (in `queries`, not failures).
+        public var inFlight = 0
         /// TCP connections that failed before any DNS message (no SYN-ACK, or RST).
         public var failedConnections = 0
         /// Where the server's queries were DNAT'ed to, and where answers came from instead
@@ -91,6 +93,8 @@ public struct ReportBuilder {
     public private(set) var fallbacks: [Transaction] = []
     public static let maximumListedFallbacks = 1000
     public private(set) var unansweredAtCaptureEnd = 0
+    /// Queries sent once, less than the timeout before the capture ended: not failures.
+    public private(set) var inFlight = 0
     public private(set) var multicast = 0
     public private(set) var retried = 0
     public private(set) var truncated = 0
@@ -126,7 +130,8 @@ public struct ReportBuilder {
         transactions += 1
         let outcome = transaction.outcome
         if outcome != .multicast {
-            timeline.add(source: transaction.client.ip, at: transaction.firstTime, failed: outcome != .answered)
+            timeline.add(source: transaction.client.ip, at: transaction.firstTime,
+                         failed: outcome != .answered && outcome != .inFlight)
         }
         let latency = transaction.latency
         if outcome == .answered, let latency {
@@ -144,13 +149,17 @@ public struct ReportBuilder {
         switch outcome {
         case .multicast:
             return
+        case .inFlight:
+            inFlight += 1
+            serverFigures[slot].queries += 1
+            serverFigures[slot].inFlight += 1
         case .answered:
             answered += 1
             if let backend = transaction.backend { serverFigures[slot].backendCounts.add(backend) }
             if let source = transaction.response?.source { serverFigures[slot].answeredFromCounts.add(source) }
             if transaction.isTruncated {
                 fallbackOutcomes[transaction.fallback?.outcome.rawValue ?? "none", default: 0] += 1
-                if fallbacks.count < ReportBuilder.maximumListedFallbacks { fallbacks.append(transaction) }
+                listFallback(transaction)
             }
             if let response = transaction.response {
                 let code = Int(response.rcode.rawValue)
@@ -213,6 +222,17 @@ public struct ReportBuilder {
                     group.underlays[underlay, default: 0] += 1
                 }
             }
+        }
+    }
+
+    /// Keeps a truncated answer for the list: the first `maximumListedFallbacks`, then a failed
+    /// fallback takes the place of an answered one, so the failures listed first are all kept.
+    private mutating func listFallback(_ transaction: Transaction) {
+        if fallbacks.count < ReportBuilder.maximumListedFallbacks {
+            fallbacks.append(transaction)
+        } else if transaction.fallback?.outcome != .answered,
+                  let answered = fallbacks.lastIndex(where: { $0.fallback?.outcome == .answered }) {
+            fallbacks[answered] = transaction
         }
     }
 

@@ -113,8 +113,12 @@ public struct ResponseRecord: Hashable, Sendable {
 public enum Outcome: String, Sendable, CaseIterable {
     /// A response arrived within the timeout.
     case answered
-    /// No response within the timeout of the last attempt, or before the capture ended.
+    /// No response within the timeout of the last attempt; or, when the capture ended first,
+    /// a query already re-sent (the client itself timed out) or waiting at least the timeout.
     case unanswered
+    /// Still waiting when the capture ended: one attempt, sent less than the timeout before
+    /// the end. Not a failure; its answer was probably on its way (expiry `capture-end`).
+    case inFlight = "in_flight"
     /// An ICMP Destination Unreachable quoting the query came back: a REJECT rule
     /// (administratively prohibited, port unreachable from a firewall) or no listener.
     case rejected

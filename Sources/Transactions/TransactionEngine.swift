@@ -71,6 +71,12 @@ public struct TransactionEngine {
         }
     }
 
+    /// A question as one client asked it, whatever the id, port or server (at capture end).
+    struct QuestionAsked: Hashable {
+        var client: IPAddress
+        var question: QuestionKey
+    }
+
     /// Queries from one socket closer than this were sent in parallel (A and AAAA).
     public static let parallelWindow = Duration(nanoseconds: 50_000_000)
 
@@ -271,11 +277,29 @@ public struct TransactionEngine {
         }
     }
 
-    /// End of input: everything still outstanding is unanswered because the capture ended.
+    /// End of input: everything still outstanding closes with expiry `capture-end`. A query
+    /// sent once, less than `timeout` before the last frame, is in flight (its answer was
+    /// probably on its way); one the client already re-sent (the client timed out at least
+    /// once: another attempt, or the same question asked again later under a new id, as
+    /// unbound and CoreDNS do) or waiting `timeout` or more is unanswered.
     public mutating func finish(emit: (Transaction) -> Void) {
         advance(to: clock, emit: emit)
-        for serial in pending.serials {
-            close(serial: serial, outcome: .unanswered, expiry: .captureEnd, emit: emit)
+        let serials = pending.serials
+        var lastAsked: [QuestionAsked: Timestamp] = [:]
+        for serial in serials {
+            guard let first = pending.firstAttempt(serial), let question = first.question,
+                  let client = pending[serial]?.client.ip else { continue }
+            let key = QuestionAsked(client: client, question: question)
+            if lastAsked[key].map({ $0 < first.time }) ?? true { lastAsked[key] = first.time }
+        }
+        for serial in serials {
+            let inFlight = pending[serial].map { transaction in
+                let askedAgain = transaction.question.flatMap {
+                    lastAsked[QuestionAsked(client: transaction.client.ip, question: $0)]
+                }.map { $0 > transaction.firstTime } ?? false
+                return transaction.attemptCount == 1 && !askedAgain && clock - transaction.lastTime < timeout
+            } ?? false
+            close(serial: serial, outcome: inFlight ? .inFlight : .unanswered, expiry: .captureEnd, emit: emit)
         }
         for serial in parked.keys.sorted() { unpark(serial, emit: emit) }
         deadlines.removeAll()
@@ -475,7 +499,8 @@ public struct TransactionEngine {
         _ transaction: consuming Transaction, serial: Int, outcome requested: Outcome, expiry: ExpiryReason?,
         emit: (Transaction) -> Void
     ) {
-        let outcome = requested == .unanswered && transaction.rejection != nil ? .rejected : requested
+        let waiting = requested == .unanswered || requested == .inFlight
+        let outcome = waiting && transaction.rejection != nil ? .rejected : requested
         for attempt in transaction.attempts {
             let key = ExchangeKey(client: Endpoint(ip: transaction.client.ip, port: attempt.clientPort),
                                   server: transaction.server, transport: transaction.transport, id: transaction.id)
@@ -508,7 +533,8 @@ public struct TransactionEngine {
         // A query to a multicast group (mDNS, LLMNR) is answered by whoever owns the name,
         // usually to the group: silence from the group proves nothing, so it is not
         // "unanswered". A reply addressed back from the group address still pairs normally.
-        transaction.outcome = outcome == .unanswered && transaction.server.ip.isMulticast ? .multicast : outcome
+        transaction.outcome = (outcome == .unanswered || outcome == .inFlight) && transaction.server.ip.isMulticast
+            ? .multicast : outcome
         transaction.expiry = expiry
         if !fallbackParents.isEmpty, let parent = fallbackParents.removeValue(forKey: serial) {
             // The TCP retry of a truncated answer: it completes that transaction.
@@ -527,6 +553,7 @@ public struct TransactionEngine {
         switch transaction.outcome {
         case .answered: statistics.answered += 1
         case .unanswered: statistics.unanswered += 1
+        case .inFlight: statistics.inFlight += 1
         case .rejected: statistics.rejected += 1
         case .multicast: statistics.multicastQueries += 1
         case .handshakeFailed, .reset: break
@@ -599,6 +626,8 @@ public struct EngineStatistics: Sendable, Equatable {
     public var retries = 0
     public var answered = 0
     public var unanswered = 0
+    /// Queries still waiting (sent once, less than the timeout before) when the capture ended.
+    public var inFlight = 0
     public var multicastQueries = 0
     public var rejected = 0
     /// TCP connections to a DNS port that failed before any DNS message (no SYN-ACK, or RST).

@@ -47,8 +47,11 @@ struct AnalysisArguments: ParsableArguments {
     @Option(help: "Output: human (default), json (one report document), ndjson (one line per transaction).")
     var format: OutputFormat = .human
 
-    @Flag(help: "Exit with status 3 when any query went unanswered (for scripts).")
+    @Flag(help: "Exit with status 3 when any query went unanswered (for scripts; queries in flight at the end do not count).")
     var failOnUnanswered = false
+
+    @Option(help: "Entries per list (sources, servers, names, fallbacks) in the human and HTML reports; 0 for all. JSON lists all.")
+    var top: Int = Report.defaultTop
 
     @Option(help: ArgumentHelp("Outstanding queries kept before the oldest is evicted.", visibility: .hidden))
     var maxPending: Int = TransactionEngine.defaultMaximumPending
@@ -66,6 +69,7 @@ struct AnalysisArguments: ParsableArguments {
     func validate() throws {
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
         guard maxPending > 0 else { throw ValidationError("--max-pending must be positive") }
+        guard top >= 0 else { throw ValidationError("--top must be 0 (all) or more") }
         for server in dnsServers where IPAddress(server) == nil {
             throw ValidationError("--dns-server '\(server)' is not an IPv4 or IPv6 address")
         }
@@ -124,7 +128,8 @@ struct AnalysisArguments: ParsableArguments {
             printError("dnstrail: \(error)")
             throw ExitCode(2)
         }
-        let report = Report(run: run, figures: figures, options: options, diagnoser: diagnoser, directory: directory)
+        var report = Report(run: run, figures: figures, options: options, diagnoser: diagnoser, directory: directory)
+        report.top = top
         if print {
             switch format {
             case .human: output.write(report.human())
@@ -136,7 +141,8 @@ struct AnalysisArguments: ParsableArguments {
         return report
     }
 
-    /// Exit 3 for scripts when asked to and anything failed.
+    /// Exit 3 for scripts when asked to and anything failed. Queries in flight when the
+    /// capture ended (`figures.inFlight`) are not failures and never count here.
     func exitForUnanswered(_ report: Report) throws {
         if failOnUnanswered && report.figures.unanswered + report.figures.rejected > 0 { throw ExitCode(3) }
     }

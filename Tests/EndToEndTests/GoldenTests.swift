@@ -1,3 +1,4 @@
+import Attribution
 import Foundation
 import Testing
 import Reports
@@ -24,6 +25,44 @@ struct GoldenTests {
             let golden = Paths.golden.appendingPathComponent("\(capture.lastPathComponent).\(suffix)")
             if Self.updating {
                 try FileManager.default.createDirectory(at: Paths.golden, withIntermediateDirectories: true)
+                try text.write(to: golden, atomically: true, encoding: .utf8)
+                continue
+            }
+            let expected = try #require(try? String(contentsOf: golden, encoding: .utf8),
+                                        "missing golden file \(golden.lastPathComponent)")
+            #expect(text == expected, "\(golden.lastPathComponent) differs:\n\(firstDifference(text, expected))")
+        }
+    }
+}
+
+/// Captures analysed with the cluster's pods and Services (`--pods`): every section names
+/// pods and Services (issue 15.3). Golden files `<capture>+pods.{txt,json,ndjson,html}`.
+@Suite(.serialized)
+struct AttributedGoldenTests {
+    /// Capture → the kubectl file that names its addresses (captures/k8s).
+    static let table: [(capture: String, pods: String)] = [
+        ("egress-deny.pcap", "k8s/egress-deny-cluster.json"),      // findings, unanswered, servers
+        ("any-dnat.pcap", "k8s/egress-deny-cluster.json"),         // DNAT backends, last seen on
+        ("tcp-blocked.pcap", "k8s/egress-deny-cluster.json"),      // TCP fallbacks, failed connections
+        ("udp-reject.pcap", "k8s/egress-deny-cluster.json"),       // ICMP rejections
+    ]
+
+    @Test(arguments: AttributedGoldenTests.table.map(\.capture))
+    func reportMatchesGolden(capture: String) throws {
+        let pods = try #require(Self.table.first { $0.capture == capture }?.pods)
+        let directory = try ClusterDirectory.load(path: Paths.captures.appendingPathComponent(pods).path)
+        let analysed = try AnalysedCapture(Paths.captures.appendingPathComponent(capture), directory: directory)
+        let root = Paths.root.path + "/"
+        let outputs: [(String, String)] = [
+            ("txt", analysed.report.human()),
+            ("json", analysed.report.json().serialized(pretty: true) + "\n"),
+            ("ndjson", analysed.transactions.map { ndjsonLine($0, directory: directory) + "\n" }.joined()),
+            ("html", analysed.report.html()),
+        ]
+        for (suffix, rendered) in outputs {
+            let text = rendered.replacingOccurrences(of: root, with: "")
+            let golden = Paths.golden.appendingPathComponent("\(capture)+pods.\(suffix)")
+            if GoldenTests.updating {
                 try text.write(to: golden, atomically: true, encoding: .utf8)
                 continue
             }

@@ -165,6 +165,18 @@ struct KnownAnswerTests {
         #expect(capture.report.run.engine.unsolicitedTotal == 0)
     }
 
+    /// Issue 15.8: the TCP query of any-dnat.pcap (frames 28, 29, 30) crosses the pod's veth
+    /// (3), br0 (2) and, DNAT'ed, veth-coredns (5). The br0 copy has the veth copy's 5-tuple,
+    /// so the stream reassembler took it for a retransmission and `seen_on` lost br0.
+    @Test func tcpQuerySeenOnThreeInterfacesKeepsAllThree() throws {
+        let capture = try analyse("any-dnat.pcap")
+        let tcp = try #require(capture.transactions.first { $0.transport == .tcp })
+        #expect(tcp.seenOn == [3, 2, 5])
+        #expect(tcp.attemptCount == 1)
+        #expect(tcp.outcome == .answered)
+        #expect(tcp.backend?.ip.description == "10.244.0.53")
+    }
+
     /// Incident 1 enforced with REJECT: each of the blinded pod's 6 queries is sent twice and
     /// each of the 12 attempts refused by ICMP (administratively prohibited, then port
     /// unreachable after the rule was swapped): 6 transactions closed as rejected.

@@ -114,7 +114,8 @@ struct TransactionEngineTests {
         run.response(frame: 2, at: 1, question: QuestionKey(nameHash: 0xbad, type: .a, qclass: .in))
         run.finish()
         #expect(run.engine.statistics.unsolicited[.questionMismatch] == 1)
-        #expect(run.closed.map(\.outcome) == [.unanswered])
+        // Still waiting (1 ms, one attempt) when the input ends: in flight, not unanswered.
+        #expect(run.closed.map(\.outcome) == [.inFlight])
     }
 
     /// FORMERR answers often carry no question: they pair by 5-tuple and id alone.
@@ -144,7 +145,7 @@ struct TransactionEngineTests {
         run.finish()
         #expect(run.closed.count == 2)
         #expect(run.closed.first { $0.question?.type == .aaaa }?.outcome == .answered)
-        #expect(run.closed.first { $0.question?.type == .a }?.outcome == .unanswered)
+        #expect(run.closed.first { $0.question?.type == .a }?.outcome == .inFlight)
     }
 
     /// A REJECT rule answers the query with ICMP administratively prohibited; the resolver
