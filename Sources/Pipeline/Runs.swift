@@ -88,16 +88,17 @@ public func analyzeFiles(
     _ inputs: [CapturePath], options: AnalysisOptions, interfaceNames: [Int32: String] = [:],
     emit: (Transaction) -> Void
 ) throws(CaptureError) -> RunResult {
-    let order = try orderByFirstPacket(inputs)
+    var order = try orderByFirstPacket(inputs)
     var analyzer = Analyzer(options: options)
     var result = RunResult()
     var nextFrame = 1
-    for input in order {
+    for position in order.indices {
         let capture: OfflineCapture
-        if let opened = input.capture {
+        if let opened = order[position].capture {
             capture = opened
+            order[position].capture = nil  // Closed once read, not at the end of the run.
         } else {
-            capture = try OfflineCapture(input: input.path)
+            capture = try OfflineCapture(input: order[position].path)
         }
         capture.firstFrameNumber = nextFrame
         result.interfaceNames.merge(capture.interfaceNames) { first, _ in first }

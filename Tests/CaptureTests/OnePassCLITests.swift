@@ -112,6 +112,23 @@ struct OnePassCLITests {
         #expect(empty.errors == "dnstrail: cannot read capture '-': not a pcap or pcapng file (the file is empty)\n")
     }
 
+    /// `--interface-names`: a usable `ip -o link` file is accepted; an unusable one fails
+    /// before any output with one line and status 2.
+    @Test func interfaceNamesFileIsCheckedBeforeTheRun() throws {
+        let capture = "captures/any-dnat.pcap"
+        let named = try shell("\"$1\" analyze \"$2\" --format json --interface-names captures/any-dnat.links.txt", [capture])
+        #expect(named.status == 0)
+        #expect(named.errors.isEmpty)
+        #expect(named.output.hasPrefix("{"))
+        let endless = try shell("\"$1\" analyze \"$2\" --interface-names /dev/zero", [capture])
+        #expect(endless.status == 2)
+        #expect(endless.output.isEmpty)
+        #expect(endless.errors == "dnstrail: cannot use interface names '/dev/zero': larger than 4 MiB, not `ip link` output\n")
+        let notLinks = try shell("\"$1\" analyze \"$2\" --interface-names README.md", [capture])
+        #expect(notLinks.status == 2)
+        #expect(notLinks.errors == "dnstrail: cannot use interface names 'README.md': line 1 is not `ip -o link` output\n")
+    }
+
     /// A file whose name is not valid UTF-8 opens (by its bytes) and is shown escaped.
     @Test func captureWithAnInvalidUTF8NameOpensAndIsShownEscaped() throws {
         let directory = try TemporaryDirectory()
