@@ -24,49 +24,82 @@ public enum CaptureFileFormat: Sendable, Equatable {
 }
 
 /// Reads a capture file: pcap or pcapng, plain or gzip-compressed (recognised by the
-/// 1f 8b magic, never by the name), from a regular file, a pipe, or standard input ("-").
+/// 1f 8b magic, never by the name), from a regular file, a pipe, a FIFO, or standard input ("-").
 ///
 /// Invariant: every timestamp is on the nanosecond clock (the file is opened with
 /// `PCAP_TSTAMP_PRECISION_NANO`, so libpcap scales microsecond files up); `next()` does
 /// not allocate, and the frame it returns is a view valid until the following `next()`.
 /// After `.damaged` or `.end`, `next()` returns `.end` without touching libpcap again.
+/// The input is read exactly once: `peekFirstTimestamp()` keeps the record it reads for
+/// the first `next()`, so a stream can be ordered among other inputs without losing it.
 public final class OfflineCapture {
+    /// The name for reports and errors (`input.display`: invalid bytes escaped).
     public let path: String
+    /// The name as the operating system knows it.
+    public let input: CapturePath
     public let linkType: LinkType
     public let snapshotLength: Int
     public let fileFormat: CaptureFileFormat
     /// The file was gzip-compressed (decompressed on the fly by zlib).
     public let isCompressed: Bool
+    /// True for a regular file opened by name: opening it again reads the same bytes from
+    /// the start. False for standard input, pipes, FIFOs, sockets and character devices,
+    /// which can be read only once.
+    public let isReopenable: Bool
+    /// For pcapng: the section comment and interface blocks at the start of the file.
+    public let pcapngHead: PcapngHead?
     /// Frames returned so far by `next()`.
     public private(set) var framesRead = 0
+    /// The number of the first frame; later frames continue from it. May be set until the
+    /// first `next()` (a peeked first record is numbered when it is returned).
+    public var firstFrameNumber: Int
 
     /// True for a pcap file with the nanosecond magic (a1b23c4d). pcapng states its
     /// resolution per interface, which libpcap does not expose: false there, although
     /// libpcap still delivers each interface's full resolution (see `fileFormat`).
     public var isNanosecondFile: Bool { fileFormat == .pcap(nanosecond: true) }
 
+    /// Linux cooked v2 interface names the file itself carries (pcapng comments); empty if none.
+    public var interfaceNames: [Int32: String] { pcapngHead?.interfaceNames ?? [:] }
+
     private let handle: OpaquePointer
     /// Non-nil for the zlib path: lets `next()` tell a truncated gzip stream from a clean end.
     private let gzipReader: UnsafeMutablePointer<dnstrail_gz_reader>?
-    private let firstFrameNumber: Int
     private let fractionScale: Int64
     private var finished = false
+    /// What `peekFirstTimestamp()` read, returned by the next `next()`. libpcap's buffer
+    /// still holds its bytes: this handle is not read again before then.
+    private var pending: RawRead?
+    private var hasPeeked = false
 
-    public init(path: String, firstFrameNumber: Int = 1) throws(CaptureError) {
-        self.path = path
+    /// One `pcap_next_ex` result, before it becomes a `CaptureRead`.
+    private enum RawRead {
+        case record(pcap_pkthdr, UnsafePointer<UInt8>?)
+        case stop(Int32)
+    }
+
+    public convenience init(path: String, firstFrameNumber: Int = 1) throws(CaptureError) {
+        try self.init(input: CapturePath(path), firstFrameNumber: firstFrameNumber)
+    }
+
+    public init(input: CapturePath, firstFrameNumber: Int = 1) throws(CaptureError) {
+        self.input = input
+        self.path = input.display
         self.firstFrameNumber = firstFrameNumber
-        let source = try CaptureFileSource.open(path: path)
+        let source = try CaptureFileSource.open(input: input)
         let opened = Pcap.withErrorBuffer { errorBuffer in
             pcap_fopen_offline_with_tstamp_precision(source.file, UInt32(PCAP_TSTAMP_PRECISION_NANO), errorBuffer)
         }
         guard let handle = opened.result else {
-            let error = source.headerError(libpcapMessage: opened.message, path: path)
+            let error = source.headerError(libpcapMessage: opened.message, path: input.display)
             fclose(source.file)  // libpcap leaves the FILE to us when it fails.
             throw error
         }
         self.handle = handle
         self.gzipReader = source.gzipReader
         self.isCompressed = source.isCompressed
+        self.isReopenable = source.isRegularFile && !input.isStandardInput
+        self.pcapngHead = source.pcapngHead
         self.fileFormat = CaptureFileFormat(magic: source.magic)
         self.linkType = LinkType(rawValue: pcap_datalink(handle))
         self.snapshotLength = Int(pcap_snapshot(handle))
@@ -77,20 +110,48 @@ public final class OfflineCapture {
         pcap_close(handle)  // also closes the FILE and, through it, the zlib reader.
     }
 
+    /// The time of the first record, read ahead and kept for the first `next()`; nil when
+    /// the capture has no record (empty, or damaged before the first one), or when frames
+    /// were already returned.
+    public func peekFirstTimestamp() -> Timestamp? {
+        guard framesRead == 0, !finished else { return nil }
+        if !hasPeeked {
+            hasPeeked = true
+            pending = readRecord()
+        }
+        if case .record(let header, _)? = pending { return Pcap.timestamp(header.ts, fractionScale: fractionScale) }
+        return nil
+    }
+
     /// The next frame, `.end` at the end of the file, or `.damaged` once if the file
     /// breaks off or is corrupt after the frames already returned.
     public func next() -> CaptureRead {
+        if let pending {
+            self.pending = nil
+            return deliver(pending)
+        }
         if finished { return .end }
+        return deliver(readRecord())
+    }
+
+    private func readRecord() -> RawRead {
         var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
         var data: UnsafePointer<UInt8>? = nil
         let status = pcap_next_ex(handle, &header, &data)
-        if status == 1, let header {
+        if status == 1, let header { return .record(header.pointee, data) }
+        return .stop(status)
+    }
+
+    private func deliver(_ read: RawRead) -> CaptureRead {
+        switch read {
+        case let .record(header, data):
             framesRead += 1
-            return .frame(Pcap.frame(header: header.pointee, data: data, number: firstFrameNumber &+ framesRead &- 1,
+            return .frame(Pcap.frame(header: header, data: data, number: firstFrameNumber &+ framesRead &- 1,
                                      fractionScale: fractionScale, linkType: linkType))
+        case .stop(let status):
+            finished = true
+            return endOfFile(status: status)
         }
-        finished = true
-        return endOfFile(status: status)
     }
 
     private func endOfFile(status: Int32) -> CaptureRead {
@@ -133,17 +194,44 @@ struct CaptureFileSource {
     var magic: UInt32
     var isCompressed: Bool
     var gzipReader: UnsafeMutablePointer<dnstrail_gz_reader>?
+    /// The input is a regular file (it can be read again from the start).
+    var isRegularFile = false
+    /// For pcapng: what its first blocks say (read by dnstrail, see `PcapngHead`).
+    var pcapngHead: PcapngHead?
 
     /// stdio buffer for the capture stream: libpcap reads each record with two small
     /// `fread`s, so a large buffer turns them into few system calls.
     static let streamBufferSize = 1 << 18
 
-    /// Opens `path`, rejecting what cannot be a capture (directory, empty, too short)
+    /// Opens `input`, rejecting what cannot be a capture (directory, empty, too short)
     /// before libpcap sees it. Regular plain files go to libpcap through `fdopen`; gzip
     /// files and pipes go through zlib (which passes non-gzip data through unchanged).
-    static func open(path: String) throws(CaptureError) -> CaptureFileSource {
+    /// A pcapng file's first blocks are read here too: with `pread` from a plain regular
+    /// file, else from the stream, which is then replayed to libpcap (`ReplayStream`).
+    static func open(input: CapturePath) throws(CaptureError) -> CaptureFileSource {
+        var source = try openStream(input: input)
+        guard CaptureFileFormat(magic: source.magic) == .pcapng else { return source }
+        if source.isRegularFile && !source.isCompressed && fileno(source.file) >= 0 {
+            source.pcapngHead = PcapngHead.parse(PcapngHead.readHead(descriptor: fileno(source.file)))
+            return source
+        }
+        let head = PcapngHead.readHead(from: source.file)
+        source.pcapngHead = PcapngHead.parse(head)
+        guard let replay = ReplayStream.open(head: head, inner: source.file) else {
+            let code = errno
+            fclose(source.file)
+            throw .cannotOpen(path: input.display, reason: Pcap.systemError(code))
+        }
+        setvbuf(replay, nil, _IOFBF, streamBufferSize)
+        source.file = replay
+        return source
+    }
+
+    private static func openStream(input: CapturePath) throws(CaptureError) -> CaptureFileSource {
+        let path = input.display
         // "-" is standard input, as for tcpdump -r - (a duplicate: closing ours leaves fd 0 open).
-        let descriptor = path == "-" ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0) : Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = input.isStandardInput
+            ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0) : input.openDescriptor(flags: O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw .cannotOpen(path: path, reason: Pcap.systemError(errno))
         }
@@ -179,10 +267,12 @@ struct CaptureFileSource {
                     throw .cannotOpen(path: path, reason: Pcap.systemError(code))
                 }
                 setvbuf(file, nil, _IOFBF, streamBufferSize)
-                return CaptureFileSource(file: file, magic: magic, isCompressed: false, gzipReader: nil)
+                return CaptureFileSource(file: file, magic: magic, isCompressed: false, gzipReader: nil, isRegularFile: true)
             }
         }
-        return try openThroughZlib(descriptor: descriptor, path: path)
+        var source = try openThroughZlib(descriptor: descriptor, path: path)
+        source.isRegularFile = fileType == S_IFREG
+        return source
     }
 
     private static func openThroughZlib(descriptor: Int32, path: String) throws(CaptureError) -> CaptureFileSource {

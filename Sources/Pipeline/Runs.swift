@@ -69,18 +69,40 @@ public struct LiveSummary: Sendable, Equatable {
 
 /// Analyses capture files in the order of their first packet, so a rotated capture given
 /// as `dump dump1 dump10 dump2` (shell order) is still read in time order. Frame numbers
-/// continue across files. Every file is opened before analysis starts, so an unreadable
+/// continue across files. Every input is opened before analysis starts, so an unreadable
 /// one fails the run at once with its one-line error.
 public func analyzeFiles(
-    _ paths: [String], options: AnalysisOptions, emit: (Transaction) -> Void
+    _ paths: [String], options: AnalysisOptions, interfaceNames: [Int32: String] = [:],
+    emit: (Transaction) -> Void
 ) throws(CaptureError) -> RunResult {
-    let order = try orderByFirstPacket(paths)
+    try analyzeFiles(paths.map(CapturePath.init), options: options, interfaceNames: interfaceNames, emit: emit)
+}
+
+/// Analyses capture inputs in the order of their first packet (see `orderByFirstPacket`).
+/// Each input is read exactly once, so standard input ("-"), pipes, FIFOs and process
+/// substitutions (`/dev/fd/N`), plain or gzip-compressed, give the same report as the file
+/// they carry. `interfaceNames` (from `--interface-names`) names Linux cooked v2 interface
+/// indexes and wins over names the inputs carry themselves (pcapng comments, see
+/// `InterfaceNameMap`); the first input in reading order to name an index names it.
+public func analyzeFiles(
+    _ inputs: [CapturePath], options: AnalysisOptions, interfaceNames: [Int32: String] = [:],
+    emit: (Transaction) -> Void
+) throws(CaptureError) -> RunResult {
+    var order = try orderByFirstPacket(inputs)
     var analyzer = Analyzer(options: options)
     var result = RunResult()
     var nextFrame = 1
-    for path in order {
-        let capture = try OfflineCapture(path: path, firstFrameNumber: nextFrame)
-        var summary = InputSummary(path: path, linkType: capture.linkType.description, frames: 0,
+    for position in order.indices {
+        let capture: OfflineCapture
+        if let opened = order[position].capture {
+            capture = opened
+            order[position].capture = nil  // Closed once read, not at the end of the run.
+        } else {
+            capture = try OfflineCapture(input: order[position].path)
+        }
+        capture.firstFrameNumber = nextFrame
+        result.interfaceNames.merge(capture.interfaceNames) { first, _ in first }
+        var summary = InputSummary(path: capture.path, linkType: capture.linkType.description, frames: 0,
                                    firstFrame: nextFrame, damage: nil)
         reading: while true {
             switch capture.next() {
@@ -98,6 +120,7 @@ public func analyzeFiles(
         nextFrame += summary.frames
         result.inputs.append(summary)
     }
+    result.interfaceNames.merge(interfaceNames) { _, given in given }
     analyzer.finish(emit: emit)
     result.packets = analyzer.packets
     result.engine = analyzer.engine.statistics
@@ -105,23 +128,42 @@ public func analyzeFiles(
     return result
 }
 
-/// The files in the order an offline run reads them: by first packet time (files without
-/// packets last), keeping the given order on ties. Opens each file, so an unreadable one
+/// An input of an offline run, opened once to find its first packet.
+public struct OrderedInput {
+    public var path: CapturePath
+    /// The time of its first record; nil when it has none.
+    public var firstPacket: Timestamp?
+    /// A stream (read once) stays open here with its first record peeked and kept; nil
+    /// for a regular file, which is reopened at its turn.
+    public var capture: OfflineCapture?
+}
+
+/// The inputs in the order an offline run reads them: by first packet time (inputs without
+/// packets last), keeping the given order on ties. Opens each input, so an unreadable one
 /// fails here with its one-line error.
-public func orderByFirstPacket(_ paths: [String]) throws(CaptureError) -> [String] {
-    var ordered: [(path: String, first: Timestamp?)] = []
-    for path in paths {
-        let capture = try OfflineCapture(path: path)
-        var first: Timestamp?
-        if case .frame(let frame) = capture.next() { first = frame.timestamp }
-        ordered.append((path, first))
+///
+/// Streams and files are ordered alike, so mixing them changes nothing in the report: a
+/// stream (standard input, pipe, FIFO, `/dev/fd/N`, anything but a regular file opened by
+/// name) is never opened twice: its first record is peeked and kept and it stays open
+/// until its turn; its writer waits meanwhile. A regular file is closed again after the
+/// peek and reopened at its turn, so thousands of rotated files hold one descriptor at a
+/// time. Standard input may be given once.
+public func orderByFirstPacket(_ inputs: [CapturePath]) throws(CaptureError) -> [OrderedInput] {
+    if inputs.filter(\.isStandardInput).count > 1 {
+        throw .cannotOpen(path: "-", reason: "standard input can be read only once; give '-' once")
+    }
+    var ordered: [OrderedInput] = []
+    for input in inputs {
+        let capture = try OfflineCapture(input: input)
+        let first = capture.peekFirstTimestamp()
+        ordered.append(OrderedInput(path: input, firstPacket: first, capture: capture.isReopenable ? nil : capture))
     }
     let order = ordered.indices.sorted {
-        let left = ordered[$0].first ?? Timestamp(nanoseconds: .max)
-        let right = ordered[$1].first ?? Timestamp(nanoseconds: .max)
+        let left = ordered[$0].firstPacket ?? Timestamp(nanoseconds: .max)
+        let right = ordered[$1].firstPacket ?? Timestamp(nanoseconds: .max)
         return left == right ? $0 < $1 : left < right
     }
-    return order.map { ordered[$0].path }
+    return order.map { ordered[$0] }
 }
 
 /// Set by SIGINT/SIGTERM during a live run; checked between reads.

@@ -66,6 +66,22 @@ struct AnalysisArguments: ParsableArguments {
         valueName: "ip"))
     var dnsServers: [String] = []
 
+    @Option(name: .customLong("interface-names"), help: ArgumentHelp(
+        "Output of `ip -o link` (or `ip -j link`) taken on the node: names the interface indexes of `-i any` captures.",
+        valueName: "file"))
+    var interfaceNamesFile: String?
+
+    /// The names from --interface-names (empty without it); exits 2 with one line if the file is unusable.
+    func interfaceNames() throws -> [Int32: String] {
+        guard let interfaceNamesFile else { return [:] }
+        do {
+            return try InterfaceNameMap.load(path: interfaceNamesFile)
+        } catch {
+            printError("dnstrail: \(error)")
+            throw ExitCode(2)
+        }
+    }
+
     func validate() throws {
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
         guard maxPending > 0 else { throw ValidationError("--max-pending must be positive") }
@@ -153,19 +169,24 @@ struct Analyze: ParsableCommand {
         abstract: "Analyse capture files (.pcap, .pcapng, optionally gzip-compressed).",
         discussion: """
             Several files (a rotated capture) are read in the order of their first packet and \
-            numbered as one capture. Exit status: 0 done, 2 an input cannot be read, 3 unanswered \
-            queries with --fail-on-unanswered.
+            numbered as one capture. Standard input ('-'), pipes and FIFOs are read once, in the \
+            same order: `tcpdump -w - | dnstrail analyze -` gives the report the file would. \
+            Exit status: 0 done, 2 an input cannot be read, 3 unanswered queries with \
+            --fail-on-unanswered.
             """)
 
-    @Argument(help: "Capture files.")
+    @Argument(help: "Capture files ('-' for standard input; pipes and FIFOs are read once).")
     var files: [String]
 
     @OptionGroup var analysis: AnalysisArguments
 
     func run() throws {
         let options = analysis.options
+        // The names as typed: CommandLine.arguments has turned invalid UTF-8 into U+FFFD.
+        let inputs = CapturePath.matching(files, raw: CapturePath.rawArguments())
+        let interfaceNames = try analysis.interfaceNames()
         let report = try analysis.report { emit throws(CaptureError) in
-            try analyzeFiles(files, options: options, emit: emit)
+            try analyzeFiles(inputs, options: options, interfaceNames: interfaceNames, emit: emit)
         }
         try analysis.exitForUnanswered(report)
     }

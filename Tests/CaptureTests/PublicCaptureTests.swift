@@ -1,4 +1,5 @@
 import Capture
+import Foundation
 import Testing
 import WireCore
 
@@ -180,6 +181,38 @@ struct PublicCaptureTests {
         #expect(frame.timestamp.nanoseconds == 1_741_351_492_219_938_000)
         #expect(frame.capturedLength == 91)
         #expect(Array(frame.bytes.prefix(2)) == [0x08, 0x00])
+    }
+
+    /// The same frames through a pipe (read once, first record peeked) as from the file,
+    /// and for pcapng the same interface blocks (read ahead, then replayed to libpcap).
+    @Test(arguments: table)
+    func readsTheSameThroughAPipe(_ expected: PublicCapture) throws {
+        let file = try OfflineCapture(path: expected.path)
+        let fileFrames = readAll(file)
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: expected.path)))
+        let pipe = try FilledPipe(bytes)
+        defer { pipe.close() }
+        let stream = try OfflineCapture(path: pipe.path)
+        #expect(!stream.isReopenable)
+        #expect(stream.peekFirstTimestamp()?.nanoseconds == expected.firstTimestamp)
+        #expect(stream.pcapngHead == file.pcapngHead)
+        let streamFrames = readAll(stream)
+        #expect(streamFrames.frames == fileFrames.frames)
+        #expect(streamFrames.damage == fileFrames.damage)
+    }
+
+    /// if_name of each Interface Description Block, as `capinfos` lists them.
+    @Test func pcapngInterfaceNamesAsCapinfosShowsThem() throws {
+        let multi = try OfflineCapture(path: Self.directory + "/zeek_pcapng-multi-interface.pcapng")
+        #expect(multi.pcapngHead?.interfaces.map(\.name) == ["eth0", "\\Device\\NPF_{5AE6EDB4-EFF9-46B3-A3C2-EE50C688A9E6}"])
+        #expect(multi.pcapngHead?.interfaces.map(\.linkType) == [.ethernet, .ethernet])
+        let any = try OfflineCapture(path: Self.directory + "/ndpi_trojan-tcp-tls.pcapng")
+        #expect(any.pcapngHead?.interfaces.map(\.name) == ["any"])
+        #expect(any.interfaceNames.isEmpty)  // "any" names no cooked interface index.
+        let unnamed = try OfflineCapture(path: Self.directory + "/chrissanders_dns_tcp.pcapng")
+        #expect(unnamed.pcapngHead?.interfaces.map(\.name) == [nil])
+        let classic = try OfflineCapture(path: Self.directory + "/dnscap_sll2.pcap")
+        #expect(classic.pcapngHead == nil)
     }
 
     /// ndpi_dns.pcap is pcapng despite its name: detected by magic, not the name.
