@@ -135,7 +135,11 @@ public final class LiveCapture {
             // libpcap: "lo: You don't have permission to perform this capture on that
             // device\n(socket: Operation not permitted)"; the description already says
             // the first part, so keep the system's reason in the parentheses.
-            return .permissionDenied(interface: interface, detail: Self.parenthesizedReason(message) ?? "permission denied")
+            let reason = Self.parenthesizedReason(message) ?? "permission denied"
+            if hasEffectiveCapability(capNetRaw) == true {
+                return .permissionDeniedDespiteCapability(interface: interface, detail: reason)
+            }
+            return .permissionDenied(interface: interface, detail: reason)
         case PCAP_ERROR_NO_SUCH_DEVICE:
             let known = availableInterfaces()
             return .noSuchInterface(
@@ -174,9 +178,13 @@ public final class LiveCapture {
         return names
     }
 
+    /// Why the capture failed after it started (set with the `.damaged` read):
+    /// `.interfaceWentAway` when the interface no longer exists, else `.liveCaptureFailed`.
+    public private(set) var failure: CaptureError?
+
     /// The next frame; `.timeout` when `timeoutMilliseconds` passed with nothing to
     /// deliver (or a signal interrupted the wait); `.damaged` once if the capture fails
-    /// (interface gone), then `.end`.
+    /// (interface gone: see `failure`), then `.end`.
     public func next() -> CaptureRead {
         if finished { return .end }
         var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
@@ -195,7 +203,14 @@ public final class LiveCapture {
         }
         finished = true
         if status == PCAP_ERROR_BREAK { return .end }
-        return .damaged(singleLine("live capture on '\(interface)' failed after \(framesRead) frames: \(Pcap.lastError(handle))"))
+        // libpcap 1.10 says "The interface disappeared" (ENODEV) or "The interface went
+        // down" (ENETDOWN, also sent when the interface is deleted): ask the kernel.
+        let detail = Pcap.lastError(handle)
+        let error: CaptureError = interface != "any" && if_nametoindex(interface) == 0
+            ? .interfaceWentAway(interface: interface, frames: framesRead, detail: detail)
+            : .liveCaptureFailed(interface: interface, detail: "after \(framesRead) frames: \(detail)")
+        failure = error
+        return .damaged(error.description)
     }
 
     /// libpcap's counters since the capture started, or nil if libpcap cannot give them.
@@ -220,4 +235,26 @@ struct StatisticsWidener {
         last = (received, dropped, interfaceDropped)
         return total
     }
+}
+
+/// CAP_NET_RAW's bit in the capability sets (linux/capability.h).
+let capNetRaw = 13
+
+/// Whether this process has capability `bit` in its effective set (from the `CapEff:`
+/// line of /proc/self/status); nil when that cannot be read.
+func hasEffectiveCapability(_ bit: Int) -> Bool? {
+    guard let file = fopen("/proc/self/status", "r") else { return nil }
+    defer { fclose(file) }
+    var line: UnsafeMutablePointer<CChar>? = nil
+    var capacity = 0
+    defer { free(line) }
+    while getline(&line, &capacity, file) > 0 {
+        guard let line else { break }
+        let text = String(cString: line)
+        guard text.hasPrefix("CapEff:") else { continue }
+        let hex = String(text.dropFirst("CapEff:".count)).trimmingWhitespace()
+        guard let mask = UInt64(hex, radix: 16) else { return nil }
+        return mask & (1 << UInt64(bit)) != 0
+    }
+    return nil
 }

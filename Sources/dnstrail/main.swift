@@ -66,6 +66,7 @@ struct AnalysisArguments: ParsableArguments {
     func validate() throws {
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
         guard maxPending > 0 else { throw ValidationError("--max-pending must be positive") }
+        guard !ports.contains(0) else { throw ValidationError("--port must be between 1 and 65535") }
         for server in dnsServers where IPAddress(server) == nil {
             throw ValidationError("--dns-server '\(server)' is not an IPv4 or IPv6 address")
         }
@@ -177,7 +178,7 @@ struct Live: ParsableCommand {
     @Option(name: [.customShort("i"), .long], help: "Interface to capture on, or 'any'.")
     var interface: String
 
-    @Option(help: "BPF filter. Default: DNS on the DNS ports, IP fragments, and the same inside VLAN tags.")
+    @Option(help: "BPF filter. Default: DNS on the DNS ports, IP fragments, ICMP unreachables, overlays carrying DNS, also in VLAN tags.")
     var filter: String?
 
     @Option(help: "Stop after this many seconds.")
@@ -227,12 +228,14 @@ struct Live: ParsableCommand {
                     }
                 },
                 status: { status in
-                    var line = "dnstrail: \(Int(status.elapsed)) s  frames \(status.frames)  queries \(status.queries)"
-                        + "  answered \(status.answered)  unanswered \(status.unanswered)"
-                    if let kernel = status.kernel { line += "  kernel drops \(kernel.dropped)" }
-                    printError(interactive ? "\r" + line + "\u{1B}[K" : line, terminator: interactive ? "" : "\n")
-                }, emit: emit)
+                    var line = "dnstrail: \(Int(status.elapsed)) s  frames \(status.frames)  transactions \(status.transactions)"
+                        + "  answered \(status.answered)  unanswered \(status.unanswered)  waiting \(status.waiting)"
+                    if let kernel = status.kernel { line += "  drops \(kernel.dropped)" }
+                    printError(interactive ? "\r" + terminalLine(line) + "\u{1B}[K" : line, terminator: interactive ? "" : "\n")
+                },
+                notice: { printError((interactive ? "\r\u{1B}[K" : "") + "dnstrail: " + $0) }, emit: emit)
             if interactive { printError("") }
+            if let failure = result.live?.failure { printError("dnstrail: \(failure)") }
             return result
         }
         if let bundle, let recorder, let liveCapturePath {
@@ -251,7 +254,15 @@ struct Live: ParsableCommand {
             try bundle.writeManifest(report: report, hashedInputs: [], commandLine: CommandLine.arguments)
             printError("dnstrail: evidence bundle written to \(bundle.directory.path)")
         }
+        if report.run.live?.failure != nil { throw ExitCode(2) }
         try analysis.exitForUnanswered(report)
+    }
+
+    /// `line` cut to the terminal's width, so the carriage-return status stays on one line.
+    private func terminalLine(_ line: String) -> String {
+        var size = winsize()
+        guard ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 1, line.count >= Int(size.ws_col) else { return line }
+        return String(line.prefix(Int(size.ws_col) - 1))
     }
 }
 

@@ -162,8 +162,8 @@ struct LiveCaptureTests {
             #expect(interface == "lo")
             // libpcap 1.10 on Linux: socket(AF_PACKET) fails with EPERM.
             #expect(detail == "socket: Operation not permitted")
-            #expect(error.description == "live capture on 'lo' needs root or the CAP_NET_RAW and CAP_NET_ADMIN"
-                + " capabilities (socket: Operation not permitted)")
+            #expect(error.description == "live capture on 'lo' needs CAP_NET_RAW, which this process lacks: run it"
+                + " as root or grant it with `setcap cap_net_raw=ep` (socket: Operation not permitted)")
         }
     }
 
