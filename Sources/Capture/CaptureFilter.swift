@@ -12,15 +12,17 @@ import WireCore
 ///   options or AH header (libpcap's `port` does not walk extension headers; the decoder does);
 /// - **ICMP errors**: every ICMP Destination Unreachable (type 3) and ICMPv6 Destination
 ///   Unreachable (type 1): the decoder pairs those quoting a query (REJECT, no listener);
-/// - **overlays** whose inner packet may carry DNS: VXLAN (UDP destination 4789, 8472),
-///   Geneve (6081, inner Ethernet, IPv4 or IPv6), IP-in-IP (protocol 4), IPv6-in-IP (41)
-///   and GRE (47; over IPv4, or IPv6 without extension headers) where the inner packet is
-///   DNS on `ports`, an inner IP fragment, an inner ICMP/ICMPv6 Destination Unreachable, a
+/// - **overlays**: VXLAN (UDP destination 4789, 8472), Geneve (6081), IP-in-IP (protocol
+///   4) and IPv6-in-IP (41), over IPv4 or IPv6, when the inner packet may carry DNS: DNS
+///   on `ports`, an inner IP fragment, an inner ICMP/ICMPv6 Destination Unreachable, a
 ///   further tunnel (inner protocol 4, 41, 47 or UDP to an overlay port), an inner IPv6
 ///   packet with extension headers, or an inner Ethernet frame that is neither IPv4, IPv6
-///   nor ARP (inner VLAN tags, MPLS…); ERSPAN (GRE 0x88BE, 0x22EB) is kept whole. Overlay
-///   traffic that is provably not DNS (inner TCP/UDP on other ports, inner ARP, other ICMP)
-///   is left out, so an uplink full of pod-to-pod traffic does not flood the capture.
+///   nor ARP (inner VLAN tags, MPLS…). Overlay traffic that is provably not DNS (inner
+///   TCP/UDP on other ports, inner ARP, other ICMP) is left out, so an uplink full of
+///   pod-to-pod traffic does not flood the capture. Kept whole (no inner check): GRE (47);
+///   Geneve with options other than none or one 8-byte word, or with an IP payload;
+///   IP-in-IP and IPv6-in-IP whose outer IPv4 header has options; inside one VLAN tag,
+///   every overlay but VXLAN and IP-in-IP; inside two tags, every overlay.
 ///
 /// Not kept: DNS inside PPPoE or MPLS on the link itself, which the decoder reads: libpcap's
 /// `pppoes` and `mpls`, like `vlan`, shift the offsets of the rest of the expression and
@@ -43,12 +45,19 @@ public func defaultCaptureFilter(ports: [UInt16]) -> String {
 /// not implemented"), the result is "" — no filter, every frame kept — since such
 /// captures are already selected elsewhere (e.g. by the nftables rule feeding NFLOG).
 public func defaultCaptureFilter(ports: [UInt16], linkType: LinkType) -> String {
-    let expression = CaptureFilterExpression(ports: ports)
-    for candidate in [expression.withVLAN, expression.withoutVLAN]
-    where (try? PacketFilter(expression: candidate, linkType: linkType)) != nil {
-        return candidate
+    defaultCaptureFilters(ports: ports, linkType: linkType).first ?? ""
+}
+
+/// The variants of the default filter libpcap compiles for `linkType`, most selective
+/// first (then overlays kept whole inside VLAN tags, then no VLAN clause); empty when
+/// none does. A live capture takes the first that fits the kernel's program size limit.
+public func defaultCaptureFilters(ports: [UInt16], linkType: LinkType) -> [String] {
+    var compiled: [String] = []
+    for candidate in CaptureFilterExpression(ports: ports).candidates
+    where !compiled.contains(candidate) && (try? PacketFilter(expression: candidate, linkType: linkType)) != nil {
+        compiled.append(candidate)
     }
-    return ""
+    return compiled
 }
 
 /// Builds the default filter's expression (see `defaultCaptureFilter(ports:)`). Inner
@@ -83,20 +92,39 @@ struct CaptureFilterExpression {
             + inner.ethernet(udp, at: "16") + ") or (udp[8] & 0x3f == 2 and udp[10:2] == 0x6558 and "
             + inner.ethernet(udp, at: "24") + ") or (udp[8] & 0x3f != 0 and udp[8] & 0x3f != 2)"
             + " or udp[10:2] == 0x0800 or udp[10:2] == 0x86dd))"
-        let ipv4Header = "((ip[0] & 0xf) << 2)"
-        let ipInIP = "(ip proto 4 and \(inner.ipv4(Accessor("ip"), at: ipv4Header)))"
-        let ipv6InIP = "(ip proto 41 and \(inner.ipv6(Accessor("ip"), at: ipv4Header)))"
+        // The inner checks assume an outer IPv4 header without options (0x45); with options
+        // the packet is kept whole. Offsets nested two deep (outer and inner header length)
+        // make libpcap 1.10.3's optimiser read scratch memory it never wrote once a `vlan`
+        // follows, and the kernel refuses such a program.
+        let ipInIP = "(ip proto 4 and (ip[0] != 0x45 or \(inner.ipv4(Accessor("ip"), at: "20"))))"
+        let ipv6InIP = "(ip proto 41 and (ip[0] != 0x45 or \(inner.ipv6(Accessor("ip"), at: "20"))))"
         let ipInIPv6 = "(ip6 proto 4 and \(inner.ipv4(Accessor("ip6"), at: "40")))"
         let ipv6InIPv6 = "(ip6 proto 41 and \(inner.ipv6(Accessor("ip6"), at: "40")))"
         // GRE's header length depends on three flags: offsets past it cost too many BPF
-        // instructions (over the kernel's 4,096 with the VLAN clauses), so GRE is kept whole.
+        // instructions, so GRE is kept whole.
         let gre = "(ip proto 47 or ip6 proto 47)"
-        let dns = [transport, ipv4Fragment, ipv6Fragment, ipv6Extensions, icmpErrors,
-                   vxlan, geneve, ipInIP, ipv6InIP, ipInIPv6, ipv6InIPv6, gre].joined(separator: " or ")
-        withoutVLAN = dns
-        // One tag, then a second one nested: each `vlan` moves the offsets by 4 bytes.
-        withVLAN = "\(dns) or (vlan and (\(dns) or (vlan and (\(dns)))))"
+        let plain = [transport, ipv4Fragment, ipv6Fragment, ipv6Extensions, icmpErrors]
+        let vxlanWhole = Self.vxlanPorts.map { "udp dst port \($0)" }
+        let othersWhole = ["udp dst port \(Self.genevePort)", "ip proto 41", "ip6 proto 4", "ip6 proto 41"]
+        let wholeOverlays = "(" + (vxlanWhole + othersWhole + ["ip proto 4"]).joined(separator: " or ") + ")"
+        let otherOverlaysWhole = "(" + othersWhole.joined(separator: " or ") + ")"
+        withoutVLAN = (plain + [vxlan, geneve, ipInIP, ipv6InIP, ipInIPv6, ipv6InIPv6, gre]).joined(separator: " or ")
+        // Inside tags every load goes through libpcap's run-time VLAN offset (Linux hands
+        // the first tag out of band), which roughly quadruples the program: the kernel's
+        // limit (BPF_MAXINSNS, 4,096) leaves room for VXLAN and IP-in-IP with their inner
+        // checks inside one tag; other overlays there, and all inside two, are kept whole.
+        let oneTag = (plain + [vxlan, ipInIP, otherOverlaysWhole, gre]).joined(separator: " or ")
+        let twoTags = (plain + [wholeOverlays, gre]).joined(separator: " or ")
+        // Each `vlan` moves the offsets of the rest of the expression by one tag.
+        withVLAN = "\(withoutVLAN) or (vlan and (\(oneTag) or (vlan and (\(twoTags)))))"
+        withVLANOverlaysWhole = "\(withoutVLAN) or (vlan and (\(twoTags) or (vlan and (\(twoTags)))))"
     }
+
+    /// `withVLAN` with every overlay kept whole inside tags: smaller, for long port lists.
+    var withVLANOverlaysWhole: String
+
+    /// The variants, most selective first.
+    var candidates: [String] { [withVLAN, withVLANOverlaysWhole, withoutVLAN] }
 }
 
 /// A libpcap protocol accessor (`udp`, `ip`, `ip6`): `proto[offset:size]`, where the

@@ -25,6 +25,17 @@ public final class LiveCapture {
     public let filter: String
     public let linkType: LinkType
     public let snapshotLength: Int
+    /// The kernel's limit on a classic BPF program (BPF_MAXINSNS); beyond it libpcap
+    /// filters in user space, copying every packet out of the kernel.
+    public static let maximumKernelInstructions: UInt32 = 4096
+
+    /// Whether the kernel runs the filter (libpcap falls back to filtering in user space,
+    /// with a warning on stderr, when the kernel refuses the program).
+    public var filterInKernel: Bool {
+        var length = socklen_t(0)
+        return getsockopt(descriptor, SOL_SOCKET, SO_GET_FILTER, nil, &length) == 0 && length > 0
+    }
+
     /// libpcap's warning from activation (e.g. promiscuous mode unsupported), if any.
     public let activationWarning: String?
     /// Frames returned so far by `next()`.
@@ -44,25 +55,27 @@ public final class LiveCapture {
         promiscuous: Bool = false, timeoutMilliseconds: Int = 100, firstFrameNumber: Int = 1
     ) throws(CaptureError) {
         try self.init(
-            interface: interface, filterChoice: { _ in filter }, snapshotLength: snapshotLength,
+            interface: interface, filterChoice: { _ in [filter] }, snapshotLength: snapshotLength,
             bufferSize: bufferSize, promiscuous: promiscuous, timeoutMilliseconds: timeoutMilliseconds,
             firstFrameNumber: firstFrameNumber)
     }
 
     /// Captures DNS on `dnsPorts` with `defaultCaptureFilter(ports:linkType:)`, built for
-    /// the interface's actual link type (no VLAN clause on "any", where libpcap has none).
+    /// the interface's actual link type (no VLAN clause on "any", where libpcap has none);
+    /// with a long port list, the first variant whose program the kernel accepts
+    /// (`maximumKernelInstructions`).
     public convenience init(
         interface: String, dnsPorts: [UInt16], snapshotLength: Int = 262_144, bufferSize: Int = 32 << 20,
         promiscuous: Bool = false, timeoutMilliseconds: Int = 100, firstFrameNumber: Int = 1
     ) throws(CaptureError) {
         try self.init(
-            interface: interface, filterChoice: { defaultCaptureFilter(ports: dnsPorts, linkType: $0) },
+            interface: interface, filterChoice: { defaultCaptureFilters(ports: dnsPorts, linkType: $0) },
             snapshotLength: snapshotLength, bufferSize: bufferSize, promiscuous: promiscuous,
             timeoutMilliseconds: timeoutMilliseconds, firstFrameNumber: firstFrameNumber)
     }
 
     private init(
-        interface: String, filterChoice: (LinkType) -> String, snapshotLength: Int, bufferSize: Int,
+        interface: String, filterChoice: (LinkType) -> [String], snapshotLength: Int, bufferSize: Int,
         promiscuous: Bool, timeoutMilliseconds: Int, firstFrameNumber: Int
     ) throws(CaptureError) {
         self.interface = interface
@@ -95,11 +108,28 @@ public final class LiveCapture {
             _ = pcap_set_datalink(handle, Int32(DLT_LINUX_SLL2))
         }
         let linkType = LinkType(rawValue: pcap_datalink(handle))
-        let expression = filterChoice(linkType)
-
+        // Compiled on this handle: on Linux, `vlan` reads the first tag out of band, which
+        // makes the program larger than `PacketFilter` (an offline handle) predicts.
+        let choices = filterChoice(linkType)
+        var expression = choices.last ?? ""
         var program = bpf_program()
-        guard pcap_compile(handle, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
-            throw .invalidFilter(expression: expression, detail: Pcap.lastError(handle))
+        for choice in choices {
+            var candidate = bpf_program()
+            guard pcap_compile(handle, &candidate, choice, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+                if choice == choices.last { throw .invalidFilter(expression: choice, detail: Pcap.lastError(handle)) }
+                continue
+            }
+            if candidate.bf_len <= LiveCapture.maximumKernelInstructions || choice == choices.last {
+                expression = choice
+                program = candidate
+                break
+            }
+            pcap_freecode(&candidate)
+        }
+        if choices.isEmpty {
+            guard pcap_compile(handle, &program, "", 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+                throw .invalidFilter(expression: "", detail: Pcap.lastError(handle))
+            }
         }
         let setFilter = pcap_setfilter(handle, &program)
         pcap_freecode(&program)

@@ -10,12 +10,16 @@ import WireCore
 struct CaptureFilterTests {
     static let dnsPorts: [UInt16] = [53, 5353, 5355]
 
-    @Test func expressionForTheDNSPortsRepeatsItselfInsideOneAndTwoVLANTags() {
+    @Test func expressionWithoutTagsThenInsideOneAndTwoVLANTags() {
         let plain = defaultCaptureFilter(ports: Self.dnsPorts, linkType: .linuxSLL2)
         #expect(plain.hasPrefix("((udp or tcp) and (port 53 or port 5353 or port 5355)) or (ip[6:2] & 0x3fff != 0)"))
         #expect(!plain.contains("vlan"))
-        #expect(defaultCaptureFilter(ports: Self.dnsPorts) == "\(plain) or (vlan and (\(plain) or (vlan and (\(plain)))))")
+        let ethernet = defaultCaptureFilter(ports: Self.dnsPorts)
+        #expect(ethernet.hasPrefix(plain + " or (vlan and ("))
+        #expect(ethernet.components(separatedBy: "vlan and").count == 3)
         #expect(defaultCaptureFilter(ports: [53, 53]) == defaultCaptureFilter(ports: [53]))
+        #expect(defaultCaptureFilters(ports: Self.dnsPorts, linkType: .ethernet).count == 3)
+        #expect(defaultCaptureFilters(ports: Self.dnsPorts, linkType: .linuxSLL2) == [plain])
     }
 
     /// The kernel refuses classic BPF programs over 4,096 instructions (BPF_MAXINSNS): the
@@ -125,6 +129,11 @@ struct CaptureFilterTests {
         var etherType: UInt16 = Packets.ipv4Type
         var packet: [UInt8]
         var kept: Bool
+        /// VXLAN and IP-in-IP are checked inside one VLAN tag too; other overlays are kept
+        /// whole there (the kernel's program size limit).
+        var keptInsideATag: Bool {
+            name.hasPrefix("VXLAN") || name.hasPrefix("IP-in-IP,") ? kept : true
+        }
     }
 
     static let overlayCases: [Overlay] = [
@@ -235,7 +244,9 @@ struct CaptureFilterTests {
              kept: false),
     ] + overlayCases.map { Case(name: $0.name, frame: Packets.ethernet(type: $0.etherType, $0.packet), kept: $0.kept) }
         + overlayCases.map { Case(name: "802.1Q, " + $0.name, frame: Packets.ethernet(type: $0.etherType,
-            vlanTags: [(0x8100, 11)], $0.packet), kept: $0.kept) }
+            vlanTags: [(0x8100, 11)], $0.packet), kept: $0.keptInsideATag) }
+        + overlayCases.map { Case(name: "QinQ, " + $0.name, frame: Packets.ethernet(type: $0.etherType,
+            vlanTags: [(0x88a8, 100), (0x8100, 11)], $0.packet), kept: true) }  // kept whole inside two tags
 
     @Test(arguments: ethernetCases)
     func ethernetFrame(_ example: Case) throws {
