@@ -228,10 +228,12 @@ struct Live: ParsableCommand {
                     }
                 },
                 status: { status in
-                    var line = "dnstrail: \(Int(status.elapsed)) s  frames \(status.frames)  transactions \(status.transactions)"
+                    // Transactions as the report counts them; `waiting`: not yet answered nor timed out.
+                    var line = "\(Int(status.elapsed)) s  frames \(status.frames)  transactions \(status.transactions)"
                         + "  answered \(status.answered)  unanswered \(status.unanswered)  waiting \(status.waiting)"
                     if let kernel = status.kernel { line += "  drops \(kernel.dropped)" }
-                    printError(interactive ? "\r" + terminalLine(line) + "\u{1B}[K" : line, terminator: interactive ? "" : "\n")
+                    printError(interactive ? "\r" + terminalLine(line) + "\u{1B}[K" : "dnstrail: " + line,
+                               terminator: interactive ? "" : "\n")
                 },
                 notice: { printError((interactive ? "\r\u{1B}[K" : "") + "dnstrail: " + $0) }, emit: emit)
             if interactive { printError("") }

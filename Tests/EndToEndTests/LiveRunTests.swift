@@ -105,7 +105,7 @@ struct LiveRunTests {
     }
 
     /// Sends one DNS query for "a." with `id` from a fresh socket (no answer is read).
-    static func sendQuery(id: UInt16) {
+    static func sendQuery(id: UInt16, port: UInt16 = LiveRunTests.port) {
         let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard descriptor >= 0 else { return }
         defer { close(descriptor) }
@@ -164,5 +164,74 @@ struct LiveRunTests {
         #expect(drain.limit >= .milliseconds(100) && drain.limit <= .milliseconds(2_000))
         #expect(notices.contains { $0.hasPrefix("stopping: waiting up to ") }, "\(notices)")
         #expect(result.interfaceNames[Int32(if_nametoindex("lo"))] == "lo", "\(result.interfaceNames)")
+    }
+
+    /// Issue 15.1: a second SIGINT during the drain ends it at once, says so, and the
+    /// query still waiting is not answered. The query goes to a socket that never reads
+    /// (no answer, no ICMP error), so it is pending for as long as the test needs.
+    @Test(.enabled(if: geteuid() == 0, "live capture needs root"))
+    func secondSignalSkipsTheDrain() throws {
+        let silentPort: UInt16 = 15_354
+        let silent = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(silent) }
+        var address = Self.loopback(port: silentPort)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(silent, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(bound == 0)
+        var options = AnalysisOptions()
+        options.ports = [silentPort]
+        var statusLines = 0
+        var notices: [String] = []
+        var transactions: [Transaction] = []
+        // Status 1 (~1 s): the query. Status 2 (~2 s, the query pending): the first
+        // SIGINT. The drain's first notice: the second. (kill(2), not raise(3): the test
+        // runner's thread may block SIGINT; the process-wide signal reaches runLive's handler.)
+        let result = try runLive(
+            interface: "lo", filter: nil, duration: 10, options: options,
+            status: { _ in
+                statusLines += 1
+                if statusLines == 1 { Thread { Self.sendQuery(id: 0x3333, port: silentPort) }.start() }
+                if statusLines == 2 { kill(getpid(), SIGINT) }
+            },
+            notice: { text in
+                notices.append(text)
+                if notices.count == 1 { kill(getpid(), SIGINT) }
+            },
+            emit: { transactions.append($0) })
+        let live = try #require(result.live)
+        #expect(live.stoppedBy == "signal")
+        let drain = try #require(live.drain)
+        #expect(drain.skipped)
+        #expect(drain.pendingAtStop == 1)
+        #expect(notices.count == 2, "\(notices)")
+        #expect(notices.last?.hasPrefix("second signal: stopping now, 1 query still in flight") == true, "\(notices)")
+        #expect(transactions.filter { $0.id == 0x3333 }.allSatisfy { $0.outcome != .answered })
+        #expect(transactions.contains { $0.id == 0x3333 })
+    }
+
+    /// Issue 15.8: port 0 is no DNS port.
+    @Test func portZeroIsRejected() throws {
+        let result = try runProcess(CLITests.binary, ["analyze", "captures/healthy.pcap", "--port", "0"], in: Paths.root)
+        #expect(result.status == 64)
+        #expect(result.errors.contains("--port must be between 1 and 65535"), "\(result.errors)")
+    }
+
+    /// Issue 15.8: the status line counts transactions as the report does and shows the
+    /// queries still waiting, on one line of under 100 columns for ordinary figures.
+    @Test(.enabled(if: geteuid() == 0, "live capture needs root"))
+    func statusLineCountsTransactionsAndWaiting() throws {
+        let result = try runProcess(CLITests.binary, ["live", "-i", "lo", "--duration", "1.5", "--port", "15355"],
+                                    in: Paths.root)
+        #expect(result.status == 0, "\(result.errors)")
+        let status = try #require(result.errors.split(separator: "\n").first { $0.contains(" frames ") })
+        #expect(status.hasPrefix("dnstrail: 1 s  frames "), "\(status)")
+        #expect(status.contains("  transactions 0  answered 0  unanswered 0  waiting 0  drops 0"), "\(status)")
+        // On a terminal the line has no "dnstrail: " prefix (and is cut to the terminal's width).
+        let busyHour = "3600 s  frames 1234567  transactions 123456  answered 123456  unanswered 1234  waiting 123  drops 0"
+        #expect(busyHour.count < 100)
+        #expect(status.dropFirst("dnstrail: ".count).split(separator: " ").count == busyHour.split(separator: " ").count)
     }
 }
