@@ -181,7 +181,8 @@ struct InterfaceNamer {
     private var looked: Set<Int32> = []
     private(set) var notLookedUp = 0
 
-    /// The SLL2 header (RFC-less, libpcap's LINKTYPE_LINUX_SLL2) holds the index at bytes 4–7.
+    /// Looks up the interface of a Linux cooked v2 frame (LINKTYPE_LINUX_SLL2: the index is
+    /// bytes 4–7 of its header, big-endian) the first time its index appears.
     mutating func observe(_ bytes: UnsafeRawBufferPointer, linkType: LinkType) {
         guard linkType == .linuxSLL2, bytes.count >= 8 else { return }
         var index: Int32 = 0
