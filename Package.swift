@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "DiagnosisTests", dependencies: ["Diagnosis", "Transactions", "Attribution", "PacketDecoding", "DNSWire", "WireCore"]),
         .testTarget(name: "AttributionTests", dependencies: ["Attribution", "PacketDecoding"]),
         .testTarget(name: "EvidenceTests", dependencies: ["Evidence", "WireCore"]),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "WireCore"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "PacketDecoding", "WireCore"]),
         .testTarget(name: "TransactionsTests", dependencies: ["Transactions", "PacketDecoding", "DNSWire", "WireCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Pipeline", "Reports", "Capture", "Transactions", "Diagnosis", "Attribution", "DNSWire"],
                     exclude: ["Golden"]),

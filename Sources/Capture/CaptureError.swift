@@ -8,8 +8,16 @@ public enum CaptureError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The file was read but is not a capture libpcap understands (wrong magic, empty,
     /// too short, damaged header, unsupported version).
     case notACapture(path: String, reason: String)
-    /// Live capture needs privileges this process lacks; `detail` is libpcap's message.
+    /// Live capture needs CAP_NET_RAW (measured on Linux 6.18 with libpcap 1.10: enough
+    /// for one interface, "any" and promiscuous mode; CAP_NET_ADMIN is not needed), and this
+    /// process does not have it; `detail` is libpcap's message.
     case permissionDenied(interface: String, detail: String)
+    /// The kernel refused the packet socket although this process has CAP_NET_RAW (a
+    /// user namespace that does not own the network namespace, a security module).
+    case permissionDeniedDespiteCapability(interface: String, detail: String)
+    /// The interface went away (deleted, or its namespace gone) during a live capture,
+    /// after `frames` frames; `detail` is libpcap's message.
+    case interfaceWentAway(interface: String, frames: Int, detail: String)
     /// `detail` lists the interfaces that do exist, when libpcap can enumerate them.
     case noSuchInterface(interface: String, detail: String)
     /// libpcap could not compile the BPF expression; `detail` is its message.
@@ -23,8 +31,14 @@ public enum CaptureError: Error, CustomStringConvertible, Sendable, Equatable {
         case let .cannotOpen(path, reason), let .notACapture(path, reason):
             text = "cannot read capture '\(path)': \(reason)"
         case let .permissionDenied(interface, detail):
-            text = "live capture on '\(interface)' needs root or the CAP_NET_RAW and CAP_NET_ADMIN"
-                + " capabilities" + (detail.isEmpty ? "" : " (\(detail))")
+            text = "live capture on '\(interface)' needs CAP_NET_RAW, which this process lacks:"
+                + " run it as root or grant it with `setcap cap_net_raw=ep`" + (detail.isEmpty ? "" : " (\(detail))")
+        case let .permissionDeniedDespiteCapability(interface, detail):
+            text = "live capture on '\(interface)' was refused although this process has CAP_NET_RAW"
+                + " (a user namespace or security module denies it)" + (detail.isEmpty ? "" : " (\(detail))")
+        case let .interfaceWentAway(interface, frames, detail):
+            text = "the interface '\(interface)' went away during the capture (after \(frames) frames)"
+                + (detail.isEmpty ? "" : " (\(detail))") + "; the report covers what was captured"
         case let .noSuchInterface(interface, detail):
             text = "no such network interface '\(interface)'" + (detail.isEmpty ? "" : " (\(detail))")
         case let .invalidFilter(expression, detail):

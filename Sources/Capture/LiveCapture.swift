@@ -25,6 +25,17 @@ public final class LiveCapture {
     public let filter: String
     public let linkType: LinkType
     public let snapshotLength: Int
+    /// The kernel's limit on a classic BPF program (BPF_MAXINSNS); beyond it libpcap
+    /// filters in user space, copying every packet out of the kernel.
+    public static let maximumKernelInstructions: UInt32 = 4096
+
+    /// Whether the kernel runs the filter (libpcap falls back to filtering in user space,
+    /// with a warning on stderr, when the kernel refuses the program).
+    public var filterInKernel: Bool {
+        var length = socklen_t(0)
+        return getsockopt(descriptor, SOL_SOCKET, SO_GET_FILTER, nil, &length) == 0 && length > 0
+    }
+
     /// libpcap's warning from activation (e.g. promiscuous mode unsupported), if any.
     public let activationWarning: String?
     /// Frames returned so far by `next()`.
@@ -44,25 +55,27 @@ public final class LiveCapture {
         promiscuous: Bool = false, timeoutMilliseconds: Int = 100, firstFrameNumber: Int = 1
     ) throws(CaptureError) {
         try self.init(
-            interface: interface, filterChoice: { _ in filter }, snapshotLength: snapshotLength,
+            interface: interface, filterChoice: { _ in [filter] }, snapshotLength: snapshotLength,
             bufferSize: bufferSize, promiscuous: promiscuous, timeoutMilliseconds: timeoutMilliseconds,
             firstFrameNumber: firstFrameNumber)
     }
 
     /// Captures DNS on `dnsPorts` with `defaultCaptureFilter(ports:linkType:)`, built for
-    /// the interface's actual link type (no VLAN clause on "any", where libpcap has none).
+    /// the interface's actual link type (no VLAN clause on "any", where libpcap has none);
+    /// with a long port list, the first variant whose program the kernel accepts
+    /// (`maximumKernelInstructions`).
     public convenience init(
         interface: String, dnsPorts: [UInt16], snapshotLength: Int = 262_144, bufferSize: Int = 32 << 20,
         promiscuous: Bool = false, timeoutMilliseconds: Int = 100, firstFrameNumber: Int = 1
     ) throws(CaptureError) {
         try self.init(
-            interface: interface, filterChoice: { defaultCaptureFilter(ports: dnsPorts, linkType: $0) },
+            interface: interface, filterChoice: { defaultCaptureFilters(ports: dnsPorts, linkType: $0) },
             snapshotLength: snapshotLength, bufferSize: bufferSize, promiscuous: promiscuous,
             timeoutMilliseconds: timeoutMilliseconds, firstFrameNumber: firstFrameNumber)
     }
 
     private init(
-        interface: String, filterChoice: (LinkType) -> String, snapshotLength: Int, bufferSize: Int,
+        interface: String, filterChoice: (LinkType) -> [String], snapshotLength: Int, bufferSize: Int,
         promiscuous: Bool, timeoutMilliseconds: Int, firstFrameNumber: Int
     ) throws(CaptureError) {
         self.interface = interface
@@ -95,11 +108,28 @@ public final class LiveCapture {
             _ = pcap_set_datalink(handle, Int32(DLT_LINUX_SLL2))
         }
         let linkType = LinkType(rawValue: pcap_datalink(handle))
-        let expression = filterChoice(linkType)
-
+        // Compiled on this handle: on Linux, `vlan` reads the first tag out of band, which
+        // makes the program larger than `PacketFilter` (an offline handle) predicts.
+        let choices = filterChoice(linkType)
+        var expression = choices.last ?? ""
         var program = bpf_program()
-        guard pcap_compile(handle, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
-            throw .invalidFilter(expression: expression, detail: Pcap.lastError(handle))
+        for choice in choices {
+            var candidate = bpf_program()
+            guard pcap_compile(handle, &candidate, choice, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+                if choice == choices.last { throw .invalidFilter(expression: choice, detail: Pcap.lastError(handle)) }
+                continue
+            }
+            if candidate.bf_len <= LiveCapture.maximumKernelInstructions || choice == choices.last {
+                expression = choice
+                program = candidate
+                break
+            }
+            pcap_freecode(&candidate)
+        }
+        if choices.isEmpty {
+            guard pcap_compile(handle, &program, "", 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+                throw .invalidFilter(expression: "", detail: Pcap.lastError(handle))
+            }
         }
         let setFilter = pcap_setfilter(handle, &program)
         pcap_freecode(&program)
@@ -135,7 +165,11 @@ public final class LiveCapture {
             // libpcap: "lo: You don't have permission to perform this capture on that
             // device\n(socket: Operation not permitted)"; the description already says
             // the first part, so keep the system's reason in the parentheses.
-            return .permissionDenied(interface: interface, detail: Self.parenthesizedReason(message) ?? "permission denied")
+            let reason = Self.parenthesizedReason(message) ?? "permission denied"
+            if hasEffectiveCapability(capNetRaw) == true {
+                return .permissionDeniedDespiteCapability(interface: interface, detail: reason)
+            }
+            return .permissionDenied(interface: interface, detail: reason)
         case PCAP_ERROR_NO_SUCH_DEVICE:
             let known = availableInterfaces()
             return .noSuchInterface(
@@ -174,9 +208,13 @@ public final class LiveCapture {
         return names
     }
 
+    /// Why the capture failed after it started (set with the `.damaged` read):
+    /// `.interfaceWentAway` when the interface no longer exists, else `.liveCaptureFailed`.
+    public private(set) var failure: CaptureError?
+
     /// The next frame; `.timeout` when `timeoutMilliseconds` passed with nothing to
     /// deliver (or a signal interrupted the wait); `.damaged` once if the capture fails
-    /// (interface gone), then `.end`.
+    /// (interface gone: see `failure`), then `.end`.
     public func next() -> CaptureRead {
         if finished { return .end }
         var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
@@ -195,7 +233,14 @@ public final class LiveCapture {
         }
         finished = true
         if status == PCAP_ERROR_BREAK { return .end }
-        return .damaged(singleLine("live capture on '\(interface)' failed after \(framesRead) frames: \(Pcap.lastError(handle))"))
+        // libpcap 1.10 says "The interface disappeared" (ENODEV) or "The interface went
+        // down" (ENETDOWN, also sent when the interface is deleted): ask the kernel.
+        let detail = Pcap.lastError(handle)
+        let error: CaptureError = interface != "any" && if_nametoindex(interface) == 0
+            ? .interfaceWentAway(interface: interface, frames: framesRead, detail: detail)
+            : .liveCaptureFailed(interface: interface, detail: "after \(framesRead) frames: \(detail)")
+        failure = error
+        return .damaged(error.description)
     }
 
     /// libpcap's counters since the capture started, or nil if libpcap cannot give them.
@@ -220,4 +265,26 @@ struct StatisticsWidener {
         last = (received, dropped, interfaceDropped)
         return total
     }
+}
+
+/// CAP_NET_RAW's bit in the capability sets (linux/capability.h).
+let capNetRaw = 13
+
+/// Whether this process has capability `bit` in its effective set (from the `CapEff:`
+/// line of /proc/self/status); nil when that cannot be read.
+func hasEffectiveCapability(_ bit: Int) -> Bool? {
+    guard let file = fopen("/proc/self/status", "r") else { return nil }
+    defer { fclose(file) }
+    var line: UnsafeMutablePointer<CChar>? = nil
+    var capacity = 0
+    defer { free(line) }
+    while getline(&line, &capacity, file) > 0 {
+        guard let line else { break }
+        let text = String(cString: line)
+        guard text.hasPrefix("CapEff:") else { continue }
+        let hex = String(text.dropFirst("CapEff:".count)).trimmingWhitespace()
+        guard let mask = UInt64(hex, radix: 16) else { return nil }
+        return mask & (1 << UInt64(bit)) != 0
+    }
+    return nil
 }

@@ -86,6 +86,7 @@ struct AnalysisArguments: ParsableArguments {
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
         guard maxPending > 0 else { throw ValidationError("--max-pending must be positive") }
         guard top >= 0 else { throw ValidationError("--top must be 0 (all) or more") }
+        guard !ports.contains(0) else { throw ValidationError("--port must be between 1 and 65535") }
         for server in dnsServers where IPAddress(server) == nil {
             throw ValidationError("--dns-server '\(server)' is not an IPv4 or IPv6 address")
         }
@@ -204,7 +205,7 @@ struct Live: ParsableCommand {
     @Option(name: [.customShort("i"), .long], help: "Interface to capture on, or 'any'.")
     var interface: String
 
-    @Option(help: "BPF filter. Default: DNS on the DNS ports, IP fragments, and the same inside VLAN tags.")
+    @Option(help: "BPF filter. Default: DNS on the DNS ports, IP fragments, ICMP unreachables, overlays carrying DNS, also in VLAN tags.")
     var filter: String?
 
     @Option(help: "Stop after this many seconds.")
@@ -254,12 +255,16 @@ struct Live: ParsableCommand {
                     }
                 },
                 status: { status in
-                    var line = "dnstrail: \(Int(status.elapsed)) s  frames \(status.frames)  queries \(status.queries)"
-                        + "  answered \(status.answered)  unanswered \(status.unanswered)"
-                    if let kernel = status.kernel { line += "  kernel drops \(kernel.dropped)" }
-                    printError(interactive ? "\r" + line + "\u{1B}[K" : line, terminator: interactive ? "" : "\n")
-                }, emit: emit)
+                    // Transactions as the report counts them; `waiting`: not yet answered nor timed out.
+                    var line = "\(Int(status.elapsed)) s  frames \(status.frames)  transactions \(status.transactions)"
+                        + "  answered \(status.answered)  unanswered \(status.unanswered)  waiting \(status.waiting)"
+                    if let kernel = status.kernel { line += "  drops \(kernel.dropped)" }
+                    printError(interactive ? "\r" + terminalLine(line) + "\u{1B}[K" : "dnstrail: " + line,
+                               terminator: interactive ? "" : "\n")
+                },
+                notice: { printError((interactive ? "\r\u{1B}[K" : "") + "dnstrail: " + $0) }, emit: emit)
             if interactive { printError("") }
+            if let failure = result.live?.failure { printError("dnstrail: \(failure)") }
             return result
         }
         if let bundle, let recorder, let liveCapturePath {
@@ -278,7 +283,15 @@ struct Live: ParsableCommand {
             try bundle.writeManifest(report: report, hashedInputs: [], commandLine: CommandLine.arguments)
             printError("dnstrail: evidence bundle written to \(bundle.directory.path)")
         }
+        if report.run.live?.failure != nil { throw ExitCode(2) }
         try analysis.exitForUnanswered(report)
+    }
+
+    /// `line` cut to the terminal's width, so the carriage-return status stays on one line.
+    private func terminalLine(_ line: String) -> String {
+        var size = winsize()
+        guard ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 1, line.count >= Int(size.ws_col) else { return line }
+        return String(line.prefix(Int(size.ws_col) - 1))
     }
 }
 

@@ -86,12 +86,15 @@ struct CaptureErrorTests {
             .noSuchInterface(interface: "eth9", detail: ""),
             .invalidFilter(expression: "port port", detail: "syntax error\n"),
             .liveCaptureFailed(interface: "eth0", detail: "the interface is down"),
+            .permissionDeniedDespiteCapability(interface: "eth0", detail: "socket: Operation not permitted"),
+            .interfaceWentAway(interface: "veth0", frames: 12, detail: "The interface disappeared\n"),
         ]
         for error in errors {
             #expect(!error.description.contains("\n"), "\(error.description)")
         }
         #expect(CaptureError.noSuchInterface(interface: "eth9", detail: "").description == "no such network interface 'eth9'")
         #expect(CaptureError.permissionDenied(interface: "eth0", detail: "socket: Operation not permitted").description
-            == "live capture on 'eth0' needs root or the CAP_NET_RAW and CAP_NET_ADMIN capabilities (socket: Operation not permitted)")
+            == "live capture on 'eth0' needs CAP_NET_RAW, which this process lacks: run it as root or grant it with"
+            + " `setcap cap_net_raw=ep` (socket: Operation not permitted)")
     }
 }

@@ -99,6 +99,23 @@ struct LiveCaptureTests {
         #expect(capture.statistics() != nil)
     }
 
+    /// Issue 15.2: the kernel runs the default filter (overlay and VLAN clauses included)
+    /// on an Ethernet interface and on "any", also with a long port list, where a smaller
+    /// variant is chosen. (libpcap 1.10.3's optimiser once produced a program reading
+    /// scratch memory it never wrote, which the kernel refused: filtering then fell back to
+    /// user space.)
+    @Test(.enabled(if: isRoot, "live capture needs root"), arguments: [
+        ("lo", [UInt16(53), 5353, 5355]), ("any", [53, 5353, 5355]), ("lo", Array(UInt16(53)...64)),
+    ])
+    func defaultFilterRunsInTheKernel(interface: String, ports: [UInt16]) throws {
+        let capture = try LiveCapture(interface: interface, dnsPorts: ports, timeoutMilliseconds: 20)
+        #expect(capture.filterInKernel, "\(interface), \(ports.count) ports: \(capture.filter.prefix(200))")
+        #expect(defaultCaptureFilters(ports: ports, linkType: capture.linkType).contains(capture.filter))
+        if interface == "lo" && ports.count == 3 {
+            #expect(capture.filter == defaultCaptureFilter(ports: ports), "the most selective variant fits")
+        }
+    }
+
     @Test(.enabled(if: isRoot, "live capture needs root"))
     func silenceGivesTimeout() throws {
         // A port nothing on this machine uses, and a payload nobody sends.
@@ -162,9 +179,28 @@ struct LiveCaptureTests {
             #expect(interface == "lo")
             // libpcap 1.10 on Linux: socket(AF_PACKET) fails with EPERM.
             #expect(detail == "socket: Operation not permitted")
-            #expect(error.description == "live capture on 'lo' needs root or the CAP_NET_RAW and CAP_NET_ADMIN"
-                + " capabilities (socket: Operation not permitted)")
+            #expect(error.description == "live capture on 'lo' needs CAP_NET_RAW, which this process lacks: run it"
+                + " as root or grant it with `setcap cap_net_raw=ep` (socket: Operation not permitted)")
         }
+    }
+
+    /// CAP_NET_RAW (bit 13) in this process's effective set, from /proc/self/status.
+    static let hasOnlyCapNetRaw: Bool = {
+        guard !isRoot, let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+              let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+        else { return false }
+        return mask == 1 << 13
+    }()
+
+    /// Issue 15.8, measured: with CAP_NET_RAW alone (no root, no CAP_NET_ADMIN) libpcap
+    /// opens one interface, "any", and one interface in promiscuous mode. Runs only in the
+    /// process the root-only test below starts.
+    @Test(.enabled(if: hasOnlyCapNetRaw, "needs a process whose only capability is CAP_NET_RAW"))
+    func capNetRawAloneCapturesOnAnInterfaceOnAnyAndPromiscuously() throws {
+        _ = try LiveCapture(interface: "lo", filter: "udp port 53")
+        _ = try LiveCapture(interface: "any", dnsPorts: [53])
+        _ = try LiveCapture(interface: "lo", filter: "udp port 53", promiscuous: true)
     }
 
     static let setpriv = "/usr/bin/setpriv"
@@ -193,5 +229,30 @@ struct LiveCaptureTests {
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(output)")
         #expect(output.contains("withoutPrivilegesLiveCaptureIsPermissionDenied() passed"), "\(output)")
+    }
+
+    /// Runs the CAP_NET_RAW-only test above as user nobody with CAP_NET_RAW as its one
+    /// (ambient) capability.
+    @Test(.enabled(if: canDropPrivileges, "needs root, setpriv(1) and the user nobody"))
+    func capNetRawAloneIsEnoughWhenRunAsNobody() throws {
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.setpriv)
+        process.arguments = [
+            "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all,+net_raw",
+            "--ambient-caps=-all,+net_raw", "--bounding-set=-all,+net_raw",
+            executable, "--testing-library", "swift-testing", "--filter", "capNetRawAloneCapturesOnAnInterfaceOnAnyAndPromiscuously",
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = "1"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(output)")
+        #expect(output.contains("capNetRawAloneCapturesOnAnInterfaceOnAnyAndPromiscuously() passed"), "\(output)")
     }
 }

@@ -1,0 +1,237 @@
+import Foundation
+import Glibc
+@testable import Pipeline
+import Testing
+import Transactions
+import WireCore
+
+/// `runLive` end to end on this machine's loopback (root only): a slow DNS responder in
+/// this process, queries sent so that one is in flight when `--duration` expires.
+@Suite("Live run", .serialized)
+struct LiveRunTests {
+    /// Issue 15.1: the drain lasts the slowest answer plus 20 % and 50 ms, within [100 ms, 2 s].
+    @Test func drainLimitFollowsTheSlowestAnswerWithinBounds() {
+        #expect(liveDrainLimit(slowestAnswer: nil) == .milliseconds(100))
+        #expect(liveDrainLimit(slowestAnswer: .milliseconds(1)) == .milliseconds(100))
+        #expect(liveDrainLimit(slowestAnswer: .milliseconds(200)) == .milliseconds(290))
+        #expect(liveDrainLimit(slowestAnswer: .milliseconds(5_000)) == .milliseconds(2_000))
+    }
+
+    /// An SLL2 header (20 bytes) for interface `index`.
+    static func sll2Header(index: Int32) -> [UInt8] {
+        let value = UInt32(bitPattern: index)
+        return [0x08, 0x00, 0, 0, UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff),
+                UInt8(value & 0xff)] + [UInt8](repeating: 0, count: 12)
+    }
+
+    /// Issue 15.3: indexes are named once, when first seen; an unknown index stays unnamed.
+    @Test func interfaceNamerNamesLoopbackAndSkipsUnknownIndexes() {
+        var namer = InterfaceNamer()
+        let loopback = if_nametoindex("lo")
+        for index in [Int32(loopback), Int32(loopback), Int32.max, 0, -5] {
+            Self.sll2Header(index: index).withUnsafeBytes { namer.observe($0, linkType: .linuxSLL2) }
+        }
+        #expect(namer.names == [Int32(loopback): "lo"])
+        // Other link types carry no index.
+        Self.sll2Header(index: 7).withUnsafeBytes { namer.observe($0, linkType: .ethernet) }
+        #expect(namer.names.count == 1)
+    }
+
+    static let port: UInt16 = 15_353
+    static let answerDelay = 0.15
+
+    /// Answers every query on 127.0.0.1:`port` after `answerDelay` (QR set), until `stop`.
+    final class SlowResponder: @unchecked Sendable {
+        let descriptor: Int32
+        private let stopped = NSLock()
+        private var isStopped = false
+
+        init() throws {
+            descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            guard descriptor >= 0 else { throw POSIXError(.EIO) }
+            var address = LiveRunTests.loopback(port: LiveRunTests.port)
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else {
+                close(descriptor)
+                throw POSIXError(.EADDRINUSE)
+            }
+            var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            Thread { self.serve() }.start()
+        }
+
+        func stop() {
+            stopped.withLock { isStopped = true }
+        }
+
+        private func serve() {
+            var buffer = [UInt8](repeating: 0, count: 512)
+            while !stopped.withLock({ isStopped }) {
+                var peer = sockaddr_in()
+                var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+                let count = buffer.withUnsafeMutableBytes { bytes in
+                    withUnsafeMutablePointer(to: &peer) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            recvfrom(descriptor, bytes.baseAddress, bytes.count, 0, $0, &length)
+                        }
+                    }
+                }
+                guard count >= 12 else { continue }
+                var answer = Array(buffer[0..<count])
+                answer[2] |= 0x80  // QR: a response
+                Thread.sleep(forTimeInterval: LiveRunTests.answerDelay)
+                _ = answer.withUnsafeBytes { bytes in
+                    withUnsafePointer(to: &peer) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            sendto(descriptor, bytes.baseAddress, bytes.count, 0, $0, length)
+                        }
+                    }
+                }
+            }
+            close(descriptor)
+        }
+    }
+
+    static func loopback(port: UInt16) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        return address
+    }
+
+    /// Sends one DNS query for "a." with `id` from a fresh socket (no answer is read).
+    static func sendQuery(id: UInt16, port: UInt16 = LiveRunTests.port) {
+        let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
+        let query: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xff), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0x61, 0, 0, 1, 0, 1]
+        var address = loopback(port: port)
+        _ = query.withUnsafeBytes { bytes in
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(descriptor, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+        // Keep the port open until the answer is back, so no ICMP port unreachable.
+        Thread.sleep(forTimeInterval: answerDelay * 3)
+    }
+
+    /// Issue 15.1 and 15.3: a query still waiting for its answer when `--duration` expires
+    /// is answered during the drain (which ends as soon as nothing is pending, well before
+    /// its limit), and the loopback's SLL2 index is named.
+    @Test(.enabled(if: geteuid() == 0, "live capture needs root"))
+    func queryInFlightAtTheStopIsAnsweredDuringTheDrain() throws {
+        let responder = try SlowResponder()
+        defer { responder.stop() }
+        var options = AnalysisOptions()
+        options.ports = [Self.port]
+        let duration = 2.0
+        // At the first status line (about 1 s into the capture), one query that sets the
+        // slowest answer (~150 ms, so a ~230 ms drain limit), and one sent 50 ms before the
+        // stop, answered ~100 ms after it.
+        var sent = false
+        var transactions: [Transaction] = []
+        var notices: [String] = []
+        let result = try runLive(
+            interface: "any", filter: nil, duration: duration, options: options,
+            status: { status in
+                guard !sent else { return }
+                sent = true
+                let late = max(0, duration - status.elapsed - 0.05)
+                Thread { Self.sendQuery(id: 0x1111) }.start()
+                Thread {
+                    Thread.sleep(forTimeInterval: late)
+                    Self.sendQuery(id: 0x2222)
+                }.start()
+            },
+            notice: { notices.append($0) }, emit: { transactions.append($0) })
+        let live = try #require(result.live)
+        #expect(live.stoppedBy == "duration")
+        #expect(live.failure == nil)
+        let ours = transactions.filter { $0.server.port == Self.port }
+        #expect(Set(ours.map(\.id)) == [0x1111, 0x2222], "\(ours)")
+        #expect(ours.allSatisfy { $0.outcome == .answered }, "\(ours.map { ($0.id, $0.outcome) })")
+        let drain = try #require(live.drain, "no drain: the last query was not pending at the stop")
+        #expect(drain.pendingAtStop >= 1)
+        #expect(!drain.skipped)
+        #expect(drain.lasted < drain.limit, "the drain should end once the answer is in")
+        #expect(drain.limit >= .milliseconds(100) && drain.limit <= .milliseconds(2_000))
+        #expect(notices.contains { $0.hasPrefix("stopping: waiting up to ") }, "\(notices)")
+        #expect(result.interfaceNames[Int32(if_nametoindex("lo"))] == "lo", "\(result.interfaceNames)")
+    }
+
+    /// Issue 15.1: a second SIGINT during the drain ends it at once, says so, and the
+    /// query still waiting is not answered. The query goes to a socket that never reads
+    /// (no answer, no ICMP error), so it is pending for as long as the test needs.
+    @Test(.enabled(if: geteuid() == 0, "live capture needs root"))
+    func secondSignalSkipsTheDrain() throws {
+        let silentPort: UInt16 = 15_354
+        let silent = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(silent) }
+        var address = Self.loopback(port: silentPort)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(silent, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(bound == 0)
+        var options = AnalysisOptions()
+        options.ports = [silentPort]
+        var statusLines = 0
+        var notices: [String] = []
+        var transactions: [Transaction] = []
+        // Status 1 (~1 s): the query. Status 2 (~2 s, the query pending): the first
+        // SIGINT. The drain's first notice: the second. (kill(2), not raise(3): the test
+        // runner's thread may block SIGINT; the process-wide signal reaches runLive's handler.)
+        let result = try runLive(
+            interface: "lo", filter: nil, duration: 10, options: options,
+            status: { _ in
+                statusLines += 1
+                if statusLines == 1 { Thread { Self.sendQuery(id: 0x3333, port: silentPort) }.start() }
+                if statusLines == 2 { kill(getpid(), SIGINT) }
+            },
+            notice: { text in
+                notices.append(text)
+                if notices.count == 1 { kill(getpid(), SIGINT) }
+            },
+            emit: { transactions.append($0) })
+        let live = try #require(result.live)
+        #expect(live.stoppedBy == "signal")
+        let drain = try #require(live.drain)
+        #expect(drain.skipped)
+        #expect(drain.pendingAtStop == 1)
+        #expect(notices.count == 2, "\(notices)")
+        #expect(notices.last?.hasPrefix("second signal: stopping now, 1 query still in flight") == true, "\(notices)")
+        #expect(transactions.filter { $0.id == 0x3333 }.allSatisfy { $0.outcome != .answered })
+        #expect(transactions.contains { $0.id == 0x3333 })
+    }
+
+    /// Issue 15.8: port 0 is no DNS port.
+    @Test func portZeroIsRejected() throws {
+        let result = try runProcess(CLITests.binary, ["analyze", "captures/healthy.pcap", "--port", "0"], in: Paths.root)
+        #expect(result.status == 64)
+        #expect(result.errors.contains("--port must be between 1 and 65535"), "\(result.errors)")
+    }
+
+    /// Issue 15.8: the status line counts transactions as the report does and shows the
+    /// queries still waiting, on one line of under 100 columns for ordinary figures.
+    @Test(.enabled(if: geteuid() == 0, "live capture needs root"))
+    func statusLineCountsTransactionsAndWaiting() throws {
+        let result = try runProcess(CLITests.binary, ["live", "-i", "lo", "--duration", "1.5", "--port", "15355"],
+                                    in: Paths.root)
+        #expect(result.status == 0, "\(result.errors)")
+        let status = try #require(result.errors.split(separator: "\n").first { $0.contains(" frames ") })
+        #expect(status.hasPrefix("dnstrail: 1 s  frames "), "\(status)")
+        #expect(status.contains("  transactions 0  answered 0  unanswered 0  waiting 0  drops 0"), "\(status)")
+        // On a terminal the line has no "dnstrail: " prefix (and is cut to the terminal's width).
+        let busyHour = "3600 s  frames 1234567  transactions 123456  answered 123456  unanswered 1234  waiting 123  drops 0"
+        #expect(busyHour.count < 100)
+        #expect(status.dropFirst("dnstrail: ".count).split(separator: " ").count == busyHour.split(separator: " ").count)
+    }
+}
