@@ -65,16 +65,8 @@ public func fuzzReports(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-/// Where the capture files are written: memory-backed when possible, one directory per process.
-let scratchDirectory: String = {
-    let base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory()
-    let path = "\(base)/fuzz-reports-\(getpid())"
-    mkdir(path, 0o700)
-    atexit { removeScratchDirectory() }
-    return path
-}()
-
-func removeScratchDirectory() { rmdir(scratchDirectory) }
+/// Where the capture files are written (memory-backed, one directory per process).
+let scratchDirectory = makeScratchDirectory(prefix: "fuzz-reports")
 
 func writeFile(_ path: String, _ bytes: [UInt8]) {
     let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)

@@ -52,13 +52,7 @@ struct BundleTemplate {
     }
 
     private init() throws {
-        let base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory()
-        var pattern = Array("\(base)/fuzz-verify-XXXXXX".utf8CString)
-        let made = pattern.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) }
-        }
-        guard let made else { throw CocoaError(.fileWriteUnknown) }
-        root = made
+        root = makeScratchDirectory(prefix: "fuzz-verify")
         let manager = FileManager.default
         captureBytes = Array(try Data(contentsOf: URL(fileURLWithPath: BundleTemplate.capturePath)))
         try manager.createDirectory(atPath: root + "/work/bundle", withIntermediateDirectories: true)
@@ -114,8 +108,5 @@ struct BundleTemplate {
         try Data(captureBytes).write(to: URL(fileURLWithPath: root + "/outside/capture.pcap"))
         fuzzExpect(mkfifo(root + "/outside/fifo", 0o600) == 0, "mkfifo failed")
         try manager.removeItem(atPath: root + "/work")
-        atexit { removeScratch() }
     }
 }
-
-func removeScratch() { _ = try? FileManager.default.removeItem(atPath: BundleTemplate.shared.root) }
