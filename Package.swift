@@ -12,7 +12,10 @@ let package = Package(
         .executable(name: "dnstrail", targets: ["dnstrail"]),
         // The analysis stages as a library, for the fuzz package in Fuzz/ (kept out of this
         // package so that sanitizer flags never touch the main build).
-        .library(name: "DNSTrailCore", targets: ["WireCore", "PacketDecoding", "Reassembly", "DNSWire", "Transactions", "Pipeline"]),
+        .library(name: "DNSTrailCore", targets: [
+            "WireCore", "PacketDecoding", "Reassembly", "DNSWire", "Transactions", "Pipeline",
+            "Attribution", "Diagnosis", "Reports", "Evidence",
+        ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

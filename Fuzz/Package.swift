@@ -33,5 +33,15 @@ let package = Package(
             name: "FuzzReassembly",
             dependencies: ["FuzzSupport", .product(name: "DNSTrailCore", package: "dnstrail")],
             swiftSettings: fuzzerSettings),
+        // The stages after parsing: report figures, timeline, diagnosis, text/JSON/HTML/NDJSON.
+        .executableTarget(
+            name: "FuzzReports",
+            dependencies: ["FuzzSupport", .product(name: "DNSTrailCore", package: "dnstrail")],
+            swiftSettings: fuzzerSettings),
+        // `verify` on a hostile evidence bundle.
+        .executableTarget(
+            name: "FuzzVerify",
+            dependencies: ["FuzzSupport", .product(name: "DNSTrailCore", package: "dnstrail")],
+            swiftSettings: fuzzerSettings),
     ]
 )

@@ -13,7 +13,12 @@ the fuzzer found, named by their own sha1 without the prefix, are left alone):
   FuzzPipeline       consecutive frames of one capture in the target's framing
                      (header, time step, 2-byte length, bytes), cut into inputs of at most
                      MAX_PIPELINE bytes;
-  FuzzReassembly     synthetic operation sequences (in-order, reversed, overlapping).
+  FuzzReassembly     synthetic operation sequences (in-order, reversed, overlapping);
+  FuzzReports        every capture's IP packets as raw-frame events of the target's capture
+                     script (time steps kept), cut into inputs of at most MAX_REPORTS bytes,
+                     plus hand-written scripts (answers, clock jumps of 27 days and to the
+                     64-bit ends, bursts of distinct servers and sources, TCP, ICMP, mDNS);
+  FuzzVerify         one sequence per kind of bundle edit (see the target's BundleMutation).
 
 The byte layouts are the ones documented in each target's source in Fuzz/Sources.
 """
@@ -28,6 +33,7 @@ DNS_PORTS = {53, 5353, 5355}
 MAX_DNS = 4096
 MAX_FRAME = 4096
 MAX_PIPELINE = 8192
+MAX_REPORTS = 8192
 MAX_PER_TARGET = 6000
 # Per capture, so that one big capture does not crowd out the rest.
 MAX_PER_CAPTURE = 150
@@ -239,6 +245,93 @@ def reassembly_seeds():
     return seeds
 
 
+def ip_packet(link_type, frame):
+    """The IP packet of a frame, or None (FuzzReports writes its raw frames as LINKTYPE_RAW)."""
+    if link_type in (101, 12, 14, 228, 229):
+        return frame
+    if link_type == 1 and frame[12:14] in (b"\x08\x00", b"\x86\xdd"):
+        return frame[14:]
+    if link_type == 113 and frame[14:16] in (b"\x08\x00", b"\x86\xdd"):
+        return frame[16:]
+    if link_type == 276 and frame[0:2] in (b"\x08\x00", b"\x86\xdd"):
+        return frame[20:]
+    return None
+
+
+def reports_units(records):
+    """A capture's IP packets as FuzzReports raw-frame events (kind 12), time steps kept."""
+    units, unit, previous = [], b"\x08\x00", None
+    for link_type, seconds, frame, _ in records:
+        packet = ip_packet(link_type, frame)
+        if packet is None or len(packet) > 255:
+            continue
+        step_seconds = 0.0 if previous is None else seconds - previous
+        previous = seconds
+        milliseconds = round(abs(step_seconds) * 1000)
+        step = milliseconds if milliseconds < 128 else min(255, 127 + max(1, round(abs(step_seconds))))
+        event = bytes([0x0C | (0x80 if step_seconds < 0 else 0), step, len(packet)]) + packet
+        if len(unit) + len(event) > MAX_REPORTS:
+            units.append(unit)
+            unit = b"\x08\x00"
+        unit += event
+    if len(unit) > 2:
+        units.append(unit)
+    return units
+
+
+def reports_seeds():
+    """Hand-written FuzzReports scripts (layout in Fuzz/Sources/FuzzReports/CaptureScript.swift)."""
+    name = bytes([3, 0, 1, 2])  # www.example.com
+    hostile = bytes([3, 9, 10, 11])  # <script>, "><svg>, an escape sequence
+    def query(client=5, server=1, ident=0x1234, labels=name, step=1):
+        return bytes([0x00, step, client]) + struct.pack(">HH", server, ident) + labels + bytes([0, 0])
+    def answer(which=0, choice=0x20, step=5):
+        return bytes([0x04, step, which, choice])
+    jump = lambda which: bytes([0x09, 0, which])
+    seeds = [
+        b"\x00\x00" + query() + answer(),
+        b"\x00\x00" + query() + answer() + jump(1) + query(ident=2) + answer(),  # 27 days back
+        b"\x00\x00" + query() + jump(0) + query(ident=2) + answer(1) + answer(0),  # 27 days on
+        b"\x03\x00" + query() + jump(15) + answer() + jump(16) + query(ident=3),  # pcapng ns, 64-bit ends
+        b"\x04\x00" + query() + jump(17) + answer() + jump(18) + query(ident=3),
+        b"\x00\x00" + query() + bytes([0x84, 0x20, 0, 0x20]),  # answered 32 ms before it was asked
+        b"\x00\x00" + bytes([0x0A, 0, 0x8F, 0x03]) + b"\x00\x00",  # 4096 distinct servers, answered
+        b"\x00\x00" + bytes([0x0A, 0, 0x8F, 0x00]) + b"\x00\x00",  # 4096 distinct sources
+        b"\x10\x00" + query() + bytes([0x0B, 0]) + answer() + bytes([0x0B, 0]) + query(ident=9),  # two files
+        b"\x00\x00" + query() + bytes([0x07, 1, 0, 0x03]),  # ICMP port unreachable
+        b"\x00\x00" + query(client=0x85, server=0x8001) + bytes([0x07, 1, 0, 0x04]),  # IPv6, ICMPv6
+        b"\x00\x00" + bytes([0x08, 1, 5]) + struct.pack(">HH", 1, 7) + name + bytes([0, 0x20]),  # TCP answered
+        b"\x00\x00" + bytes([0x08, 1, 5]) + struct.pack(">HH", 1, 7) + name + bytes([0, 0x21]),  # no SYN-ACK
+        b"\x00\x00" + bytes([0x08, 1, 5]) + struct.pack(">HH", 1, 7) + name + bytes([0, 0x24]),  # reset
+        b"\x00\x00" + query() + bytes([0x0E, 0x10, 0]) + answer(),  # retried
+        b"\x00\x00" + bytes([0x0D, 0, 5]) + struct.pack(">H", 1) + name,  # mDNS
+        b"\x00\x00" + query(labels=hostile) + answer() + query(labels=hostile, ident=3),
+        b"\x80\x00" + query() + bytes([0x00, 0xFF]) + b"\x06\x00\x01\x00\x00\x00\x00\x00",  # short timeout
+        b"\x48\x00" + query() + answer(choice=0x70),  # raw IP, small snaplen, 3 answers
+    ]
+    return seeds
+
+
+def verify_seeds():
+    """FuzzVerify edit sequences (layout in Fuzz/Sources/FuzzVerify/BundleMutation.swift)."""
+    seeds = [b"\x00", b"\x01"]
+    for check in (0, 1):
+        for op, arguments in ((0, [(0x01, 19), (0x02, 25), (0x00, 0), (0x05, 1), (0x06, 0), (0x08, 3), (0x04, 26)]),
+                              (1, [(0, 10, 0x41), (0, 3, 0xFF)]),
+                              (2, [(0, 0), (1, 1), (2, 2), (3, 3), (0, 5)]),
+                              (3, [(0, 0), (1, 1), (2, 2), (3, 3), (0, 4), (1, 5), (2, 6), (3, 7)]),
+                              (4, [(0,), (2,), (3,), (4,), (5,), (6,), (7,), (8,)]),
+                              (5, [(0, 0), (1, 1), (2, 2), (3, 3), (4, 4)]),
+                              (6, [(0,), (1,), (2,), (3,), (4,), (5,)]),
+                              (7, [(2,), (3,), (16,), (17,), (0,)])):
+            for argument in arguments:
+                if op == 1:
+                    seeds.append(bytes([check, op]) + struct.pack(">H", argument[1]) + bytes([argument[2]]))
+                else:
+                    seeds.append(bytes([check, op] + list(argument)))
+    return seeds
+
+
 def write_seeds(directory, units):
     os.makedirs(directory, exist_ok=True)
     for name in os.listdir(directory):
@@ -259,13 +352,14 @@ def write_seeds(directory, units):
 
 def main():
     output, paths = sys.argv[1], sys.argv[2:]
-    dns, frames, pipeline = [], [], []
+    dns, frames, pipeline, reports = [], [], [], []
     for path in paths:
         try:
             records = list(read_capture(path))
         except (OSError, EOFError, struct.error) as error:
             print(f"seed: skipping {path}: {error}", file=sys.stderr)
             continue
+        reports += reports_units(records)[:MAX_PER_CAPTURE]
         by_link = {}
         first_dns, first_frames = len(set(dns)), len(frames)
         for record in records:
@@ -286,7 +380,8 @@ def main():
             if len(unit) > 1:
                 pipeline.append(unit)
     for target, units in (("FuzzDNSParser", dns), ("FuzzPacketDecoder", frames), ("FuzzPipeline", pipeline),
-                          ("FuzzReassembly", reassembly_seeds())):
+                          ("FuzzReassembly", reassembly_seeds()), ("FuzzReports", reports_seeds() + reports),
+                          ("FuzzVerify", verify_seeds())):
         count = write_seeds(os.path.join(output, target), units)
         print(f"seed: {target}: {count} seed inputs", file=sys.stderr)
 
