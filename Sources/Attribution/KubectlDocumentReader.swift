@@ -26,6 +26,8 @@ enum KubectlDocumentReader {
         } catch .notJSON(let source, let detail) {
             // Say where the syntax breaks; several documents in a row are read one by one.
             switch JSONScanner.documents(in: Array(bytes)) {
+            case .failure(let error) where error.isTooDeep:
+                throw .tooDeep(source: source, detail: error.message)
             case .failure(let error):
                 throw .notJSON(source: source, detail: error.message)
             case .success(let ranges) where ranges.count > 1:

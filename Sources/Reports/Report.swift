@@ -60,6 +60,7 @@ public struct Report {
         if run.engine.evicted > 0 {
             warnings.append("\(run.engine.evicted) outstanding queries were evicted (table full)")
         }
+        warnings += figures.limitWarnings
         return warnings
     }
 
@@ -217,7 +218,7 @@ public struct Report {
         .object(values.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })
     }
 
-    static func latency(_ histogram: Histogram<UInt64>) -> JSONValue {
+    static func latency(_ histogram: LatencyHistogram) -> JSONValue {
         guard histogram.totalCount > 0 else { return .null }
         func milliseconds(_ microseconds: UInt64) -> JSONValue { .double(Double(microseconds) / 1000) }
         return .object([("p50", milliseconds(histogram.valueAtPercentile(50))),
