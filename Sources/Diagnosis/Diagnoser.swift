@@ -28,8 +28,13 @@ public struct DiagnosisContext: Sendable {
 /// turns them into findings at the end. Memory is bounded by the number of distinct
 /// sources and servers (capped), never by the number of transactions.
 public struct Diagnoser {
-    /// Sources tracked; beyond this, new sources are counted but not diagnosed.
-    public static let maximumSources = 100_000
+    /// Sources tracked; beyond this, new sources are counted (`untrackedSources`) but not
+    /// diagnosed. Each costs about 10 KB at worst with its examples and per-server counts
+    /// (measured: scripts/bench-memory), so 250 MB.
+    public static let maximumSources = 25_000
+    /// Servers counted per source; a source's queries to further servers count in its
+    /// totals only (a scanner or a resolver asking thousands of servers).
+    public static let maximumServersPerSource = 256
     /// Server addresses whose answers are tracked (which sources they answered, SERVFAIL
     /// and late answers); at most 1,024 answered sources each, about 40 KB: 400 MB at
     /// worst, reached only with 10 M answered queries from distinct (source, server) pairs.
@@ -88,6 +93,7 @@ public struct Diagnoser {
                 update(&perServer.values[index])
                 return
             }
+            guard perServer.count < Diagnoser.maximumServersPerSource else { return }
             var entry = ServerCounts()
             update(&entry)
             perServer[server] = entry
@@ -141,7 +147,8 @@ public struct Diagnoser {
     private var sourceStates: [SourceState] = []
     private var serverIndex = SlotIndex<IPAddress>()
     private var serverStates: [ServerState] = []
-    private var untrackedSources = 0
+    /// Transactions of sources beyond `maximumSources`, counted but not diagnosed.
+    public private(set) var untrackedSources = 0
     /// Answers from servers beyond `maximumServers`: counted for their source, not for the server.
     public private(set) var untrackedServerAnswers = 0
     /// Search-path prefixes held over all sources, and when they were last swept.
