@@ -42,4 +42,26 @@ struct SizeLimitTests {
         let text = "{\"kind\":\"List\",\"items\":[],\"x\":" + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}"
         _ = try readDirectory(text)
     }
+
+    /// A 600 MB pod name took 6.2 GB: a name, namespace or label past
+    /// `maximumStringBytes` is one line naming the field.
+    @Test func overlongPodNameIsOneLineError() {
+        let name = String(repeating: "a", count: 5_000)
+        let text = "{\"kind\":\"List\",\"items\":[{\"kind\":\"Pod\",\"metadata\":{\"name\":\"\(name)\",\"namespace\":\"x\"},"
+            + "\"status\":{\"podIP\":\"10.244.1.11\"}}]}"
+        let error = attributionError { () throws(AttributionError) in _ = try ClusterDirectory(kubectlJSON: Data(text.utf8)) }
+        #expect(error == .stringTooLong(source: "kubectl JSON input", field: "metadata.name", length: 5_000,
+                                        limit: KubectlDocumentReader.maximumStringBytes))
+        #expect(error?.description.isOneLine == true)
+        #expect(error?.description.hasPrefix("kubectl JSON input has a metadata.name of 5000 bytes, longer than the 1024 kept") == true)
+    }
+
+    @Test func overlongLabelValueIsOneLineError() {
+        let value = String(repeating: "v", count: 2_000)
+        let text = "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\",\"namespace\":\"x\",\"labels\":{\"app\":\"\(value)\"}},"
+            + "\"status\":{\"podIP\":\"10.244.1.11\"}}"
+        let error = attributionError { () throws(AttributionError) in _ = try ClusterDirectory(kubectlJSON: Data(text.utf8)) }
+        #expect(error == .stringTooLong(source: "kubectl JSON input", field: "label app", length: 2_000,
+                                        limit: KubectlDocumentReader.maximumStringBytes))
+    }
 }
