@@ -14,7 +14,13 @@ import Darwin
 /// Reads a whole file with POSIX calls, so failures carry the system's reason
 /// (`No such file or directory`, `Permission denied`, `Is a directory`).
 enum FileInput {
-    static func read(path: String) throws(AttributionError) -> Data {
+    /// Largest `--pods` input read (per file): `kubectl get pods,svc -A -o json` of a
+    /// cluster of about 8,000 pods. Decoding takes about ten times the text at peak, so
+    /// this bounds a `--pods` file to about 650 MB while it is read (freed before the
+    /// capture is analysed); `/dev/zero` or a runaway file stops here with one line.
+    static let maximumBytes = 64 << 20
+
+    static func read(path: String, maximumBytes: Int = FileInput.maximumBytes) throws(AttributionError) -> Data {
         let isStandardInput = path == "-"
         let descriptor = isStandardInput ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .unreadable(path: path, reason: systemError()) }
@@ -26,6 +32,9 @@ enum FileInput {
                 Glue.read(descriptor, raw.baseAddress, raw.count)
             }
             if count > 0 {
+                guard result.count + count <= maximumBytes else {
+                    throw .tooLarge(path: path, limit: maximumBytes)
+                }
                 result.append(contentsOf: buffer[0..<count])
             } else if count == 0 {
                 return result

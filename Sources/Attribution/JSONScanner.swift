@@ -5,7 +5,13 @@
 enum JSONScanner {
     struct SyntaxError: Error, Equatable {
         var message: String
+        /// The text nests deeper than `maximumDepth` (otherwise it is a syntax error).
+        var isTooDeep = false
     }
+
+    /// Deepest nesting of arrays and objects read, as Foundation's JSONDecoder (512): a
+    /// kubectl document nests about 15 levels.
+    static let maximumDepth = 512
 
     private enum State { case value, valueOrEnd, key, keyOrEnd, colon, after }
 
@@ -41,6 +47,9 @@ enum JSONScanner {
                 state = .after
             case .value, .valueOrEnd:
                 switch byte {
+                case UInt8(ascii: "{") where stack.count >= maximumDepth, UInt8(ascii: "[") where stack.count >= maximumDepth:
+                    return .failure(SyntaxError(message: "more than \(maximumDepth) levels at \(position(bytes, index))",
+                                                isTooDeep: true))
                 case UInt8(ascii: "{"):
                     stack.append(byte); index += 1; state = .keyOrEnd
                 case UInt8(ascii: "["):

@@ -26,6 +26,8 @@ enum KubectlDocumentReader {
         } catch .notJSON(let source, let detail) {
             // Say where the syntax breaks; several documents in a row are read one by one.
             switch JSONScanner.documents(in: Array(bytes)) {
+            case .failure(let error) where error.isTooDeep:
+                throw .tooDeep(source: source, detail: error.message)
             case .failure(let error):
                 throw .notJSON(source: source, detail: error.message)
             case .success(let ranges) where ranges.count > 1:
@@ -74,6 +76,27 @@ enum KubectlDocumentReader {
             throw .notJSON(source: source, detail: "it looks like kubectl's table output; add `-o json`")
         }
         return bytes   // let the decoder say what is wrong
+    }
+
+    /// Longest name, namespace, node name, label key or value kept (Kubernetes allows 253
+    /// bytes for names, 63 for label values): a longer one is not from kubectl, and would be
+    /// printed in every finding that names its pod.
+    static let maximumStringBytes = 1024
+
+    /// Throws `.stringTooLong` for the first string of `item` the directory would keep that
+    /// is longer than `maximumStringBytes`.
+    static func checkStringLengths(_ item: RawItem) throws(AttributionError) {
+        var fields: [(String, String?)] = []
+        for metadata in [item.pod?.metadata, item.service?.metadata, item.endpointSlice?.metadata,
+                         item.endpoints?.metadata, item.node?.metadata] {
+            guard let metadata else { continue }
+            fields += [("metadata.name", metadata.name), ("metadata.namespace", metadata.namespace)]
+            for (key, value) in metadata.labels { fields += [("a label key", key), ("label \(key.prefix(40))", value)] }
+        }
+        fields.append(("spec.nodeName", item.pod?.spec?.nodeName))
+        for case let (field, value?) in fields where value.utf8.count > maximumStringBytes {
+            throw .stringTooLong(source: source, field: field, length: value.utf8.count, limit: maximumStringBytes)
+        }
     }
 
     static func isSpace(_ byte: UInt8) -> Bool {
@@ -127,6 +150,7 @@ enum KubectlDocumentReader {
                 throw .notKubectlDocument(source: source, found: "kind \(kind)")
             }
             guard let item = raw.single else { return Document(items: []) }
+            try checkStringLengths(item)
             return Document(items: [Item(item: item, kind: single)])
         case nil:
             guard raw.hasItemsKey else { throw .notKubectlDocument(source: source, found: "no \"kind\" field") }
@@ -140,6 +164,7 @@ enum KubectlDocumentReader {
         for entry in raw.items ?? [] {
             guard let item = entry.value else { unreadable += 1; continue }
             guard let kind = item.resolvedKind(listImplies: implied) else { continue }
+            try checkStringLengths(item)
             items.append(Item(item: item, kind: kind))
         }
         return Document(items: items, unreadableCount: unreadable)

@@ -28,8 +28,17 @@ public struct DiagnosisContext: Sendable {
 /// turns them into findings at the end. Memory is bounded by the number of distinct
 /// sources and servers (capped), never by the number of transactions.
 public struct Diagnoser {
-    /// Sources tracked; beyond this, new sources are counted but not diagnosed.
-    public static let maximumSources = 100_000
+    /// Sources tracked; beyond this, new sources are counted (`untrackedSources`) but not
+    /// diagnosed. Each costs about 10 KB at worst with its examples and per-server counts
+    /// (measured: scripts/bench-memory), so 250 MB.
+    public static let maximumSources = 25_000
+    /// Servers counted per source; a source's queries to further servers count in its
+    /// totals only (a scanner or a resolver asking thousands of servers).
+    public static let maximumServersPerSource = 256
+    /// Server addresses whose answers are tracked (which sources they answered, SERVFAIL
+    /// and late answers); at most 1,024 answered sources each, about 40 KB: 400 MB at
+    /// worst, reached only with 10 M answered queries from distinct (source, server) pairs.
+    public static let maximumServers = 10_000
     /// Frames kept per finding for the evidence capture.
     public static let maximumFramesPerSource = 2_000
     /// A retry this long after the first attempt is a resolver timeout, not a burst.
@@ -84,6 +93,7 @@ public struct Diagnoser {
                 update(&perServer.values[index])
                 return
             }
+            guard perServer.count < Diagnoser.maximumServersPerSource else { return }
             var entry = ServerCounts()
             update(&entry)
             perServer[server] = entry
@@ -137,7 +147,10 @@ public struct Diagnoser {
     private var sourceStates: [SourceState] = []
     private var serverIndex = SlotIndex<IPAddress>()
     private var serverStates: [ServerState] = []
-    private var untrackedSources = 0
+    /// Transactions of sources beyond `maximumSources`, counted but not diagnosed.
+    public private(set) var untrackedSources = 0
+    /// Answers from servers beyond `maximumServers`: counted for their source, not for the server.
+    public private(set) var untrackedServerAnswers = 0
     /// Search-path prefixes held over all sources, and when they were last swept.
     private var searchBaseTotal = 0
     private var lastSearchSweep = Timestamp(nanoseconds: Int64.min)
@@ -187,7 +200,15 @@ public struct Diagnoser {
         switch outcome {
         case .answered:
             sourceStates[slot].counts.answered += 1
-            let serverSlot = self.serverSlot(server)
+            guard let serverSlot = self.serverSlot(server) else {
+                untrackedServerAnswers += 1
+                sourceStates[slot].updateServer(server) { entry in
+                    entry.counts.answered += 1
+                    entry.direct.answered += direct.answered
+                    entry.direct.unanswered += direct.unanswered
+                }
+                break
+            }
             serverStates[serverSlot].answered += 1
             let room = serverStates[serverSlot].answeredSources.count < 1024
             var listing = false
@@ -267,8 +288,11 @@ public struct Diagnoser {
         return slot
     }
 
-    /// The slot of `server`, made on first sight.
-    private mutating func serverSlot(_ server: IPAddress) -> Int {
+    /// The slot of `server`, made on first sight; nil for a new server once
+    /// `maximumServers` are tracked.
+    private mutating func serverSlot(_ server: IPAddress) -> Int? {
+        if let slot = serverIndex.slot(of: server) { return slot }
+        guard serverStates.count < Diagnoser.maximumServers else { return nil }
         let slot = serverIndex.slot(makingIfNew: server)
         if slot == serverStates.count { serverStates.append(ServerState()) }
         return slot
@@ -337,8 +361,8 @@ public struct Diagnoser {
         let gap = transaction.attempts[1].time - first.time
         guard !firstTryAnswered, gap >= Diagnoser.minimumRetryGap else { return }
         parallelLossCount += 1
-        if abs(gap.nanoseconds - 5_000_000_000) <= 500_000_000 { parallelGapsNearFiveSeconds += 1 }
-        parallelGapTenths[Int(min(600, max(0, (gap.nanoseconds + 50_000_000) / 100_000_000)))] += 1
+        if (gap - Duration(nanoseconds: 5_000_000_000)).magnitude.nanoseconds <= 500_000_000 { parallelGapsNearFiveSeconds += 1 }
+        parallelGapTenths[Int(min(600, max(0, gap.nanoseconds.saturatingAdd(50_000_000) / 100_000_000)))] += 1
         var lost = Diagnoser.example(transaction)
         lost.note = "lost, re-sent after \(Diagnoser.seconds(gap)) s; sent with \(partner.type?.description ?? "?") "
             + "(frame \(partner.frame)), which was answered at once"
@@ -809,7 +833,7 @@ public struct Diagnoser {
     }
 
     static func seconds(_ duration: Duration) -> String {
-        let tenths = (duration.nanoseconds + 50_000_000) / 100_000_000
+        let tenths = duration.nanoseconds.saturatingAdd(50_000_000) / 100_000_000
         return "\(tenths / 10).\(tenths % 10)"
     }
 }

@@ -84,8 +84,9 @@ public struct Analyzer {
         if packets.firstTime == nil { packets.firstTime = time }
         if let last = packets.lastTime, last > time {} else { packets.lastTime = time }
         // `time >= lastSweep + 1 s`, not `time - lastSweep >= 1 s`: from `.min` the
-        // difference wrapped negative and the sweep never ran (FuzzRegressionTests).
-        if time.nanoseconds >= lastSweep.nanoseconds &+ 1_000_000_000 || time < lastSweep { sweep(now: time, emit: emit) }
+        // difference wrapped negative and the sweep never ran (FuzzRegressionTests). The sum
+        // saturates: near the clock's end it neither wraps nor sweeps on every frame.
+        if time.nanoseconds >= lastSweep.nanoseconds.saturatingAdd(1_000_000_000) || time < lastSweep { sweep(now: time, emit: emit) }
         let isCut = bytes.count < originalLength
         if isCut { packets.cutFrames += 1 }
         switch decoder.decode(bytes, linkType: linkType, isCut: isCut, into: &packet) {

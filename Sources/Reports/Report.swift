@@ -81,6 +81,7 @@ public struct Report {
             warnings.append(counted(run.engine.evicted, "outstanding query was", "outstanding queries were")
                             + " evicted (table full)")
         }
+        warnings += figures.limitWarnings
         return warnings
     }
 
@@ -257,7 +258,7 @@ public struct Report {
         .object(values.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })
     }
 
-    static func latency(_ histogram: Histogram<UInt64>) -> JSONValue {
+    static func latency(_ histogram: LatencyHistogram) -> JSONValue {
         guard histogram.totalCount > 0 else { return .null }
         func milliseconds(_ microseconds: UInt64) -> JSONValue { .double(Double(microseconds) / 1000) }
         return .object([("p50", milliseconds(histogram.valueAtPercentile(50))),

@@ -1,17 +1,30 @@
 import DNSWire
-import Histogram
 import PacketDecoding
 import Pipeline
 import Transactions
 import WireCore
 
-/// Aggregates closed transactions into the figures of the report. Memory is bounded by the
-/// number of distinct servers and unanswered (source, server, name) groups, each capped.
+/// Aggregates closed transactions into the figures of the report. Memory is bounded by
+/// configuration, never by the input: servers, unanswered (source, server) groups and the
+/// names they list are each capped; what is beyond a cap is pooled and counted.
 public struct ReportBuilder {
-    /// Distinct names kept per unanswered (source, server) group; the rest are counted.
+    /// Distinct names kept per unanswered (source, server) group; the rest are counted in
+    /// `otherNames`. Worst case with `maximumNamesInTotal`: see there.
     public static let maximumNamesPerGroup = 200
-    /// Distinct unanswered (source, server) groups kept; the rest are counted.
+    /// Distinct names kept over all groups (a name is at most 255 bytes of text: with the
+    /// dictionary entry, about 350 bytes, so at worst 35 MB); the rest count in `otherNames`.
+    public static let maximumNamesInTotal = 100_000
+    /// Distinct unanswered (source, server) groups kept; the failed queries of further
+    /// groups are counted in `droppedGroups`. Worst case about 1.5 KB each without their
+    /// names (15 MB).
     public static let maximumUnansweredGroups = 10_000
+    /// Servers (address, port, transport) listed one by one; the transactions of further
+    /// servers are pooled in `otherServers`. Worst case about 13 KB each (the latency
+    /// histogram at its `LatencyHistogram.maximumBuckets`): 130 MB.
+    public static let maximumServers = 10_000
+    /// Distinct ICMP (reason, sender) pairs kept per group; further ones count in the group's
+    /// `rejected` total only.
+    public static let maximumRejectionKinds = 8
 
     public struct ServerKey: Hashable, Comparable, Sendable {
         public var server: Endpoint
@@ -38,8 +51,32 @@ public struct ReportBuilder {
         var backendCounts = BoundedCounts<Endpoint>()
         var answeredFromCounts = BoundedCounts<Endpoint>()
         /// Latency of answered queries, in microseconds.
-        public var latency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000,
-                                               numberOfSignificantValueDigits: .three)
+        public var latency = LatencyHistogram()
+
+        /// Counts one non-multicast transaction of this server.
+        mutating func count(_ transaction: Transaction) {
+            switch transaction.outcome {
+            case .multicast:
+                return
+            case .answered:
+                queries += 1
+                answered += 1
+                if let backend = transaction.backend { backendCounts.add(backend) }
+                if let source = transaction.response?.source { answeredFromCounts.add(source) }
+                if let latency = transaction.latency { self.latency.record(UInt64(max(0, latency.nanoseconds / 1000))) }
+            case .handshakeFailed, .reset:
+                failedConnections += 1
+            case .inFlight:
+                queries += 1
+                inFlight += 1
+            case .unanswered:
+                queries += 1
+                unanswered += 1
+            case .rejected:
+                queries += 1
+                rejected += 1
+            }
+        }
     }
 
     public struct NameKey: Hashable, Sendable {
@@ -115,8 +152,17 @@ public struct ReportBuilder {
     /// Servers by slot, found once per transaction (clients share a few servers).
     private var serverIndex = SlotIndex<ServerKey>()
     private var serverFigures: [ServerFigures] = []
+    /// Servers beyond `maximumServers`, pooled into one row.
+    public private(set) var otherServers = ServerFigures()
+    /// Transactions (of any outcome) counted in `otherServers`.
+    public private(set) var otherServerTransactions = 0
     public private(set) var unansweredGroups: [GroupKey: UnansweredGroup] = [:]
     public private(set) var droppedGroups = 0
+    /// Names kept over all groups (capped by `maximumNamesInTotal`).
+    public private(set) var namesKept = 0
+    /// Answers whose capture time is before their query's (packets out of time order, a
+    /// clock stepped back): answered, with no latency.
+    public private(set) var answersTimedBeforeQuery = 0
 
     /// Queries and failures per time bucket per source, for the HTML timeline.
     public private(set) var timeline = Timeline()
@@ -134,6 +180,7 @@ public struct ReportBuilder {
                          failed: outcome != .answered && outcome != .inFlight)
         }
         let latency = transaction.latency
+        if outcome == .answered, transaction.isAnsweredBeforeQuery { answersTimedBeforeQuery += 1 }
         if outcome == .answered, let latency {
             let microseconds = UInt64(max(1, latency.nanoseconds / 1000))
             latencyBuckets[min(latencyBuckets.count - 1, 63 - microseconds.leadingZeroBitCount)] += 1
@@ -145,18 +192,13 @@ public struct ReportBuilder {
             return
         }
         let key = ServerKey(server: transaction.server, transport: transaction.transport)
-        let slot = serverSlot(key)
         switch outcome {
         case .multicast:
             return
         case .inFlight:
             inFlight += 1
-            serverFigures[slot].queries += 1
-            serverFigures[slot].inFlight += 1
         case .answered:
             answered += 1
-            if let backend = transaction.backend { serverFigures[slot].backendCounts.add(backend) }
-            if let source = transaction.response?.source { serverFigures[slot].answeredFromCounts.add(source) }
             if transaction.isTruncated {
                 fallbackOutcomes[transaction.fallback?.outcome.rawValue ?? "none", default: 0] += 1
                 listFallback(transaction)
@@ -165,62 +207,66 @@ public struct ReportBuilder {
                 let code = Int(response.rcode.rawValue)
                 if code < headerRCodes.count { headerRCodes[code] += 1 } else { otherRCodes[response.rcode, default: 0] += 1 }
             }
-            serverFigures[slot].queries += 1
-            serverFigures[slot].answered += 1
-            if let latency {
-                let microseconds = UInt64(max(0, latency.nanoseconds / 1000))
-                _ = serverFigures[slot].latency.record(min(microseconds, 3_600_000_000))
-            }
         case .handshakeFailed, .reset:
             failedConnections += 1
-            serverFigures[slot].failedConnections += 1
-            updateGroup(GroupKey(client: transaction.client.ip, server: key)) { group in
+        case .unanswered:
+            unanswered += 1
+            if transaction.expiry == .captureEnd { unansweredAtCaptureEnd += 1 }
+        case .rejected:
+            rejected += 1
+        }
+        if let slot = serverSlot(key) {
+            serverFigures[slot].count(transaction)
+        } else {
+            otherServerTransactions += 1
+            otherServers.count(transaction)
+        }
+        if outcome != .answered && outcome != .inFlight { recordFailure(transaction, server: key) }
+    }
+
+    /// Adds a failed transaction (unanswered, rejected, failed TCP connection) to its
+    /// (source, server) group.
+    private mutating func recordFailure(_ transaction: Transaction, server key: ServerKey) {
+        let outcome = transaction.outcome
+        var namesKept = namesKept
+        defer { self.namesKept = namesKept }
+        updateGroup(GroupKey(client: transaction.client.ip, server: key)) { group in
+            group.attempts += transaction.attemptCount
+            group.first = min(group.first, transaction.firstTime)
+            group.last = max(group.last, transaction.lastTime)
+            if group.exampleFrames.count < 5, let frame = transaction.attempts.first?.frame {
+                group.exampleFrames.append(frame)
+            }
+            if outcome == .handshakeFailed || outcome == .reset {
                 group.failedConnections += 1
                 group.connectionFailures[outcome.rawValue, default: 0] += 1
-                group.attempts += transaction.attemptCount
-                group.first = min(group.first, transaction.firstTime)
-                group.last = max(group.last, transaction.lastTime)
-                if group.exampleFrames.count < 5, let frame = transaction.attempts.first?.frame {
-                    group.exampleFrames.append(frame)
+                return
+            }
+            group.queries += 1
+            if let rejection = transaction.rejection {
+                group.rejected += 1
+                let kind = RejectionKey(reason: rejection.error.reason, sender: rejection.error.sender)
+                if group.rejections[kind] != nil || group.rejections.count < ReportBuilder.maximumRejectionKinds {
+                    group.rejections[kind, default: 0] += 1
                 }
             }
-        case .unanswered, .rejected:
-            serverFigures[slot].queries += 1
-            if outcome == .rejected {
-                rejected += 1
-                serverFigures[slot].rejected += 1
+            let name = NameKey(qname: transaction.qname ?? "<no question>", qtype: transaction.question?.type ?? DNSType(rawValue: 0))
+            if let index = group.names.index(forKey: name) {
+                group.names.values[index] += 1
+            } else if group.names.count < ReportBuilder.maximumNamesPerGroup, namesKept < ReportBuilder.maximumNamesInTotal {
+                group.names[name] = 1
+                namesKept += 1
             } else {
-                unanswered += 1
-                if transaction.expiry == .captureEnd { unansweredAtCaptureEnd += 1 }
-                serverFigures[slot].unanswered += 1
+                group.otherNames += 1
             }
-            updateGroup(GroupKey(client: transaction.client.ip, server: key)) { group in
-                group.queries += 1
-                if let rejection = transaction.rejection {
-                    group.rejected += 1
-                    group.rejections[RejectionKey(reason: rejection.error.reason, sender: rejection.error.sender), default: 0] += 1
-                }
-                group.attempts += transaction.attemptCount
-                group.first = min(group.first, transaction.firstTime)
-                group.last = max(group.last, transaction.lastTime)
-                let name = NameKey(qname: transaction.qname ?? "<no question>", qtype: transaction.question?.type ?? DNSType(rawValue: 0))
-                if group.names[name] != nil || group.names.count < ReportBuilder.maximumNamesPerGroup {
-                    group.names[name, default: 0] += 1
-                } else {
-                    group.otherNames += 1
-                }
-                if group.exampleFrames.count < 5, let frame = transaction.attempts.first?.frame {
-                    group.exampleFrames.append(frame)
-                }
-                if transaction.vlanIDs.count > 0, group.vlans[transaction.vlanIDs] != nil || group.vlans.count < 8 {
-                    group.vlans[transaction.vlanIDs, default: 0] += 1
-                }
-                if let last = transaction.seenOn.last, group.lastSeenOn[last] != nil || group.lastSeenOn.count < 8 {
-                    group.lastSeenOn[last, default: 0] += 1
-                }
-                if let underlay = transaction.underlay, group.underlays[underlay] != nil || group.underlays.count < 8 {
-                    group.underlays[underlay, default: 0] += 1
-                }
+            if transaction.vlanIDs.count > 0, group.vlans[transaction.vlanIDs] != nil || group.vlans.count < 8 {
+                group.vlans[transaction.vlanIDs, default: 0] += 1
+            }
+            if let last = transaction.seenOn.last, group.lastSeenOn[last] != nil || group.lastSeenOn.count < 8 {
+                group.lastSeenOn[last, default: 0] += 1
+            }
+            if let underlay = transaction.underlay, group.underlays[underlay] != nil || group.underlays.count < 8 {
+                group.underlays[underlay, default: 0] += 1
             }
         }
     }
@@ -236,8 +282,11 @@ public struct ReportBuilder {
         }
     }
 
-    /// The slot of `key`'s figures, made on first sight.
-    private mutating func serverSlot(_ key: ServerKey) -> Int {
+    /// The slot of `key`'s figures, made on first sight; nil for a new server once
+    /// `maximumServers` are listed.
+    private mutating func serverSlot(_ key: ServerKey) -> Int? {
+        if let slot = serverIndex.slot(of: key) { return slot }
+        guard serverFigures.count < ReportBuilder.maximumServers else { return nil }
         let slot = serverIndex.slot(makingIfNew: key)
         if slot == serverFigures.count { serverFigures.append(ServerFigures()) }
         return slot
@@ -257,6 +306,26 @@ public struct ReportBuilder {
         var group = UnansweredGroup()
         update(&group)
         unansweredGroups[key] = group
+    }
+
+    /// What the caps and the clock left out of the detail, one line each (empty on
+    /// ordinary captures): every renderer prints them with the warnings.
+    public var limitWarnings: [String] {
+        var warnings: [String] = []
+        if answersTimedBeforeQuery > 0 {
+            warnings.append("\(answersTimedBeforeQuery) answers were timed before their query (packets out of time order, "
+                            + "or the clock stepped back): counted as answered, without latency")
+        }
+        if otherServerTransactions > 0 {
+            warnings.append("\(otherServerTransactions) transactions to servers beyond the first "
+                            + "\(ReportBuilder.maximumServers) are counted in the totals but not listed per server")
+        }
+        if timeline.outsideRange > 0 {
+            warnings.append("\(timeline.outsideRange) transactions lie outside the timeline's range "
+                            + "(the capture's clock jumps by more than \(Timeline.maximumBuckets * Int(Timeline.maximumBucketSeconds) / 86_400) days): "
+                            + "counted, not charted")
+        }
+        return warnings
     }
 
     /// Unanswered groups as the report lists them: sources with the most unanswered
@@ -281,90 +350,6 @@ public struct ReportBuilder {
             $0.value != $1.value ? $0.value > $1.value
                 : ($0.key.qname, $0.key.qtype.rawValue) < ($1.key.qname, $1.key.qtype.rawValue)
         }.map { ($0.key, $0.value) }
-    }
-}
-
-/// Counts per time bucket and source, bounded: at most `maximumBuckets` buckets (the
-/// bucket width doubles, merging pairs, when a capture runs longer) and
-/// `maximumSources` sources (the rest pooled as "other").
-public struct Timeline: Sendable {
-    public static let maximumBuckets = 600
-    public static let maximumSources = 200
-
-    public struct Series: Sendable {
-        public var queries: [Int] = []
-        public var failed: [Int] = []
-    }
-
-    public private(set) var start: Timestamp?
-    /// Bucket width in seconds (1, 2, 4, ...).
-    public private(set) var bucketSeconds: Int64 = 1
-    public private(set) var series: [IPAddress: Series] = [:]
-    /// Sources beyond `maximumSources`, pooled.
-    public private(set) var other = Series()
-    public private(set) var bucketCount = 0
-
-    public init() {}
-
-    mutating func add(source: IPAddress, at time: Timestamp, failed: Bool) {
-        if start.map({ time < $0 }) ?? true {
-            // Transactions close out of order by a few seconds; the timeline starts at the
-            // earliest first attempt seen, shifting buckets if an earlier one appears.
-            if let old = start {
-                let shift = Int((old.nanoseconds - time.nanoseconds) / (bucketSeconds * 1_000_000_000)) + 1
-                shiftRight(by: shift)
-                start = Timestamp(nanoseconds: old.nanoseconds - Int64(shift) * bucketSeconds * 1_000_000_000)
-            } else {
-                start = Timestamp(nanoseconds: time.nanoseconds - time.nanoseconds % 1_000_000_000)
-            }
-        }
-        guard let start else { return }
-        var index = Int((time.nanoseconds - start.nanoseconds) / (bucketSeconds * 1_000_000_000))
-        while index >= Timeline.maximumBuckets {
-            coarsen()
-            index = Int((time.nanoseconds - start.nanoseconds) / (bucketSeconds * 1_000_000_000))
-        }
-        bucketCount = max(bucketCount, index + 1)
-        if let known = series.index(forKey: source) {
-            Timeline.bump(&series.values[known], index, failed)
-        } else if series.count < Timeline.maximumSources {
-            var new = Series()
-            Timeline.bump(&new, index, failed)
-            series[source] = new
-        } else {
-            Timeline.bump(&other, index, failed)
-        }
-    }
-
-    private static func bump(_ series: inout Series, _ index: Int, _ failed: Bool) {
-        if series.queries.count <= index {
-            series.queries += Array(repeating: 0, count: index + 1 - series.queries.count)
-            series.failed += Array(repeating: 0, count: index + 1 - series.failed.count)
-        }
-        series.queries[index] += 1
-        if failed { series.failed[index] += 1 }
-    }
-
-    private mutating func coarsen() {
-        bucketSeconds *= 2
-        func merge(_ values: [Int]) -> [Int] {
-            stride(from: 0, to: values.count, by: 2).map { values[$0] + ($0 + 1 < values.count ? values[$0 + 1] : 0) }
-        }
-        series = series.mapValues { Series(queries: merge($0.queries), failed: merge($0.failed)) }
-        other.queries = merge(other.queries)
-        other.failed = merge(other.failed)
-        bucketCount = (bucketCount + 1) / 2
-    }
-
-    private mutating func shiftRight(by count: Int) {
-        let padding = Array(repeating: 0, count: count)
-        series = series.mapValues { Series(queries: padding + $0.queries, failed: padding + $0.failed) }
-        if !other.queries.isEmpty {
-            other.queries = padding + other.queries
-            other.failed = padding + other.failed
-        }
-        bucketCount += count
-        while bucketCount > Timeline.maximumBuckets { coarsen() }
     }
 }
 

@@ -18,10 +18,22 @@ struct PendingTable {
     }
 
     private static let slotMask = 0xFFFF_FFFF
-    private var entries: ContiguousArray<Entry> = []
+    /// Slots in fixed chunks of `chunkSize`: the table grows a chunk at a time, never by
+    /// copying everything into an array twice as large (which held up to three times the
+    /// outstanding transactions' memory at the moment of growing).
+    private static let chunkShift = 12
+    private static let chunkSize = 1 << chunkShift
+    private var chunks: [ContiguousArray<Entry>] = []
+    private var slotCount = 0
     private var freeSlots: [Int] = []
     private var created = 0
     private(set) var count = 0
+
+    @inline(__always)
+    private subscript(entry slot: Int) -> Entry {
+        get { chunks[slot >> PendingTable.chunkShift][slot & (PendingTable.chunkSize - 1)] }
+        _modify { yield &chunks[slot >> PendingTable.chunkShift][slot & (PendingTable.chunkSize - 1)] }
+    }
 
     /// Stores `transaction` and returns its serial.
     mutating func insert(_ transaction: consuming Transaction) -> Int {
@@ -29,13 +41,19 @@ struct PendingTable {
         if let reused = freeSlots.popLast() {
             slot = reused
         } else {
-            slot = entries.count
-            entries.append(Entry(serial: -1, transaction: nil))
+            slot = slotCount
+            if slot >> PendingTable.chunkShift == chunks.count {
+                var chunk = ContiguousArray<Entry>()
+                chunk.reserveCapacity(PendingTable.chunkSize)
+                chunks.append(chunk)
+            }
+            chunks[slot >> PendingTable.chunkShift].append(Entry(serial: -1, transaction: nil))
+            slotCount += 1
         }
         let serial = created << 32 | slot
         created += 1
-        entries[slot].serial = serial
-        entries[slot].transaction = consume transaction
+        self[entry: slot].serial = serial
+        self[entry: slot].transaction = consume transaction
         count += 1
         return serial
     }
@@ -43,7 +61,7 @@ struct PendingTable {
     @inline(__always)
     private func slot(of serial: Int) -> Int? {
         let slot = serial & PendingTable.slotMask
-        guard serial >= 0, slot < entries.count, entries[slot].serial == serial else { return nil }
+        guard serial >= 0, slot < slotCount, self[entry: slot].serial == serial else { return nil }
         return slot
     }
 
@@ -55,15 +73,15 @@ struct PendingTable {
     subscript(serial: Int) -> Transaction? {
         _read {
             if let slot = slot(of: serial) {
-                yield entries[slot].transaction
+                yield self[entry: slot].transaction
             } else {
                 yield nil
             }
         }
         _modify {
             if let slot = slot(of: serial) {
-                yield &entries[slot].transaction
-                precondition(entries[slot].transaction != nil, "PendingTable: use remove(_:) to drop a transaction")
+                yield &self[entry: slot].transaction
+                precondition(self[entry: slot].transaction != nil, "PendingTable: use remove(_:) to drop a transaction")
             } else {
                 var absent: Transaction?
                 yield &absent
@@ -77,33 +95,33 @@ struct PendingTable {
 
     func lastTime(_ serial: Int) -> Timestamp? {
         guard let slot = slot(of: serial) else { return nil }
-        return entries[slot].transaction?.lastTime
+        return self[entry: slot].transaction?.lastTime
     }
 
     /// The question of a live transaction; nil when it has none or the serial is not live.
     func question(_ serial: Int) -> QuestionKey? {
         guard let slot = slot(of: serial) else { return nil }
-        return entries[slot].transaction?.question
+        return self[entry: slot].transaction?.question
     }
 
     /// The serial of the parallel partner a live transaction points to.
     func partnerSerial(_ serial: Int) -> Int? {
         guard let slot = slot(of: serial) else { return nil }
-        return entries[slot].transaction?.sentWith?.serial
+        return self[entry: slot].transaction?.sentWith?.serial
     }
 
     /// What parallel pairing needs of a live transaction.
     func firstAttempt(_ serial: Int) -> (question: QuestionKey?, time: Timestamp, frame: Int)? {
-        guard let slot = slot(of: serial), let first = entries[slot].transaction?.attempts.first else { return nil }
-        return (entries[slot].transaction?.question, first.time, first.frame)
+        guard let slot = slot(of: serial), let first = self[entry: slot].transaction?.attempts.first else { return nil }
+        return (self[entry: slot].transaction?.question, first.time, first.frame)
     }
 
     /// Takes the transaction of a live serial out of the table.
     mutating func remove(_ serial: Int) -> Transaction? {
         guard let slot = slot(of: serial) else { return nil }
         var taken: Transaction?
-        swap(&taken, &entries[slot].transaction)
-        entries[slot].serial = -1
+        swap(&taken, &self[entry: slot].transaction)
+        self[entry: slot].serial = -1
         freeSlots.append(slot)
         count -= 1
         return taken
@@ -111,7 +129,7 @@ struct PendingTable {
 
     /// Live serials, oldest first.
     var serials: [Int] {
-        entries.compactMap { $0.transaction == nil ? nil : $0.serial }.sorted()
+        chunks.flatMap { chunk in chunk.compactMap { $0.transaction == nil ? nil : $0.serial } }.sorted()
     }
 }
 

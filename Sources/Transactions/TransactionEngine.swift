@@ -88,9 +88,12 @@ public struct TransactionEngine {
         var folded: UInt64 { client.mixed ^ (server.mixed &* 0x94d0_49bb_1331_11eb) ^ UInt64(transport.rawValue) << 48 }
     }
 
-    /// The latest outstanding query per socket, to pair parallel queries (bounded by the
-    /// outstanding queries: entries leave when their transaction closes).
+    /// The latest outstanding query per socket, to pair parallel queries. Entries leave when
+    /// their transaction closes or, through `socketOrder`, once older than `parallelWindow`
+    /// (they can pair with nothing then): the table holds the last 50 ms of queries, not
+    /// every outstanding one (120 bytes each at 1 M outstanding).
     private var lastOnSocket = FlatTable<SocketKey, Int>()
+    private var socketOrder = Deque<(time: Timestamp, socket: SocketKey, serial: Int)>()
 
     /// Outstanding transactions kept per exchange or group key (several queries may share
     /// a 5-tuple and id: A and AAAA from one socket with id 0, mDNS); the oldest leaves first.
@@ -167,7 +170,7 @@ public struct TransactionEngine {
 
     public init(timeout: Duration = TransactionEngine.defaultTimeout, maximumPending: Int = TransactionEngine.defaultMaximumPending) {
         self.timeout = timeout
-        window = Duration(nanoseconds: timeout.nanoseconds + min(1_000_000_000, timeout.nanoseconds / 10))
+        window = timeout + Duration(nanoseconds: min(1_000_000_000, timeout.nanoseconds / 10))
         self.maximumPending = max(1, maximumPending)
     }
 
@@ -375,6 +378,13 @@ public struct TransactionEngine {
         byRetry[retryKey] = serial
         index(serial, under: exchangeKey, emit: emit)
         let socket = SocketKey(client: client, server: server, transport: message.transport)
+        while let oldest = socketOrder.first, message.time - oldest.time > TransactionEngine.parallelWindow {
+            socketOrder.removeFirst()
+            if let index = lastOnSocket.index(forKey: oldest.socket), lastOnSocket[slot: index] == oldest.serial {
+                lastOnSocket.remove(at: index)
+            }
+        }
+        socketOrder.append((message.time, socket, serial))
         if let socketIndex = lastOnSocket.index(forKey: socket) {
             let other = lastOnSocket[slot: socketIndex]
             lastOnSocket[slot: socketIndex] = serial

@@ -8,22 +8,28 @@ public struct Timestamp: Hashable, Comparable, Sendable {
     @inlinable
     public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
 
+    /// Saturates at the ends of the Int64 range (years 1677 and 2262) instead of wrapping:
+    /// a pcapng timestamp of any 64-bit value lands on the clock's edge, never elsewhere.
     @inlinable
     public init(seconds: Int64, nanoseconds: Int64) {
-        self.nanoseconds = seconds &* 1_000_000_000 &+ nanoseconds
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        self.nanoseconds = overflow ? (seconds < 0 ? .min : .max) : whole.saturatingAdd(nanoseconds)
     }
 
     @inlinable
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
 
+    /// Saturating: a deadline past the clock's end stays at its end (never wraps to 1677).
     @inlinable
     public static func + (lhs: Timestamp, rhs: Duration) -> Timestamp {
-        Timestamp(nanoseconds: lhs.nanoseconds &+ rhs.nanoseconds)
+        Timestamp(nanoseconds: lhs.nanoseconds.saturatingAdd(rhs.nanoseconds))
     }
 
+    /// Saturating: the span between two times at opposite ends of the clock is the longest
+    /// Duration of its sign, never a wrapped one of the other sign.
     @inlinable
     public static func - (lhs: Timestamp, rhs: Timestamp) -> Duration {
-        Duration(nanoseconds: lhs.nanoseconds &- rhs.nanoseconds)
+        Duration(nanoseconds: lhs.nanoseconds.saturatingSubtract(rhs.nanoseconds))
     }
 
     /// RFC 3339 UTC with nine fractional digits: `2025-09-21T23:11:29.123456789Z`.
@@ -140,15 +146,61 @@ public struct Duration: Hashable, Comparable, Sendable {
     @inlinable
     public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
 
+    /// Saturating at the Int64 range; NaN is zero.
     @inlinable
-    public static func seconds(_ value: Double) -> Duration { Duration(nanoseconds: Int64(value * 1e9)) }
+    public static func seconds(_ value: Double) -> Duration {
+        let nanoseconds = value * 1e9
+        guard !nanoseconds.isNaN else { return Duration(nanoseconds: 0) }
+        // 2^63 is exactly representable; anything at or beyond it saturates.
+        if nanoseconds >= 9_223_372_036_854_775_808.0 { return Duration(nanoseconds: .max) }
+        if nanoseconds <= -9_223_372_036_854_775_808.0 { return Duration(nanoseconds: .min) }
+        return Duration(nanoseconds: Int64(nanoseconds))
+    }
 
+    /// Saturating at the Int64 range.
     @inlinable
-    public static func milliseconds(_ value: Int64) -> Duration { Duration(nanoseconds: value * 1_000_000) }
+    public static func milliseconds(_ value: Int64) -> Duration {
+        let (product, overflow) = value.multipliedReportingOverflow(by: 1_000_000)
+        return Duration(nanoseconds: overflow ? (value < 0 ? .min : .max) : product)
+    }
+
+    /// Saturating sum.
+    @inlinable
+    public static func + (lhs: Duration, rhs: Duration) -> Duration {
+        Duration(nanoseconds: lhs.nanoseconds.saturatingAdd(rhs.nanoseconds))
+    }
+
+    /// Saturating difference.
+    @inlinable
+    public static func - (lhs: Duration, rhs: Duration) -> Duration {
+        Duration(nanoseconds: lhs.nanoseconds.saturatingSubtract(rhs.nanoseconds))
+    }
+
+    /// Distance from zero, saturating (the magnitude of `Int64.min` is `Int64.max`).
+    @inlinable
+    public var magnitude: Duration {
+        Duration(nanoseconds: nanoseconds >= 0 ? nanoseconds : (nanoseconds == .min ? .max : -nanoseconds))
+    }
 
     @inlinable
     public static func < (lhs: Duration, rhs: Duration) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
 
     public var milliseconds: Double { Double(nanoseconds) / 1e6 }
     public var seconds: Double { Double(nanoseconds) / 1e9 }
+}
+
+extension Int64 {
+    /// `self + other`, clamped to the Int64 range instead of trapping or wrapping.
+    @inlinable
+    public func saturatingAdd(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+
+    /// `self - other`, clamped to the Int64 range instead of trapping or wrapping.
+    @inlinable
+    public func saturatingSubtract(_ other: Int64) -> Int64 {
+        let (difference, overflow) = subtractingReportingOverflow(other)
+        return overflow ? (other > 0 ? .min : .max) : difference
+    }
 }

@@ -1,0 +1,142 @@
+/// Latency of answered queries in microseconds, bucketed exactly as an HDR histogram of
+/// three significant digits (lowest discernible value 1, highest 1 h), but stored sparsely:
+/// only buckets that hold a count take memory (12 bytes each), so a server with one answer
+/// costs a few dozen bytes instead of the 188 KB of a dense HDR histogram.
+///
+/// Invariant: while a histogram holds at most `maximumBuckets` distinct buckets its
+/// percentiles are those of `Histogram<UInt64>(lowestDiscernibleValue: 1,
+/// highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)` fed the same
+/// values. Past that, adjacent buckets merge pairwise (one significant bit less each time,
+/// at worst 5 of the 11 bits: about 3 % resolution), so one histogram never exceeds
+/// `maximumBuckets` entries (12 KB).
+public struct LatencyHistogram: Sendable, Equatable {
+    /// Values above this (1 h in microseconds) are recorded as this.
+    public static let highestTrackableValue: UInt64 = 3_600_000_000
+    /// Distinct buckets kept before precision halves.
+    public static let maximumBuckets = 1024
+    /// log2 of half the sub-buckets per bucket at full precision: three significant digits
+    /// need 2,048 sub-buckets (HDR: the power of two above 2 × 10^3).
+    static let fullPrecision = 10
+
+    /// Current log2 of half the sub-buckets per power-of-two bucket (`fullPrecision` until merged).
+    public private(set) var precision = LatencyHistogram.fullPrecision
+    /// Bucket indices with a count, ascending, and their counts.
+    private var indices: [UInt32] = []
+    private var counts: [UInt64] = []
+    public private(set) var totalCount: UInt64 = 0
+    private var maxValue: UInt64 = 0
+    private var minNonZeroValue: UInt64 = .max
+
+    public init() {}
+
+    /// Distinct buckets held (memory is 12 bytes each).
+    public var bucketCount: Int { indices.count }
+
+    /// Records one value (clamped to `highestTrackableValue`).
+    public mutating func record(_ value: UInt64) {
+        let value = Swift.min(value, LatencyHistogram.highestTrackableValue)
+        let index = UInt32(truncatingIfNeeded: LatencyHistogram.index(of: value, precision: precision))
+        let position = insertionPoint(index)
+        if position < indices.count, indices[position] == index {
+            counts[position] &+= 1
+        } else {
+            indices.insert(index, at: position)
+            counts.insert(1, at: position)
+        }
+        totalCount &+= 1
+        if value > maxValue { maxValue = value }
+        if value != 0, value < minNonZeroValue { minNonZeroValue = value }
+        while indices.count > LatencyHistogram.maximumBuckets, precision > 1 { halvePrecision() }
+    }
+
+    /// The largest value that `percentile` % of recorded values are at or below, as HDR
+    /// reports it: the highest value equivalent to that bucket, clamped to [min, max].
+    public func valueAtPercentile(_ percentile: Double) -> UInt64 {
+        guard percentile != 0 else { return min }
+        guard percentile < 100 else { return maxValue }
+        let requested = Swift.min(Swift.max(percentile.nextDown, 0), 100)
+        let countAtPercentile = Swift.max(1, UInt64(((requested * Double(totalCount)) / 100).rounded(.up)))
+        var cumulative: UInt64 = 0
+        for (position, index) in indices.enumerated() {
+            cumulative &+= counts[position]
+            if cumulative >= countAtPercentile {
+                let value = LatencyHistogram.highestEquivalent(of: LatencyHistogram.value(at: Int(index), precision: precision),
+                                                               precision: precision)
+                return Swift.max(Swift.min(value, maxValue), min)
+            }
+        }
+        return 0
+    }
+
+    /// The smallest value recorded (0 when a 0 was recorded or nothing was).
+    public var min: UInt64 {
+        (indices.first == 0 || totalCount == 0) ? 0 : minNonZeroValue
+    }
+
+    /// The highest value equivalent to the largest recorded, as HDR's `max`.
+    public var max: UInt64 {
+        maxValue == 0 ? 0 : LatencyHistogram.highestEquivalent(of: maxValue, precision: precision)
+    }
+
+    /// Merges each pair of adjacent buckets: bucket boundaries at one precision are a
+    /// subset of those at the next, so every count lands in the bucket holding its values.
+    private mutating func halvePrecision() {
+        let coarser = precision - 1
+        var mergedIndices: [UInt32] = []
+        var mergedCounts: [UInt64] = []
+        mergedIndices.reserveCapacity(indices.count / 2 + 1)
+        mergedCounts.reserveCapacity(indices.count / 2 + 1)
+        for (position, index) in indices.enumerated() {
+            let lowest = LatencyHistogram.value(at: Int(index), precision: precision)
+            let merged = UInt32(truncatingIfNeeded: LatencyHistogram.index(of: lowest, precision: coarser))
+            if mergedIndices.last == merged {
+                mergedCounts[mergedCounts.count - 1] &+= counts[position]
+            } else {
+                mergedIndices.append(merged)
+                mergedCounts.append(counts[position])
+            }
+        }
+        indices = mergedIndices
+        counts = mergedCounts
+        precision = coarser
+    }
+
+    private func insertionPoint(_ index: UInt32) -> Int {
+        var low = 0
+        var high = indices.count
+        while low < high {
+            let middle = (low + high) / 2
+            if indices[middle] < index { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    // HDR's bucket arithmetic (unit magnitude 0), for `precision` = log2(sub-buckets / 2).
+
+    static func bucket(of value: UInt64, precision: Int) -> Int {
+        let mask = (UInt64(1) << (precision + 1)) - 1
+        return (63 - precision) - (value | mask).leadingZeroBitCount
+    }
+
+    static func index(of value: UInt64, precision: Int) -> Int {
+        let bucket = bucket(of: value, precision: precision)
+        let subBucket = Int(value >> bucket)
+        return ((bucket + 1) << precision) + subBucket - (1 << precision)
+    }
+
+    static func value(at index: Int, precision: Int) -> UInt64 {
+        var bucket = (index >> precision) - 1
+        var subBucket = (index & ((1 << precision) - 1)) + (1 << precision)
+        if bucket < 0 {
+            subBucket -= 1 << precision
+            bucket = 0
+        }
+        return UInt64(subBucket) << bucket
+    }
+
+    static func highestEquivalent(of value: UInt64, precision: Int) -> UInt64 {
+        let bucket = bucket(of: value, precision: precision)
+        let lowest = UInt64(Int(value >> bucket)) << bucket
+        return lowest + (UInt64(1) << bucket) - 1
+    }
+}
