@@ -336,6 +336,12 @@ extension Report {
         if !hiddenServers.isEmpty {
             out += "<p class=\"muted small\">… and \(HTML.escape(Report.hiddenServersText(hiddenServers))).</p>\n"
         }
+        if figures.otherServerTransactions > 0 {
+            let other = figures.otherServers
+            out += "<p class=\"muted small\">Servers beyond the first \(ReportBuilder.maximumServers), pooled: "
+                + "\(other.queries) queries, \(other.answered) answered, \(other.unanswered) unanswered, "
+                + "\(other.rejected) rejected, \(other.failedConnections) failed TCP connections.</p>\n"
+        }
         return out + "</section>\n"
     }
 

@@ -190,6 +190,18 @@ extension Report {
         }
         if figures.servers.isEmpty { out.append("  none") }
         if !hiddenServers.isEmpty { out.append("  … and " + Report.hiddenServersText(hiddenServers)) }
+        if figures.otherServerTransactions > 0 {
+            let other = figures.otherServers
+            var row = "  " + "other servers (beyond \(ReportBuilder.maximumServers))".padding(37)
+                + String(other.queries).leftPadding(8) + String(other.answered).leftPadding(10)
+                + String(other.unanswered).leftPadding(12)
+            if other.latency.totalCount > 0 {
+                for percentile in [50.0, 95.0, 99.0] {
+                    row += Report.milliseconds(other.latency.valueAtPercentile(percentile)).leftPadding(10)
+                }
+            }
+            out.append(row)
+        }
         out.append("")
         var frameLine = "Packets        \(counted(packets.frames, "frame", "frames")), "
             + counted(packets.dnsMessages, "DNS message", "DNS messages")

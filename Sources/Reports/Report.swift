@@ -205,7 +205,20 @@ public struct Report {
                          }))])
             })),
             ("warnings", .array(warnings.map { .string($0) })),
-        ])
+        ] + otherServersField)
+    }
+
+    /// `other_servers`: the servers beyond `ReportBuilder.maximumServers`, pooled into one
+    /// row (present only when any were), so the servers' figures still add up to the totals.
+    private var otherServersField: [(String, JSONValue)] {
+        guard figures.otherServerTransactions > 0 else { return [] }
+        let other = figures.otherServers
+        return [("other_servers", .object([
+            ("transactions", .int(figures.otherServerTransactions)), ("queries", .int(other.queries)),
+            ("answered", .int(other.answered)), ("unanswered", .int(other.unanswered)),
+            ("rejected", .int(other.rejected)), ("in_flight", .int(other.inFlight)),
+            ("failed_connections", .int(other.failedConnections)), ("latency_ms", Report.latency(other.latency)),
+        ]))]
     }
 
     /// Who an address is, as findings' evidence sources say it: `identity` (pod

@@ -203,6 +203,11 @@ struct HostileTimeAndMemoryTests {
         #expect(figures.limitWarnings.contains { $0.hasPrefix("250 transactions to servers beyond the first") })
         let listed = figures.servers.values.reduce(0) { $0 + $1.queries } + figures.otherServers.queries
         #expect(listed == total, "nothing dropped silently")
+        // The pooled row appears in the JSON (`other_servers`) and in the human Servers table.
+        let report = Report(run: RunResult(), figures: figures, options: AnalysisOptions())
+        let json = report.json().serialized(pretty: false)
+        #expect(json.contains("\"other_servers\":{\"transactions\":250,\"queries\":250,\"answered\":200,\"unanswered\":50"), "\(json.suffix(400))")
+        #expect(report.human().contains("other servers (beyond 10000)"))
     }
 
     /// 10,000 groups of 200 long names reached 6.3 GB: names are capped per group and in
