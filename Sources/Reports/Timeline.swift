@@ -92,6 +92,12 @@ public struct Timeline: Sendable {
         // Transactions close out of order by a few seconds; the chart starts at the earliest
         // first attempt seen, shifting its buckets right when an earlier one appears.
         guard -offset + Int64(bucketCount + 1) * bucketNanoseconds <= Timeline.maximumSpanNanoseconds else { return nil }
+        // Widen first, so the shift never pads more than `maximumBuckets` buckets (an earlier
+        // transaction days before the chart padded millions of 1 s buckets per source).
+        while -offset / bucketNanoseconds + 1 + Int64(bucketCount) > Int64(Timeline.maximumBuckets) {
+            guard bucketSeconds < Timeline.maximumBucketSeconds else { return nil }
+            coarsen()
+        }
         let shift = -offset / bucketNanoseconds + 1
         self.start = Timestamp(nanoseconds: start.nanoseconds - shift * bucketNanoseconds)
         shiftRight(by: Int(shift))

@@ -61,6 +61,11 @@ struct HostileTimeAndMemoryTests {
             figures.add(Self.transaction(at: Timestamp(seconds: now - jump, nanoseconds: 0)))
             #expect(figures.timeline.bucketSeconds <= Timeline.maximumBucketSeconds)
             #expect(figures.timeline.bucketCount <= Timeline.maximumBuckets)
+            // FuzzReports (oom-d9b596ca): the shift to an earlier transaction padded every
+            // source with one entry per 1 s bucket (1.7 M for 20 days) before widening.
+            #expect(figures.timeline.series.values.allSatisfy {
+                $0.queries.count <= Timeline.maximumBuckets && $0.failed.count <= Timeline.maximumBuckets
+            }, "no series holds more than maximumBuckets buckets")
             #expect(figures.timeline.charted + figures.timeline.outsideRange == 121, "every transaction is counted")
             if jump > Timeline.maximumBucketSeconds * Int64(Timeline.maximumBuckets) {
                 #expect(figures.timeline.outsideRange == 1)
