@@ -115,7 +115,7 @@ struct CLITests {
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
         process.currentDirectoryURL = Paths.root
-        process.standardOutput = try #require(FileHandle(forWritingAtPath: path))
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         let errors = Pipe()
         process.standardError = errors
         try process.run()

@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 @testable import Reports
 import Testing
 
@@ -35,5 +36,29 @@ struct NDJSONFramesTests {
             #expect(!NDJSONFrames.anyFrame(in: bytes, isIn: [17]))
             #expect(!NDJSONFrames.anyFrame(in: bytes, isIn: []))
         }
+    }
+}
+
+/// The evidence capture a bundle holds: original frame numbers in each packet's comment,
+/// the interface map of a `live --export` run in the section header.
+struct EvidenceCaptureTests {
+    @Test func commentsCarryTheOriginalFrameAndTheSectionTheInterfaceMap() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("dnstrail-evidence-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let output = scratch.appendingPathComponent("evidence.pcapng").path
+        let written = try writeEvidenceCapture(
+            inputs: [EvidenceInput(file: Paths.captures.appendingPathComponent("egress-deny.pcap").path)],
+            comments: [17: "dnstrail finding egress-blocked: x", 24: "dnstrail finding egress-blocked: y"],
+            to: output, toolVersion: "0.1.0", sectionComment: "dnstrail evidence",
+            interfaceNames: [6: "veth1abc", 2: "eth0"])
+        #expect(written == 2)
+        let tshark = try #require(which("tshark"))
+        let comments = try runProgram(tshark, ["-r", output, "-T", "fields", "-e", "frame.comment"])
+        #expect(comments == "frame 17 of egress-deny.pcap; dnstrail finding egress-blocked: x\n"
+            + "frame 24 of egress-deny.pcap; dnstrail finding egress-blocked: y\n")
+        let capinfos = try #require(which("capinfos"))
+        let information = try runProgram(capinfos, ["-k", output])
+        #expect(information.contains("Capture comment:     dnstrail-interfaces: 2=eth0 6=veth1abc"))
     }
 }
