@@ -117,13 +117,14 @@ public final class EvidenceBundleWriter {
     /// Writes the rest of a live bundle from the frames recorded during the run.
     public func finishLive(report: Report, interface: String, commandLine: [String]) throws(EvidenceBundleError) {
         do {
-            let path = try directory.file(Self.liveCaptureFileName)
-            if let liveRecorder {
-                try liveRecorder.close()
-            } else {
-                try PcapngWriter(path: path, toolVersion: ToolInfo.version).close()
-            }
             if let streamingError { throw EvidenceBundleError(description: streamingError) }
+            // No frame captured: no recording (a pcapng without interfaces is unreadable), no evidence packets.
+            guard let liveRecorder else {
+                try finish(report: report, evidenceInputs: [], hashedInputs: [], commandLine: commandLine)
+                return
+            }
+            try liveRecorder.close()
+            let path = try directory.file(Self.liveCaptureFileName)
             try finish(report: report, evidenceInputs: [EvidenceInput(path: path, label: "the live capture on \(interface)")],
                        hashedInputs: [], commandLine: commandLine, removingBeforeManifest: path)
         } catch let error as EvidenceBundleError {

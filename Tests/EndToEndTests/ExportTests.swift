@@ -99,6 +99,21 @@ struct ExportTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path) == [])
     }
 
+    /// A live run that captures nothing still writes a bundle that verifies (it used to fail
+    /// reading back a recording without interfaces). Live capture needs root.
+    @Test(.enabled(if: getuid() == 0, "live capture needs root"))
+    func liveExportWithNoTrafficWritesAVerifiableBundle() throws {
+        let scratch = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let bundle = scratch.appendingPathComponent("bundle")
+        let live = try cli.run(["live", "-i", "lo", "--filter", "udp port 9", "--duration", "0.5", "--export", bundle.path])
+        #expect(live.status == 0, "\(live.errors)")
+        let verified = try cli.run(["verify", bundle.path])
+        #expect(verified.output == "OK    5 files match manifest.json\n", "\(verified.output)")
+        let tshark = try #require(which("tshark"))
+        #expect(try runProgram(tshark, ["-r", bundle.appendingPathComponent("evidence.pcapng").path]).isEmpty)
+    }
+
     /// A pre-existing empty directory is used as it is and left as it was after a failure.
     @Test func failedExportLeavesAPreexistingEmptyDirectoryAlone() throws {
         let scratch = try scratchDirectory()
