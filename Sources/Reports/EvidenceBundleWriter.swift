@@ -104,7 +104,7 @@ public final class EvidenceBundleWriter {
             try recorder.write(interface: id, timestamp: frame.timestamp, originalLength: frame.originalLength,
                                bytes: frame.bytes, comment: nil)
         } catch {
-            streamingError = "cannot record the live capture for the bundle: \(error)"
+            streamingError = "cannot record the live capture: \(error)"
         }
     }
 
@@ -117,7 +117,7 @@ public final class EvidenceBundleWriter {
     /// Writes the rest of a live bundle from the frames recorded during the run.
     public func finishLive(report: Report, interface: String, commandLine: [String]) throws(EvidenceBundleError) {
         do {
-            if let streamingError { throw EvidenceBundleError(description: streamingError) }
+            if let streamingError { throw EvidenceBundleError(description: "cannot write the bundle: \(streamingError)") }
             // No frame captured: no recording (a pcapng without interfaces is unreadable), no evidence packets.
             guard let liveRecorder else {
                 try finish(report: report, evidenceInputs: [], hashedInputs: [], commandLine: commandLine)
