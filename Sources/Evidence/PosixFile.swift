@@ -229,7 +229,12 @@ func listDirectory(path: String, limit: Int = Int.max) throws(EvidenceError) -> 
             if errno != 0 { throw .cannotListDirectory(path: path, reason: lastErrorDescription()) }
             return names
         }
-        let raw: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+        // Read the name in place, up to its NUL: glibc packs records by `d_reclen`, so
+        // copying the whole 256-byte `d_name` reads past the last record's buffer.
+        let raw: [UInt8] = withUnsafePointer(to: &entry.pointee.d_name) { name in
+            let characters = UnsafeRawPointer(name).assumingMemoryBound(to: CChar.self)
+            return Array(UnsafeRawBufferPointer(start: characters, count: strlen(characters)))
+        }
         let name = String(decoding: raw, as: UTF8.self)
         if name == "." || name == ".." { continue }
         guard names.count < limit else {
