@@ -60,6 +60,7 @@ let package = Package(
         // Human, JSON and NDJSON reports.
         .target(name: "Reports", dependencies: [
             "WireCore", "PacketDecoding", "DNSWire", "Transactions", "Pipeline", "Diagnosis", "Attribution",
+            "Capture", "Evidence",
         ]),
         .executableTarget(name: "dnstrail", dependencies: [
             "Pipeline", "Reports", "Capture", "Diagnosis", "Attribution", "PacketDecoding", "Evidence",

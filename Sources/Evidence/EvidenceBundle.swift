@@ -7,7 +7,11 @@ public enum EvidenceBundle {
     public static let manifestFileName = "manifest.json"
     public static let toolName = "dnstrail"
     /// Larger manifests are refused unread: a real one lists a handful of files.
-    public static let maximumManifestBytes = 64 << 20
+    public static let maximumManifestBytes = 4 << 20
+    /// Most files a manifest may list, and entries a bundle directory may hold, for `verify`.
+    public static let maximumFiles = 1024
+    /// Most input captures a manifest may list (a long rotated capture has hundreds).
+    public static let maximumInputs = 16384
     /// Where `writeManifest` writes before renaming, so a crash never leaves half a manifest.
     static let partialManifestFileName = ".manifest.json.partial"
 
@@ -69,17 +73,31 @@ public enum EvidenceBundle {
         return manifest
     }
 
-    /// Reads and decodes `directory/manifest.json`, refusing unknown manifest versions.
+    /// Reads and decodes `directory/manifest.json`, refusing unknown manifest versions, a
+    /// manifest that is not a regular file (a symbolic link is refused, never followed),
+    /// larger than `maximumManifestBytes`, or listing more than `maximumFiles` files or
+    /// `maximumInputs` inputs.
     public static func readManifest(directory: URL) throws(EvidenceError) -> EvidenceManifest {
-        let path = directory.path + "/" + manifestFileName
+        let descriptor = try PosixFile.openDirectory(path: directory.path)
+        defer { _ = close(descriptor) }
+        return try readManifest(directoryDescriptor: descriptor, path: directory.path + "/" + manifestFileName)
+    }
+
+    static func readManifest(directoryDescriptor: Int32, path: String) throws(EvidenceError) -> EvidenceManifest {
         let contents: [UInt8]
         do throws(EvidenceError) {
-            let file = try PosixFile.openForReading(path: path)
+            let (file, bytes) = try PosixFile.openRegular(
+                in: directoryDescriptor, name: manifestFileName, path: path, followingSymbolicLinks: false)
+            guard bytes <= maximumManifestBytes else {
+                throw EvidenceError.readFailed(path: path, reason: "\(bytes) bytes, more than the \(maximumManifestBytes)-byte limit")
+            }
             contents = try file.readAll(limit: maximumManifestBytes)
             try file.close(synchronize: false)
         } catch {
             switch error {
             case let .cannotOpen(_, reason), let .readFailed(_, reason): throw .manifestUnreadable(path: path, reason: reason)
+            case let .notRegularFile(_, kind):
+                throw .manifestUnreadable(path: path, reason: "it is a \(kind); a bundle holds only regular files")
             default: throw error
             }
         }
@@ -95,6 +113,12 @@ public enum EvidenceBundle {
             throw .manifestVersionUnsupported(
                 path: path, version: manifest.manifestVersion, supported: EvidenceManifest.currentVersion)
         }
+        guard manifest.files.count <= maximumFiles else {
+            throw .manifestInvalid(path: path, reason: "lists \(manifest.files.count) files; at most \(maximumFiles) are read")
+        }
+        guard manifest.inputs.count <= maximumInputs else {
+            throw .manifestInvalid(path: path, reason: "lists \(manifest.inputs.count) inputs; at most \(maximumInputs) are read")
+        }
         return manifest
     }
 
@@ -103,11 +127,19 @@ public enum EvidenceBundle {
     /// When `checkInputs`, input captures still at their recorded path are re-hashed too;
     /// the others are listed in `inputsNotFound`, which is not a problem (bundles travel).
     ///
+    /// A bundle is hostile evidence: only regular files are opened (a FIFO or device is
+    /// refused without blocking, a symbolic link is never followed out of the bundle), a
+    /// listed name must be a plain name inside the bundle, a file is hashed only when its
+    /// size is the recorded one (and never read past it), and input paths — absolute paths
+    /// anyone could have written into the manifest — are read only when `checkInputs`.
+    ///
     /// Throws only when the manifest itself cannot be read or decoded, or the directory
     /// cannot be listed; everything else is a `VerificationReport.Problem`.
-    public static func verify(directory: URL, checkInputs: Bool = true) throws(EvidenceError) -> VerificationReport {
-        let manifest = try readManifest(directory: directory)
+    public static func verify(directory: URL, checkInputs: Bool = false) throws(EvidenceError) -> VerificationReport {
         let directoryPath = directory.path
+        let descriptor = try PosixFile.openDirectory(path: directoryPath)
+        defer { _ = close(descriptor) }
+        let manifest = try readManifest(directoryDescriptor: descriptor, path: directoryPath + "/" + manifestFileName)
         var report = VerificationReport(manifest: manifest)
         var listed = Set<String>()
 
@@ -122,17 +154,14 @@ public enum EvidenceBundle {
             }
             let path = directoryPath + "/" + file.name
             do throws(EvidenceError) {
-                let kind = try FileKind.of(path: path)
-                switch kind {
-                case .regular: break
-                case .absent:
-                    report.problems.append(.missing(name: file.name))
-                    continue
-                default:
-                    report.problems.append(.notRegularFile(name: file.name, kind: kind.description))
+                let (opened, bytes) = try PosixFile.openRegular(
+                    in: descriptor, name: file.name, path: path, followingSymbolicLinks: false)
+                guard bytes == file.bytes else {
+                    report.filesChecked += 1
+                    report.problems.append(.sizeMismatch(name: file.name, expected: file.bytes, actual: bytes))
                     continue
                 }
-                let digest = try sha256(path: path)
+                let digest = try sha256(file: opened, limit: file.bytes)
                 report.filesChecked += 1
                 if digest.bytes != file.bytes {
                     report.problems.append(.sizeMismatch(name: file.name, expected: file.bytes, actual: digest.bytes))
@@ -140,11 +169,16 @@ public enum EvidenceBundle {
                     report.problems.append(.sha256Mismatch(name: file.name, expected: file.sha256, actual: digest.hex))
                 }
             } catch {
-                report.problems.append(.unreadable(name: file.name, reason: error.description))
+                switch error {
+                case let .notRegularFile(_, kind): report.problems.append(.notRegularFile(name: file.name, kind: kind))
+                case let .cannotOpen(_, reason) where reason == noSuchFile:
+                    report.problems.append(.missing(name: file.name))
+                default: report.problems.append(.unreadable(name: file.name, reason: error.description))
+                }
             }
         }
 
-        let present = try listDirectory(path: directoryPath).map(\.name).sorted(by: byUTF8)
+        let present = try listDirectory(path: directoryPath, limit: maximumFiles).map(\.name).sorted(by: byUTF8)
         for name in present where name != manifestFileName && !listed.contains(name) {
             report.problems.append(.unexpected(name: name))
         }
@@ -156,8 +190,14 @@ public enum EvidenceBundle {
                     report.inputsNotFound.append(input.path)
                     continue
                 }
-                let digest = try sha256(path: input.path)
+                let (opened, bytes) = try PosixFile.openRegular(
+                    in: AT_FDCWD, name: input.path, path: input.path, followingSymbolicLinks: true)
                 report.inputsChecked.append(input.path)
+                guard bytes == input.bytes else {
+                    report.problems.append(.inputSizeMismatch(path: input.path, expected: input.bytes, actual: bytes))
+                    continue
+                }
+                let digest = try sha256(file: opened, limit: input.bytes)
                 if digest.bytes != input.bytes {
                     report.problems.append(
                         .inputSizeMismatch(path: input.path, expected: input.bytes, actual: digest.bytes))
@@ -166,11 +206,17 @@ public enum EvidenceBundle {
                         .inputSHA256Mismatch(path: input.path, expected: input.sha256, actual: digest.hex))
                 }
             } catch {
-                report.problems.append(.inputUnreadable(path: input.path, reason: error.description))
+                switch error {
+                case let .notRegularFile(_, kind): report.problems.append(.inputNotRegularFile(path: input.path, kind: kind))
+                default: report.problems.append(.inputUnreadable(path: input.path, reason: error.description))
+                }
             }
         }
         return report
     }
+
+    /// strerror(ENOENT), which `cannotOpen` carries for a file that is not there.
+    static var noSuchFile: String { String(cString: strerror(ENOENT)) }
 
     // MARK: - Helpers
 

@@ -10,8 +10,12 @@ public enum EvidenceError: Error, Equatable, Sendable, CustomStringConvertible {
     case readFailed(path: String, reason: String)
     case writeFailed(path: String, reason: String)
     case cannotListDirectory(path: String, reason: String)
+    /// Refused unread: a FIFO, a device, a directory or a symbolic link where a regular file belongs.
+    case notRegularFile(path: String, kind: String)
     /// A bundle may hold only regular files; a manifest would not cover anything else.
     case unsupportedBundleEntry(name: String, kind: String)
+    /// The bundle goes to a new or empty directory, never over other files.
+    case bundleDirectoryNotEmpty(path: String)
 
     // pcapng writer.
     case writerClosed(path: String)
@@ -38,8 +42,11 @@ public enum EvidenceError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .readFailed(path, reason): "cannot read '\(path)': \(reason)"
         case let .writeFailed(path, reason): "cannot write '\(path)': \(reason)"
         case let .cannotListDirectory(path, reason): "cannot list directory '\(path)': \(reason)"
+        case let .notRegularFile(path, kind): "'\(path)' is a \(kind), not a regular file"
         case let .unsupportedBundleEntry(name, kind):
             "bundle entry '\(name)' is a \(kind); an evidence bundle holds only regular files"
+        case let .bundleDirectoryNotEmpty(path):
+            "cannot write the bundle to '\(path)': it exists and is not an empty directory"
         case let .writerClosed(path): "pcapng writer for '\(path)' is already closed"
         case let .linkTypeOutOfRange(linkType):
             "link type \(linkType.rawValue) does not fit the 16-bit pcapng LinkType field"

@@ -12,13 +12,19 @@ public func sha256(fileAt url: URL) throws(EvidenceError) -> (hex: String, bytes
 }
 
 func sha256(path: String) throws(EvidenceError) -> (hex: String, bytes: Int) {
-    let file = try PosixFile.openForReading(path: path)
+    try sha256(file: try PosixFile.openForReading(path: path), limit: Int.max - 1)
+}
+
+/// The SHA-256 of at most `limit` bytes of `file`, and how many bytes it holds, counting at
+/// most `limit + 1` (one more tells the caller the file grew), then closes it.
+func sha256(file: PosixFile, limit: Int) throws(EvidenceError) -> (hex: String, bytes: Int) {
     let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: sha256ChunkSize, alignment: 16)
     defer { chunk.deallocate() }
     var hasher = SHA256()
     var total = 0
-    while true {
-        let count = try file.read(into: chunk)
+    while total <= limit {
+        let wanted = min(chunk.count, limit + 1 - total)
+        let count = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: chunk[..<wanted]))
         if count == 0 { break }
         hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: chunk[..<count]))
         total += count

@@ -40,10 +40,17 @@ public final class PcapngWriter {
     private var failure: EvidenceError?
 
     /// Creates (or truncates) `path` and writes the Section Header Block, with
-    /// `shb_userappl` "dnstrail <toolVersion>" and `shb_comment` when given.
-    public init(path: String, toolVersion: String, sectionComment: String? = nil) throws(EvidenceError) {
+    /// `shb_userappl` "dnstrail <toolVersion>", `shb_comment` when given, and a second
+    /// comment `dnstrail-interfaces: 2=eth0 6=veth1abc` (`InterfaceNamesComment`) when
+    /// `interfaceNames` maps Linux cooked v2 interface indexes to names.
+    public init(
+        path: String, toolVersion: String, sectionComment: String? = nil, interfaceNames: [Int32: String] = [:]
+    ) throws(EvidenceError) {
         var options: [(code: UInt16, value: [UInt8])] = []
         if let sectionComment { options.append((OptionCode.comment, Array(sectionComment.utf8))) }
+        if let names = InterfaceNamesComment.format(interfaceNames) {
+            options.append((OptionCode.comment, Array(names.utf8)))
+        }
         options.append((OptionCode.sectionUserApplication, Array("dnstrail \(toolVersion)".utf8)))
         try Self.checkOptions(options)
         self.path = path

@@ -36,6 +36,38 @@ final class PosixFile {
         return PosixFile(path: path, descriptor: descriptor)
     }
 
+    /// Opens `name` for reading only if it is a regular file, and returns it with its size.
+    ///
+    /// Made for hostile bundles: `O_NONBLOCK` so that a FIFO cannot hang the open, `fstat`
+    /// on the opened descriptor (no window between check and use), and with
+    /// `followingSymbolicLinks` false `O_NOFOLLOW`, so a final symbolic link is refused.
+    /// `directory` is a descriptor from `openDirectory` (names are then relative to it), or
+    /// `AT_FDCWD`. Throws `.notRegularFile` with the kind found, or `.cannotOpen`.
+    static func openRegular(
+        in directory: Int32, name: String, path: String, followingSymbolicLinks: Bool
+    ) throws(EvidenceError) -> (file: PosixFile, bytes: Int) {
+        let flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (followingSymbolicLinks ? 0 : O_NOFOLLOW)
+        let descriptor = openat(directory, name, flags)
+        guard descriptor >= 0 else {
+            if errno == ELOOP, !followingSymbolicLinks { throw .notRegularFile(path: path, kind: FileKind.symbolicLink.description) }
+            if errno == ENXIO { throw .notRegularFile(path: path, kind: FileKind.other.description) }
+            throw .cannotOpen(path: path, reason: lastErrorDescription())
+        }
+        let file = PosixFile(path: path, descriptor: descriptor)
+        var information = stat()
+        guard fstat(descriptor, &information) == 0 else { throw .cannotOpen(path: path, reason: lastErrorDescription()) }
+        let kind = FileKind(mode: information.st_mode)
+        guard kind == .regular else { throw .notRegularFile(path: path, kind: kind.description) }
+        return (file, Int(information.st_size))
+    }
+
+    /// A descriptor for the directory at `path` (following a symbolic link: the caller named it).
+    static func openDirectory(path: String) throws(EvidenceError) -> Int32 {
+        let descriptor = systemOpen(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
+        guard descriptor >= 0 else { throw .cannotListDirectory(path: path, reason: lastErrorDescription()) }
+        return descriptor
+    }
+
     /// Writes all of `bytes`, retrying short writes and interrupted calls.
     func write(_ bytes: UnsafeRawBufferPointer) throws(EvidenceError) {
         guard descriptor >= 0 else { throw .writeFailed(path: path, reason: "file is closed") }
@@ -132,11 +164,15 @@ enum FileKind: Equatable {
             if errno == ENOENT || errno == ENOTDIR { return .absent }
             throw .cannotOpen(path: path, reason: lastErrorDescription())
         }
-        switch information.st_mode & S_IFMT {
-        case S_IFREG: return .regular
-        case S_IFDIR: return .directory
-        case S_IFLNK: return .symbolicLink
-        default: return .other
+        return FileKind(mode: information.st_mode)
+    }
+
+    init(mode: mode_t) {
+        switch mode & S_IFMT {
+        case S_IFREG: self = .regular
+        case S_IFDIR: self = .directory
+        case S_IFLNK: self = .symbolicLink
+        default: self = .other
         }
     }
 }
@@ -180,7 +216,8 @@ private func systemRead(_ descriptor: Int32, _ base: UnsafeMutableRawPointer, _ 
 
 /// Names in a directory, without "." and "..", in no particular order. A name that is not
 /// valid UTF-8 is returned with `isUTF8` false (it cannot round-trip through a String).
-func listDirectory(path: String) throws(EvidenceError) -> [(name: String, isUTF8: Bool)] {
+/// More than `limit` entries is an error (a hostile bundle must not cost unbounded memory).
+func listDirectory(path: String, limit: Int = Int.max) throws(EvidenceError) -> [(name: String, isUTF8: Bool)] {
     guard let stream = opendir(path) else {
         throw .cannotListDirectory(path: path, reason: lastErrorDescription())
     }
@@ -192,9 +229,17 @@ func listDirectory(path: String) throws(EvidenceError) -> [(name: String, isUTF8
             if errno != 0 { throw .cannotListDirectory(path: path, reason: lastErrorDescription()) }
             return names
         }
-        let raw: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+        // Read the name in place, up to its NUL: glibc packs records by `d_reclen`, so
+        // copying the whole 256-byte `d_name` reads past the last record's buffer.
+        let raw: [UInt8] = withUnsafePointer(to: &entry.pointee.d_name) { name in
+            let characters = UnsafeRawPointer(name).assumingMemoryBound(to: CChar.self)
+            return Array(UnsafeRawBufferPointer(start: characters, count: strlen(characters)))
+        }
         let name = String(decoding: raw, as: UTF8.self)
         if name == "." || name == ".." { continue }
+        guard names.count < limit else {
+            throw .cannotListDirectory(path: path, reason: "more than \(limit) entries")
+        }
         names.append((name, Array(name.utf8) == raw))
     }
 }

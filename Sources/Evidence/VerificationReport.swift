@@ -17,6 +17,8 @@ public struct VerificationReport: Equatable, Sendable {
         case inputSizeMismatch(path: String, expected: Int, actual: Int)
         case inputSHA256Mismatch(path: String, expected: String, actual: String)
         case inputUnreadable(path: String, reason: String)
+        /// With --check-inputs, an input path that is now a FIFO, a device or a directory: not read.
+        case inputNotRegularFile(path: String, kind: String)
 
         public var description: String {
             switch self {
@@ -42,6 +44,8 @@ public struct VerificationReport: Equatable, Sendable {
                 "input \(quoted(path)) changed: sha256 mismatch (manifest \(quoted(expected)), file \(actual))"
             case let .inputUnreadable(path, reason):
                 "input \(quoted(path)): unreadable (\(quoted(reason, marks: false)))"
+            case let .inputNotRegularFile(path, kind):
+                "input \(quoted(path)): not a regular file (\(kind)), not read"
             }
         }
     }

@@ -10,6 +10,8 @@ public final class OutputBuffer {
     private var buffer: [UInt8] = []
     /// Set once a write fails (for example a closed pipe); later output is discarded.
     public private(set) var failed = false
+    /// The `errno` of the failed write (`EPIPE`, `ENOSPC`, ...), 0 while none failed.
+    public private(set) var failureErrno: Int32 = 0
 
     private let closeWhenDone: Bool
     private var closed = false
@@ -27,8 +29,20 @@ public final class OutputBuffer {
         guard !closed else { return }
         flush()
         closed = true
-        if closeWhenDone { _ = Glibc.close(descriptor) }
+        if closeWhenDone, Glibc.close(descriptor) != 0, !failed, errno != EINTR {
+            failed = true
+            failureErrno = errno
+        }
     }
+
+    /// Why output was lost, one line ("No space left on device"), or nil while none was.
+    public var failureReason: String? {
+        guard failed else { return nil }
+        return String(cString: strerror(failureErrno))
+    }
+
+    /// True when the reader went away (a closed pipe: `| head`), which is not an error to report.
+    public var readerClosed: Bool { failed && failureErrno == EPIPE }
 
     public func write(_ text: String) {
         guard !closed else { return }
@@ -61,6 +75,7 @@ public final class OutputBuffer {
                 if written < 0 {
                     if errno == EINTR { continue }
                     failed = true
+                    failureErrno = errno
                     return
                 }
                 offset += written

@@ -114,14 +114,13 @@ struct AnalysisArguments: ParsableArguments {
     }
 
     /// Runs `body` with a sink that streams NDJSON or aggregates, prints the report (unless
-    /// `print` is false), and returns it. `transactions`, when given, also receives every
-    /// transaction as an NDJSON line (the evidence bundle's transactions.ndjson).
+    /// `print` is false), and returns it. `bundle`, when given, also receives every
+    /// transaction with its NDJSON line (the evidence bundle's transaction files).
     @discardableResult
     func report(
-        print: Bool = true, transactions: OutputBuffer? = nil,
+        print: Bool = true, bundle: EvidenceBundleWriter? = nil, output: OutputBuffer = OutputBuffer(),
         _ body: ((Transaction) -> Void) throws(CaptureError) -> RunResult
     ) throws -> Report {
-        let output = OutputBuffer()
         let directory = try directory()
         var figures = ReportBuilder()
         var diagnoser = Diagnoser()
@@ -133,10 +132,10 @@ struct AnalysisArguments: ParsableArguments {
             run = try body { transaction in
                 figures.add(transaction)
                 diagnoser.add(transaction)
-                if printsLines || transactions != nil {
+                if printsLines || bundle != nil {
                     lines.withLine(for: transaction) { line in
                         if printsLines { output.writeLine(line) }
-                        transactions?.writeLine(line)
+                        bundle?.add(transaction, line: line)
                     }
                 }
             }
@@ -147,15 +146,19 @@ struct AnalysisArguments: ParsableArguments {
         }
         var report = Report(run: run, figures: figures, options: options, diagnoser: diagnoser, directory: directory)
         report.top = top
-        if print {
-            switch format {
-            case .human: output.write(report.human())
-            case .json: output.writeLine(report.json().serialized(pretty: true))
-            case .ndjson: for warning in report.warnings { printError("dnstrail: warning: \(warning)") }
-            }
-            output.flush()
-        }
+        if print { printReport(report, to: output) }
+        try checkOutput(output)
         return report
+    }
+
+    /// The report in `format` on `output` (for ndjson, whose lines were streamed, its warnings on stderr).
+    func printReport(_ report: Report, to output: OutputBuffer) {
+        switch format {
+        case .human: output.write(report.human())
+        case .json: output.writeLine(report.json().serialized(pretty: true))
+        case .ndjson: for warning in report.warnings { printError("dnstrail: warning: \(warning)") }
+        }
+        output.flush()
     }
 
     /// Exit 3 for scripts when asked to and anything failed. Queries in flight when the
@@ -223,35 +226,16 @@ struct Live: ParsableCommand {
     func run() throws {
         let options = analysis.options
         let interactive = isatty(2) != 0
-        let bundle = try export.map { try EvidenceBundleWriter(directory: $0) }
-        var recorder: PcapngWriter?
-        var recordError: String?
-        let liveCapturePath = bundle.map { $0.directory.appendingPathComponent(".live-capture.pcapng").path }
-        if let liveCapturePath {
-            do {
-                recorder = try PcapngWriter(path: liveCapturePath, toolVersion: ToolInfo.version)
-            } catch {
-                printError("dnstrail: \(error)")
-                throw ExitCode(2)
-            }
-        }
-        var recorderInterface: Int?
-        let report = try analysis.report(print: true, transactions: bundle?.transactions) { emit throws(CaptureError) in
+        let bundle = try export.map(openBundle)
+        var bundleFinished = false
+        // A failed run takes back what it wrote of the bundle, so the same --export works next time.
+        defer { if !bundleFinished { bundle?.discard() } }
+        let report = try analysis.report(print: true, bundle: bundle) { emit throws(CaptureError) in
             let result = try runLive(
                 interface: interface, filter: filter, duration: duration, options: options,
-                record: recorder.map { writer in
+                record: bundle.map { bundle in
                     { frame, linkType, snapshotLength in
-                        guard recordError == nil else { return }
-                        do {
-                            if recorderInterface == nil {
-                                recorderInterface = try writer.addInterface(
-                                    linkType: linkType, snapshotLength: snapshotLength, name: interface)
-                            }
-                            try writer.write(interface: recorderInterface ?? 0, timestamp: frame.timestamp,
-                                             originalLength: frame.originalLength, bytes: frame.bytes, comment: nil)
-                        } catch {
-                            recordError = "\(error)"
-                        }
+                        bundle.recordLiveFrame(frame, linkType: linkType, snapshotLength: snapshotLength, interface: interface)
                     }
                 },
                 status: { status in
@@ -267,22 +251,12 @@ struct Live: ParsableCommand {
             if let failure = result.live?.failure { printError("dnstrail: \(failure)") }
             return result
         }
-        if let bundle, let recorder, let liveCapturePath {
-            do {
-                try recorder.close()
-            } catch {
-                recordError = recordError ?? "\(error)"
-            }
-            if let recordError {
-                printError("dnstrail: cannot record the live capture for the bundle: \(recordError)")
-                throw ExitCode(2)
-            }
-            try bundle.finish(report: report, evidenceInputs: [liveCapturePath], hashedInputs: [],
-                              commandLine: CommandLine.arguments)
-            try? FileManager.default.removeItem(atPath: liveCapturePath)
-            try bundle.writeManifest(report: report, hashedInputs: [], commandLine: CommandLine.arguments)
+        if let bundle {
+            try finishBundle { try bundle.finishLive(report: report, interface: interface, commandLine: CommandLine.arguments) }
             printError("dnstrail: evidence bundle written to \(bundle.directory.path)")
         }
+        // The bundle of a capture whose interface went away is kept: it holds what was captured.
+        bundleFinished = true
         if report.run.live?.failure != nil { throw ExitCode(2) }
         try analysis.exitForUnanswered(report)
     }
@@ -299,10 +273,14 @@ struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Analyse captures and write an incident evidence bundle.",
         discussion: """
-            The bundle: evidence.pcapng (only the packets of the flagged transactions, each \
-            with a comment naming its finding), report.json, transactions.ndjson, report.html \
-            and manifest.json (SHA-256 of every file and input capture, tool version, command \
-            line, capture time range, host). Check it later with `dnstrail verify DIR`.
+            The bundle: evidence.pcapng (only the packets the findings cite, each with a comment \
+            giving its original frame number and the finding), report.json, report.html, \
+            transactions.ndjson (the flagged transactions: cited by a finding or failed), \
+            transactions-all.ndjson.gz (every transaction) and manifest.json (SHA-256 of every \
+            file and input capture, tool version, command line, capture time range, host). \
+            --format chooses what is printed: the human report, the JSON report or the NDJSON \
+            lines (the bundle line then goes to standard error). Check it later with \
+            `dnstrail verify DIR`.
             """)
 
     @Argument(help: "Capture files.")
@@ -315,16 +293,42 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let options = analysis.options
-        let bundle = try EvidenceBundleWriter(directory: out)
-        let report = try analysis.report(print: false, transactions: bundle.transactions) { emit throws(CaptureError) in
-            try analyzeFiles(files, options: options, emit: emit)
+        // The bundle copies evidence packets from the inputs and hashes them after the analysis,
+        // so it reads each input twice: it needs regular files, named in UTF-8 (a stream is
+        // read once; save it first with `tcpdump -w FILE`).
+        let inputs = CapturePath.matching(files, raw: CapturePath.rawArguments())
+        for input in inputs {
+            var status = stat()
+            let path = String(validating: input.bytes, as: UTF8.self)
+            // A missing file is left to the analysis, whose error names it.
+            let isStream = path.map { stat($0, &status) == 0 && (status.st_mode & S_IFMT) != S_IFREG } ?? false
+            if path == nil || isStream || input.isStandardInput {
+                printError("dnstrail: export needs regular files named in UTF-8 (it reads each input twice): "
+                           + "'\(input.display)' is not one; save it first with `tcpdump -w FILE`, or rename it")
+                throw ExitCode(2)
+            }
         }
-        let ordered = report.run.inputs.map(\.path)
-        try bundle.finish(report: report, evidenceInputs: ordered, hashedInputs: ordered, commandLine: CommandLine.arguments)
-        try bundle.writeManifest(report: report, hashedInputs: ordered, commandLine: CommandLine.arguments)
-        print(report.human(), terminator: "")
-        print("Evidence bundle: \(bundle.directory.path) (\(bundle.evidencePackets) packets for "
-              + "\(report.findings.count) finding\(report.findings.count == 1 ? "" : "s"))")
+        let interfaceNames = try analysis.interfaceNames()
+        let bundle = try openBundle(out)
+        var bundleFinished = false
+        // A failed run takes back what it wrote of the bundle, so the same --out works next time.
+        defer { if !bundleFinished { bundle.discard() } }
+        let output = OutputBuffer()
+        // ndjson streams its lines during the analysis; human and json come once the bundle is written.
+        let report = try analysis.report(print: analysis.format == .ndjson, bundle: bundle, output: output) { emit throws(CaptureError) in
+            try analyzeFiles(inputs, options: options, interfaceNames: interfaceNames, emit: emit)
+        }
+        try finishBundle {
+            try bundle.finish(report: report, inputs: report.run.inputs.map(\.path), commandLine: CommandLine.arguments)
+        }
+        bundleFinished = true
+        if analysis.format != .ndjson { analysis.printReport(report, to: output) }
+        let summary = "Evidence bundle: \(bundle.directory.path) (\(bundle.evidencePackets) packets for "
+            + "\(report.findings.count) finding\(report.findings.count == 1 ? "" : "s"); "
+            + "\(bundle.flaggedTransactions) of \(bundle.allTransactions) transactions flagged)"
+        // Standard output stays one document (json) or pure lines (ndjson).
+        if analysis.format == .human { output.writeLine(summary) } else { printError("dnstrail: " + summary) }
+        try checkOutput(output)
         try analysis.exitForUnanswered(report)
     }
 }
@@ -332,101 +336,71 @@ struct Export: ParsableCommand {
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check an evidence bundle against its manifest.",
-        discussion: "Exit status: 0 when every file matches its SHA-256 and size, 1 on any mismatch, 2 when the bundle cannot be read.")
+        discussion: """
+            A bundle is evidence from someone else: verify reads only regular files inside it \
+            (never through a symbolic link) and reads the input captures the manifest names only \
+            with --check-inputs. Exit status: 0 when every file matches its SHA-256 and size, \
+            1 on any mismatch, 2 when the bundle cannot be read.
+            """)
 
     @Argument(help: "The bundle directory.")
     var directory: String
 
+    @Flag(help: "Also re-hash the input captures at the paths the manifest records (regular files of the recorded size only).")
+    var checkInputs = false
+
     func run() throws {
         let report: VerificationReport
         do {
-            report = try EvidenceBundle.verify(directory: URL(fileURLWithPath: directory))
+            report = try EvidenceBundle.verify(directory: URL(fileURLWithPath: directory), checkInputs: checkInputs)
         } catch {
             printError("dnstrail: \(error)")
             throw ExitCode(2)
         }
-        for line in report.problemLines { print("FAIL  " + line) }
-        for input in report.inputsNotFound { print("note  input capture not found (not checked): \(input)") }
+        let output = OutputBuffer()
+        for line in report.problemLines { output.writeLine("FAIL  " + line) }
+        for input in report.inputsNotFound { output.writeLine("note  input capture not found (not checked): \(input)") }
         if report.isValid {
-            print("OK    \(report.filesChecked) files match manifest.json"
+            output.writeLine("OK    \(report.filesChecked) files match manifest.json"
                   + (report.inputsChecked.isEmpty ? "" : "; \(report.inputsChecked.count) input captures unchanged"))
-        } else {
-            throw ExitCode(1)
         }
+        try checkOutput(output)
+        if !report.isValid { throw ExitCode(1) }
     }
 }
 
-/// Writes the files of an evidence bundle into a new directory.
-final class EvidenceBundleWriter {
-    let directory: URL
-    let transactions: OutputBuffer
-    private(set) var evidencePackets = 0
-
-    init(directory path: String) throws {
-        directory = URL(fileURLWithPath: path)
-        let manager = FileManager.default
-        var isDirectory: ObjCBool = false
-        if manager.fileExists(atPath: path, isDirectory: &isDirectory) {
-            let contents = (try? manager.contentsOfDirectory(atPath: path)) ?? []
-            guard isDirectory.boolValue, contents.isEmpty else {
-                printError("dnstrail: cannot write the bundle to '\(path)': it exists and is not an empty directory")
-                throw ExitCode(2)
-            }
-        } else {
-            do {
-                try manager.createDirectory(atPath: path, withIntermediateDirectories: true)
-            } catch {
-                printError("dnstrail: cannot create '\(path)': \(error.localizedDescription)")
-                throw ExitCode(2)
-            }
-        }
-        let file = directory.appendingPathComponent("transactions.ndjson").path
-        let descriptor = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard descriptor >= 0 else {
-            printError("dnstrail: cannot create '\(file)': \(String(cString: strerror(errno)))")
-            throw ExitCode(2)
-        }
-        transactions = OutputBuffer(descriptor: descriptor, closeWhenDone: true)
+/// The bundle writer for `path`, or one line and exit 2 when `path` is a non-empty directory or a file.
+func openBundle(_ path: String) throws -> EvidenceBundleWriter {
+    do {
+        return try EvidenceBundleWriter(path: path)
+    } catch {
+        printError("dnstrail: \(error)")
+        throw ExitCode(2)
     }
+}
 
-    /// Writes evidence.pcapng, report.json and report.html (transactions.ndjson was
-    /// streamed during the analysis).
-    func finish(report: Report, evidenceInputs: [String], hashedInputs: [String], commandLine: [String]) throws {
-        transactions.close()
-        var comments: [Int: String] = [:]
-        for finding in report.findings {
-            let text = "dnstrail finding \(finding.kind.rawValue): \(finding.title)"
-            for frame in finding.frames {
-                comments[frame] = comments[frame].map { $0.contains(text) ? $0 : $0 + " | " + text } ?? text
-            }
-        }
-        do {
-            evidencePackets = try writeEvidenceCapture(
-                inputs: evidenceInputs, comments: comments, to: directory.appendingPathComponent("evidence.pcapng").path,
-                toolVersion: ToolInfo.version,
-                sectionComment: "dnstrail evidence: " + (report.findings.isEmpty ? "no findings"
-                    : report.findings.map { "\($0.kind.rawValue): \($0.title)" }.joined(separator: "; ")))
-            try (report.json().serialized(pretty: true) + "\n")
-                .write(to: directory.appendingPathComponent("report.json"), atomically: true, encoding: .utf8)
-            try report.html().write(to: directory.appendingPathComponent("report.html"), atomically: true, encoding: .utf8)
-        } catch {
-            printError("dnstrail: cannot write the bundle: \(error)")
-            throw ExitCode(2)
-        }
+/// Runs the last step of a bundle; one line and exit 2 when it fails.
+func finishBundle(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch {
+        printError("dnstrail: \(error)")
+        throw ExitCode(2)
     }
+}
 
-    func writeManifest(report: Report, hashedInputs: [String], commandLine: [String]) throws {
-        let packets = report.run.packets
-        let range = packets.firstTime.flatMap { first in packets.lastTime.map { (first: first.rfc3339, last: $0.rfc3339) } }
-        do {
-            try EvidenceBundle.writeManifest(
-                directory: directory, inputs: hashedInputs.map { URL(fileURLWithPath: $0) }, commandLine: commandLine,
-                timeRange: range, toolVersion: ToolInfo.version)
-        } catch {
-            printError("dnstrail: cannot write the manifest: \(error)")
-            throw ExitCode(2)
-        }
+/// Ends the run when standard output could not be written: quietly, as a process killed by
+/// SIGPIPE, when the reader went away (`| head`); otherwise one line and exit 2 (`> /dev/full`).
+func checkOutput(_ output: OutputBuffer) throws {
+    output.flush()
+    guard output.failed else { return }
+    if output.readerClosed {
+        signal(SIGPIPE, SIG_DFL)
+        raise(SIGPIPE)
+        throw ExitCode(128 + SIGPIPE)
     }
+    printError("dnstrail: cannot write the output: \(output.failureReason ?? "write error")")
+    throw ExitCode(2)
 }
 
 /// Standard error, unbuffered (Swift 6 forbids touching C's `stderr` global directly).

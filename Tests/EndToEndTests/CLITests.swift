@@ -81,6 +81,49 @@ struct CLITests {
         #expect(!expected.output.isEmpty)
     }
 
+    /// Issue 14.6: output that cannot be written is an error (one line, exit 2), for every
+    /// command and format; `> /dev/full` used to exit 0.
+    @Test func writeErrorsFailTheRun() throws {
+        let scratch = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        try #require(FileManager.default.fileExists(atPath: "/dev/full"))
+        let runs: [[String]] = [
+            ["analyze", "captures/egress-deny.pcap"],
+            ["analyze", "captures/egress-deny.pcap", "--format", "json"],
+            ["analyze", "captures/egress-deny.pcap", "--format", "ndjson"],
+            ["export", "captures/egress-deny.pcap", "--out", scratch.appendingPathComponent("bundle").path],
+            ["verify", scratch.appendingPathComponent("bundle").path],
+        ]
+        for arguments in runs {
+            let result = try runWithStandardOutput(toFile: "/dev/full", arguments)
+            #expect(result.status == 2, "\(arguments)")
+            #expect(result.errors.hasSuffix("dnstrail: cannot write the output: No space left on device\n"), "\(arguments): \(result.errors)")
+        }
+    }
+
+    /// A reader that goes away (`| head`) ends the run quietly, with a shell's SIGPIPE status.
+    @Test func closedPipeEndsQuietly() throws {
+        let script = "\"$0\" analyze captures/egress-deny.pcap --format json | true; echo \"status ${PIPESTATUS[0]}\""
+        let result = try runProcess("/bin/bash", ["-c", script, Self.binary], in: Paths.root)
+        #expect(result.output == "status 141\n")
+        #expect(result.errors.isEmpty, "\(result.errors)")
+    }
+
+    /// Runs the binary with standard output going to `path` (for /dev/full).
+    func runWithStandardOutput(toFile path: String, _ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = Paths.root
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: "", errors: String(decoding: errorData, as: UTF8.self))
+    }
+
     @Test func helpShowsExamples() throws {
         let help = try run(["--help"])
         #expect(help.status == 0)

@@ -375,3 +375,179 @@ struct BundleTests {
         #expect(try fixture.verify().isValid, "the earlier manifest is left as it was")
     }
 }
+
+/// Issue 14.5: a bundle is evidence received from someone else. `verify` must not hang on
+/// a FIFO or device, follow a symbolic link out of the bundle, read arbitrary paths the
+/// manifest names, or read without bound.
+@Suite("verify on hostile bundles")
+struct HostileBundleTests {
+    @Test func manifestThatIsASymbolicLinkIsRefused() throws {
+        let fixture = try BundleFixture()
+        defer { fixture.remove() }
+        let outside = fixture.inputs.file("manifest-copy.json")
+        try FileManager.default.copyItem(at: fixture.bundle.file("manifest.json"), to: outside)
+        try FileManager.default.removeItem(at: fixture.bundle.file("manifest.json"))
+        try FileManager.default.createSymbolicLink(at: fixture.bundle.file("manifest.json"), withDestinationURL: outside)
+        #expect(evidenceError { _ = try fixture.verify() } == .manifestUnreadable(
+            path: fixture.bundle.file("manifest.json").path,
+            reason: "it is a symbolic link; a bundle holds only regular files"))
+    }
+
+    @Test func listedFileThatIsASymbolicLinkOutOfTheBundleIsNotFollowed() throws {
+        let fixture = try BundleFixture()
+        defer { fixture.remove() }
+        // Same bytes outside the bundle: following the link would make it "match".
+        let outside = fixture.inputs.file("report.json")
+        try FileManager.default.copyItem(at: fixture.bundle.file("report.json"), to: outside)
+        try FileManager.default.removeItem(at: fixture.bundle.file("report.json"))
+        try FileManager.default.createSymbolicLink(at: fixture.bundle.file("report.json"), withDestinationURL: outside)
+        #expect(try fixture.verify(checkInputs: false).problems
+            == [.notRegularFile(name: "report.json", kind: "symbolic link")])
+    }
+
+    @Test func fifoInTheBundleIsRefusedWithoutBlocking() throws {
+        let fixture = try BundleFixture()
+        defer { fixture.remove() }
+        try FileManager.default.removeItem(at: fixture.bundle.file("report.json"))
+        #expect(mkfifo(fixture.bundle.file("report.json").path, 0o644) == 0)
+        #expect(try fixture.verify(checkInputs: false).problems
+            == [.notRegularFile(name: "report.json", kind: "special file")])
+    }
+
+    @Test func inputsAreNotReadWithoutCheckInputs() throws {
+        let fixture = try BundleFixture()
+        defer { fixture.remove() }
+        try fixture.editManifest { $0.inputs = [.init(path: "/dev/zero", sha256: "00", bytes: 1 << 40)] }
+        let report = try EvidenceBundle.verify(directory: fixture.bundle.url)
+        #expect(report.isValid)
+        #expect(report.inputsChecked == [] && report.inputsNotFound == [])
+    }
+
+    @Test func deviceInputIsRefusedUnread() throws {
+        let fixture = try BundleFixture()
+        defer { fixture.remove() }
+        try fixture.editManifest { $0.inputs = [.init(path: "/dev/zero", sha256: "00", bytes: 1 << 40)] }
+        #expect(try fixture.verify(checkInputs: true).problems
+            == [.inputNotRegularFile(path: "/dev/zero", kind: "special file")])
+    }
+
+    @Test func fifoInputIsRefusedWithoutBlocking() throws {
+        let fixture = try BundleFixture()
+        defer { fixture.remove() }
+        let fifo = fixture.inputs.file("capture.fifo")
+        #expect(mkfifo(fifo.path, 0o644) == 0)
+        try fixture.editManifest { $0.inputs = [.init(path: fifo.path, sha256: "00", bytes: 2916)] }
+        #expect(try fixture.verify(checkInputs: true).problems
+            == [.inputNotRegularFile(path: fifo.path, kind: "special file")])
+    }
+
+    /// An input that grew is reported from its size, never read to its end.
+    @Test func inputOfAnotherSizeIsNotHashed() throws {
+        let fixture = try BundleFixture()
+        defer { fixture.remove() }
+        let handle = try FileHandle(forWritingTo: fixture.input)
+        try handle.truncate(atOffset: 1 << 40)   // sparse: a terabyte that would take hours to hash
+        try handle.close()
+        #expect(try fixture.verify(checkInputs: true).problems
+            == [.inputSizeMismatch(path: fixture.input.path, expected: 2916, actual: 1 << 40)])
+    }
+
+    @Test func dotDotAndAbsoluteNamesAreNeverOpened() throws {
+        let fixture = try BundleFixture()
+        defer { fixture.remove() }
+        try fixture.editManifest { manifest in
+            manifest.files.append(.init(name: "../../../../dev/zero", sha256: "00", bytes: 1))
+            manifest.files.append(.init(name: "/dev/zero", sha256: "00", bytes: 1))
+        }
+        #expect(try fixture.verify(checkInputs: false).problems
+            == [.invalidName(name: "../../../../dev/zero"), .invalidName(name: "/dev/zero")])
+    }
+
+    @Test func hugeManifestIsRefusedUnread() throws {
+        let fixture = try BundleFixture()
+        defer { fixture.remove() }
+        let handle = try FileHandle(forWritingTo: fixture.bundle.file("manifest.json"))
+        try handle.truncate(atOffset: 1 << 32)
+        try handle.close()
+        #expect(evidenceError { _ = try fixture.verify() } == .manifestUnreadable(
+            path: fixture.bundle.file("manifest.json").path,
+            reason: "\(1 << 32) bytes, more than the \(EvidenceBundle.maximumManifestBytes)-byte limit"))
+    }
+
+    @Test func manifestListingTooManyFilesIsRefused() throws {
+        let fixture = try BundleFixture()
+        defer { fixture.remove() }
+        try fixture.editManifest { manifest in
+            manifest.files = (0...EvidenceBundle.maximumFiles).map { .init(name: "f\($0)", sha256: "00", bytes: 0) }
+        }
+        #expect(evidenceError { _ = try fixture.verify() } == .manifestInvalid(
+            path: fixture.bundle.file("manifest.json").path,
+            reason: "lists \(EvidenceBundle.maximumFiles + 1) files; at most \(EvidenceBundle.maximumFiles) are read"))
+    }
+
+    @Test func bundleDirectoryWithTooManyEntriesIsRefused() throws {
+        let fixture = try BundleFixture()
+        defer { fixture.remove() }
+        for index in 0..<EvidenceBundle.maximumFiles { try fixture.bundle.write("extra-\(index)", "") }
+        #expect(evidenceError { _ = try fixture.verify() } == .cannotListDirectory(
+            path: fixture.bundle.url.path, reason: "more than \(EvidenceBundle.maximumFiles) entries"))
+    }
+}
+
+/// Issue 15.4: the bundle directory exists only once a run has something to put in it,
+/// and a failed run takes back exactly what it created.
+@Suite("bundle directory")
+struct BundleDirectoryTests {
+    @Test func nothingIsCreatedUntilTheFirstFile() throws {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let path = scratch.file("a/b/bundle").path
+        let directory = try BundleDirectory(path: path)
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("a").path))
+        let file = try directory.file("report.json")
+        #expect(file == path + "/report.json")
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func discardRemovesTheFilesAndTheDirectoriesItCreated() throws {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let directory = try BundleDirectory(path: scratch.file("a/b/bundle").path + "/")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: try directory.file("transactions.ndjson")))
+        directory.discard()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path) == [])
+    }
+
+    @Test func discardKeepsAPreexistingEmptyDirectoryAndItsParent() throws {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        try FileManager.default.createDirectory(at: scratch.file("empty"), withIntermediateDirectories: false)
+        let directory = try BundleDirectory(path: scratch.file("empty").path)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: try directory.file("report.json")))
+        directory.discard()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.file("empty").path) == [])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path) == ["empty"])
+    }
+
+    @Test func discardNeverRemovesWhatItDidNotWrite() throws {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let directory = try BundleDirectory(path: scratch.file("new").path)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: try directory.file("report.json")))
+        try scratch.write("new/someone-elses.txt", "keep me")
+        directory.discard()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.file("new").path) == ["someone-elses.txt"])
+    }
+
+    @Test func nonEmptyDirectoryOrFileIsRefused() throws {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        try scratch.write("file", "x")
+        #expect(throws: EvidenceError.bundleDirectoryNotEmpty(path: scratch.file("file").path)) {
+            _ = try BundleDirectory(path: scratch.file("file").path)
+        }
+        #expect(throws: EvidenceError.bundleDirectoryNotEmpty(path: scratch.url.path)) {
+            _ = try BundleDirectory(path: scratch.url.path)
+        }
+    }
+}
