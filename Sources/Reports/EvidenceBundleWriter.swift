@@ -58,7 +58,7 @@ public final class EvidenceBundleWriter {
     public static func isFailed(_ transaction: Transaction) -> Bool {
         switch transaction.outcome {
         case .unanswered, .rejected, .handshakeFailed, .reset: return true
-        case .answered, .multicast: break
+        case .answered, .multicast, .inFlight: break
         }
         if let fallback = transaction.fallback, fallback.outcome != .answered { return true }
         return transaction.response?.source != nil
