@@ -38,7 +38,14 @@ struct LiveRunTests {
     }
 
     static let port: UInt16 = 15_353
-    static let answerDelay = 0.15
+    /// How long the responder waits before answering a query with this id (sequentially).
+    static func answerDelay(id: UInt16) -> Double {
+        switch id {
+        case 0x1111: 1.0  // sets the slowest answer seen: a drain limit of about 1.25 s
+        case 0x2222: 0.5  // pending at the stop, answered well within that limit
+        default: 0.15
+        }
+    }
 
     /// Answers every query on 127.0.0.1:`port` after `answerDelay` (QR set), until `stop`.
     final class SlowResponder: @unchecked Sendable {
@@ -83,7 +90,7 @@ struct LiveRunTests {
                 guard count >= 12 else { continue }
                 var answer = Array(buffer[0..<count])
                 answer[2] |= 0x80  // QR: a response
-                Thread.sleep(forTimeInterval: LiveRunTests.answerDelay)
+                Thread.sleep(forTimeInterval: LiveRunTests.answerDelay(id: UInt16(answer[0]) << 8 | UInt16(answer[1])))
                 _ = answer.withUnsafeBytes { bytes in
                     withUnsafePointer(to: &peer) {
                         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -104,8 +111,9 @@ struct LiveRunTests {
         return address
     }
 
-    /// Sends one DNS query for "a." with `id` from a fresh socket (no answer is read).
-    static func sendQuery(id: UInt16, port: UInt16 = LiveRunTests.port) {
+    /// Sends one DNS query for "a." with `id` from a fresh socket (no answer is read), then
+    /// runs `afterSending` and keeps the socket open until the answer is back.
+    static func sendQuery(id: UInt16, port: UInt16 = LiveRunTests.port, afterSending: () -> Void = {}) {
         let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard descriptor >= 0 else { return }
         defer { close(descriptor) }
@@ -118,41 +126,45 @@ struct LiveRunTests {
                 }
             }
         }
+        afterSending()
         // Keep the port open until the answer is back, so no ICMP port unreachable.
-        Thread.sleep(forTimeInterval: answerDelay * 3)
+        Thread.sleep(forTimeInterval: answerDelay(id: id) + 1)
     }
 
-    /// Issue 15.1 and 15.3: a query still waiting for its answer when `--duration` expires
+    /// Issue 15.1 and 15.3: a query still waiting for its answer when the capture is stopped
     /// is answered during the drain (which ends as soon as nothing is pending, well before
-    /// its limit), and the loopback's SLL2 index is named.
+    /// its limit), and the loopback's SLL2 index is named. Driven by the capture's own
+    /// events, not by wall-clock guesses, so a loaded machine cannot reorder them: the first
+    /// query (answered after 1 s: the slowest answer, so a drain limit of about 1.25 s) is
+    /// sent at the first status line; once it is answered, the second (answered after
+    /// 0.5 s) is sent and the capture stopped with SIGINT right after.
     @Test(.enabled(if: geteuid() == 0, "live capture needs root"))
     func queryInFlightAtTheStopIsAnsweredDuringTheDrain() throws {
         let responder = try SlowResponder()
         defer { responder.stop() }
         var options = AnalysisOptions()
         options.ports = [Self.port]
-        let duration = 2.0
-        // At the first status line (about 1 s into the capture), one query that sets the
-        // slowest answer (~150 ms, so a ~230 ms drain limit), and one sent 50 ms before the
-        // stop, answered ~100 ms after it.
         var sent = false
+        var stopping = false
         var transactions: [Transaction] = []
         var notices: [String] = []
         let result = try runLive(
-            interface: "any", filter: nil, duration: duration, options: options,
-            status: { status in
+            interface: "any", filter: nil, duration: 30, options: options,
+            status: { _ in
                 guard !sent else { return }
                 sent = true
-                let late = max(0, duration - status.elapsed - 0.05)
                 Thread { Self.sendQuery(id: 0x1111) }.start()
-                Thread {
-                    Thread.sleep(forTimeInterval: late)
-                    Self.sendQuery(id: 0x2222)
-                }.start()
             },
-            notice: { notices.append($0) }, emit: { transactions.append($0) })
+            notice: { notices.append($0) },
+            emit: { transaction in
+                transactions.append(transaction)
+                guard transaction.id == 0x1111, transaction.server.port == Self.port, !stopping else { return }
+                stopping = true
+                // kill(2), not raise(3): the test runner's thread may block SIGINT.
+                Thread { Self.sendQuery(id: 0x2222) { kill(getpid(), SIGINT) } }.start()
+            })
         let live = try #require(result.live)
-        #expect(live.stoppedBy == "duration")
+        #expect(live.stoppedBy == "signal")
         #expect(live.failure == nil)
         let ours = transactions.filter { $0.server.port == Self.port }
         #expect(Set(ours.map(\.id)) == [0x1111, 0x2222], "\(ours)")
@@ -171,16 +183,18 @@ struct LiveRunTests {
     /// (no answer, no ICMP error), so it is pending for as long as the test needs.
     @Test(.enabled(if: geteuid() == 0, "live capture needs root"))
     func secondSignalSkipsTheDrain() throws {
-        let silentPort: UInt16 = 15_354
+        // A port the kernel picks (a fixed one may be taken while tests run in parallel).
         let silent = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(silent) }
-        var address = Self.loopback(port: silentPort)
-        let bound = withUnsafePointer(to: &address) {
+        var address = Self.loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(silent, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                bind(silent, $0, length) == 0 ? getsockname(silent, $0, &length) : -1
             }
         }
-        try #require(bound == 0)
+        try #require(bound == 0, "bind: \(String(cString: strerror(errno)))")
+        let silentPort = UInt16(bigEndian: address.sin_port)
         var options = AnalysisOptions()
         options.ports = [silentPort]
         var statusLines = 0
