@@ -62,34 +62,20 @@ struct BundleTemplate {
         let bundle = root + "/work/bundle"
         try Data(captureBytes).write(to: URL(fileURLWithPath: input))
 
-        // The analysis, as `export` runs it.
+        // The analysis and the bundle, as `export` writes them (the same writer).
+        let writer = try EvidenceBundleWriter(path: bundle)
         var figures = ReportBuilder()
         var diagnoser = Diagnoser()
         let encoder = NDJSONEncoder(directory: ClusterDirectory())
-        var transactions: [UInt8] = []
         let options = AnalysisOptions()
         let run = try analyzeFiles([input], options: options) { transaction in
             figures.add(transaction)
             diagnoser.add(transaction)
-            encoder.append(transaction, to: &transactions)
-            transactions.append(UInt8(ascii: "\n"))
+            encoder.withLine(for: transaction) { line in writer.add(transaction, line: line) }
         }
         let report = Report(run: run, figures: figures, options: options, diagnoser: diagnoser,
                             directory: ClusterDirectory())
-        try Data(transactions).write(to: URL(fileURLWithPath: bundle + "/transactions.ndjson"))
-        var comments: [Int: String] = [:]
-        for finding in report.findings {
-            for frame in finding.frames { comments[frame] = "dnstrail finding \(finding.kind.rawValue): \(finding.title)" }
-        }
-        _ = try writeEvidenceCapture(inputs: [input], comments: comments, to: bundle + "/evidence.pcapng",
-                                     toolVersion: ToolInfo.version, sectionComment: "dnstrail evidence (fuzz template)")
-        try (report.json().serialized(pretty: true) + "\n").write(toFile: bundle + "/report.json", atomically: true, encoding: .utf8)
-        try report.html().write(toFile: bundle + "/report.html", atomically: true, encoding: .utf8)
-        let packets = report.run.packets
-        let range = packets.firstTime.flatMap { first in packets.lastTime.map { (first: first.rfc3339, last: $0.rfc3339) } }
-        try EvidenceBundle.writeManifest(
-            directory: URL(fileURLWithPath: bundle), inputs: [URL(fileURLWithPath: input)],
-            commandLine: ["dnstrail", "export", input, "--out", bundle], timeRange: range, toolVersion: ToolInfo.version)
+        try writer.finish(report: report, inputs: [input], commandLine: ["dnstrail", "export", input, "--out", bundle])
 
         // Freeze the template, check that it verifies, and lay out the outside.
         var files: [(name: String, bytes: [UInt8])] = []
