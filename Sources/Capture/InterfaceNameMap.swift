@@ -1,4 +1,5 @@
 import Glibc
+import WireCore
 
 /// Why an interface name file (`--interface-names`) cannot be used: one line, e.g.
 /// `cannot use interface names 'links.txt': line 3 is not `ip -o link` output`.
@@ -23,8 +24,9 @@ public struct InterfaceNameMapError: Error, CustomStringConvertible, Sendable, E
 /// Invariant: every name in a map is a valid Linux interface name, so it prints safely on
 /// one line in any report.
 public enum InterfaceNameMap {
-    /// The prefix of the comment line that carries a map.
-    public static let commentPrefix = "dnstrail-interfaces:"
+    /// The prefix of the comment line that carries a map (`InterfaceNamesComment`, whose
+    /// format the live recorder writes and this reader reads: one definition of it).
+    public static let commentPrefix = InterfaceNamesComment.prefix
     /// The largest interface name file read: `ip -o link` gives about 300 bytes per
     /// interface, so this holds more than ten thousand.
     public static let maximumFileSize = 4 << 20
@@ -33,23 +35,28 @@ public enum InterfaceNameMap {
 
     /// The comment line that carries `names`, in index order (what a recorder writes).
     public static func comment(for names: [Int32: String]) -> String {
-        let pairs = names.filter { $0.key > 0 && isValidName($0.value) }.sorted { $0.key < $1.key }
-        return ([commentPrefix] + pairs.map { "\($0.key)=\($0.value)" }).joined(separator: " ")
+        InterfaceNamesComment.format(names.filter { $0.key > 0 && isValidName($0.value) })
+            ?? String(InterfaceNamesComment.prefix.dropLast())
     }
 
-    /// The names in every `dnstrail-interfaces:` line of a comment (later lines win).
+    /// The names in every `dnstrail-interfaces:` line of a comment (later lines win); pairs
+    /// whose index is not positive or whose name is not a Linux interface name are skipped.
     public static func parseComment(_ comment: String) -> [Int32: String] {
         var names: [Int32: String] = [:]
         for line in comment.split(whereSeparator: \.isNewline) {
-            let trimmed = line.drop { $0 == " " || $0 == "\t" }
-            guard trimmed.hasPrefix(commentPrefix) else { continue }
-            for pair in trimmed.dropFirst(commentPrefix.count).split(whereSeparator: { $0 == " " || $0 == "\t" }) {
-                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard parts.count == 2, let index = interfaceIndex(parts[0]), isValidName(parts[1]) else { continue }
-                names[index] = String(parts[1])
+            let trimmed = String(line.drop { $0 == " " || $0 == "\t" })
+            for pair in InterfaceNamesComment.pairs(of: trimmed) {
+                guard let (index, name) = InterfaceNamesComment.parsePair(pair), index > 0, isValidName(name) else { continue }
+                names[index] = name
             }
         }
         return names
+    }
+
+    private static func interfaceIndex(_ text: Substring) -> Int32? {
+        guard !text.isEmpty, text.count <= 10, text.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let value = Int32(text), value > 0 else { return nil }
+        return value
     }
 
     /// Linux's rule (`dev_valid_name`): 1-15 bytes, not "." or "..", no '/', ':' or
@@ -63,11 +70,6 @@ public enum InterfaceNameMap {
         }
     }
 
-    private static func interfaceIndex(_ text: Substring) -> Int32? {
-        guard !text.isEmpty, text.count <= 10, text.allSatisfy({ $0.isASCII && $0.isNumber }),
-              let value = Int32(text), value > 0 else { return nil }
-        return value
-    }
 
     /// Reads an interface name file (`ip -o link`, `ip link` or `ip -j link` output), at
     /// most `maximumFileSize` bytes; any file it cannot use fails with one line.

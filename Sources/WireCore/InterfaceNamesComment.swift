@@ -21,12 +21,24 @@ public enum InterfaceNamesComment {
     public static func parse(_ comment: String) -> [Int32: String]? {
         guard comment.hasPrefix(prefix) else { return nil }
         var names: [Int32: String] = [:]
-        for pair in comment.dropFirst(prefix.count).split(separator: " ", omittingEmptySubsequences: true) {
-            guard let equals = pair.firstIndex(of: "="), let index = Int32(pair[..<equals]),
-                  let name = unescape(pair[pair.index(after: equals)...]) else { return nil }
+        for pair in pairs(of: comment) {
+            guard let (index, name) = parsePair(pair) else { return nil }
             names[index] = name
         }
         return names
+    }
+
+    /// The `INDEX=NAME` fields of a comment line (empty when it is not such a line).
+    public static func pairs(of comment: String) -> [Substring] {
+        guard comment.hasPrefix(prefix) else { return [] }
+        return comment.dropFirst(prefix.count).split(separator: " ", omittingEmptySubsequences: true)
+    }
+
+    /// One `INDEX=NAME` field, unescaped; nil when malformed.
+    public static func parsePair(_ pair: Substring) -> (index: Int32, name: String)? {
+        guard let equals = pair.firstIndex(of: "="), let index = Int32(pair[..<equals]),
+              let name = unescape(pair[pair.index(after: equals)...]) else { return nil }
+        return (index, name)
     }
 
     static func escape(_ name: String) -> String {
