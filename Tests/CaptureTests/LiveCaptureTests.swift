@@ -123,11 +123,19 @@ struct LiveCaptureTests {
                                       timeoutMilliseconds: 20)
         let start = Date()
         var sawTimeout = false
+        var frames = 0
         while !sawTimeout, Date().timeIntervalSince(start) < 5 {
-            if case .timeout = capture.next() { sawTimeout = true }
+            switch capture.next() {
+            case .timeout: sawTimeout = true
+            case .frame: frames += 1
+            default: break
+            }
         }
         #expect(sawTimeout)
-        #expect(capture.statistics() == CaptureStatistics(received: 0, dropped: 0, interfaceDropped: 0))
+        #expect(frames == 0)
+        // Not `received == 0`: the kernel counts what reached the socket before the filter was
+        // attached (other tests use loopback in parallel), though libpcap never returns it.
+        #expect(capture.statistics()?.dropped == 0)
     }
 
     @Test(.enabled(if: isRoot, "without root, libpcap reports missing permission first"))
@@ -211,38 +219,26 @@ struct LiveCaptureTests {
     /// capability (user nobody), so the permission path is exercised on every root run.
     @Test(.enabled(if: canDropPrivileges, "needs root, setpriv(1) and the user nobody"))
     func permissionDeniedWhenRunAsNobody() throws {
-        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.setpriv)
-        process.arguments = [
-            "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
-            executable, "--testing-library", "swift-testing", "--filter", "withoutPrivilegesLiveCaptureIsPermissionDenied",
-        ]
-        var environment = ProcessInfo.processInfo.environment
-        environment["NO_COLOR"] = "1"
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(output)")
-        #expect(output.contains("withoutPrivilegesLiveCaptureIsPermissionDenied() passed"), "\(output)")
+        try Self.runAsNobody(["--inh-caps=-all", "--bounding-set=-all"],
+                             test: "withoutPrivilegesLiveCaptureIsPermissionDenied")
     }
 
     /// Runs the CAP_NET_RAW-only test above as user nobody with CAP_NET_RAW as its one
     /// (ambient) capability.
     @Test(.enabled(if: canDropPrivileges, "needs root, setpriv(1) and the user nobody"))
     func capNetRawAloneIsEnoughWhenRunAsNobody() throws {
+        try Self.runAsNobody(["--inh-caps=-all,+net_raw", "--ambient-caps=-all,+net_raw", "--bounding-set=-all,+net_raw"],
+                             test: "capNetRawAloneCapturesOnAnInterfaceOnAnyAndPromiscuously")
+    }
+
+    /// Runs one test of this process's executable as user nobody with `capabilities`
+    /// (setpriv options), and expects it to pass.
+    static func runAsNobody(_ capabilities: [String], test: String) throws {
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.setpriv)
-        process.arguments = [
-            "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all,+net_raw",
-            "--ambient-caps=-all,+net_raw", "--bounding-set=-all,+net_raw",
-            executable, "--testing-library", "swift-testing", "--filter", "capNetRawAloneCapturesOnAnInterfaceOnAnyAndPromiscuously",
-        ]
+        process.executableURL = URL(fileURLWithPath: setpriv)
+        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups"] + capabilities
+            + [executable, "--testing-library", "swift-testing", "--filter", test]
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
         process.environment = environment
@@ -253,6 +249,6 @@ struct LiveCaptureTests {
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(output)")
-        #expect(output.contains("capNetRawAloneCapturesOnAnInterfaceOnAnyAndPromiscuously() passed"), "\(output)")
+        #expect(output.contains("\(test)() passed"), "\(output)")
     }
 }

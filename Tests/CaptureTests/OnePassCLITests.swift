@@ -1,3 +1,4 @@
+import DNSTrailTestSupport
 import Foundation
 import Testing
 
@@ -22,22 +23,10 @@ struct OnePassCLITests {
 
     /// Runs a bash script with `$1` the binary and the rest as given; stdout, stderr, status.
     func shell(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
         // feed FILE FIFO: writes FILE into FIFO in the background, giving up after 60 s
         // (never holding this process's output open, so a failed run cannot hang the test).
         let feed = "feed() { timeout 60 sh -c 'cat \"$0\" > \"$1\"' \"$1\" \"$2\" < /dev/null > /dev/null 2>&1 & }\n"
-        process.arguments = ["-c", feed + script, "bash", Self.binary] + arguments
-        process.currentDirectoryURL = Self.root
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+        return try runProcess("/bin/bash", ["-c", feed + script, "bash", Self.binary] + arguments, in: Self.root)
     }
 
     /// egress-deny.pcap as pcap, pcapng (editcap) and both gzip-compressed, in `directory`.

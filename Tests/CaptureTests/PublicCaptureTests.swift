@@ -1,3 +1,4 @@
+import DNSTrailTestSupport
 import Capture
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import DNSTrailTestSupport
 import Foundation
 import Testing
 import Pipeline

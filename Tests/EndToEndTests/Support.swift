@@ -1,3 +1,4 @@
+import DNSTrailTestSupport
 import Attribution
 import Diagnosis
 import Foundation
@@ -28,28 +29,6 @@ enum Paths {
     }
 }
 
-/// The public captures beside the project (`../shared/captures-public`, or
-/// `DNSTRAIL_PUBLIC_CAPTURES`): tests that read them are skipped where the folder is missing
-/// (a clone outside this workplace), unless `DNSTRAIL_REQUIRE_PUBLIC_CAPTURES=1` (CI) makes
-/// them run, and fail, instead.
-enum PublicCaptures {
-    static let directory: URL = {
-        if let override = ProcessInfo.processInfo.environment["DNSTRAIL_PUBLIC_CAPTURES"] {
-            return URL(fileURLWithPath: override)
-        }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/captures-public")
-    }()
-    static var isPresent: Bool {
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) && isDirectory.boolValue
-    }
-    static var isRequired: Bool { ProcessInfo.processInfo.environment["DNSTRAIL_REQUIRE_PUBLIC_CAPTURES"] == "1" }
-    /// Run the tests that read them: present, or required (then a missing folder fails them).
-    static var shouldRun: Bool { isPresent || isRequired }
-    static let skipReason: Comment = "needs ../shared/captures-public (not beside this clone)"
-}
-
 /// An offline analysis run in-process, with every transaction kept for inspection.
 struct AnalysedCapture {
     var transactions: [Transaction] = []
@@ -67,23 +46,6 @@ struct AnalysedCapture {
         self.transactions = transactions
         report = Report(run: run, figures: figures, options: options, diagnoser: diagnoser, directory: directory)
     }
-}
-
-/// Runs a program to completion: exit status, standard output, standard error.
-func runProcess(_ path: String, _ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String, errors: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = directory }
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
 }
 
 /// Runs a program and returns its standard output; throws with its standard error on failure.
