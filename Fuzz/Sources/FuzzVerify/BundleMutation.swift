@@ -308,21 +308,21 @@ struct BundleMutation {
     }
 
     func writeBytes(_ path: String, _ bytes: [UInt8]) {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK, 0o600)
         guard descriptor >= 0 else { return }
         bytes.withUnsafeBytes { buffer in _ = write(descriptor, buffer.baseAddress, buffer.count) }
         close(descriptor)
     }
 
     func appendBytes(_ path: String, _ bytes: [UInt8]) {
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW)
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK)
         guard descriptor >= 0 else { return }
         bytes.withUnsafeBytes { buffer in _ = write(descriptor, buffer.baseAddress, buffer.count) }
         close(descriptor)
     }
 
     func flipByte(_ path: String, at position: Int) {
-        let descriptor = open(path, O_RDWR | O_NOFOLLOW)
+        let descriptor = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK)
         guard descriptor >= 0 else { return }
         var byte: UInt8 = 0
         if pread(descriptor, &byte, 1, off_t(position)) == 1 {
