@@ -31,7 +31,7 @@ struct PendingTable {
 
     @inline(__always)
     private subscript(entry slot: Int) -> Entry {
-        get { chunks[slot >> PendingTable.chunkShift][slot & (PendingTable.chunkSize - 1)] }
+        _read { yield chunks[slot >> PendingTable.chunkShift][slot & (PendingTable.chunkSize - 1)] }
         _modify { yield &chunks[slot >> PendingTable.chunkShift][slot & (PendingTable.chunkSize - 1)] }
     }
 
@@ -104,6 +104,13 @@ struct PendingTable {
         return self[entry: slot].transaction?.question
     }
 
+    /// `test` applied to a live transaction in place; nil for a stale or unknown serial.
+    @inline(__always)
+    func inspect<Result>(_ serial: Int, _ test: (Transaction) -> Result) -> Result? {
+        guard let slot = slot(of: serial) else { return nil }
+        return self[entry: slot].transaction.map(test)
+    }
+
     /// The serial of the parallel partner a live transaction points to.
     func partnerSerial(_ serial: Int) -> Int? {
         guard let slot = slot(of: serial) else { return nil }
@@ -129,7 +136,13 @@ struct PendingTable {
 
     /// Live serials, oldest first.
     var serials: [Int] {
-        chunks.flatMap { chunk in chunk.compactMap { $0.transaction == nil ? nil : $0.serial } }.sorted()
+        var live: [Int] = []
+        live.reserveCapacity(count)
+        for chunk in chunks {
+            for index in chunk.indices where chunk[index].transaction != nil { live.append(chunk[index].serial) }
+        }
+        live.sort()
+        return live
     }
 }
 

@@ -72,9 +72,14 @@ public struct TransactionEngine {
     }
 
     /// A question as one client asked it, whatever the id, port or server (at capture end).
-    struct QuestionAsked: Hashable {
+    struct QuestionAsked: FlatKey {
         var client: IPAddress
         var question: QuestionKey
+
+        var folded: UInt64 {
+            client.mixed ^ question.nameHash &* 0xff51_afd7_ed55_8ccd ^ UInt64(question.type.rawValue) << 16
+                ^ UInt64(question.qclass.rawValue)
+        }
     }
 
     /// Queries from one socket closer than this were sent in parallel (A and AAAA).
@@ -102,11 +107,13 @@ public struct TransactionEngine {
     typealias Deadline = DeadlineQueue.Deadline
 
     private var pending = PendingTable()
-    private var byExchange = FlatTable<ExchangeKey, SerialList>()
-    private var byRetry = FlatTable<RetryKey, Int>()
+    // The index tables keep folded keys and serials; a candidate is confirmed against the
+    // transaction it names (`holds`), which has every field of the key.
+    private var byExchange = SerialIndex<SerialList>()
+    private var byRetry = SerialIndex<Int>()
     private var byGroup: [GroupKey: SerialList] = [:]
     /// Outstanding queries by client endpoint and id, whatever the server address.
-    private var byClient = FlatTable<ClientKey, SerialList>()
+    private var byClient = SerialIndex<SerialList>()
 
     struct ClientKey: FlatKey {
         var client: Endpoint
@@ -249,7 +256,7 @@ public struct TransactionEngine {
             return
         }
         let key = ExchangeKey(client: quoted.source, server: quoted.destination, transport: quoted.transport, id: quoted.id)
-        guard let serial = byExchange[key]?.first(where: { serial in
+        guard let serial = lookUp(key).map({ byExchange[slot: $0] })?.first(where: { serial in
             guard let asked = pending[serial]?.question, let quotedQuestion = quoted.question else { return true }
             return asked == quotedQuestion
         }), var transaction = pending[serial] else {
@@ -287,21 +294,46 @@ public struct TransactionEngine {
     /// unbound and CoreDNS do) or waiting `timeout` or more is unanswered.
     public mutating func finish(emit: (Transaction) -> Void) {
         advance(to: clock, emit: emit)
+        // Nothing is looked up from here on: the index tables go first (130 MB at 1 M
+        // outstanding), before the table of questions below; retiring finds nothing to unindex.
+        byExchange = SerialIndex()
+        byRetry = SerialIndex()
+        byClient = SerialIndex()
+        lastOnSocket = FlatTable()
+        socketOrder = Deque()
         let serials = pending.serials
-        var lastAsked: [QuestionAsked: Timestamp] = [:]
-        for serial in serials {
-            guard let first = pending.firstAttempt(serial), let question = first.question,
-                  let client = pending[serial]?.client.ip else { continue }
-            let key = QuestionAsked(client: client, question: question)
-            if lastAsked[key].map({ $0 < first.time }) ?? true { lastAsked[key] = first.time }
+        // The serial that asked each (client, question) last: folded keys and serials, sized
+        // once (16 bytes a slot, no doubling), confirmed against the pending transactions.
+        var lastAsked = SerialIndex<Int>(minimumCapacity: serials.count)
+        func askedLast(_ key: QuestionAsked) -> Int? {
+            lastAsked.index(forKey: key, where: { serial in
+                pending.inspect(serial) { $0.client.ip == key.client && $0.question == key.question } ?? false
+            })
         }
         for serial in serials {
-            let inFlight = pending[serial].map { transaction in
-                let askedAgain = transaction.question.flatMap {
-                    lastAsked[QuestionAsked(client: transaction.client.ip, question: $0)]
-                }.map { $0 > transaction.firstTime } ?? false
+            guard let first = pending.firstAttempt(serial), let question = first.question,
+                  let client = pending.inspect(serial, { $0.client.ip }) else { continue }
+            let key = QuestionAsked(client: client, question: question)
+            if let slot = askedLast(key) {
+                if let last = pending.firstAttempt(lastAsked[slot: slot]), last.time < first.time {
+                    lastAsked[slot: slot] = serial
+                }
+            } else {
+                lastAsked.insertNew(key, serial)
+            }
+        }
+        // Decided for all before any closes (the latest asker of a question must still be pending).
+        let inFlight = serials.map { serial in
+            pending.inspect(serial) { transaction in
+                let askedAgain = transaction.question
+                    .flatMap { askedLast(QuestionAsked(client: transaction.client.ip, question: $0)) }
+                    .flatMap { pending.firstAttempt(lastAsked[slot: $0])?.time }
+                    .map { $0 > transaction.firstTime } ?? false
                 return transaction.attemptCount == 1 && !askedAgain && clock - transaction.lastTime < timeout
             } ?? false
+        }
+        lastAsked = SerialIndex()
+        for (serial, inFlight) in zip(serials, inFlight) {
             close(serial: serial, outcome: inFlight ? .inFlight : .unanswered, expiry: .captureEnd, emit: emit)
         }
         for serial in parked.keys.sorted() { unpark(serial, emit: emit) }
@@ -349,7 +381,7 @@ public struct TransactionEngine {
                                 id: message.id, question: message.question)
         let exchangeKey = ExchangeKey(client: client, server: server, transport: message.transport, id: message.id)
         // One hash of the retry key for the lookup; the serial found serves both cases below.
-        let previous = byRetry.index(forKey: retryKey).map { byRetry[slot: $0] }
+        let previous = byRetry.index(forKey: retryKey, where: { holds($0, retryKey) }).map { byRetry[slot: $0] }
         if let serial = previous, let lastTime = pending.lastTime(serial), message.time - lastTime <= window {
             // A resend of an outstanding query: same id and question, any source port.
             pending[serial]?.addAttempt(Attempt(frame: message.frame, time: message.time, clientPort: client.port),
@@ -375,7 +407,11 @@ public struct TransactionEngine {
         if pending.count >= maximumPending { evictOldest(emit: emit) }
         let serial = pending.insert(transaction)
         // `previous`, if any, closed above and left the table.
-        byRetry[retryKey] = serial
+        if let retry = byRetry.index(forKey: retryKey, where: { holds($0, retryKey) }) {
+            byRetry[slot: retry] = serial
+        } else {
+            byRetry.insertNew(retryKey, serial)
+        }
         index(serial, under: exchangeKey, emit: emit)
         let socket = SocketKey(client: client, server: server, transport: message.transport)
         while let oldest = socketOrder.first, message.time - oldest.time > TransactionEngine.parallelWindow {
@@ -424,7 +460,7 @@ public struct TransactionEngine {
                               transport: message.transport, id: message.id)
         // Several outstanding queries may share the 5-tuple and id; the response belongs to
         // the oldest whose question it repeats (any, if it carries none).
-        var candidates = byExchange[key]
+        var candidates = lookUp(key).map { byExchange[slot: $0] }
         if candidates == nil, message.destination.ip.isMulticast {
             // mDNS (RFC 6762 §6): the owner of the name multicasts its answer to the group
             // the query went to, from its own address.
@@ -432,7 +468,8 @@ public struct TransactionEngine {
         }
         var answeredFrom: Endpoint?
         if candidates == nil, message.question != nil,
-           let sameClient = byClient[ClientKey(client: message.destination, transport: message.transport, id: message.id)] {
+           let sameClient = lookUp(ClientKey(client: message.destination, transport: message.transport, id: message.id))
+               .map({ byClient[slot: $0] }) {
             // No query to this address, but one from the same client port with the same id
             // and question to another: the address changed between query and answer.
             candidates = sameClient
@@ -470,7 +507,7 @@ public struct TransactionEngine {
     /// beyond `maximumSharingKey`. Each table is hashed once and its list changed in place.
     private mutating func index(_ serial: Int, under key: ExchangeKey, emit: (Transaction) -> Void) {
         let clientKey = ClientKey(client: key.client, transport: key.transport, id: key.id)
-        if let clients = byClient.index(forKey: clientKey) {
+        if let clients = lookUp(clientKey) {
             if !byClient[slot: clients].contains(serial)
                 && byClient[slot: clients].count < TransactionEngine.maximumSharingKey {
                 byClient[slot: clients].append(serial)
@@ -478,7 +515,7 @@ public struct TransactionEngine {
         } else {
             byClient.insertNew(clientKey, SerialList(serial))
         }
-        guard let exchange = byExchange.index(forKey: key) else {
+        guard let exchange = lookUp(key) else {
             byExchange.insertNew(key, SerialList(serial))
             return
         }
@@ -487,6 +524,29 @@ public struct TransactionEngine {
         if byExchange[slot: exchange].count > TransactionEngine.maximumSharingKey {
             close(serial: byExchange[slot: exchange].first, outcome: .unanswered, expiry: .evicted, emit: emit)
         }
+    }
+
+    // Index lookups: the tables keep folded keys, so a candidate is confirmed against its
+    // transaction. A list is confirmed by its first live serial (every serial in it was
+    // indexed under the same key); a serial no longer live confirms (as a stored key did).
+
+    private func lookUp(_ key: ExchangeKey) -> Int? {
+        byExchange.index(forKey: key, where: { list in holds(list) { $0.isIndexed(under: key) } })
+    }
+
+    private func lookUp(_ key: ClientKey) -> Int? {
+        byClient.index(forKey: key, where: { list in holds(list) { $0.isIndexed(under: key) } })
+    }
+
+    private func holds(_ serial: Int, _ key: RetryKey) -> Bool {
+        pending.inspect(serial) { $0.isIndexed(under: key) } ?? true
+    }
+
+    private func holds(_ list: SerialList, _ test: (Transaction) -> Bool) -> Bool {
+        for serial in list {
+            if let result = pending.inspect(serial, test) { return result }
+        }
+        return true
     }
 
     private mutating func evictOldest(emit: (Transaction) -> Void) {
@@ -524,7 +584,7 @@ public struct TransactionEngine {
         }
         let retryKey = RetryKey(client: transaction.client.ip, server: transaction.server,
                                 transport: transaction.transport, id: transaction.id, question: transaction.question)
-        if let retry = byRetry.index(forKey: retryKey), byRetry[slot: retry] == serial { byRetry.remove(at: retry) }
+        if let retry = byRetry.index(forKey: retryKey, where: { $0 == serial }) { byRetry.remove(at: retry) }
         if let first = transaction.attempts.first {
             let socket = SocketKey(client: Endpoint(ip: transaction.client.ip, port: first.clientPort),
                                    server: transaction.server, transport: transaction.transport)
@@ -616,6 +676,29 @@ public struct TransactionEngine {
 }
 
 extension Transaction {
+    /// Whether one of its attempts was sent from `port` (any port once attempts were
+    /// dropped: those were indexed, not kept).
+    private func sentFrom(port: UInt16) -> Bool {
+        droppedAttempts > 0 || attempts.contains { $0.clientPort == port }
+    }
+
+    /// Whether the engine indexed it under `key`: an attempt's 5-tuple and id, to the server
+    /// or to the backend that attempt was DNAT'ed to.
+    func isIndexed(under key: TransactionEngine.ExchangeKey) -> Bool {
+        guard key.client.ip == client.ip, key.transport == transport, key.id == id else { return false }
+        if key.server == server { return sentFrom(port: key.client.port) }
+        return attempts.contains { $0.clientPort == key.client.port && $0.backend == key.server }
+    }
+
+    func isIndexed(under key: TransactionEngine.ClientKey) -> Bool {
+        key.client.ip == client.ip && key.transport == transport && key.id == id && sentFrom(port: key.client.port)
+    }
+
+    func isIndexed(under key: TransactionEngine.RetryKey) -> Bool {
+        key.client == client.ip && key.server == server && key.transport == transport && key.id == id
+            && key.question == question
+    }
+
     /// Records one more transmission (kept up to `maximumAttempts`, counted beyond), and
     /// the interface it was seen on when the capture has interface indexes.
     mutating func addAttempt(_ attempt: Attempt, seenOn interface: Int32?) {
@@ -676,14 +759,18 @@ func removeSerial<Key: Hashable>(_ serial: Int, under key: Key, from table: inou
     if table.values[index].remove(serial) { table.remove(at: index) }
 }
 
-func removeSerial<Key: FlatKey>(_ serial: Int, under key: Key, from table: inout FlatTable<Key, SerialList>) {
-    guard let index = table.index(forKey: key) else { return }
+/// Removes `serial` from the list under `key` that holds it (a retiring transaction has left
+/// the pending table: the list it is in identifies the key).
+func removeSerial<Key: FlatKey>(_ serial: Int, under key: Key, from table: inout SerialIndex<SerialList>) {
+    guard let index = table.index(forKey: key, where: { $0.contains(serial) }) else { return }
     if table[slot: index].remove(serial) { table.remove(at: index) }
 }
 
 /// Serials sharing one key, oldest first. The common case of one serial is held inline,
 /// so indexing a query allocates nothing beyond the dictionary entry.
-struct SerialList: Sequence {
+struct SerialList: Sequence, SerialIndexValue {
+    static var vacant: SerialList { SerialList(-1) }
+
     private(set) var first: Int
     private var more: [Int] = []
 
