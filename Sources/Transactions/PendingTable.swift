@@ -14,7 +14,7 @@ import WireCore
 struct PendingTable {
     private struct Entry {
         var serial: Int
-        var transaction: Transaction?
+        var transaction: PendingQuery?
     }
 
     private static let slotMask = 0xFFFF_FFFF
@@ -36,7 +36,7 @@ struct PendingTable {
     }
 
     /// Stores `transaction` and returns its serial.
-    mutating func insert(_ transaction: consuming Transaction) -> Int {
+    mutating func insert(_ transaction: consuming PendingQuery) -> Int {
         let slot: Int
         if let reused = freeSlots.popLast() {
             slot = reused
@@ -70,7 +70,7 @@ struct PendingTable {
     /// The transaction of a live serial, nil for a stale or unknown one. Assigning through
     /// it (`table[serial]?.field = …`) changes the stored transaction in place; assigning
     /// nil is not allowed (use `remove`), nor is storing under a serial not live.
-    subscript(serial: Int) -> Transaction? {
+    subscript(serial: Int) -> PendingQuery? {
         _read {
             if let slot = slot(of: serial) {
                 yield self[entry: slot].transaction
@@ -83,7 +83,7 @@ struct PendingTable {
                 yield &self[entry: slot].transaction
                 precondition(self[entry: slot].transaction != nil, "PendingTable: use remove(_:) to drop a transaction")
             } else {
-                var absent: Transaction?
+                var absent: PendingQuery?
                 yield &absent
                 precondition(absent == nil, "PendingTable: no live transaction under serial \(serial)")
             }
@@ -91,7 +91,7 @@ struct PendingTable {
     }
 
     // Single fields, read in place: going through the subscript copies the whole
-    // `Transaction` (a dozen retains and releases) to read one of them.
+    // `PendingQuery` (retains and releases) to read one of them.
 
     func lastTime(_ serial: Int) -> Timestamp? {
         guard let slot = slot(of: serial) else { return nil }
@@ -106,7 +106,7 @@ struct PendingTable {
 
     /// `test` applied to a live transaction in place; nil for a stale or unknown serial.
     @inline(__always)
-    func inspect<Result>(_ serial: Int, _ test: (Transaction) -> Result) -> Result? {
+    func inspect<Result>(_ serial: Int, _ test: (PendingQuery) -> Result) -> Result? {
         guard let slot = slot(of: serial) else { return nil }
         return self[entry: slot].transaction.map(test)
     }
@@ -119,19 +119,19 @@ struct PendingTable {
 
     /// What parallel pairing needs of a live transaction.
     func firstAttempt(_ serial: Int) -> (question: QuestionKey?, time: Timestamp, frame: Int)? {
-        guard let slot = slot(of: serial), let first = self[entry: slot].transaction?.attempts.first else { return nil }
+        guard let slot = slot(of: serial), let first = self[entry: slot].transaction?.attempts.head else { return nil }
         return (self[entry: slot].transaction?.question, first.time, first.frame)
     }
 
     /// Takes the transaction of a live serial out of the table.
     mutating func remove(_ serial: Int) -> Transaction? {
         guard let slot = slot(of: serial) else { return nil }
-        var taken: Transaction?
+        var taken: PendingQuery?
         swap(&taken, &self[entry: slot].transaction)
         self[entry: slot].serial = -1
         freeSlots.append(slot)
         count -= 1
-        return taken
+        return taken?.closed()
     }
 
     /// Live serials, oldest first.

@@ -396,14 +396,12 @@ public struct TransactionEngine {
             // Same question and id outside the retry window: the old one timed out.
             close(serial: previous, outcome: .unanswered, expiry: .timeout, emit: emit)
         }
-        var transaction = Transaction(
+        let transaction = PendingQuery(
             client: client, server: server, transport: message.transport, id: message.id,
             opcode: message.opcode, qname: qname(), question: message.question,
             vlanIDs: message.vlanIDs, interfaceIndex: message.interfaceIndex, underlay: message.underlay,
-            attempts: [Attempt(frame: message.frame, time: message.time, clientPort: client.port)],
-            droppedAttempts: 0, response: nil, rejection: nil, fallback: nil, outcome: .unanswered, expiry: nil,
-            lastTime: message.time)
-        if copyKey != nil { transaction.seenOn = [message.interfaceIndex] }
+            seenOn: copyKey != nil ? [message.interfaceIndex] : [],
+            first: Attempt(frame: message.frame, time: message.time, clientPort: client.port))
         if pending.count >= maximumPending { evictOldest(emit: emit) }
         let serial = pending.insert(transaction)
         // `previous`, if any, closed above and left the table.
@@ -542,7 +540,7 @@ public struct TransactionEngine {
         pending.inspect(serial) { $0.isIndexed(under: key) } ?? true
     }
 
-    private func holds(_ list: SerialList, _ test: (Transaction) -> Bool) -> Bool {
+    private func holds(_ list: SerialList, _ test: (PendingQuery) -> Bool) -> Bool {
         for serial in list {
             if let result = pending.inspect(serial, test) { return result }
         }
@@ -675,7 +673,7 @@ public struct TransactionEngine {
     }
 }
 
-extension Transaction {
+extension PendingQuery {
     /// Whether one of its attempts was sent from `port` (any port once attempts were
     /// dropped: those were indexed, not kept).
     private func sentFrom(port: UInt16) -> Bool {
@@ -697,18 +695,6 @@ extension Transaction {
     func isIndexed(under key: TransactionEngine.RetryKey) -> Bool {
         key.client == client.ip && key.server == server && key.transport == transport && key.id == id
             && key.question == question
-    }
-
-    /// Records one more transmission (kept up to `maximumAttempts`, counted beyond), and
-    /// the interface it was seen on when the capture has interface indexes.
-    mutating func addAttempt(_ attempt: Attempt, seenOn interface: Int32?) {
-        if attempts.count < TransactionEngine.maximumAttempts {
-            attempts.append(attempt)
-        } else {
-            droppedAttempts += 1
-        }
-        lastTime = attempt.time
-        if let interface, !seenOn.contains(interface), seenOn.count < 16 { seenOn.append(interface) }
     }
 }
 
