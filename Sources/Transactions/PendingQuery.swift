@@ -6,7 +6,7 @@ import WireCore
 /// closed one has (response, outcome, expiry), its first attempt inline (most queries are
 /// sent once) and its fields ordered to leave no padding. 208 bytes and the name, where a
 /// `Transaction` took 232 and its attempts array 96 more (issue 14.3: 1 M outstanding).
-/// Becomes a `Transaction` when it closes (`closed()`).
+/// Becomes a `Transaction` when it closes (`Transaction(closing:)`).
 struct PendingQuery {
     var client: Endpoint
     var transport: Transport
@@ -27,7 +27,7 @@ struct PendingQuery {
     /// Time of the most recent attempt, counted or kept.
     var lastTime: Timestamp
     /// The overlay and the first ICMP error, out of line (`Transaction.rare`).
-    private var rare: [Transaction.RareFields]
+    fileprivate var rare: [Transaction.RareFields]
 
     init(
         client: Endpoint, server: Endpoint, transport: Transport, id: UInt16, opcode: DNSOpcode, qname: String?,
@@ -75,17 +75,31 @@ struct PendingQuery {
         lastTime = attempt.time
         if let interface, !seenOn.contains(interface), seenOn.count < 16 { seenOn.append(interface) }
     }
+}
 
-    /// The transaction it is, not closed yet (outcome `unanswered`, no response, no expiry).
-    consuming func closed() -> Transaction {
-        var transaction = Transaction(
-            client: client, server: server, transport: transport, id: id, opcode: opcode, qname: qname,
-            question: question, vlanIDs: vlanIDs, interfaceIndex: interfaceIndex, underlay: nil, sentWith: sentWith,
-            seenOn: seenOn, attempts: Array(attempts), droppedAttempts: droppedAttempts, response: nil,
-            rejection: nil, rejections: rejections, fallback: nil, outcome: .unanswered, expiry: nil,
-            lastTime: lastTime)
-        transaction.rare = rare
-        return transaction
+extension Transaction {
+    /// The transaction a pending query is, not closed yet (outcome `unanswered`, no response,
+    /// no expiry). Its fields are moved, not copied (no retain and release per transaction).
+    init(closing query: consuming PendingQuery) {
+        client = query.client
+        server = query.server
+        transport = query.transport
+        id = query.id
+        opcode = query.opcode
+        qname = query.qname.take()
+        question = query.question
+        vlanIDs = query.vlanIDs
+        interfaceIndex = query.interfaceIndex
+        sentWith = query.sentWith
+        swap(&seenOn, &query.seenOn)
+        attempts = query.attempts.takeArray()
+        droppedAttempts = query.droppedAttempts
+        response = nil
+        rejections = query.rejections
+        outcome = .unanswered
+        expiry = nil
+        lastTime = query.lastTime
+        swap(&rare, &query.rare)
     }
 }
 
@@ -108,4 +122,24 @@ struct PendingAttempts: RandomAccessCollection, MutableCollection {
     }
 
     mutating func append(_ attempt: Attempt) { later.append(attempt) }
+
+    /// All of them in one array (one allocation), leaving `later` empty.
+    mutating func takeArray() -> [Attempt] {
+        guard !later.isEmpty else { return [head] }
+        var all: [Attempt] = []
+        all.reserveCapacity(1 + later.count)
+        all.append(head)
+        all.append(contentsOf: later)
+        later = []
+        return all
+    }
+
+    /// Whether one was sent from `port` (to the server, or to `backend` when given).
+    func contains(port: UInt16, backend: Endpoint? = nil) -> Bool {
+        if head.clientPort == port && (backend == nil || head.backend == backend) { return true }
+        for attempt in later where attempt.clientPort == port && (backend == nil || attempt.backend == backend) {
+            return true
+        }
+        return false
+    }
 }

@@ -10,14 +10,15 @@ extension Int: SerialIndexValue {
 
 /// The engine's index tables over outstanding transactions (exchange, retry, client): open
 /// addressing like `FlatTable` (power-of-two capacity, at most half full, linear probing,
-/// backward-shift deletion), but a slot keeps only the key's folded word and the value
-/// (serials), 16 or 24 bytes, never the key. The key is already in the pending transaction
-/// the serial names: a lookup compares folded words and lets the caller confirm a candidate
-/// against that transaction (`where:`). Keys with the same folded word get slots of their
-/// own in one probe sequence, as in `FlatTable`.
+/// backward-shift deletion), but a slot keeps only the key's folded word and a serial,
+/// 16 bytes, never the key. The key is already in the pending transaction the serial
+/// names: a lookup compares folded words and lets the caller confirm a candidate against
+/// that transaction (`where:`). Several serials under one key (the exchange and client
+/// indexes) take a slot each, in the order added (`forEach(forFolded:)`); keys with the
+/// same folded word share a probe sequence, as in `FlatTable`.
 ///
 /// Issue 14.3: at 1 M outstanding queries (2^21 slots per table) the keys made three
-/// tables of 56 to 80 bytes a slot, 470 MB; folded words and serials make them 128 MB.
+/// tables of 56 to 80 bytes a slot, 470 MB; folded words and serials make them 96 MB.
 struct SerialIndex<Value: SerialIndexValue> {
     /// Folded words, 0 in empty slots (a key whose word is 0 is stored as 1).
     private var words: ContiguousArray<UInt64>
@@ -115,8 +116,27 @@ struct SerialIndex<Value: SerialIndexValue> {
         words = ContiguousArray(repeating: 0, count: oldWords.count * 2)
         values = ContiguousArray(repeating: .vacant, count: oldWords.count * 2)
         shift -= 1
-        for index in oldWords.indices where oldWords[index] != 0 {
-            place(oldWords[index], oldValues[index])
+        // From an empty slot on, cyclically: a probe sequence that wraps past the end is
+        // moved in its order, so entries of one folded word keep theirs.
+        let mask = oldWords.count - 1
+        let start = oldWords.firstIndex(of: 0) ?? 0
+        for offset in oldWords.indices {
+            let index = (start + offset) & mask
+            if oldWords[index] != 0 { place(oldWords[index], oldValues[index]) }
+        }
+    }
+
+    /// Calls `body` with the value of every entry whose key folds to `folded`, in the order
+    /// they were added: a new entry goes after those of its folded word (they share a home
+    /// slot), removal shifts entries back without passing one another, growth moves them in order.
+    @inline(__always)
+    func forEach(forFolded folded: UInt64, _ body: (Value) -> Void) {
+        let word = SerialIndex.stored(folded)
+        let mask = words.count - 1
+        var index = home(word)
+        while words[index] != 0 {
+            if words[index] == word { body(values[index]) }
+            index = (index + 1) & mask
         }
     }
 }

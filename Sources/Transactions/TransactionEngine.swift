@@ -109,11 +109,11 @@ public struct TransactionEngine {
     private var pending = PendingTable()
     // The index tables keep folded keys and serials; a candidate is confirmed against the
     // transaction it names (`holds`), which has every field of the key.
-    private var byExchange = SerialIndex<SerialList>()
+    private var byExchange = SerialIndex<Int>()
     private var byRetry = SerialIndex<Int>()
     private var byGroup: [GroupKey: SerialList] = [:]
     /// Outstanding queries by client endpoint and id, whatever the server address.
-    private var byClient = SerialIndex<SerialList>()
+    private var byClient = SerialIndex<Int>()
 
     struct ClientKey: FlatKey {
         var client: Endpoint
@@ -256,7 +256,7 @@ public struct TransactionEngine {
             return
         }
         let key = ExchangeKey(client: quoted.source, server: quoted.destination, transport: quoted.transport, id: quoted.id)
-        guard let serial = lookUp(key).map({ byExchange[slot: $0] })?.first(where: { serial in
+        guard let serial = serials(under: key)?.first(where: { serial in
             guard let asked = pending[serial]?.question, let quotedQuestion = quoted.question else { return true }
             return asked == quotedQuestion
         }), var transaction = pending[serial] else {
@@ -396,14 +396,14 @@ public struct TransactionEngine {
             // Same question and id outside the retry window: the old one timed out.
             close(serial: previous, outcome: .unanswered, expiry: .timeout, emit: emit)
         }
-        let transaction = PendingQuery(
+        let name = qname()
+        if pending.count >= maximumPending { evictOldest(emit: emit) }
+        let serial = pending.insert(PendingQuery(
             client: client, server: server, transport: message.transport, id: message.id,
-            opcode: message.opcode, qname: qname(), question: message.question,
+            opcode: message.opcode, qname: name, question: message.question,
             vlanIDs: message.vlanIDs, interfaceIndex: message.interfaceIndex, underlay: message.underlay,
             seenOn: copyKey != nil ? [message.interfaceIndex] : [],
-            first: Attempt(frame: message.frame, time: message.time, clientPort: client.port))
-        if pending.count >= maximumPending { evictOldest(emit: emit) }
-        let serial = pending.insert(transaction)
+            first: Attempt(frame: message.frame, time: message.time, clientPort: client.port)))
         // `previous`, if any, closed above and left the table.
         if let retry = byRetry.index(forKey: retryKey, where: { holds($0, retryKey) }) {
             byRetry[slot: retry] = serial
@@ -458,7 +458,7 @@ public struct TransactionEngine {
                               transport: message.transport, id: message.id)
         // Several outstanding queries may share the 5-tuple and id; the response belongs to
         // the oldest whose question it repeats (any, if it carries none).
-        var candidates = lookUp(key).map { byExchange[slot: $0] }
+        var candidates = serials(under: key)
         if candidates == nil, message.destination.ip.isMulticast {
             // mDNS (RFC 6762 §6): the owner of the name multicasts its answer to the group
             // the query went to, from its own address.
@@ -466,8 +466,7 @@ public struct TransactionEngine {
         }
         var answeredFrom: Endpoint?
         if candidates == nil, message.question != nil,
-           let sameClient = lookUp(ClientKey(client: message.destination, transport: message.transport, id: message.id))
-               .map({ byClient[slot: $0] }) {
+           let sameClient = serials(under: ClientKey(client: message.destination, transport: message.transport, id: message.id)) {
             // No query to this address, but one from the same client port with the same id
             // and question to another: the address changed between query and answer.
             candidates = sameClient
@@ -480,10 +479,11 @@ public struct TransactionEngine {
         guard let serial = candidates.first(where: { serial in
             guard let asked = pending.question(serial), let answered = message.question else { return true }
             return asked == answered
-        }), var transaction = pending.remove(serial) else {
+        }), let query = pending.remove(serial) else {
             statistics.unsolicited[.questionMismatch, default: 0] += 1
             return
         }
+        var transaction = Transaction(closing: query)
         // The attempt it answers: the first one sent from this client port, unless the
         // resolver re-sent on the same socket a whole timeout later — that resend is a new
         // attempt in its own right (tshark calls resends within 5 s retransmissions and
@@ -505,46 +505,49 @@ public struct TransactionEngine {
     /// beyond `maximumSharingKey`. Each table is hashed once and its list changed in place.
     private mutating func index(_ serial: Int, under key: ExchangeKey, emit: (Transaction) -> Void) {
         let clientKey = ClientKey(client: key.client, transport: key.transport, id: key.id)
-        if let clients = lookUp(clientKey) {
-            if !byClient[slot: clients].contains(serial)
-                && byClient[slot: clients].count < TransactionEngine.maximumSharingKey {
-                byClient[slot: clients].append(serial)
+        if let clients = serials(under: clientKey) {
+            if !clients.contains(serial) && clients.count < TransactionEngine.maximumSharingKey {
+                byClient.insertNew(clientKey, serial)
             }
         } else {
-            byClient.insertNew(clientKey, SerialList(serial))
+            byClient.insertNew(clientKey, serial)
         }
-        guard let exchange = lookUp(key) else {
-            byExchange.insertNew(key, SerialList(serial))
+        guard var exchange = serials(under: key) else {
+            byExchange.insertNew(key, serial)
             return
         }
-        guard !byExchange[slot: exchange].contains(serial) else { return }
-        byExchange[slot: exchange].append(serial)
-        if byExchange[slot: exchange].count > TransactionEngine.maximumSharingKey {
-            close(serial: byExchange[slot: exchange].first, outcome: .unanswered, expiry: .evicted, emit: emit)
+        guard !exchange.contains(serial) else { return }
+        byExchange.insertNew(key, serial)
+        exchange.append(serial)
+        if exchange.count > TransactionEngine.maximumSharingKey {
+            close(serial: exchange.first, outcome: .unanswered, expiry: .evicted, emit: emit)
         }
     }
 
     // Index lookups: the tables keep folded keys, so a candidate is confirmed against its
-    // transaction. A list is confirmed by its first live serial (every serial in it was
-    // indexed under the same key); a serial no longer live confirms (as a stored key did).
+    // transaction; a serial no longer live confirms (as a stored key did).
 
-    private func lookUp(_ key: ExchangeKey) -> Int? {
-        byExchange.index(forKey: key, where: { list in holds(list) { $0.isIndexed(under: key) } })
+    /// The outstanding transactions indexed under `key`, oldest indexed first.
+    private func serials(under key: ExchangeKey) -> SerialList? {
+        var list: SerialList?
+        byExchange.forEach(forFolded: key.folded) { serial in
+            guard pending.isIndexed(serial, under: key) ?? true else { return }
+            if list?.append(serial) == nil { list = SerialList(serial) }
+        }
+        return list
     }
 
-    private func lookUp(_ key: ClientKey) -> Int? {
-        byClient.index(forKey: key, where: { list in holds(list) { $0.isIndexed(under: key) } })
+    private func serials(under key: ClientKey) -> SerialList? {
+        var list: SerialList?
+        byClient.forEach(forFolded: key.folded) { serial in
+            guard pending.isIndexed(serial, under: key) ?? true else { return }
+            if list?.append(serial) == nil { list = SerialList(serial) }
+        }
+        return list
     }
 
     private func holds(_ serial: Int, _ key: RetryKey) -> Bool {
-        pending.inspect(serial) { $0.isIndexed(under: key) } ?? true
-    }
-
-    private func holds(_ list: SerialList, _ test: (PendingQuery) -> Bool) -> Bool {
-        for serial in list {
-            if let result = pending.inspect(serial, test) { return result }
-        }
-        return true
+        pending.isIndexed(serial, under: key) ?? true
     }
 
     private mutating func evictOldest(emit: (Transaction) -> Void) {
@@ -557,8 +560,8 @@ public struct TransactionEngine {
     }
 
     private mutating func close(serial: Int, outcome: Outcome, expiry: ExpiryReason?, emit: (Transaction) -> Void) {
-        guard let transaction = pending.remove(serial) else { return }
-        retire(transaction, serial: serial, outcome: outcome, expiry: expiry, emit: emit)
+        guard let query = pending.remove(serial) else { return }
+        retire(Transaction(closing: query), serial: serial, outcome: outcome, expiry: expiry, emit: emit)
     }
 
     /// Unindexes a transaction just taken out of `pending` and hands it on: to its parent
@@ -677,7 +680,7 @@ extension PendingQuery {
     /// Whether one of its attempts was sent from `port` (any port once attempts were
     /// dropped: those were indexed, not kept).
     private func sentFrom(port: UInt16) -> Bool {
-        droppedAttempts > 0 || attempts.contains { $0.clientPort == port }
+        droppedAttempts > 0 || attempts.contains(port: port)
     }
 
     /// Whether the engine indexed it under `key`: an attempt's 5-tuple and id, to the server
@@ -685,7 +688,7 @@ extension PendingQuery {
     func isIndexed(under key: TransactionEngine.ExchangeKey) -> Bool {
         guard key.client.ip == client.ip, key.transport == transport, key.id == id else { return false }
         if key.server == server { return sentFrom(port: key.client.port) }
-        return attempts.contains { $0.clientPort == key.client.port && $0.backend == key.server }
+        return attempts.contains(port: key.client.port, backend: key.server)
     }
 
     func isIndexed(under key: TransactionEngine.ClientKey) -> Bool {
@@ -745,18 +748,16 @@ func removeSerial<Key: Hashable>(_ serial: Int, under key: Key, from table: inou
     if table.values[index].remove(serial) { table.remove(at: index) }
 }
 
-/// Removes `serial` from the list under `key` that holds it (a retiring transaction has left
-/// the pending table: the list it is in identifies the key).
-func removeSerial<Key: FlatKey>(_ serial: Int, under key: Key, from table: inout SerialIndex<SerialList>) {
-    guard let index = table.index(forKey: key, where: { $0.contains(serial) }) else { return }
-    if table[slot: index].remove(serial) { table.remove(at: index) }
+/// Removes the entry of `serial` under `key` (a retiring transaction has left the pending
+/// table: its serial identifies the entry).
+func removeSerial<Key: FlatKey>(_ serial: Int, under key: Key, from table: inout SerialIndex<Int>) {
+    guard let index = table.index(forKey: key, where: { $0 == serial }) else { return }
+    table.remove(at: index)
 }
 
 /// Serials sharing one key, oldest first. The common case of one serial is held inline,
 /// so indexing a query allocates nothing beyond the dictionary entry.
-struct SerialList: Sequence, SerialIndexValue {
-    static var vacant: SerialList { SerialList(-1) }
-
+struct SerialList: Sequence {
     private(set) var first: Int
     private var more: [Int] = []
 

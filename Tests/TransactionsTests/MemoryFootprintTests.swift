@@ -39,7 +39,7 @@ struct MemoryFootprintTests {
         let error = ICMPError(isIPv6: false, type: 3, code: 13, sender: IPAddress(ipv4: 0x0A00_0001))
         query.rejection = Rejection(frame: 9, time: time, error: error)
         query.rejections = 2
-        let transaction = query.closed()
+        let transaction = Transaction(closing: query)
         #expect(transaction.attempts.map(\.frame) == Array(1...TransactionEngine.maximumAttempts))
         #expect(transaction.attempts[1].backend?.port == 53 && transaction.attempts[0].backend == nil)
         #expect(transaction.droppedAttempts == 2 && transaction.attemptCount == TransactionEngine.maximumAttempts + 2)

@@ -61,4 +61,35 @@ struct SerialIndexTests {
             #expect(Self.index(of: key, in: grown).map { grown[slot: $0] } == (key % 2 == 0 ? nil : key * 1000))
         }
     }
+
+    /// Several values under one folded word (the exchange index's serials sharing a
+    /// 5-tuple and id) come back in the order added, through removals, growth and probe
+    /// sequences that wrap past the end of the table.
+    @Test func valuesUnderOneWordKeepTheirOrder() {
+        var generator = SystemRandomNumberGenerator()
+        var table = SerialIndex<Int>()
+        var model: [UInt64: [Int]] = [:]
+        for step in 0..<6_000 {
+            // Words whose home is the last slot at every size (the table's multiplier times
+            // its inverse is 1): their probe sequences wrap.
+            let word = (UInt64.max - UInt64.random(in: 0..<12, using: &generator)) &* 0xF1DE_83E1_9937_733D
+            if Int.random(in: 0..<3, using: &generator) == 0, let values = model[word], !values.isEmpty {
+                let value = values[Int.random(in: 0..<values.count, using: &generator)]
+                guard let slot = table.index(forFolded: word, where: { $0 == value }) else {
+                    Issue.record("value \(value) lost")
+                    return
+                }
+                table.remove(at: slot)
+                model[word]?.removeAll { $0 == value }
+            } else {
+                table.insertNew(folded: word, step)
+                model[word, default: []].append(step)
+            }
+        }
+        for (word, values) in model {
+            var found: [Int] = []
+            table.forEach(forFolded: word) { found.append($0) }
+            #expect(found == values)
+        }
+    }
 }
