@@ -17,6 +17,8 @@ import WireCore
 /// All time is capture time: expiry advances as frames arrive, never by the wall clock.
 public struct TransactionEngine {
     public static let defaultTimeout = Duration(nanoseconds: 5_000_000_000)
+    /// Outstanding queries kept; beyond, the oldest is evicted (counted). About 430 bytes
+    /// each with their index slots and a short name, 630 with a 250-byte name (bench/memory.md).
     public static let defaultMaximumPending = 1_000_000
     /// Attempts kept per transaction; a resolver stuck in a retry loop cannot grow one without bound.
     public static let maximumAttempts = 32
