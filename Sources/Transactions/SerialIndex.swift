@@ -18,7 +18,7 @@ extension Int: SerialIndexValue {
 /// same folded word share a probe sequence, as in `FlatTable`.
 ///
 /// Issue 14.3: at 1 M outstanding queries (2^21 slots per table) the keys made three
-/// tables of 56 to 80 bytes a slot, 470 MB; folded words and serials make them 96 MB.
+/// tables of 56 to 80 bytes a slot, 470 MB; folded words and serials make them 100 MB.
 struct SerialIndex<Value: SerialIndexValue> {
     /// Folded words, 0 in empty slots (a key whose word is 0 is stored as 1).
     private var words: ContiguousArray<UInt64>

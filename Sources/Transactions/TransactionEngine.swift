@@ -296,7 +296,7 @@ public struct TransactionEngine {
     /// unbound and CoreDNS do) or waiting `timeout` or more is unanswered.
     public mutating func finish(emit: (Transaction) -> Void) {
         advance(to: clock, emit: emit)
-        // Nothing is looked up from here on: the index tables go first (130 MB at 1 M
+        // Nothing is looked up from here on: the index tables go first (100 MB at 1 M
         // outstanding), before the table of questions below; retiring finds nothing to unindex.
         byExchange = SerialIndex()
         byRetry = SerialIndex()
