@@ -14,7 +14,7 @@ import WireCore
 struct PendingTable {
     private struct Entry {
         var serial: Int
-        var transaction: Transaction?
+        var transaction: PendingQuery?
     }
 
     private static let slotMask = 0xFFFF_FFFF
@@ -31,12 +31,27 @@ struct PendingTable {
 
     @inline(__always)
     private subscript(entry slot: Int) -> Entry {
-        get { chunks[slot >> PendingTable.chunkShift][slot & (PendingTable.chunkSize - 1)] }
+        _read { yield chunks[slot >> PendingTable.chunkShift][slot & (PendingTable.chunkSize - 1)] }
         _modify { yield &chunks[slot >> PendingTable.chunkShift][slot & (PendingTable.chunkSize - 1)] }
     }
 
+    /// `body` applied to an entry where it lies. Reading through the subscript copies the
+    /// whole entry first (`ContiguousArray`'s element getter: a 216-byte copy, a retain and
+    /// release per reference), on every index lookup.
+    /// (`body` gets a pointer: a closure taking the entry itself is passed a copy of it.)
+    @inline(__always)
+    private func withEntry<Result>(_ slot: Int, _ body: (UnsafePointer<Entry>) -> Result) -> Result {
+        chunks.withUnsafeBufferPointer { chunks in
+            chunks[slot >> PendingTable.chunkShift].withUnsafeBufferPointer { entries in
+                // In bounds: `slot < slotCount` (checked by `slot(of:)`, or the slot was just
+                // allocated), and every chunk before the last is full.
+                body(entries.baseAddress.unsafelyUnwrapped + (slot & (PendingTable.chunkSize - 1)))
+            }
+        }
+    }
+
     /// Stores `transaction` and returns its serial.
-    mutating func insert(_ transaction: consuming Transaction) -> Int {
+    mutating func insert(_ transaction: consuming PendingQuery) -> Int {
         let slot: Int
         if let reused = freeSlots.popLast() {
             slot = reused
@@ -61,7 +76,7 @@ struct PendingTable {
     @inline(__always)
     private func slot(of serial: Int) -> Int? {
         let slot = serial & PendingTable.slotMask
-        guard serial >= 0, slot < slotCount, self[entry: slot].serial == serial else { return nil }
+        guard serial >= 0, slot < slotCount, withEntry(slot, { $0.pointee.serial }) == serial else { return nil }
         return slot
     }
 
@@ -70,7 +85,7 @@ struct PendingTable {
     /// The transaction of a live serial, nil for a stale or unknown one. Assigning through
     /// it (`table[serial]?.field = …`) changes the stored transaction in place; assigning
     /// nil is not allowed (use `remove`), nor is storing under a serial not live.
-    subscript(serial: Int) -> Transaction? {
+    subscript(serial: Int) -> PendingQuery? {
         _read {
             if let slot = slot(of: serial) {
                 yield self[entry: slot].transaction
@@ -83,7 +98,7 @@ struct PendingTable {
                 yield &self[entry: slot].transaction
                 precondition(self[entry: slot].transaction != nil, "PendingTable: use remove(_:) to drop a transaction")
             } else {
-                var absent: Transaction?
+                var absent: PendingQuery?
                 yield &absent
                 precondition(absent == nil, "PendingTable: no live transaction under serial \(serial)")
             }
@@ -91,45 +106,76 @@ struct PendingTable {
     }
 
     // Single fields, read in place: going through the subscript copies the whole
-    // `Transaction` (a dozen retains and releases) to read one of them.
+    // `PendingQuery` (retains and releases) to read one of them.
 
     func lastTime(_ serial: Int) -> Timestamp? {
         guard let slot = slot(of: serial) else { return nil }
-        return self[entry: slot].transaction?.lastTime
+        return withEntry(slot) { $0.pointee.transaction?.lastTime }
     }
 
     /// The question of a live transaction; nil when it has none or the serial is not live.
     func question(_ serial: Int) -> QuestionKey? {
         guard let slot = slot(of: serial) else { return nil }
-        return self[entry: slot].transaction?.question
+        return withEntry(slot) { $0.pointee.transaction?.question }
+    }
+
+    /// `test` applied to a live transaction; nil for a stale or unknown serial. Copies the
+    /// query (a retain and release per reference): for the hot path, the readers below.
+    func inspect<Result>(_ serial: Int, _ test: (PendingQuery) -> Result) -> Result? {
+        guard let slot = slot(of: serial) else { return nil }
+        return self[entry: slot].transaction.map(test)
+    }
+
+    /// Whether a live transaction was indexed under `key`; nil for a stale or unknown serial.
+    /// Read in place through optional chaining (a closure would take a copy).
+    func isIndexed(_ serial: Int, under key: TransactionEngine.ExchangeKey) -> Bool? {
+        guard let slot = slot(of: serial) else { return nil }
+        return withEntry(slot) { $0.pointee.transaction?.isIndexed(under: key) }
+    }
+
+    func isIndexed(_ serial: Int, under key: TransactionEngine.ClientKey) -> Bool? {
+        guard let slot = slot(of: serial) else { return nil }
+        return withEntry(slot) { $0.pointee.transaction?.isIndexed(under: key) }
+    }
+
+    func isIndexed(_ serial: Int, under key: TransactionEngine.RetryKey) -> Bool? {
+        guard let slot = slot(of: serial) else { return nil }
+        return withEntry(slot) { $0.pointee.transaction?.isIndexed(under: key) }
     }
 
     /// The serial of the parallel partner a live transaction points to.
     func partnerSerial(_ serial: Int) -> Int? {
         guard let slot = slot(of: serial) else { return nil }
-        return self[entry: slot].transaction?.sentWith?.serial
+        return withEntry(slot) { $0.pointee.transaction?.sentWith?.serial }
     }
 
     /// What parallel pairing needs of a live transaction.
     func firstAttempt(_ serial: Int) -> (question: QuestionKey?, time: Timestamp, frame: Int)? {
-        guard let slot = slot(of: serial), let first = self[entry: slot].transaction?.attempts.first else { return nil }
-        return (self[entry: slot].transaction?.question, first.time, first.frame)
+        guard let slot = slot(of: serial) else { return nil }
+        return withEntry(slot) { entry in
+            guard let head = entry.pointee.transaction?.attempts.head else { return nil }
+            return (entry.pointee.transaction?.question, head.time, head.frame)
+        }
     }
 
     /// Takes the transaction of a live serial out of the table.
-    mutating func remove(_ serial: Int) -> Transaction? {
+    mutating func remove(_ serial: Int) -> PendingQuery? {
         guard let slot = slot(of: serial) else { return nil }
-        var taken: Transaction?
-        swap(&taken, &self[entry: slot].transaction)
         self[entry: slot].serial = -1
         freeSlots.append(slot)
         count -= 1
-        return taken
+        return self[entry: slot].transaction.take()
     }
 
     /// Live serials, oldest first.
     var serials: [Int] {
-        chunks.flatMap { chunk in chunk.compactMap { $0.transaction == nil ? nil : $0.serial } }.sorted()
+        var live: [Int] = []
+        live.reserveCapacity(count)
+        for chunk in chunks {
+            for index in chunk.indices where chunk[index].transaction != nil { live.append(chunk[index].serial) }
+        }
+        live.sort()
+        return live
     }
 }
 

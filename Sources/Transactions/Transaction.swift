@@ -243,22 +243,17 @@ public struct Transaction: Sendable {
     /// Fields few transactions set (an overlay, an ICMP error, a TCP fallback: 220 bytes
     /// inline), kept out of line: an empty array is one word and allocates nothing, so an
     /// outstanding query costs a third less (issue 14.3: 1 M outstanding in the default cap).
-    private var rare: [RareFields] = []
+    /// Handed over whole from the pending query.
+    var rare: [RareFields] = []
 
-    private struct RareFields: Sendable {
+    struct RareFields: Sendable {
         var underlay: Underlay?
         var rejection: Rejection?
         var fallback: Fallback?
     }
 
     private mutating func updateRare(_ change: (inout RareFields) -> Void) {
-        if rare.isEmpty {
-            var fields = RareFields()
-            change(&fields)
-            if fields.underlay != nil || fields.rejection != nil || fields.fallback != nil { rare = [fields] }
-        } else {
-            change(&rare[0])
-        }
+        rare.update(change)
     }
 
     init(
@@ -328,4 +323,17 @@ public enum UnsolicitedReason: String, Sendable, CaseIterable {
     case noMatchingQuery = "no-matching-query"
     /// A query with that 5-tuple and id exists but asked a different question.
     case questionMismatch = "question-mismatch"
+}
+
+extension [Transaction.RareFields] {
+    /// Changes the one element, creating it only when the change sets a field.
+    mutating func update(_ change: (inout Transaction.RareFields) -> Void) {
+        if isEmpty {
+            var fields = Transaction.RareFields()
+            change(&fields)
+            if fields.underlay != nil || fields.rejection != nil || fields.fallback != nil { self = [fields] }
+        } else {
+            change(&self[0])
+        }
+    }
 }

@@ -17,6 +17,8 @@ import WireCore
 /// All time is capture time: expiry advances as frames arrive, never by the wall clock.
 public struct TransactionEngine {
     public static let defaultTimeout = Duration(nanoseconds: 5_000_000_000)
+    /// Outstanding queries kept; beyond, the oldest is evicted (counted). About 430 bytes
+    /// each with their index slots and a short name, 630 with a 250-byte name (bench/memory.md).
     public static let defaultMaximumPending = 1_000_000
     /// Attempts kept per transaction; a resolver stuck in a retry loop cannot grow one without bound.
     public static let maximumAttempts = 32
@@ -72,9 +74,14 @@ public struct TransactionEngine {
     }
 
     /// A question as one client asked it, whatever the id, port or server (at capture end).
-    struct QuestionAsked: Hashable {
+    struct QuestionAsked: FlatKey {
         var client: IPAddress
         var question: QuestionKey
+
+        var folded: UInt64 {
+            client.mixed ^ question.nameHash &* 0xff51_afd7_ed55_8ccd ^ UInt64(question.type.rawValue) << 16
+                ^ UInt64(question.qclass.rawValue)
+        }
     }
 
     /// Queries from one socket closer than this were sent in parallel (A and AAAA).
@@ -102,11 +109,13 @@ public struct TransactionEngine {
     typealias Deadline = DeadlineQueue.Deadline
 
     private var pending = PendingTable()
-    private var byExchange = FlatTable<ExchangeKey, SerialList>()
-    private var byRetry = FlatTable<RetryKey, Int>()
+    // The index tables keep folded keys and serials; a candidate is confirmed against the
+    // transaction it names (`holds`), which has every field of the key.
+    private var byExchange = SerialIndex<Int>()
+    private var byRetry = SerialIndex<Int>()
     private var byGroup: [GroupKey: SerialList] = [:]
     /// Outstanding queries by client endpoint and id, whatever the server address.
-    private var byClient = FlatTable<ClientKey, SerialList>()
+    private var byClient = SerialIndex<Int>()
 
     struct ClientKey: FlatKey {
         var client: Endpoint
@@ -249,7 +258,7 @@ public struct TransactionEngine {
             return
         }
         let key = ExchangeKey(client: quoted.source, server: quoted.destination, transport: quoted.transport, id: quoted.id)
-        guard let serial = byExchange[key]?.first(where: { serial in
+        guard let serial = serials(under: key)?.first(where: { serial in
             guard let asked = pending[serial]?.question, let quotedQuestion = quoted.question else { return true }
             return asked == quotedQuestion
         }), var transaction = pending[serial] else {
@@ -287,21 +296,46 @@ public struct TransactionEngine {
     /// unbound and CoreDNS do) or waiting `timeout` or more is unanswered.
     public mutating func finish(emit: (Transaction) -> Void) {
         advance(to: clock, emit: emit)
+        // Nothing is looked up from here on: the index tables go first (100 MB at 1 M
+        // outstanding), before the table of questions below; retiring finds nothing to unindex.
+        byExchange = SerialIndex()
+        byRetry = SerialIndex()
+        byClient = SerialIndex()
+        lastOnSocket = FlatTable()
+        socketOrder = Deque()
         let serials = pending.serials
-        var lastAsked: [QuestionAsked: Timestamp] = [:]
-        for serial in serials {
-            guard let first = pending.firstAttempt(serial), let question = first.question,
-                  let client = pending[serial]?.client.ip else { continue }
-            let key = QuestionAsked(client: client, question: question)
-            if lastAsked[key].map({ $0 < first.time }) ?? true { lastAsked[key] = first.time }
+        // The serial that asked each (client, question) last: folded keys and serials, sized
+        // once (16 bytes a slot, no doubling), confirmed against the pending transactions.
+        var lastAsked = SerialIndex<Int>(minimumCapacity: serials.count)
+        func askedLast(_ key: QuestionAsked) -> Int? {
+            lastAsked.index(forKey: key, where: { serial in
+                pending.inspect(serial) { $0.client.ip == key.client && $0.question == key.question } ?? false
+            })
         }
         for serial in serials {
-            let inFlight = pending[serial].map { transaction in
-                let askedAgain = transaction.question.flatMap {
-                    lastAsked[QuestionAsked(client: transaction.client.ip, question: $0)]
-                }.map { $0 > transaction.firstTime } ?? false
+            guard let first = pending.firstAttempt(serial), let question = first.question,
+                  let client = pending.inspect(serial, { $0.client.ip }) else { continue }
+            let key = QuestionAsked(client: client, question: question)
+            if let slot = askedLast(key) {
+                if let last = pending.firstAttempt(lastAsked[slot: slot]), last.time < first.time {
+                    lastAsked[slot: slot] = serial
+                }
+            } else {
+                lastAsked.insertNew(key, serial)
+            }
+        }
+        // Decided for all before any closes (the latest asker of a question must still be pending).
+        let inFlight = serials.map { serial in
+            pending.inspect(serial) { transaction in
+                let askedAgain = transaction.question
+                    .flatMap { askedLast(QuestionAsked(client: transaction.client.ip, question: $0)) }
+                    .flatMap { pending.firstAttempt(lastAsked[slot: $0])?.time }
+                    .map { $0 > transaction.firstTime } ?? false
                 return transaction.attemptCount == 1 && !askedAgain && clock - transaction.lastTime < timeout
             } ?? false
+        }
+        lastAsked = SerialIndex()
+        for (serial, inFlight) in zip(serials, inFlight) {
             close(serial: serial, outcome: inFlight ? .inFlight : .unanswered, expiry: .captureEnd, emit: emit)
         }
         for serial in parked.keys.sorted() { unpark(serial, emit: emit) }
@@ -349,7 +383,7 @@ public struct TransactionEngine {
                                 id: message.id, question: message.question)
         let exchangeKey = ExchangeKey(client: client, server: server, transport: message.transport, id: message.id)
         // One hash of the retry key for the lookup; the serial found serves both cases below.
-        let previous = byRetry.index(forKey: retryKey).map { byRetry[slot: $0] }
+        let previous = byRetry.index(forKey: retryKey, where: { holds($0, retryKey) }).map { byRetry[slot: $0] }
         if let serial = previous, let lastTime = pending.lastTime(serial), message.time - lastTime <= window {
             // A resend of an outstanding query: same id and question, any source port.
             pending[serial]?.addAttempt(Attempt(frame: message.frame, time: message.time, clientPort: client.port),
@@ -364,18 +398,20 @@ public struct TransactionEngine {
             // Same question and id outside the retry window: the old one timed out.
             close(serial: previous, outcome: .unanswered, expiry: .timeout, emit: emit)
         }
-        var transaction = Transaction(
-            client: client, server: server, transport: message.transport, id: message.id,
-            opcode: message.opcode, qname: qname(), question: message.question,
-            vlanIDs: message.vlanIDs, interfaceIndex: message.interfaceIndex, underlay: message.underlay,
-            attempts: [Attempt(frame: message.frame, time: message.time, clientPort: client.port)],
-            droppedAttempts: 0, response: nil, rejection: nil, fallback: nil, outcome: .unanswered, expiry: nil,
-            lastTime: message.time)
-        if copyKey != nil { transaction.seenOn = [message.interfaceIndex] }
+        let name = qname()
         if pending.count >= maximumPending { evictOldest(emit: emit) }
-        let serial = pending.insert(transaction)
+        let serial = pending.insert(PendingQuery(
+            client: client, server: server, transport: message.transport, id: message.id,
+            opcode: message.opcode, qname: name, question: message.question,
+            vlanIDs: message.vlanIDs, interfaceIndex: message.interfaceIndex, underlay: message.underlay,
+            seenOn: copyKey != nil ? [message.interfaceIndex] : [],
+            first: Attempt(frame: message.frame, time: message.time, clientPort: client.port)))
         // `previous`, if any, closed above and left the table.
-        byRetry[retryKey] = serial
+        if let retry = byRetry.index(forKey: retryKey, where: { holds($0, retryKey) }) {
+            byRetry[slot: retry] = serial
+        } else {
+            byRetry.insertNew(retryKey, serial)
+        }
         index(serial, under: exchangeKey, emit: emit)
         let socket = SocketKey(client: client, server: server, transport: message.transport)
         while let oldest = socketOrder.first, message.time - oldest.time > TransactionEngine.parallelWindow {
@@ -424,7 +460,7 @@ public struct TransactionEngine {
                               transport: message.transport, id: message.id)
         // Several outstanding queries may share the 5-tuple and id; the response belongs to
         // the oldest whose question it repeats (any, if it carries none).
-        var candidates = byExchange[key]
+        var candidates = serials(under: key)
         if candidates == nil, message.destination.ip.isMulticast {
             // mDNS (RFC 6762 §6): the owner of the name multicasts its answer to the group
             // the query went to, from its own address.
@@ -432,7 +468,7 @@ public struct TransactionEngine {
         }
         var answeredFrom: Endpoint?
         if candidates == nil, message.question != nil,
-           let sameClient = byClient[ClientKey(client: message.destination, transport: message.transport, id: message.id)] {
+           let sameClient = serials(under: ClientKey(client: message.destination, transport: message.transport, id: message.id)) {
             // No query to this address, but one from the same client port with the same id
             // and question to another: the address changed between query and answer.
             candidates = sameClient
@@ -445,10 +481,11 @@ public struct TransactionEngine {
         guard let serial = candidates.first(where: { serial in
             guard let asked = pending.question(serial), let answered = message.question else { return true }
             return asked == answered
-        }), var transaction = pending.remove(serial) else {
+        }), let query = pending.remove(serial) else {
             statistics.unsolicited[.questionMismatch, default: 0] += 1
             return
         }
+        var transaction = Transaction(closing: query)
         // The attempt it answers: the first one sent from this client port, unless the
         // resolver re-sent on the same socket a whole timeout later — that resend is a new
         // attempt in its own right (tshark calls resends within 5 s retransmissions and
@@ -470,23 +507,49 @@ public struct TransactionEngine {
     /// beyond `maximumSharingKey`. Each table is hashed once and its list changed in place.
     private mutating func index(_ serial: Int, under key: ExchangeKey, emit: (Transaction) -> Void) {
         let clientKey = ClientKey(client: key.client, transport: key.transport, id: key.id)
-        if let clients = byClient.index(forKey: clientKey) {
-            if !byClient[slot: clients].contains(serial)
-                && byClient[slot: clients].count < TransactionEngine.maximumSharingKey {
-                byClient[slot: clients].append(serial)
+        if let clients = serials(under: clientKey) {
+            if !clients.contains(serial) && clients.count < TransactionEngine.maximumSharingKey {
+                byClient.insertNew(clientKey, serial)
             }
         } else {
-            byClient.insertNew(clientKey, SerialList(serial))
+            byClient.insertNew(clientKey, serial)
         }
-        guard let exchange = byExchange.index(forKey: key) else {
-            byExchange.insertNew(key, SerialList(serial))
+        guard var exchange = serials(under: key) else {
+            byExchange.insertNew(key, serial)
             return
         }
-        guard !byExchange[slot: exchange].contains(serial) else { return }
-        byExchange[slot: exchange].append(serial)
-        if byExchange[slot: exchange].count > TransactionEngine.maximumSharingKey {
-            close(serial: byExchange[slot: exchange].first, outcome: .unanswered, expiry: .evicted, emit: emit)
+        guard !exchange.contains(serial) else { return }
+        byExchange.insertNew(key, serial)
+        exchange.append(serial)
+        if exchange.count > TransactionEngine.maximumSharingKey {
+            close(serial: exchange.first, outcome: .unanswered, expiry: .evicted, emit: emit)
         }
+    }
+
+    // Index lookups: the tables keep folded keys, so a candidate is confirmed against its
+    // transaction; a serial no longer live confirms (as a stored key did).
+
+    /// The outstanding transactions indexed under `key`, oldest indexed first.
+    private func serials(under key: ExchangeKey) -> SerialList? {
+        var list: SerialList?
+        byExchange.forEach(forFolded: key.folded) { serial in
+            guard pending.isIndexed(serial, under: key) ?? true else { return }
+            if list?.append(serial) == nil { list = SerialList(serial) }
+        }
+        return list
+    }
+
+    private func serials(under key: ClientKey) -> SerialList? {
+        var list: SerialList?
+        byClient.forEach(forFolded: key.folded) { serial in
+            guard pending.isIndexed(serial, under: key) ?? true else { return }
+            if list?.append(serial) == nil { list = SerialList(serial) }
+        }
+        return list
+    }
+
+    private func holds(_ serial: Int, _ key: RetryKey) -> Bool {
+        pending.isIndexed(serial, under: key) ?? true
     }
 
     private mutating func evictOldest(emit: (Transaction) -> Void) {
@@ -499,8 +562,8 @@ public struct TransactionEngine {
     }
 
     private mutating func close(serial: Int, outcome: Outcome, expiry: ExpiryReason?, emit: (Transaction) -> Void) {
-        guard let transaction = pending.remove(serial) else { return }
-        retire(transaction, serial: serial, outcome: outcome, expiry: expiry, emit: emit)
+        guard let query = pending.remove(serial) else { return }
+        retire(Transaction(closing: query), serial: serial, outcome: outcome, expiry: expiry, emit: emit)
     }
 
     /// Unindexes a transaction just taken out of `pending` and hands it on: to its parent
@@ -524,7 +587,7 @@ public struct TransactionEngine {
         }
         let retryKey = RetryKey(client: transaction.client.ip, server: transaction.server,
                                 transport: transaction.transport, id: transaction.id, question: transaction.question)
-        if let retry = byRetry.index(forKey: retryKey), byRetry[slot: retry] == serial { byRetry.remove(at: retry) }
+        if let retry = byRetry.index(forKey: retryKey, where: { $0 == serial }) { byRetry.remove(at: retry) }
         if let first = transaction.attempts.first {
             let socket = SocketKey(client: Endpoint(ip: transaction.client.ip, port: first.clientPort),
                                    server: transaction.server, transport: transaction.transport)
@@ -615,17 +678,28 @@ public struct TransactionEngine {
     }
 }
 
-extension Transaction {
-    /// Records one more transmission (kept up to `maximumAttempts`, counted beyond), and
-    /// the interface it was seen on when the capture has interface indexes.
-    mutating func addAttempt(_ attempt: Attempt, seenOn interface: Int32?) {
-        if attempts.count < TransactionEngine.maximumAttempts {
-            attempts.append(attempt)
-        } else {
-            droppedAttempts += 1
-        }
-        lastTime = attempt.time
-        if let interface, !seenOn.contains(interface), seenOn.count < 16 { seenOn.append(interface) }
+extension PendingQuery {
+    /// Whether one of its attempts was sent from `port` (any port once attempts were
+    /// dropped: those were indexed, not kept).
+    private func sentFrom(port: UInt16) -> Bool {
+        droppedAttempts > 0 || attempts.contains(port: port)
+    }
+
+    /// Whether the engine indexed it under `key`: an attempt's 5-tuple and id, to the server
+    /// or to the backend that attempt was DNAT'ed to.
+    func isIndexed(under key: TransactionEngine.ExchangeKey) -> Bool {
+        guard key.client.ip == client.ip, key.transport == transport, key.id == id else { return false }
+        if key.server == server { return sentFrom(port: key.client.port) }
+        return attempts.contains(port: key.client.port, backend: key.server)
+    }
+
+    func isIndexed(under key: TransactionEngine.ClientKey) -> Bool {
+        key.client.ip == client.ip && key.transport == transport && key.id == id && sentFrom(port: key.client.port)
+    }
+
+    func isIndexed(under key: TransactionEngine.RetryKey) -> Bool {
+        key.client == client.ip && key.server == server && key.transport == transport && key.id == id
+            && key.question == question
     }
 }
 
@@ -676,9 +750,11 @@ func removeSerial<Key: Hashable>(_ serial: Int, under key: Key, from table: inou
     if table.values[index].remove(serial) { table.remove(at: index) }
 }
 
-func removeSerial<Key: FlatKey>(_ serial: Int, under key: Key, from table: inout FlatTable<Key, SerialList>) {
-    guard let index = table.index(forKey: key) else { return }
-    if table[slot: index].remove(serial) { table.remove(at: index) }
+/// Removes the entry of `serial` under `key` (a retiring transaction has left the pending
+/// table: its serial identifies the entry).
+func removeSerial<Key: FlatKey>(_ serial: Int, under key: Key, from table: inout SerialIndex<Int>) {
+    guard let index = table.index(forKey: key, where: { $0 == serial }) else { return }
+    table.remove(at: index)
 }
 
 /// Serials sharing one key, oldest first. The common case of one serial is held inline,

@@ -1,0 +1,145 @@
+import DNSWire
+import PacketDecoding
+import WireCore
+
+/// An outstanding query as the pending table keeps it: a `Transaction` without what only a
+/// closed one has (response, outcome, expiry), its first attempt inline (most queries are
+/// sent once) and its fields ordered to leave no padding. 208 bytes and the name, where a
+/// `Transaction` took 232 and its attempts array 96 more (issue 14.3: 1 M outstanding).
+/// Becomes a `Transaction` when it closes (`Transaction(closing:)`).
+struct PendingQuery {
+    var client: Endpoint
+    var transport: Transport
+    var opcode: DNSOpcode
+    var id: UInt16
+    var server: Endpoint
+    var interfaceIndex: Int32
+    var qname: String?
+    var question: QuestionKey?
+    var vlanIDs: VLANIDs
+    /// As `Transaction.sentWith`.
+    var sentWith: ParallelQuery?
+    var seenOn: [Int32]
+    /// Every transmission kept, in capture order (at most `TransactionEngine.maximumAttempts`).
+    var attempts: PendingAttempts
+    var droppedAttempts: Int
+    var rejections: Int
+    /// Time of the most recent attempt, counted or kept.
+    var lastTime: Timestamp
+    /// The overlay and the first ICMP error, out of line (`Transaction.rare`).
+    fileprivate var rare: [Transaction.RareFields]
+
+    init(
+        client: Endpoint, server: Endpoint, transport: Transport, id: UInt16, opcode: DNSOpcode, qname: String?,
+        question: QuestionKey?, vlanIDs: VLANIDs, interfaceIndex: Int32, underlay: Underlay?, seenOn: [Int32],
+        first: Attempt
+    ) {
+        self.client = client
+        self.transport = transport
+        self.opcode = opcode
+        self.id = id
+        self.server = server
+        self.interfaceIndex = interfaceIndex
+        self.qname = qname
+        self.question = question
+        self.vlanIDs = vlanIDs
+        sentWith = nil
+        self.seenOn = seenOn
+        attempts = PendingAttempts(first)
+        droppedAttempts = 0
+        rejections = 0
+        lastTime = first.time
+        rare = []
+        if let underlay { rare = [Transaction.RareFields(underlay: underlay)] }
+    }
+
+    var underlay: Underlay? { rare.first?.underlay }
+
+    /// The first ICMP error quoting one of its attempts.
+    var rejection: Rejection? {
+        get { rare.first?.rejection }
+        set { rare.update { $0.rejection = newValue } }
+    }
+
+    var firstTime: Timestamp { attempts.head.time }
+    var attemptCount: Int { attempts.count + droppedAttempts }
+
+    /// Records one more transmission (kept up to `maximumAttempts`, counted beyond), and
+    /// the interface it was seen on when the capture has interface indexes.
+    mutating func addAttempt(_ attempt: Attempt, seenOn interface: Int32?) {
+        if attempts.count < TransactionEngine.maximumAttempts {
+            attempts.append(attempt)
+        } else {
+            droppedAttempts += 1
+        }
+        lastTime = attempt.time
+        if let interface, !seenOn.contains(interface), seenOn.count < 16 { seenOn.append(interface) }
+    }
+}
+
+extension Transaction {
+    /// The transaction a pending query is, not closed yet (outcome `unanswered`, no response,
+    /// no expiry). Its fields are moved, not copied (no retain and release per transaction).
+    init(closing query: consuming PendingQuery) {
+        client = query.client
+        server = query.server
+        transport = query.transport
+        id = query.id
+        opcode = query.opcode
+        qname = query.qname.take()
+        question = query.question
+        vlanIDs = query.vlanIDs
+        interfaceIndex = query.interfaceIndex
+        sentWith = query.sentWith
+        swap(&seenOn, &query.seenOn)
+        attempts = query.attempts.takeArray()
+        droppedAttempts = query.droppedAttempts
+        response = nil
+        rejections = query.rejections
+        outcome = .unanswered
+        expiry = nil
+        lastTime = query.lastTime
+        swap(&rare, &query.rare)
+    }
+}
+
+/// A pending query's attempts: the first inline, later ones in an array allocated only
+/// when the query is re-sent.
+struct PendingAttempts: RandomAccessCollection, MutableCollection {
+    private(set) var head: Attempt
+    private var later: [Attempt] = []
+
+    init(_ first: Attempt) { head = first }
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { 1 + later.count }
+
+    subscript(position: Int) -> Attempt {
+        get { position == 0 ? head : later[position - 1] }
+        set {
+            if position == 0 { head = newValue } else { later[position - 1] = newValue }
+        }
+    }
+
+    mutating func append(_ attempt: Attempt) { later.append(attempt) }
+
+    /// All of them in one array (one allocation), leaving `later` empty.
+    mutating func takeArray() -> [Attempt] {
+        guard !later.isEmpty else { return [head] }
+        var all: [Attempt] = []
+        all.reserveCapacity(1 + later.count)
+        all.append(head)
+        all.append(contentsOf: later)
+        later = []
+        return all
+    }
+
+    /// Whether one was sent from `port` (to the server, or to `backend` when given).
+    func contains(port: UInt16, backend: Endpoint? = nil) -> Bool {
+        if head.clientPort == port && (backend == nil || head.backend == backend) { return true }
+        for attempt in later where attempt.clientPort == port && (backend == nil || attempt.backend == backend) {
+            return true
+        }
+        return false
+    }
+}

@@ -1,0 +1,154 @@
+/// A value an index slot can hold, with one reserved for empty slots.
+protocol SerialIndexValue {
+    /// Stored in empty slots; never a live value.
+    static var vacant: Self { get }
+}
+
+extension Int: SerialIndexValue {
+    static var vacant: Int { -1 }
+}
+
+/// The engine's index tables over outstanding transactions (exchange, retry, client): open
+/// addressing like `FlatTable` (power-of-two capacity, at most half full, linear probing,
+/// backward-shift deletion), but a slot keeps only the key's folded word and a serial,
+/// 16 bytes, never the key. The key is already in the pending transaction the serial
+/// names: a lookup compares folded words and lets the caller confirm a candidate against
+/// that transaction (`where:`). Several serials under one key (the exchange and client
+/// indexes) take a slot each, in the order added (`forEach(forFolded:)`); keys with the
+/// same folded word share a probe sequence, as in `FlatTable`.
+///
+/// Issue 14.3: at 1 M outstanding queries (2^21 slots per table) the keys made three
+/// tables of 56 to 80 bytes a slot, 470 MB; folded words and serials make them 100 MB.
+struct SerialIndex<Value: SerialIndexValue> {
+    /// Folded words, 0 in empty slots (a key whose word is 0 is stored as 1).
+    private var words: ContiguousArray<UInt64>
+    private var values: ContiguousArray<Value>
+    private var shift: UInt64
+    private(set) var count = 0
+
+    init() {
+        self.init(minimumCapacity: 0)
+    }
+
+    /// A table that holds `minimumCapacity` entries without growing.
+    init(minimumCapacity: Int) {
+        var bits: UInt64 = 4
+        while 1 << bits < minimumCapacity * 2 { bits += 1 }
+        words = ContiguousArray(repeating: 0, count: 1 << bits)
+        values = ContiguousArray(repeating: .vacant, count: 1 << bits)
+        shift = 64 - bits
+    }
+
+    var isEmpty: Bool { count == 0 }
+
+    /// Slots in the table (twice the entries it can hold before growing).
+    var capacity: Int { words.count }
+
+    @inline(__always)
+    private static func stored(_ folded: UInt64) -> UInt64 { folded == 0 ? 1 : folded }
+
+    @inline(__always)
+    private func home(_ word: UInt64) -> Int {
+        Int(truncatingIfNeeded: (word &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    }
+
+    /// The first slot, in probe order, whose key folds to `folded` and whose value `matches`
+    /// confirms (the caller checks the transaction it names has the key looked for).
+    @inline(__always)
+    func index(forFolded folded: UInt64, where matches: (Value) -> Bool) -> Int? {
+        let word = SerialIndex.stored(folded)
+        let mask = words.count - 1
+        var index = home(word)
+        while words[index] != 0 {
+            if words[index] == word && matches(values[index]) { return index }
+            index = (index + 1) & mask
+        }
+        return nil
+    }
+
+    /// The value in a slot returned by `index(forFolded:where:)` (valid until the next insertion or removal).
+    subscript(slot index: Int) -> Value {
+        get { values[index] }
+        _modify { yield &values[index] }
+    }
+
+    /// Adds an entry for a key known to have none.
+    mutating func insertNew(folded: UInt64, _ value: Value) {
+        if (count + 1) * 2 > words.count { grow() }
+        place(SerialIndex.stored(folded), value)
+        count += 1
+    }
+
+    private mutating func place(_ word: UInt64, _ value: Value) {
+        let mask = words.count - 1
+        var index = home(word)
+        while words[index] != 0 { index = (index + 1) & mask }
+        words[index] = word
+        values[index] = value
+    }
+
+    /// Removes the entry in a slot, moving back the entries after it that probed past it,
+    /// so every entry stays reachable from its home slot.
+    mutating func remove(at index: Int) {
+        let mask = words.count - 1
+        var hole = index
+        words[hole] = 0
+        values[hole] = .vacant
+        count -= 1
+        var next = (hole + 1) & mask
+        while words[next] != 0 {
+            // The entry at `next` may fill the hole unless its home lies cyclically in (hole, next].
+            let distanceToHole = (next - hole) & mask
+            let distanceFromHome = (next - home(words[next])) & mask
+            if distanceFromHome >= distanceToHole {
+                words[hole] = words[next]
+                words[next] = 0
+                values.swapAt(hole, next)
+                hole = next
+            }
+            next = (next + 1) & mask
+        }
+    }
+
+    private mutating func grow() {
+        let oldWords = words
+        let oldValues = values
+        words = ContiguousArray(repeating: 0, count: oldWords.count * 2)
+        values = ContiguousArray(repeating: .vacant, count: oldWords.count * 2)
+        shift -= 1
+        // From an empty slot on, cyclically: a probe sequence that wraps past the end is
+        // moved in its order, so entries of one folded word keep theirs.
+        let mask = oldWords.count - 1
+        let start = oldWords.firstIndex(of: 0) ?? 0
+        for offset in oldWords.indices {
+            let index = (start + offset) & mask
+            if oldWords[index] != 0 { place(oldWords[index], oldValues[index]) }
+        }
+    }
+
+    /// Calls `body` with the value of every entry whose key folds to `folded`, in the order
+    /// they were added: a new entry goes after those of its folded word (they share a home
+    /// slot), removal shifts entries back without passing one another, growth moves them in order.
+    @inline(__always)
+    func forEach(forFolded folded: UInt64, _ body: (Value) -> Void) {
+        let word = SerialIndex.stored(folded)
+        let mask = words.count - 1
+        var index = home(word)
+        while words[index] != 0 {
+            if words[index] == word { body(values[index]) }
+            index = (index + 1) & mask
+        }
+    }
+}
+
+extension SerialIndex {
+    /// The slot of `key` (see `index(forFolded:where:)`).
+    @inline(__always)
+    func index<Key: FlatKey>(forKey key: Key, where matches: (Value) -> Bool) -> Int? {
+        index(forFolded: key.folded, where: matches)
+    }
+
+    mutating func insertNew<Key: FlatKey>(_ key: Key, _ value: Value) {
+        insertNew(folded: key.folded, value)
+    }
+}
