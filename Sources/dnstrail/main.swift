@@ -230,8 +230,11 @@ struct Live: ParsableCommand {
         var bundleFinished = false
         // A failed run takes back what it wrote of the bundle, so the same --export works next time.
         defer { if !bundleFinished { bundle?.discard() } }
+        // Names looked up live win; a file given with --interface-names fills the gaps (an
+        // interface gone before its first packet was captured).
+        let givenInterfaceNames = try analysis.interfaceNames()
         let report = try analysis.report(print: true, bundle: bundle) { emit throws(CaptureError) in
-            let result = try runLive(
+            var result = try runLive(
                 interface: interface, filter: filter, duration: duration, options: options,
                 record: bundle.map { bundle in
                     { frame, linkType, snapshotLength in
@@ -249,6 +252,7 @@ struct Live: ParsableCommand {
                 notice: { printError((interactive ? "\r\u{1B}[K" : "") + "dnstrail: " + $0) }, emit: emit)
             if interactive { printError("") }
             if let failure = result.live?.failure { printError("dnstrail: \(failure)") }
+            result.interfaceNames.merge(givenInterfaceNames) { live, _ in live }
             return result
         }
         if let bundle {
