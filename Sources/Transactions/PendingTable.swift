@@ -29,10 +29,10 @@ struct PendingTable {
     private var created = 0
     private(set) var count = 0
 
+    /// The chunk and the position in it of a slot.
     @inline(__always)
-    private subscript(entry slot: Int) -> Entry {
-        _read { yield chunks[slot >> PendingTable.chunkShift][slot & (PendingTable.chunkSize - 1)] }
-        _modify { yield &chunks[slot >> PendingTable.chunkShift][slot & (PendingTable.chunkSize - 1)] }
+    private static func place(_ slot: Int) -> (chunk: Int, index: Int) {
+        (slot >> PendingTable.chunkShift, slot & (PendingTable.chunkSize - 1))
     }
 
     /// `body` applied to an entry where it lies. Reading through the subscript copies the
@@ -67,8 +67,9 @@ struct PendingTable {
         }
         let serial = created << 32 | slot
         created += 1
-        self[entry: slot].serial = serial
-        self[entry: slot].transaction = consume transaction
+        let (chunk, index) = PendingTable.place(slot)
+        chunks[chunk][index].serial = serial
+        chunks[chunk][index].transaction = consume transaction
         count += 1
         return serial
     }
@@ -88,15 +89,20 @@ struct PendingTable {
     subscript(serial: Int) -> PendingQuery? {
         _read {
             if let slot = slot(of: serial) {
-                yield self[entry: slot].transaction
+                let (chunk, index) = PendingTable.place(slot)
+                yield chunks[chunk][index].transaction
             } else {
                 yield nil
             }
         }
         _modify {
             if let slot = slot(of: serial) {
-                yield &self[entry: slot].transaction
-                precondition(self[entry: slot].transaction != nil, "PendingTable: use remove(_:) to drop a transaction")
+                // The standard library's own accessors, no coroutine of ours in between: a
+                // `_modify` yielding through another of ours read freed storage under
+                // AddressSanitizer (PendingTable.swift, heap-use-after-free in the debug build).
+                let (chunk, index) = PendingTable.place(slot)
+                yield &chunks[chunk][index].transaction
+                precondition(chunks[chunk][index].transaction != nil, "PendingTable: use remove(_:) to drop a transaction")
             } else {
                 var absent: PendingQuery?
                 yield &absent
@@ -123,7 +129,8 @@ struct PendingTable {
     /// query (a retain and release per reference): for the hot path, the readers below.
     func inspect<Result>(_ serial: Int, _ test: (PendingQuery) -> Result) -> Result? {
         guard let slot = slot(of: serial) else { return nil }
-        return self[entry: slot].transaction.map(test)
+        let (chunk, index) = PendingTable.place(slot)
+        return chunks[chunk][index].transaction.map(test)
     }
 
     /// Whether a live transaction was indexed under `key`; nil for a stale or unknown serial.
@@ -161,10 +168,11 @@ struct PendingTable {
     /// Takes the transaction of a live serial out of the table.
     mutating func remove(_ serial: Int) -> PendingQuery? {
         guard let slot = slot(of: serial) else { return nil }
-        self[entry: slot].serial = -1
+        let (chunk, index) = PendingTable.place(slot)
+        chunks[chunk][index].serial = -1
         freeSlots.append(slot)
         count -= 1
-        return self[entry: slot].transaction.take()
+        return chunks[chunk][index].transaction.take()
     }
 
     /// Live serials, oldest first.
