@@ -23,6 +23,18 @@ public struct CapturePath: Sendable, Hashable, CustomStringConvertible {
     /// "-": read standard input.
     public var isStandardInput: Bool { bytes == [UInt8(ascii: "-")] }
 
+    /// The name as text, when a later step can read the input again by it (an evidence
+    /// bundle copies packets from its inputs and hashes them after the analysis); nil for
+    /// standard input, a name that is not UTF-8, and anything that exists but is not a
+    /// regular file (a pipe, a FIFO, `/dev/fd/N`), which is read once. A missing file keeps
+    /// its name, so opening it reports the error.
+    public var reopenableName: String? {
+        guard !isStandardInput, let name = String(validating: bytes, as: UTF8.self) else { return nil }
+        var status = stat()
+        guard stat(name, &status) != 0 || status.st_mode & S_IFMT == S_IFREG else { return nil }
+        return name
+    }
+
     /// The name for reports and errors: the UTF-8 text as is, except that a backslash is
     /// doubled and each invalid byte and control character is written `\xFF`, so every name
     /// shows on one line and two different names never show the same.

@@ -301,16 +301,10 @@ struct Export: ParsableCommand {
         // so it reads each input twice: it needs regular files, named in UTF-8 (a stream is
         // read once; save it first with `tcpdump -w FILE`).
         let inputs = CapturePath.matching(files, raw: CapturePath.rawArguments())
-        for input in inputs {
-            var status = stat()
-            let path = String(validating: input.bytes, as: UTF8.self)
-            // A missing file is left to the analysis, whose error names it.
-            let isStream = path.map { stat($0, &status) == 0 && (status.st_mode & S_IFMT) != S_IFREG } ?? false
-            if path == nil || isStream || input.isStandardInput {
-                printError("dnstrail: export needs regular files named in UTF-8 (it reads each input twice): "
-                           + "'\(input.display)' is not one; save it first with `tcpdump -w FILE`, or rename it")
-                throw ExitCode(2)
-            }
+        if let input = inputs.first(where: { $0.reopenableName == nil }) {
+            printError("dnstrail: export needs regular files named in UTF-8 (it reads each input twice): "
+                       + "'\(input.display)' is not one; save it first with `tcpdump -w FILE`, or rename it")
+            throw ExitCode(2)
         }
         let interfaceNames = try analysis.interfaceNames()
         let bundle = try openBundle(out)

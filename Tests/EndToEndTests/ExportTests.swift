@@ -77,6 +77,20 @@ struct ExportTests {
         #expect(try cli.run(["export", "captures/egress-deny.pcap", "--out", bundle.path]).status == 0)
     }
 
+    /// A bundle reads its inputs twice (evidence packets, hashes): a FIFO, read once, is
+    /// refused in one line before anything is made.
+    @Test func exportRefusesAnInputItCannotReadTwice() throws {
+        let scratch = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let fifo = scratch.appendingPathComponent("stream.pcap").path
+        try #require(mkfifo(fifo, 0o600) == 0)
+        let bundle = scratch.appendingPathComponent("bundle")
+        let refused = try cli.run(["export", fifo, "--out", bundle.path])
+        #expect(refused.status == 2)
+        #expect(refused.errors.hasPrefix("dnstrail: export needs regular files named in UTF-8"), "\(refused.errors)")
+        #expect(!FileManager.default.fileExists(atPath: bundle.path))
+    }
+
     @Test func exportWithAMissingPodsFileCreatesNoDirectory() throws {
         let scratch = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: scratch) }
