@@ -17,6 +17,11 @@ public enum FindingKind: String, Sendable, CaseIterable, Comparable {
     case parallelQueryLoss = "parallel-query-loss"
     /// A DNS server's own upstream queries unanswered while it answers clients SERVFAIL or late.
     case upstreamTimeout = "upstream-timeout"
+    /// The unanswered share towards one resolver rises with the per-second query rate from
+    /// one source: the resolver (or a limit before it) drops above a packet rate.
+    case resolverThrottled = "resolver-throttled"
+    /// A server answering REFUSED: an access list or policy at the server turns clients away.
+    case serverRefused = "server-refused"
     /// Names tried through several search suffixes with NXDOMAIN before the real one.
     case searchPathAmplification = "search-path-amplification"
     /// The capture itself lost or cut packets: unanswered may not mean dropped.

@@ -36,7 +36,7 @@ public struct Report {
     /// Runs the diagnosis over what the run saw (the transactions went through `diagnoser`).
     public init(run: RunResult, figures: ReportBuilder, options: AnalysisOptions, diagnoser: Diagnoser,
                 directory: ClusterDirectory) {
-        var context = DiagnosisContext(directory: directory, timeout: options.timeout)
+        var context = DiagnosisContext(directory: directory, timeout: options.timeout, captureEnd: run.packets.lastTime)
         context.kernelDropped = run.live?.kernel?.dropped ?? 0
         context.interfaceDropped = run.live?.kernel?.interfaceDropped ?? 0
         context.damagedInputs = run.inputs.compactMap { input in input.damage.map { "\(input.path): \($0)" } }

@@ -1,0 +1,52 @@
+import Transactions
+import WireCore
+
+/// How findings quote transactions: examples, frames, lists and durations in their words.
+extension Diagnoser {
+    static func example(_ transaction: Transaction) -> EvidenceExample {
+        var note: String?
+        if let fallback = transaction.fallback { note = "TCP fallback \(fallback.outcome.rawValue)" }
+        if let rejection = transaction.rejection { note = "ICMP \(rejection.error.reason) from \(rejection.error.sender)" }
+        if let backend = transaction.backend { note = (note.map { $0 + "; " } ?? "") + "DNAT to \(backend)" }
+        return EvidenceExample(
+            client: transaction.client.description, server: transaction.server.description,
+            transport: transaction.transport.description, qname: transaction.qname,
+            qtype: transaction.question?.type.description, outcome: transaction.outcome.rawValue,
+            frames: frames(of: transaction), note: note)
+    }
+
+    static func frames(of transaction: Transaction) -> [Int] {
+        var frames = transaction.attempts.map(\.frame)
+        if let response = transaction.response { frames.append(response.frame) }
+        if let fallback = transaction.fallback {
+            frames += fallback.frames
+            if let response = fallback.responseFrame { frames.append(response) }
+            if let reset = fallback.resetFrame { frames.append(reset) }
+        }
+        if let rejection = transaction.rejection { frames.append(rejection.frame) }
+        return frames
+    }
+
+    /// Keeps the first five examples; `example` is built only if kept.
+    static func appendExample(_ example: @autoclosure () -> EvidenceExample, to list: inout [EvidenceExample]) {
+        if list.count < 5 { list.append(example()) }
+    }
+
+    /// Keeps the first `maximumFramesPerSource` frames; `frames` is built only if there is room.
+    static func appendFrames(_ frames: @autoclosure () -> [Int], to list: inout [Int]) {
+        let room = Diagnoser.maximumFramesPerSource - list.count
+        if room > 0 { list += frames().prefix(room) }
+    }
+
+    /// Names listed in a title or sentence: the first `limit`, then how many more (the
+    /// finding's evidence lists them all).
+    static func listed(_ names: [String], limit: Int = 10) -> String {
+        guard names.count > limit else { return names.joined(separator: ", ") }
+        return names.prefix(limit).joined(separator: ", ") + " and \(names.count - limit) more"
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        let tenths = duration.nanoseconds.saturatingAdd(50_000_000) / 100_000_000
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+}

@@ -1,0 +1,253 @@
+import DNSWire
+import PacketDecoding
+import Transactions
+import WireCore
+
+/// The aggregates several rules read: per source (the client address) and per server
+/// address, updated in place once per transaction. Memory is bounded by the number of
+/// distinct sources and servers (capped), never by the number of transactions.
+struct Observations {
+    struct Counts {
+        var answered = 0
+        var unanswered = 0
+        var rejected = 0
+        var failedConnections = 0
+        var failing: Int { unanswered + rejected + failedConnections }
+        var total: Int { answered + failing }
+    }
+
+    struct SourceState {
+        var counts = Counts()
+        /// By the server address the client used (ClusterIP, NodeLocal, pod IP): one lookup
+        /// per transaction holds its counts, those of the attempts that reached that very
+        /// address, and whether the server lists this source as answered.
+        var perServer: [IPAddress: ServerCounts] = [:]
+        /// Attempts that reached another address than the one the client used (the DNAT
+        /// backend, or where the answer came from), per client-used server.
+        var byOtherBackend: [BackendKey: Counts] = [:]
+        var failingExamples: [EvidenceExample] = []
+        var backendExamples: [IPAddress: [EvidenceExample]] = [:]
+        var frames: [Int] = []
+        var rejections: [String: Int] = [:]
+        /// VLAN tags its failing queries carried (a branch ENI on an AWS trunk has its own).
+        var vlans: Set<[UInt16]> = []
+
+        /// By the server address the client used.
+        var byServer: [IPAddress: Counts] { perServer.mapValues(\.counts) }
+
+        /// By the server actually reached (the DNAT backend when known), per client-used server.
+        var byBackend: [BackendKey: Counts] {
+            var all = byOtherBackend
+            for (server, entry) in perServer where entry.direct.answered + entry.direct.unanswered > 0 {
+                all[BackendKey(server: server, backend: server)] = entry.direct
+            }
+            return all
+        }
+
+        /// Updates the entry of `server` in place, made on first sight.
+        mutating func updateServer(_ server: IPAddress, _ update: (inout ServerCounts) -> Void) {
+            if let index = perServer.index(forKey: server) {
+                update(&perServer.values[index])
+                return
+            }
+            guard perServer.count < Diagnoser.maximumServersPerSource else { return }
+            var entry = ServerCounts()
+            update(&entry)
+            perServer[server] = entry
+        }
+    }
+
+    struct ServerCounts {
+        var counts = Counts()
+        /// Attempts that reached the server address itself (`byBackend` with the backend
+        /// being the server): answered, or not.
+        var direct = Counts()
+        /// Whether this source is in the server's `answeredSources`.
+        var listedAsAnswered = false
+    }
+
+    struct BackendKey: Hashable {
+        var server: IPAddress
+        var backend: IPAddress
+    }
+
+    struct ServerState {
+        var answeredSources: Set<IPAddress> = []
+        var answered = 0
+        var servfail = 0
+        /// Answered, but more than `Diagnoser.lateAnswer` after the query.
+        var slow = 0
+        var examples: [EvidenceExample] = []
+        /// The addresses that really answered for this one: the DNAT backend (the CoreDNS
+        /// pod behind a ClusterIP, the node's address for a hostNetwork server), or where the
+        /// answer came from. Their own queries are this server's upstream queries.
+        var answeredVia: Set<IPAddress> = []
+    }
+
+    /// Backends remembered per server address (a Service has a few endpoints).
+    static let maximumBackendsPerServer = 16
+
+    /// Sources and servers by slot: one lookup per transaction finds a source, whose state
+    /// is then updated in place; a server is found by a scan while there are a few (clients
+    /// share a few servers), by hashing beyond that.
+    private var sourceSlots: [IPAddress: Int] = [:]
+    private(set) var sourceAddresses: [IPAddress] = []
+    private(set) var sourceStates: [SourceState] = []
+    private var serverIndex = SlotIndex<IPAddress>()
+    private var serverStates: [ServerState] = []
+    /// Transactions of sources beyond `maximumSources`, counted but not diagnosed.
+    private(set) var untrackedSources = 0
+    /// Answers from servers beyond `maximumServers`: counted for their source, not for the server.
+    private(set) var untrackedServerAnswers = 0
+
+    /// Takes in a closed transaction (not multicast, not in flight); returns its source's
+    /// slot, or nil when the source is beyond `maximumSources` (counted, not diagnosed).
+    mutating func add(_ transaction: Transaction) -> Int? {
+        let outcome = transaction.outcome
+        let client = transaction.client.ip
+        guard let slot = sourceSlot(client) else {
+            untrackedSources += 1
+            return nil
+        }
+        let server = transaction.server.ip
+        var direct = Counts()
+        if outcome == .answered || outcome == .unanswered || outcome == .rejected {
+            direct = Observations.countAttempts(transaction, server: server, source: &sourceStates[slot])
+        }
+
+        switch outcome {
+        case .answered:
+            sourceStates[slot].counts.answered += 1
+            guard let serverSlot = self.serverSlot(server) else {
+                untrackedServerAnswers += 1
+                sourceStates[slot].updateServer(server) { entry in
+                    entry.counts.answered += 1
+                    entry.direct.answered += direct.answered
+                    entry.direct.unanswered += direct.unanswered
+                }
+                break
+            }
+            serverStates[serverSlot].answered += 1
+            let room = serverStates[serverSlot].answeredSources.count < 1024
+            var listing = false
+            sourceStates[slot].updateServer(server) { entry in
+                entry.counts.answered += 1
+                entry.direct.answered += direct.answered
+                entry.direct.unanswered += direct.unanswered
+                if room && !entry.listedAsAnswered {
+                    entry.listedAsAnswered = true
+                    listing = true
+                }
+            }
+            if listing { serverStates[serverSlot].answeredSources.insert(client) }
+            if let via = transaction.backend?.ip ?? transaction.response?.source?.ip, via != server,
+               serverStates[serverSlot].answeredVia.count < Observations.maximumBackendsPerServer {
+                serverStates[serverSlot].answeredVia.insert(via)
+            }
+            if let rcode = transaction.response?.rcode, rcode == .servFail {
+                serverStates[serverSlot].servfail += 1
+                Diagnoser.appendExample(Diagnoser.example(transaction), to: &serverStates[serverSlot].examples)
+            } else if let latency = transaction.latency, latency > Diagnoser.lateAnswer {
+                serverStates[serverSlot].slow += 1
+                Diagnoser.appendExample(Diagnoser.example(transaction), to: &serverStates[serverSlot].examples)
+            }
+        case .unanswered:
+            sourceStates[slot].counts.unanswered += 1
+            sourceStates[slot].updateServer(server) { entry in
+                entry.counts.unanswered += 1
+                entry.direct.answered += direct.answered
+                entry.direct.unanswered += direct.unanswered
+            }
+        case .rejected:
+            sourceStates[slot].counts.rejected += 1
+            sourceStates[slot].updateServer(server) { entry in
+                entry.counts.rejected += 1
+                entry.direct.answered += direct.answered
+                entry.direct.unanswered += direct.unanswered
+            }
+            if let rejection = transaction.rejection {
+                sourceStates[slot].rejections["ICMP \(rejection.error.reason) from \(rejection.error.sender)", default: 0] += 1
+            }
+        case .handshakeFailed, .reset:
+            sourceStates[slot].counts.failedConnections += 1
+            sourceStates[slot].updateServer(server) { $0.counts.failedConnections += 1 }
+        case .multicast, .inFlight:
+            return slot
+        }
+        if outcome != .answered {
+            if transaction.vlanIDs.count > 0 && sourceStates[slot].vlans.count < 8 {
+                sourceStates[slot].vlans.insert(transaction.vlanIDs.array)
+            }
+            Diagnoser.appendExample(Diagnoser.example(transaction), to: &sourceStates[slot].failingExamples)
+            Diagnoser.appendFrames(Diagnoser.frames(of: transaction), to: &sourceStates[slot].frames)
+        }
+        return slot
+    }
+
+    /// The slot of `client`, made on first sight; nil when `maximumSources` are tracked.
+    private mutating func sourceSlot(_ client: IPAddress) -> Int? {
+        if let slot = sourceSlots[client] { return slot }
+        guard sourceStates.count < Diagnoser.maximumSources else { return nil }
+        let slot = sourceStates.count
+        sourceSlots[client] = slot
+        sourceAddresses.append(client)
+        sourceStates.append(SourceState())
+        return slot
+    }
+
+    /// The slot of `server`, made on first sight; nil for a new server once
+    /// `maximumServers` are tracked.
+    private mutating func serverSlot(_ server: IPAddress) -> Int? {
+        if let slot = serverIndex.slot(of: server) { return slot }
+        guard serverStates.count < Diagnoser.maximumServers else { return nil }
+        let slot = serverIndex.slot(makingIfNew: server)
+        if slot == serverStates.count { serverStates.append(ServerState()) }
+        return slot
+    }
+
+    /// The state of a server address, if it answered anything.
+    func server(_ ip: IPAddress) -> ServerState? { serverIndex.slot(of: ip).map { serverStates[$0] } }
+
+    /// Sources and servers as dictionaries, for the findings (built once, at the end).
+    var sources: [IPAddress: SourceState] {
+        Dictionary(uniqueKeysWithValues: zip(sourceAddresses, sourceStates))
+    }
+
+    var servers: [IPAddress: ServerState] {
+        Dictionary(uniqueKeysWithValues: zip(serverIndex.keys, serverStates))
+    }
+
+    /// Per attempt: each retry may be balanced to another backend; the answered attempt
+    /// reached its backend, every other attempt's backend stayed silent. Returns the counts
+    /// of the attempts that reached `server` itself (most: no DNAT seen); the others go to
+    /// `byOtherBackend`.
+    private static func countAttempts(_ transaction: Transaction, server: IPAddress, source: inout SourceState) -> Counts {
+        var direct = Counts()
+        let respondedIndex = transaction.response?.attemptIndex
+        let reached = transaction.backend?.ip ?? transaction.response?.source?.ip ?? server
+        for (index, attempt) in transaction.attempts.enumerated() {
+            let backend = attempt.backend?.ip ?? (index == respondedIndex ? reached : server)
+            if transaction.outcome == .answered && index == respondedIndex {
+                if backend == server {
+                    direct.answered += 1
+                } else {
+                    source.byOtherBackend[BackendKey(server: server, backend: backend), default: Counts()].answered += 1
+                }
+                continue
+            }
+            if backend == server {
+                direct.unanswered += 1
+            } else {
+                source.byOtherBackend[BackendKey(server: server, backend: backend), default: Counts()].unanswered += 1
+            }
+            if source.backendExamples[backend, default: []].count < 5 {
+                var lost = Diagnoser.example(transaction)
+                lost.frames = [attempt.frame]
+                lost.note = "attempt \(index + 1) of \(transaction.attemptCount) sent to \(backend), no answer"
+                    + (transaction.outcome == .answered ? "; answered via another backend" : "")
+                source.backendExamples[backend, default: []].append(lost)
+            }
+        }
+        return direct
+    }
+}

@@ -1,0 +1,94 @@
+import PacketDecoding
+
+/// Incident 1: a set of sources whose DNS all goes unanswered (or rejected) while other
+/// sources get answers from the same server — an egress NetworkPolicy without DNS.
+struct EgressBlockedRule: DiagnosisRule {
+    static let kind = FindingKind.egressBlocked
+
+    func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
+        let sources = observations.sources
+        let servers = observations.servers
+        let cache = context.directory.nodeLocalDNSCacheAddresses
+        let answering = Diagnoser.answeringAddresses(servers)
+        var blinded: [(IPAddress, Observations.SourceState)] = []
+        for (ip, source) in sources where !answering.contains(ip) {
+            guard source.counts.answered == 0, source.counts.failing >= 2 else { continue }
+            let usedServers = source.byServer.keys.filter { !cache.contains($0) }
+            guard !usedServers.isEmpty else { continue }
+            let othersAnswered = usedServers.contains { server in
+                servers[server]?.answeredSources.contains { $0 != ip } ?? false
+            }
+            if othersAnswered { blinded.append((ip, source)) }
+        }
+        guard !blinded.isEmpty else { return [] }
+        return [finding(blinded.sorted { $0.0 < $1.0 }, observations, context)]
+    }
+
+    private func finding(
+        _ blinded: [(IPAddress, Observations.SourceState)], _ observations: Observations, _ context: DiagnosisContext
+    ) -> Finding {
+        let named = blinded.map { context.name($0.0) }
+        let failing = blinded.reduce(0) { $0 + $1.1.counts.failing }
+        let serverIPs = Set(blinded.flatMap { $0.1.byServer.keys }).sorted()
+        let namespaces = Set(named.compactMap(\.namespace)).sorted()
+        let rejections = blinded.flatMap { $0.1.rejections.keys }
+        let otherAnswered = serverIPs.reduce(0) { total, server in
+            total + (observations.server(server)?.answeredSources.filter { ip in !blinded.contains { $0.0 == ip } }.count ?? 0)
+        }
+        let who = namespaces.isEmpty
+            ? Diagnoser.listed(named.map(\.description))
+            : "namespace " + Diagnoser.listed(namespaces) + ": " + Diagnoser.listed(named.map(\.description))
+        let rejected = blinded.reduce(0) { $0 + $1.1.counts.rejected }
+        let fate = rejected == failing ? "was rejected" : rejected > 0 ? "went unanswered or was rejected" : "went unanswered"
+        var explanation = "Every DNS query from \(who) \(fate) (\(counted(failing, "query", "queries"))"
+            + (rejected > 0 && rejected < failing ? ", \(rejected) rejected" : "") + "), while \(otherAnswered) other "
+            + "source\(otherAnswered == 1 ? "" : "s") got answers from the same server "
+            + "(\(serverIPs.map { context.name($0).description }.joined(separator: ", "))). "
+            + "The server works; something between these sources and it drops their DNS. On Kubernetes this is the signature "
+            + "of a NetworkPolicy with policyType Egress selecting these pods without a rule allowing UDP and TCP 53 to kube-dns: "
+            + "once any egress policy selects a pod, all its other egress is denied."
+        let vlans = Set(blinded.flatMap(\.1.vlans)).sorted { $0.lexicographicallyPrecedes($1) }
+        if !vlans.isEmpty {
+            explanation += " The failing queries carry VLAN " + vlans.map { $0.map(String.init).joined(separator: "/") }
+                .joined(separator: ", ") + ": on an AWS trunk ENI each branch ENI (a pod with its own security group) has "
+                + "its own VLAN, so check that pod's security group as well as NetworkPolicies."
+        }
+        if !rejections.isEmpty {
+            explanation += " The queries were refused with " + Set(rejections).sorted().joined(separator: "; ")
+                + ": a REJECT rule rather than a silent drop."
+        }
+        let confidence: Confidence = context.isIncomplete ? .medium : (failing >= 3 && otherAnswered >= 1 ? .high : .medium)
+        return Finding(
+            kind: Self.kind, confidence: confidence,
+            title: "DNS blocked for \(who)",
+            explanation: explanation,
+            counts: [("sources", blinded.count), ("failed_queries", failing), ("other_sources_answered", otherAnswered)],
+            sources: named, servers: serverIPs.map { context.name($0) },
+            examples: Array(blinded.flatMap(\.1.failingExamples).prefix(5)),
+            remediation: """
+                Allow DNS in the egress policy that selects these pods (both protocols; large answers fall back to TCP):
+                  egress:
+                  - to:
+                    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
+                      podSelector: {matchLabels: {k8s-app: kube-dns}}
+                    ports:
+                    - {protocol: UDP, port: 53}
+                    - {protocol: TCP, port: 53}
+                """,
+            frames: Array(blinded.flatMap(\.1.frames).prefix(10_000)))
+    }
+}
+
+extension Diagnoser {
+    /// Addresses that answer others as DNS servers, and the backends that answered for them
+    /// (a CoreDNS pod behind the ClusterIP, a hostNetwork server's node address): their own
+    /// failing queries are upstream trouble, not a blinded pod.
+    static func answeringAddresses(_ servers: [IPAddress: Observations.ServerState]) -> Set<IPAddress> {
+        var answering: Set<IPAddress> = []
+        for (ip, server) in servers where server.answered > 0 {
+            answering.insert(ip)
+            answering.formUnion(server.answeredVia)
+        }
+        return answering
+    }
+}

@@ -1,0 +1,163 @@
+import DNSWire
+import PacketDecoding
+import Transactions
+import WireCore
+
+/// Incident 7, ndots:5 (RFC 1535 search lists): `api.github.com` asked first as
+/// `api.github.com.<suffix>` for every search suffix, each NXDOMAIN, then as itself.
+/// Each NXDOMAIN name is remembered under the hash of every leading part of it that
+/// ends at a label (`api.`, `api.github.`, ...), so the real name, when answered, finds
+/// its expansions with one lookup — no string work per answer.
+struct SearchPathAmplificationRule: DiagnosisRule {
+    static let kind = FindingKind.searchPathAmplification
+
+    /// How long NXDOMAIN answers are remembered while waiting for the real name.
+    static let searchWindow = Duration(nanoseconds: 10_000_000_000)
+    /// Search-path prefixes remembered per source.
+    static let maximumSearchBases = 512
+    /// Search-path prefixes remembered over all sources (each a few hundred bytes): with
+    /// only the per-source cap, thousands of clients asking NXDOMAIN names could hold GBs.
+    /// When full, expired prefixes of every source are dropped (at most once per
+    /// `searchWindow` of capture time); while still full, new prefixes are not learnt and
+    /// amplification is undercounted. Above what 320 busy clients use in the benchmark
+    /// (at most 320 × 512): 65,536 there halved the amplified lookups counted.
+    static let maximumSearchBasesInAll = 262_144
+
+    struct SearchBase {
+        var count = 0
+        var time: Timestamp
+        var names: [String] = []
+        var frames: [Int] = []
+    }
+
+    /// Recent NXDOMAIN names by the hash of each of their label prefixes, by source slot.
+    private var basesBySource: [[UInt64: SearchBase]] = []
+    /// Search-path prefixes held over all sources, and when they were last swept.
+    private(set) var prefixesHeld = 0
+    private var lastSweep = Timestamp(nanoseconds: Int64.min)
+
+    private var amplifiedLookups = 0
+    private var extraQueries = 0
+    private var examples: [EvidenceExample] = []
+    private var frames: [Int] = []
+    private var clients: Set<IPAddress> = []
+
+    mutating func observe(_ transaction: Transaction, source slot: Int, _ observations: Observations) {
+        guard transaction.outcome == .answered, let rcode = transaction.response?.rcode else { return }
+        let known = slot < basesBySource.count && !basesBySource[slot].isEmpty
+        guard rcode == .nxDomain || known else { return }
+        if rcode == .nxDomain && prefixesHeld >= Self.maximumSearchBasesInAll { sweep(now: transaction.firstTime) }
+        while basesBySource.count <= slot { basesBySource.append([:]) }
+        if let expansions = Self.observe(transaction, rcode: rcode, bases: &basesBySource[slot], total: &prefixesHeld) {
+            amplifiedLookups += 1
+            extraQueries += expansions.count
+            if clients.count < 1024 { clients.insert(transaction.client.ip) }
+            var example = Diagnoser.example(transaction)
+            example.note = "\(expansions.count) NXDOMAIN first, for " + expansions.names.joined(separator: ", ")
+            Diagnoser.appendExample(example, to: &examples)
+            Diagnoser.appendFrames(expansions.frames + Diagnoser.frames(of: transaction), to: &frames)
+        }
+    }
+
+    /// Remembers an NXDOMAIN answer, or for an answered real name returns the expansions it
+    /// ends when they amount to amplification.
+    private static func observe(
+        _ transaction: Transaction, rcode: DNSRCode, bases: inout [UInt64: SearchBase], total: inout Int
+    ) -> SearchBase? {
+        guard let name = transaction.qname else { return nil }
+        let now = transaction.firstTime
+        if rcode == .nxDomain {
+            if bases.count >= maximumSearchBases {
+                let before = bases.count
+                bases = bases.filter { now - $0.value.time <= searchWindow }
+                total -= before - bases.count
+                guard bases.count < maximumSearchBases else { return nil }
+            }
+            var frames: [Int]?
+            forEachLabelPrefix(of: name) { hash, isWhole in
+                guard !isWhole else { return }
+                if let index = bases.index(forKey: hash) {
+                    remember(transaction, name: name, in: &bases.values[index], frames: &frames)
+                } else if total < maximumSearchBasesInAll {
+                    var base = SearchBase(time: now)
+                    remember(transaction, name: name, in: &base, frames: &frames)
+                    bases[hash] = base
+                    total += 1
+                }
+            }
+            return nil
+        }
+        // Amplification is about lookups that succeed in the end; a real name answered
+        // SERVFAIL is an upstream problem, reported by its own rule.
+        guard rcode == .noError, !bases.isEmpty else { return nil }
+        var whole: UInt64 = 0
+        forEachLabelPrefix(of: name) { hash, isWhole in if isWhole { whole = hash } }
+        guard let expansions = bases.removeValue(forKey: whole) else { return nil }
+        total -= 1
+        guard now - expansions.time <= searchWindow,
+              // One expansion is a search path doing its job (redis.sales → redis.sales.svc...);
+              // two or more before an answer is amplification.
+              expansions.count >= 2 else { return nil }
+        return expansions
+    }
+
+    /// Drops every source's expired search-path prefixes, when all of them together reach
+    /// `maximumSearchBasesInAll`; at most once per `searchWindow` of capture time, so a
+    /// table full of live prefixes is not swept on every NXDOMAIN answer.
+    private mutating func sweep(now: Timestamp) {
+        guard lastSweep == Timestamp(nanoseconds: Int64.min) || now - lastSweep >= Self.searchWindow else { return }
+        lastSweep = now
+        prefixesHeld = 0
+        for slot in basesBySource.indices where !basesBySource[slot].isEmpty {
+            basesBySource[slot] = basesBySource[slot].filter { now - $0.value.time <= Self.searchWindow }
+            prefixesHeld += basesBySource[slot].count
+        }
+    }
+
+    /// Counts an NXDOMAIN answer under one of its label prefixes. `frames` holds the
+    /// transaction's frames once built (only while a prefix still keeps frames).
+    private static func remember(_ transaction: Transaction, name: String, in base: inout SearchBase, frames: inout [Int]?) {
+        let now = transaction.firstTime
+        if now - base.time > searchWindow { base = SearchBase(time: now) }
+        base.count += 1
+        base.time = now
+        if base.names.count < 4 && !base.names.contains(name) { base.names.append(name) }
+        if base.frames.count < 16 {
+            let transactionFrames = frames ?? Diagnoser.frames(of: transaction)
+            frames = transactionFrames
+            base.frames += transactionFrames.prefix(4)
+        }
+    }
+
+    /// Calls `body` with the FNV-1a hash of every leading part of `name` that ends with a
+    /// dot (ASCII case folded), the last one being the whole name.
+    static func forEachLabelPrefix(of name: String, _ body: (UInt64, Bool) -> Void) {
+        var name = name
+        name.withUTF8 { utf8 in
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for index in utf8.indices {
+                let byte = utf8[index]
+                let folded = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte
+                hash = (hash ^ UInt64(folded)) &* 0x0000_0100_0000_01b3
+                if byte == 0x2e { body(hash, index == utf8.count - 1) }
+            }
+        }
+    }
+
+    func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
+        guard amplifiedLookups > 0 else { return [] }
+        return [Finding(
+            kind: Self.kind, confidence: amplifiedLookups >= 3 || extraQueries >= 3 * amplifiedLookups ? .high : .medium,
+            title: "Search-path amplification: \(counted(extraQueries, "NXDOMAIN query", "NXDOMAIN queries")) before \(amplifiedLookups) real lookup\(amplifiedLookups == 1 ? "" : "s")",
+            explanation: "Names were first tried with each search suffix (ndots:5 in the pod's resolv.conf makes any name with "
+                + "fewer than 5 dots go through the search list), each answered NXDOMAIN, before the real name. Every lookup "
+                + "costs several queries; when DNS is slow or lossy the failures multiply.",
+            counts: [("amplified_lookups", amplifiedLookups), ("extra_nxdomain_queries", extraQueries)],
+            sources: clients.sorted().map { context.name($0) }, servers: [],
+            examples: examples,
+            remediation: "Use fully qualified names with a trailing dot (api.github.com.), or lower ndots in the pod spec:\n"
+                + "  dnsConfig:\n    options:\n    - {name: ndots, value: \"2\"}\n"
+                + "or enable CoreDNS's autopath plugin.",
+            frames: frames)]
+    }
+}

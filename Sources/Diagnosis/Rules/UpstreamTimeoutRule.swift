@@ -1,0 +1,220 @@
+import DNSWire
+import PacketDecoding
+import Transactions
+import WireCore
+
+/// Incident 6: a DNS server answers its clients SERVFAIL (or late) because its own queries
+/// to its upstream go unanswered — CoreDNS's `read udp ...->8.8.8.8:53: i/o timeout`.
+///
+/// The server the clients ask and the address its upstream queries leave from are seldom
+/// the same: kube-dns is a ClusterIP DNATed to a CoreDNS pod, a hostNetwork CoreDNS asks
+/// from the node's address, NodeLocal DNSCache forwards to the ClusterIP over TCP. A
+/// forwarder is linked to the server it works for when
+/// - it is the server's own address, or the DNAT backend that answered for it; or
+/// - its failing query asks the very name a client of the server asked, sent between that
+///   client's query and the server's SERVFAIL (or late) answer: the forwarded question.
+/// Upstream queries still in flight at the capture's end count once they had waited
+/// `minimumWait`, so a capture shorter than the timeout still shows the pattern.
+struct UpstreamTimeoutRule: DiagnosisRule {
+    static let kind = FindingKind.upstreamTimeout
+
+    /// An upstream query in flight at the capture's end, waiting this long, counts as failing.
+    static let minimumWait = Duration(nanoseconds: 2_000_000_000)
+    /// Names answered SERVFAIL or late remembered (each with up to `maximumAnswersPerName`).
+    static let maximumNames = 20_000
+    static let maximumAnswersPerName = 4
+    /// Sources whose failing queries are remembered, and queries remembered per source.
+    static let maximumSources = 4_096
+    static let maximumQueriesPerSource = 64
+
+    /// A client's question a server answered SERVFAIL or late: asked then, answered then.
+    struct BadAnswer {
+        var server: IPAddress
+        var asked: Timestamp
+        var answered: Timestamp
+    }
+
+    /// A query of some source that got no answer (or was still waiting at the capture's end).
+    struct FailingQuery {
+        var name: UInt64
+        var server: IPAddress
+        var sent: Timestamp
+        var lastSent: Timestamp
+        var waiting: Bool
+        var example: EvidenceExample
+        var frames: [Int]
+    }
+
+    private var badAnswers: [UInt64: [BadAnswer]] = [:]
+    private var failing: [IPAddress: [FailingQuery]] = [:]
+
+    mutating func observe(_ transaction: Transaction, source slot: Int, _ observations: Observations) {
+        switch transaction.outcome {
+        case .answered:
+            guard let response = transaction.response, let name = transaction.qname else { return }
+            let slow = transaction.latency.map { $0 > Diagnoser.lateAnswer } ?? false
+            guard response.rcode == .servFail || slow else { return }
+            let hash = Self.nameHash(name)
+            guard badAnswers[hash] != nil || badAnswers.count < Self.maximumNames,
+                  badAnswers[hash, default: []].count < Self.maximumAnswersPerName else { return }
+            badAnswers[hash, default: []].append(
+                BadAnswer(server: transaction.server.ip, asked: transaction.firstTime, answered: response.time))
+        case .unanswered, .rejected:
+            remember(transaction, waiting: false)
+        default:
+            return
+        }
+    }
+
+    /// A query still waiting when the capture ended (the engine's `in_flight`).
+    mutating func observeInFlight(_ transaction: Transaction) {
+        remember(transaction, waiting: true)
+    }
+
+    private mutating func remember(_ transaction: Transaction, waiting: Bool) {
+        guard let name = transaction.qname, let first = transaction.attempts.first else { return }
+        let client = transaction.client.ip
+        guard failing[client] != nil || failing.count < Self.maximumSources,
+              failing[client, default: []].count < Self.maximumQueriesPerSource else { return }
+        failing[client, default: []].append(FailingQuery(
+            name: Self.nameHash(name), server: transaction.server.ip, sent: first.time,
+            lastSent: transaction.attempts.last?.time ?? first.time, waiting: waiting,
+            example: Diagnoser.example(transaction), frames: Diagnoser.frames(of: transaction)))
+    }
+
+    /// The case-folded hash of a whole name (forwarders may change the case).
+    static func nameHash(_ name: String) -> UInt64 {
+        var whole: UInt64 = 0
+        SearchPathAmplificationRule.forEachLabelPrefix(of: name.hasSuffix(".") ? name : name + ".") { hash, isWhole in
+            if isWhole { whole = hash }
+        }
+        return whole
+    }
+
+    /// A server answering SERVFAIL or late, and the forwarders linked to it.
+    private struct Group {
+        var servers: Set<IPAddress>
+        var forwarders: Set<IPAddress>
+        /// Servers linked by address (their own address or their DNAT backend), not only by name.
+        var direct: Set<IPAddress>
+    }
+
+    func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
+        let servers = observations.servers
+        let sources = observations.sources
+        let end = context.captureEnd
+        // A waiting query counts only once it had waited `minimumWait` at the capture's end.
+        func counts(_ query: FailingQuery) -> Bool {
+            guard query.waiting else { return true }
+            guard let end else { return false }
+            return end - query.lastSent >= Self.minimumWait
+        }
+        func ownFailing(_ ip: IPAddress) -> Int {
+            (sources[ip]?.counts.failing ?? 0) + (failing[ip]?.filter { $0.waiting && counts($0) }.count ?? 0)
+        }
+        var links: [IPAddress: (forwarders: Set<IPAddress>, direct: Bool)] = [:]
+        for (ip, server) in servers where server.servfail + server.slow > 0 {
+            for address in [ip] + server.answeredVia.sorted() where ownFailing(address) > 0 {
+                links[ip, default: ([], false)].forwarders.insert(address)
+                links[ip, default: ([], false)].direct = true
+            }
+        }
+        // The forwarded question: the same name, asked upstream while the client waited.
+        for (source, queries) in failing {
+            for query in queries where counts(query) {
+                for answer in badAnswers[query.name] ?? [] where answer.server != source && answer.server != query.server
+                    && query.sent >= answer.asked && query.sent <= answer.answered {
+                    links[answer.server, default: ([], false)].forwarders.insert(source)
+                }
+            }
+        }
+        var groups: [Group] = []
+        for (server, link) in links.sorted(by: { $0.key < $1.key }) {
+            var group = Group(servers: [server], forwarders: link.forwarders, direct: link.direct ? [server] : [])
+            var kept: [Group] = []
+            for other in groups {
+                if other.forwarders.isDisjoint(with: group.forwarders) {
+                    kept.append(other)
+                } else {
+                    group.servers.formUnion(other.servers)
+                    group.forwarders.formUnion(other.forwarders)
+                    group.direct.formUnion(other.direct)
+                }
+            }
+            groups = kept + [group]
+        }
+        return groups
+            .sorted { $0.forwarders.sorted().lexicographicallyPrecedes($1.forwarders.sorted()) }
+            .map { finding($0, observations, context, counts: counts) }
+    }
+
+    private func finding(
+        _ group: Group, _ observations: Observations, _ context: DiagnosisContext, counts: (FailingQuery) -> Bool
+    ) -> Finding {
+        let sources = observations.sources
+        let members = group.servers.union(group.forwarders)
+        let forwarders = group.forwarders.sorted()
+        var upstreams: Set<IPAddress> = []
+        var unanswered = 0
+        var examples: [EvidenceExample] = []
+        var frames: [Int] = []
+        for forwarder in forwarders {
+            if let own = sources[forwarder] {
+                for (server, counts) in own.byServer where counts.failing > 0 && !members.contains(server) {
+                    upstreams.insert(server)
+                    unanswered += counts.failing
+                }
+                examples += own.failingExamples.filter { example in !members.contains { example.server.hasPrefix($0.description) } }
+                frames += own.frames
+            }
+        }
+        var waiting = 0
+        for forwarder in forwarders {
+            for query in failing[forwarder] ?? [] where query.waiting && counts(query) && !members.contains(query.server) {
+                waiting += 1
+                upstreams.insert(query.server)
+                if examples.count < 6 { examples.append(query.example) }
+                frames += query.frames
+            }
+        }
+        let servers = group.servers.sorted()
+        let states = servers.compactMap { observations.server($0) }
+        let servfail = states.reduce(0) { $0 + $1.servfail }
+        let slow = states.reduce(0) { $0 + $1.slow }
+        let upstreamList = upstreams.sorted()
+        let upstreamNames = upstreamList.map { context.name($0).description }.joined(separator: ", ")
+        let forwarderNames = forwarders.map { context.name($0).description }.joined(separator: ", ")
+        let fronts = servers.filter { !group.forwarders.contains($0) }
+        let who = fronts.isEmpty
+            ? forwarderNames
+            : "\(forwarderNames) behind \(fronts.filter { group.direct.contains($0) || group.direct.isEmpty }.map { context.name($0).description }.joined(separator: ", "))"
+        let relays = fronts.filter { !group.direct.contains($0) && !group.direct.isEmpty }
+        var explanation = "\(who) answered its clients with SERVFAIL (\(servfail)) or late (\(slow) over 2 s), and its own "
+            + "queries to \(upstreamNames) went unanswered (\(unanswered)"
+            + (waiting > 0 ? ", and \(waiting) still waiting \(Diagnoser.seconds(Self.minimumWait)) s or more when the capture ended" : "")
+            + "). The clients' server works; the server's upstream does not answer it — CoreDNS logs this as "
+            + "`read udp ... i/o timeout`."
+        if !fronts.isEmpty {
+            explanation += " The clients ask \(fronts.filter { !relays.contains($0) }.map { context.name($0).description }.joined(separator: ", ")); "
+                + "the queries to the upstream leave from \(forwarderNames)"
+                + (group.direct.isEmpty ? " asking the very names those clients asked, while they waited" : "") + "."
+        }
+        if !relays.isEmpty {
+            explanation += " \(relays.map { context.name($0).description }.joined(separator: ", ")) passed the same failures "
+                + "on to its own clients (a cache in front forwarding these names)."
+        }
+        let serverExamples = states.flatMap(\.examples)
+        return Finding(
+            kind: Self.kind,
+            confidence: unanswered + waiting >= 2 && servfail + slow >= 2 ? .high : .medium,
+            title: "DNS server \(who) gets no answer from its upstream \(upstreamNames)",
+            explanation: explanation,
+            counts: [("servfail_answers", servfail), ("late_answers", slow), ("unanswered_upstream_queries", unanswered)]
+                + (waiting > 0 ? [("upstream_queries_waiting_at_end", waiting)] : []),
+            sources: forwarders.map { context.name($0) }, servers: upstreamList.map { context.name($0) },
+            examples: Array((serverExamples + examples).prefix(6)),
+            remediation: "Check the upstream \(upstreamNames) and the path to it from the DNS server (egress policy of the "
+                + "CoreDNS pods, node firewall, VPC resolver limits); point CoreDNS's `forward` plugin at a reachable upstream.",
+            frames: Array(frames.prefix(10_000)))
+    }
+}
