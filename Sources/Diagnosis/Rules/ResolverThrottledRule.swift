@@ -60,6 +60,9 @@ struct ResolverThrottledRule: DiagnosisRule {
 
     private var pairs: [Pair: PairState] = [:]
 
+    /// The most seconds any pair holds unfolded (bounded by `maximumSecondsPerPair`).
+    var secondsHeld: Int { pairs.values.map(\.seconds.count).max() ?? 0 }
+
     mutating func observe(_ transaction: Transaction, source slot: Int, _ observations: Observations) {
         guard transaction.transport == .udp,
               transaction.outcome == .answered || transaction.outcome == .unanswered else { return }
@@ -112,7 +115,8 @@ struct ResolverThrottledRule: DiagnosisRule {
             let highShare = Double(above.lost) / Double(above.sent)
             // Throttling: at the high rate a real share is lost, at the low rate next to nothing.
             guard highShare >= 0.1, lowShare <= 0.02, highShare >= 5 * lowShare else { continue }
-            if highShare - lowShare > bestGap {
+            // On a tie the higher threshold, the nearest to the rate the losses start at.
+            if highShare - lowShare >= bestGap {
                 bestGap = highShare - lowShare
                 best = Split(bin: threshold, below: below, above: above)
             }
@@ -153,7 +157,8 @@ struct ResolverThrottledRule: DiagnosisRule {
                 + "dnsmasq dns-forward-max, a firewall `limit rate`)."
         return Finding(
             kind: Self.kind, confidence: amazon || split.below.lost == 0 ? .high : .medium,
-            title: "Resolver \(server) drops queries from \(source) above about \(threshold) per second",
+            title: "Resolver \(server) drops queries from \(source) at high rates: \(highShare) lost at \(threshold)/s or more, "
+                + "\(lowShare) below",
             explanation: explanation,
             counts: [("lost_attempts_at_high_rate", split.above.lost), ("attempts_at_high_rate", split.above.sent),
                      ("lost_attempts_at_low_rate", split.below.lost), ("attempts_at_low_rate", split.below.sent),
