@@ -118,6 +118,38 @@ public struct ClusterDirectory: Sendable {
         servicesByIP[Self.normalized(ip)]
     }
 
+    /// The Services whose backends include the pod at `ip` (or a host-network pod on the
+    /// node at `ip`): by selector over the pod's labels, or by an endpoint at `ip`. Sorted by
+    /// namespace and name, with their ClusterIPs. A DNS server's pod names its Service this
+    /// way when the ClusterIP itself never crossed the wire (DNAT in the node's OUTPUT chain).
+    public func services(backedBy ip: IPAddress) -> [(service: ServiceIdentity, clusterIPs: [IPAddress])] {
+        let ip = Self.normalized(ip)
+        let backends = (podsByIP[ip].map { [$0] } ?? []) + (hostNetworkPodsByIP[ip] ?? [])
+        var keys: Set<ObjectKey> = []
+        for service in services.values where !service.identity.selector.isEmpty {
+            let selects = backends.contains { pod in
+                pod.namespace == service.identity.namespace
+                    && service.identity.selector.allSatisfy { pod.labels[$0.key] == $0.value }
+            }
+            if selects { keys.insert(service.key) }
+        }
+        for endpoint in endpointSources.values.joined() where endpoint.ip == ip {
+            if let service = endpoint.service { keys.insert(service) }
+        }
+        return keys.compactMap { services[$0] }
+            .sorted { $0.key < $1.key }
+            .map { ($0.identity, $0.clusterIPs) }
+    }
+
+    /// The host-network pods on the node at `ip` that `service` selects (a hostNetwork
+    /// CoreDNS among the node's agents).
+    public func hostNetworkPods(at ip: IPAddress, backing service: ServiceIdentity) -> [PodIdentity] {
+        guard !service.selector.isEmpty else { return [] }
+        return hostNetworkPods(at: ip).filter { pod in
+            pod.namespace == service.namespace && service.selector.allSatisfy { pod.labels[$0.key] == $0.value }
+        }
+    }
+
     /// The node whose address is `ip`.
     public func node(at ip: IPAddress) -> String? {
         nodesByIP[Self.normalized(ip)]

@@ -151,7 +151,8 @@ struct ResolverThrottledRule: DiagnosisRule {
             + "of it, drops what exceeds a packet rate."
         if !evidence.isEmpty { explanation += " Query rate in the seconds with losses: \(evidence)." }
         explanation += amazon
-            ? " This is the Amazon VPC resolver, which drops DNS packets above 1024 per second per network interface."
+            ? " \(pair.server) is the Amazon VPC resolver's address; it drops DNS packets above 1024 per second per "
+                + "network interface."
             : " The Amazon VPC resolver (169.254.169.253, or the VPC base address plus two) drops above 1024 packets per "
                 + "second per network interface; other resolvers have rate limits too (unbound ratelimit, BIND rate-limit, "
                 + "dnsmasq dns-forward-max, a firewall `limit rate`)."

@@ -148,6 +148,19 @@ struct UpstreamTimeoutRule: DiagnosisRule {
             .map { finding($0, observations, context, counts: counts) }
     }
 
+    /// A forwarder as findings name it; a node's address with the host-network DNS pods
+    /// (those a Service selects) that send from it.
+    static func describe(_ ip: IPAddress, _ context: DiagnosisContext) -> String {
+        let pods = context.directory.services(backedBy: ip)
+            .flatMap { context.directory.hostNetworkPods(at: ip, backing: $0.service) }
+        let names = pods.reduce(into: [String]()) { list, pod in
+            if !list.contains("\(pod.namespace)/\(pod.name)") { list.append("\(pod.namespace)/\(pod.name)") }
+        }
+        guard !names.isEmpty else { return context.name(ip).description }
+        let node = context.directory.node(at: ip).map { " on \($0)" } ?? ""
+        return "\(Diagnoser.listed(names, limit: 3)) (\(ip), host network\(node))"
+    }
+
     private func finding(
         _ group: Group, _ observations: Observations, _ context: DiagnosisContext, counts: (FailingQuery) -> Bool
     ) -> Finding {
@@ -183,21 +196,35 @@ struct UpstreamTimeoutRule: DiagnosisRule {
         let slow = states.reduce(0) { $0 + $1.slow }
         let upstreamList = upstreams.sorted()
         let upstreamNames = upstreamList.map { context.name($0).description }.joined(separator: ", ")
-        let forwarderNames = forwarders.map { context.name($0).description }.joined(separator: ", ")
+        let forwarderNames = forwarders.map { Self.describe($0, context) }.joined(separator: ", ")
+        // The servers clients asked: linked by address (or all, when linked by name only);
+        // the others only passed the failures on (a cache in front).
         let fronts = servers.filter { !group.forwarders.contains($0) }
-        let who = fronts.isEmpty
+        let directFronts = group.direct.isEmpty ? fronts : fronts.filter { group.direct.contains($0) }
+        let relays = fronts.filter { !directFronts.contains($0) }
+        // The ClusterIPs of the Services the forwarders back (--pods), when the ClusterIP
+        // never crossed the wire (DNAT in the node's OUTPUT chain, before any capture point).
+        var serviceIPs: [IPAddress] = []
+        for forwarder in forwarders {
+            for (_, clusterIPs) in context.directory.services(backedBy: forwarder) {
+                for ip in clusterIPs where !fronts.contains(ip) && !serviceIPs.contains(ip) && !group.forwarders.contains(ip) {
+                    serviceIPs.append(ip)
+                }
+            }
+        }
+        let behind = directFronts + serviceIPs
+        let who = behind.isEmpty
             ? forwarderNames
-            : "\(forwarderNames) behind \(fronts.filter { group.direct.contains($0) || group.direct.isEmpty }.map { context.name($0).description }.joined(separator: ", "))"
-        let relays = fronts.filter { !group.direct.contains($0) && !group.direct.isEmpty }
+            : "\(forwarderNames) behind \(behind.map { context.name($0).description }.joined(separator: ", "))"
         var explanation = "\(who) answered its clients with SERVFAIL (\(servfail)) or late (\(slow) over 2 s), and its own "
             + "queries to \(upstreamNames) went unanswered (\(unanswered)"
             + (waiting > 0 ? ", and \(waiting) still waiting \(Diagnoser.seconds(Self.minimumWait)) s or more when the capture ended" : "")
             + "). The clients' server works; the server's upstream does not answer it — CoreDNS logs this as "
             + "`read udp ... i/o timeout`."
-        if !fronts.isEmpty {
-            explanation += " The clients ask \(fronts.filter { !relays.contains($0) }.map { context.name($0).description }.joined(separator: ", ")); "
+        if !directFronts.isEmpty {
+            explanation += " The clients ask \(directFronts.map { context.name($0).description }.joined(separator: ", ")); "
                 + "the queries to the upstream leave from \(forwarderNames)"
-                + (group.direct.isEmpty ? " asking the very names those clients asked, while they waited" : "") + "."
+                + (group.direct.isEmpty ? ", asking the very names those clients asked, while they waited" : "") + "."
         }
         if !relays.isEmpty {
             explanation += " \(relays.map { context.name($0).description }.joined(separator: ", ")) passed the same failures "

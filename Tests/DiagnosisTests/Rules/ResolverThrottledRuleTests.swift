@@ -47,7 +47,7 @@ struct ResolverThrottledRuleTests {
         #expect(finding.counts.first { $0.0 == "attempts_at_low_rate" }?.1 == 80)
         #expect(finding.counts.first { $0.0 == "peak_rate_per_second" }?.1 == 300)
         #expect(finding.explanation.contains("Query rate in the seconds with losses: 300/s (100 lost), 300/s (100 lost), 300/s (100 lost)."))
-        #expect(finding.explanation.contains("Amazon VPC resolver, which drops DNS packets above 1024 per second"))
+        #expect(finding.explanation.contains("169.254.169.253 is the Amazon VPC resolver's address; it drops DNS packets above 1024 per second"))
     }
 
     /// A blocked path loses everything at every rate: not throttling (egress-blocked says it).

@@ -61,7 +61,7 @@ struct UpstreamTimeoutRuleTests {
         #expect(result.map(\.kind) == [.upstreamTimeout])
         let finding = try #require(result.first)
         #expect(finding.title == "DNS server 192.168.1.20 behind 10.96.0.10 (probably the kube-dns Service) gets no answer from its upstream 192.0.2.53")
-        #expect(finding.explanation.contains("asking the very names those clients asked, while they waited"))
+        #expect(finding.explanation.contains(", asking the very names those clients asked, while they waited"))
     }
 
     /// The same name asked upstream only after the client had its answer is no forwarding.
