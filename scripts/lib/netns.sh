@@ -51,6 +51,7 @@ declare -gA NETNS_PACKAGE_FOR_COMMAND=(
     [jq]=jq [getent]=libc-bin [timeout]=coreutils [ss]=iproute2
     [tc]=iproute2 [kdig]=knot-dnsutils [ethtool]=ethtool [editcap]=tshark
     [unbound]=unbound [unbound-checkconf]=unbound [taskset]=util-linux
+    [dnsperf]=dnsperf [dnsdist]=dnsdist
 )
 
 # ensure_commands CMD... : install the packages providing any missing CMD.
@@ -531,22 +532,86 @@ upstream_create() {
     ip -n "$UPSTREAM_NS" route add default via "$UPSTREAM_GATEWAY_IP"
 }
 
+# The node's own uplink and the network beyond it, for layouts where the
+# node's address matters: CoreDNS with hostNetwork, NodeLocal DNSCache
+# forwarding from the node, a hostNetwork client of the VPC resolver.
+readonly K8S_NODE_IP=172.18.0.10
+readonly NODE_UPLINK_GATEWAY_IP=172.18.0.1
+# The Amazon VPC resolver's link-local address (resolver-throttled).
+readonly VPC_RESOLVER_IP=169.254.169.253
+
+# node_uplink_create PREFIX [ADDRESS...]: the node's uplink eth0 with the node
+# address 172.18.0.10/24 and its default route via 172.18.0.1, the router in
+# PREFIX-upstream, which also holds the upstream resolver's 192.0.2.53 (and
+# each ADDRESS) on its loopback, as a resolver a few hops away would be, and
+# routes the pod range back to the node (no masquerading). Sets UPSTREAM_NS.
+#
+#   PREFIX-node eth0 172.18.0.10 ══ eth0 172.18.0.1  PREFIX-upstream
+#     default via 172.18.0.1           lo 192.0.2.53/32, route 10.244.0.0/16 via 172.18.0.10
+node_uplink_create() {
+    local address
+    UPSTREAM_NS=$1-upstream
+    shift
+    netns_create "$UPSTREAM_NS"
+    veth_create "$NODE_NS" eth0 "$UPSTREAM_NS" eth0
+    ip -n "$NODE_NS" link set eth0 address 02:42:ac:12:00:0a
+    ip -n "$UPSTREAM_NS" link set eth0 address 02:42:ac:12:00:01
+    ip -n "$NODE_NS" addr add "$K8S_NODE_IP/24" dev eth0
+    ip -n "$NODE_NS" link set eth0 up
+    ip -n "$UPSTREAM_NS" addr add "$NODE_UPLINK_GATEWAY_IP/24" dev eth0
+    ip -n "$UPSTREAM_NS" link set eth0 up
+    for address in "$UPSTREAM_DNS_IP" "$@"; do
+        ip -n "$UPSTREAM_NS" addr add "$address/32" dev lo
+    done
+    ip -n "$NODE_NS" route add default via "$NODE_UPLINK_GATEWAY_IP"
+    ip -n "$UPSTREAM_NS" route add 10.244.0.0/16 via "$K8S_NODE_IP"
+}
+
 # ---------------------------------------------------------------------------
 # nftables
 
-# k8s_kube_proxy_dnat: the Service rule kube-proxy (nftables mode) installs for
+# k8s_kube_proxy_dnat [BACKEND_IP]: the Service rule kube-proxy (nftables mode) installs for
 # kube-dns: UDP and TCP 10.96.0.10:53 -> the CoreDNS pod. conntrack rewrites the
 # replies' source back to the ClusterIP.
+#
+# BACKEND_IP (default the CoreDNS pod 10.244.0.53): the endpoint, the node
+# address for CoreDNS with hostNetwork.
 k8s_kube_proxy_dnat() {
+    local backend=${1:-$K8S_COREDNS_POD_IP}
     ip netns exec "$NODE_NS" nft -f - <<EOF
 table ip kube-proxy {
     chain prerouting {
         type nat hook prerouting priority dstnat; policy accept;
+        ip daddr $K8S_CLUSTER_DNS_IP udp dport 53 counter dnat to $backend:53
+        ip daddr $K8S_CLUSTER_DNS_IP tcp dport 53 counter dnat to $backend:53
+    }
+}
+EOF
+}
+
+# k8s_kube_proxy_dnat_output: the same DNAT for the node's own packets (the
+# output hook kube-proxy also installs), which NodeLocal DNSCache needs to
+# reach the kube-dns ClusterIP. tcpdump on the node sees these packets after
+# it: to the CoreDNS pod, never to the ClusterIP.
+k8s_kube_proxy_dnat_output() {
+    ip netns exec "$NODE_NS" nft -f - <<EOF
+table ip kube-proxy {
+    chain output {
+        type nat hook output priority -100; policy accept;
         ip daddr $K8S_CLUSTER_DNS_IP udp dport 53 counter dnat to $K8S_COREDNS_POD_IP:53
         ip daddr $K8S_CLUSTER_DNS_IP tcp dport 53 counter dnat to $K8S_COREDNS_POD_IP:53
     }
 }
 EOF
+}
+
+# unbound_access_control FILE NETBLOCK ACTION: one more access-control line
+# (allow, refuse, ...) in a k8s_coredns_unbound_config file; unbound applies
+# the most specific netblock.
+unbound_access_control() {
+    sed -i "/^    access-control: 10.0.0.0\/8 allow\$/a\    access-control: $2 $3" "$1"
+    grep -qF "access-control: $2 $3" "$1" || die "unbound_access_control: $1 unchanged"
+    unbound-checkconf "$1" >/dev/null
 }
 
 # k8s_deny_dns_egress POD_IP: an egress default-deny NetworkPolicy that forgot
@@ -746,7 +811,7 @@ server_stop() {
     netns_cleanup_forget pid "$1"
 }
 
-# k8s_coredns_unbound_config FILE LOG_FILE UPSTREAM_IP: unbound standing in
+# k8s_coredns_unbound_config FILE LOG_FILE UPSTREAM_IP [LISTEN_IP]: unbound standing in
 # for CoreDNS with its forward plugin (`forward . UPSTREAM`): the same
 # cluster.local data as k8s_coredns_config, answered locally (NXDOMAIN for
 # other cluster.local names), everything else forwarded to UPSTREAM_IP.
@@ -757,12 +822,15 @@ server_stop() {
 # make it give up on the upstream after two attempts (0.75-1.5 s), within
 # dig's 5 s timeout as CoreDNS's forward plugin does, and try the upstream
 # afresh for every query instead of remembering it as down.
+#
+# LISTEN_IP (default the CoreDNS pod's 10.244.0.53) is where it serves: the
+# node address for CoreDNS with hostNetwork.
 k8s_coredns_unbound_config() {
     local directory
     directory=$(dirname "$1")
     cat >"$1" <<EOF2
 server:
-    interface: $K8S_COREDNS_POD_IP
+    interface: ${4:-$K8S_COREDNS_POD_IP}
     port: 53
     access-control: 10.0.0.0/8 allow
     do-ip6: no
@@ -794,6 +862,50 @@ EOF2
     unbound-checkconf "$1" >/dev/null
 }
 
+# nodelocal_unbound_config FILE LOG_FILE FORWARD_IP: unbound standing in for
+# NodeLocal DNSCache (node-local-dns) on 169.254.20.10: a cache forwarding
+# every name to FORWARD_IP (the kube-dns ClusterIP) over TCP only
+# (tcp-upstream, CoreDNS's force_tcp). unknown-server-time-limit and
+# infra-cache-min-rtt 3000: wait 3 s for an answer, as CoreDNS's forward
+# plugin does, instead of unbound's 376 ms at first and then a timeout from
+# the measured round trips (about 1 s), which gave up on CoreDNS before
+# CoreDNS itself had given up on its upstream (a new TCP connection, the
+# query again, and a reset for the old one); outbound-msg-retry 0: pass a
+# SERVFAIL on to the pod as CoreDNS does, instead of asking again 4 times;
+# infra-host-ttl 0 as in k8s_coredns_unbound_config.
+nodelocal_unbound_config() {
+    local directory
+    directory=$(dirname "$1")
+    cat >"$1" <<EOF2
+server:
+    interface: $K8S_NODELOCAL_DNS_IP
+    port: 53
+    access-control: 10.0.0.0/8 allow
+    do-ip6: no
+    num-threads: 1
+    username: ""
+    chroot: ""
+    pidfile: ""
+    directory: "$directory"
+    use-syslog: no
+    logfile: "$2"
+    verbosity: 1
+    log-queries: yes
+    log-replies: yes
+    log-servfail: yes
+    module-config: "iterator"
+    tcp-upstream: yes
+    unknown-server-time-limit: 3000
+    infra-cache-min-rtt: 3000
+    outbound-msg-retry: 0
+    infra-host-ttl: 0
+forward-zone:
+    name: "."
+    forward-addr: $3
+EOF2
+    unbound-checkconf "$1" >/dev/null
+}
+
 # unbound_start NS LISTEN_IP CONFIG_FILE: run unbound in the foreground (as a
 # background job of this script) and wait until it answers, probing as
 # dnsmasq_start does (version.bind over the namespace's own loopback path).
@@ -811,6 +923,25 @@ unbound_start() {
         sleep 0.1
     done
     die "unbound in $ns did not answer within 5 s"
+}
+
+# dnsdist_start NS LISTEN_IP CONFIG_FILE LOG_FILE: run dnsdist (the DNS load
+# balancer) in the foreground with only CONFIG_FILE (Lua), output to
+# LOG_FILE, and wait until it answers, probing as dnsmasq_start does. Sets
+# DNSDIST_PID.
+dnsdist_start() {
+    local ns=$1 listen_ip=$2 config=$3 log_file=$4 tries
+    ip netns exec "$ns" dnsdist --supervised --disable-syslog --config "$config" >"$log_file" 2>&1 &
+    DNSDIST_PID=$!
+    netns_cleanup_add pid "$DNSDIST_PID"
+    for ((tries = 0; tries < 50; tries++)); do
+        process_alive "$DNSDIST_PID" || die "dnsdist exited at start-up: $(cat "$log_file")"
+        if ip netns exec "$ns" dig @"$listen_ip" +time=1 +tries=1 +short version.bind CH TXT >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    die "dnsdist in $ns did not answer within 5 s"
 }
 
 # ---------------------------------------------------------------------------
