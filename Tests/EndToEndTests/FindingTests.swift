@@ -27,6 +27,13 @@ struct FindingTests {
         "upstream-timeout.pcap": [.upstreamTimeout],
         "search-path-amplification.pcap": [.searchPathAmplification],
         "udp-reject.pcap": [.egressBlocked],
+        "upstream-service.pcap": [.upstreamTimeout],
+        "upstream-service-short.pcap": [.upstreamTimeout],
+        "upstream-hostnetwork.pcap": [.upstreamTimeout],
+        "upstream-nodelocal-tcp.pcap": [.upstreamTimeout],
+        "resolver-throttled.pcap": [.resolverThrottled],
+        "refused.pcap": [.serverRefused],
+        "late-answers.pcap": [.lateAnswers],
     ]
 
     @Test func everyCaptureHasAnExpectation() {

@@ -51,6 +51,9 @@ struct OracleTests {
                                           64, 66, 70, 72, 76, 78, 84, 85, 87, 91, 93, 99, 102, 105, 106, 108, 112, 114,
                                           118, 120], copies),
             "bridge-nf-dnat.pcap": frames([1, 3, 5, 10], addressChanged),
+            "upstream-service.pcap": frames([1, 3, 7, 9, 17, 19, 27, 29, 33, 35, 39, 41, 45, 47, 51, 53, 61, 63, 67, 69,
+                                              73, 75], copies),
+            "upstream-service-short.pcap": frames([1, 3, 7, 9, 17, 19, 27, 29, 33, 35], copies),
         ]
     }()
 
