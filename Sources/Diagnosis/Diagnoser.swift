@@ -185,7 +185,7 @@ public struct Diagnoser {
         if transaction.lastTime > clock { clock = transaction.lastTime }
         let outcome = transaction.outcome
         // Multicast silence proves nothing; a query in flight at the capture's end is no failure.
-        guard outcome != .multicast, outcome != .inFlight else { return }
+        guard outcome != .multicast, outcome != .inFlight, outcome != .late else { return }
         let client = transaction.client.ip
         guard let slot = sourceSlot(client) else {
             untrackedSources += 1
@@ -250,7 +250,7 @@ public struct Diagnoser {
             sourceStates[slot].counts.failedConnections += 1
             sourceStates[slot].updateServer(server) { $0.counts.failedConnections += 1 }
             recordTCPFailure(transaction, client: client, server: server)
-        case .multicast, .inFlight:
+        case .multicast, .inFlight, .late:
             return
         }
         if outcome != .answered {
