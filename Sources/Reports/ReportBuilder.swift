@@ -190,6 +190,7 @@ public struct ReportBuilder {
         transactions += 1
         let outcome = transaction.outcome
         if outcome != .multicast {
+            // A late answer came after the client gave up: charted with the failures.
             timeline.add(source: transaction.client.ip, at: transaction.firstTime,
                          failed: outcome != .answered && outcome != .inFlight)
         }

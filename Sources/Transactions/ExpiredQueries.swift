@@ -5,67 +5,90 @@ import WireCore
 /// that a late answer still finds its query (outcome `late`) instead of counting as
 /// unsolicited while its query counts as unanswered.
 ///
-/// Invariant: every held transaction is indexed under each exchange key its attempts were
-/// sent with (to the server, and to the backend an attempt was DNAT'ed to), and appears once
-/// in `order`, in the order it was held (its deadline's order), with the capture time it is
-/// released at. `order` may also hold entries already taken by a late answer; they are
-/// skipped, and compacted away once they outnumber the held ones.
+/// Invariant: held transactions lie in `slots` in the order they were held (their
+/// deadlines' order), each numbered by a sequence number (`firstSequence` is the first
+/// slot's); a slot a late answer emptied stays as nil until it reaches the front. Every
+/// held transaction is indexed under each exchange key its attempts were sent with (to the
+/// server, and to the backend an attempt was DNAT'ed to). The caller bounds `slotCount`.
+///
+/// Memory: one slot (a `Transaction` inline, 256 bytes) and 16-byte index entries per held
+/// query, plus its name and attempts: a `Dictionary` of transactions cost twice that (its
+/// buckets hold the 240-byte value, a quarter or more of them empty).
 struct ExpiredQueries {
-    private var held: [Int: Transaction] = [:]
-    private var byExchange: [TransactionEngine.ExchangeKey: SerialList] = [:]
-    private var order = Deque<(release: Timestamp, serial: Int)>()
+    private struct Entry {
+        var transaction: Transaction
+        var release: Timestamp
+    }
+
+    private var slots = Deque<Entry?>()
+    private var firstSequence = 0
+    /// Folded exchange keys → sequence numbers, confirmed against the held transaction.
+    private var byExchange = SerialIndex<Int>()
 
     /// Transactions held right now.
-    var count: Int { held.count }
+    private(set) var count = 0
+    /// Slots in use, emptied ones between held ones included: what the cap bounds.
+    var slotCount: Int { slots.count }
 
     /// Holds `transaction` (closed unanswered at its deadline) until capture time `release`.
-    mutating func hold(_ transaction: Transaction, serial: Int, until release: Timestamp) {
-        held[serial] = transaction
-        for key in ExpiredQueries.keys(of: transaction) {
-            if byExchange[key]?.append(serial) == nil { byExchange[key] = SerialList(serial) }
-        }
-        order.append((release, serial))
-        if order.count > 2 * max(held.count, 1024) { order.removeAll { held[$0.serial] == nil } }
+    mutating func hold(_ transaction: Transaction, until release: Timestamp) {
+        let sequence = firstSequence + slots.count
+        for key in ExpiredQueries.keys(of: transaction) { byExchange.insertNew(key, sequence) }
+        slots.append(Entry(transaction: transaction, release: release))
+        count += 1
     }
 
     /// Takes the oldest held transaction a response with `key` and `question` answers (any
     /// question matches a response that carries none, as for outstanding queries).
     mutating func take(answering key: TransactionEngine.ExchangeKey, question: QuestionKey?) -> Transaction? {
-        guard let list = byExchange[key] else { return nil }
-        guard let serial = list.first(where: { serial in
-            guard let asked = held[serial]?.question, let question else { return true }
-            return asked == question
-        }) else { return nil }
-        return remove(serial)
+        var found: Int?
+        byExchange.forEach(forFolded: key.folded) { sequence in
+            guard sequence < found ?? .max, let transaction = transaction(at: sequence),
+                  ExpiredQueries.keys(of: transaction).contains(key) else { return }
+            if let asked = transaction.question, let question, asked != question { return }
+            found = sequence
+        }
+        return found.flatMap { remove($0) }
     }
 
     /// The next transaction whose late window ended before `time`, in the order they were held.
     mutating func releaseDue(before time: Timestamp) -> Transaction? {
-        while let first = order.first {
-            guard held[first.serial] != nil else {
-                order.removeFirst()
-                continue
-            }
-            guard first.release < time else { return nil }
-            order.removeFirst()
-            return remove(first.serial)
-        }
-        return nil
+        trimFront()
+        guard let head = slots.first, let entry = head, entry.release < time else { return nil }
+        return remove(firstSequence)
     }
 
     /// The transaction held longest, whatever its release time (the table is full, or the
     /// capture ended).
     mutating func releaseOldest() -> Transaction? {
-        while let first = order.popFirst() {
-            if let transaction = remove(first.serial) { return transaction }
-        }
-        return nil
+        trimFront()
+        return slots.isEmpty ? nil : remove(firstSequence)
     }
 
-    private mutating func remove(_ serial: Int) -> Transaction? {
-        guard let transaction = held.removeValue(forKey: serial) else { return nil }
-        for key in ExpiredQueries.keys(of: transaction) { removeSerial(serial, under: key, from: &byExchange) }
-        return transaction
+    private func transaction(at sequence: Int) -> Transaction? {
+        let index = sequence - firstSequence
+        guard index >= 0, index < slots.count else { return nil }
+        return slots[index]?.transaction
+    }
+
+    private mutating func remove(_ sequence: Int) -> Transaction? {
+        let index = sequence - firstSequence
+        guard index >= 0, index < slots.count, let entry = slots[index] else { return nil }
+        slots[index] = nil
+        count -= 1
+        for key in ExpiredQueries.keys(of: entry.transaction) {
+            if let position = byExchange.index(forKey: key, where: { $0 == sequence }) { byExchange.remove(at: position) }
+        }
+        trimFront()
+        return entry.transaction
+    }
+
+    /// Drops the emptied slots at the front.
+    private mutating func trimFront() {
+        while let head = slots.first, head == nil {
+            slots.removeFirst()
+            firstSequence += 1
+        }
     }
 
     /// The distinct exchange keys (5-tuple and id) a response to one of its attempts carries.
@@ -81,8 +104,4 @@ struct ExpiredQueries {
         }
         return keys
     }
-}
-
-extension TransactionEngine.ExchangeKey: Hashable {
-    func hash(into hasher: inout Hasher) { hasher.combine(folded) }
 }

@@ -40,9 +40,9 @@ public struct TransactionEngine {
     /// 5-tuple and id is more likely an id reused than an answer.
     public static let lateWindow = Duration(nanoseconds: 30_000_000_000)
     /// Expired queries held for a late answer; beyond, the oldest is handed over as
-    /// unanswered at once (counted in `EngineStatistics.expiredReleasedEarly`). About 700
-    /// bytes each with a short name (bench/memory.md): 70 MB when full, which takes over
-    /// 3,300 unanswered queries a second for the whole late window.
+    /// unanswered at once (counted in `EngineStatistics.expiredReleasedEarly`). About MEASURED
+    /// (bench/memory.md); full, it takes over 3,300 unanswered queries a second for the
+    /// whole late window.
     public static let defaultMaximumExpired = 100_000
 
     public let timeout: Duration
@@ -686,7 +686,7 @@ public struct TransactionEngine {
             onExpiry?(transaction)
         }
         if expiry == .timeout, transaction.outcome == .unanswered, maximumExpired > 0 {
-            hold(transaction, serial: serial, emit: emit)
+            hold(transaction, emit: emit)
             return
         }
         deliver(transaction, emit: emit)
@@ -694,12 +694,13 @@ public struct TransactionEngine {
 
     /// Keeps a query whose deadline just passed for `lateWindow`, for a late answer; when
     /// the table is full, the one held longest is handed over as unanswered first.
-    private mutating func hold(_ transaction: Transaction, serial: Int, emit: (Transaction) -> Void) {
-        if expired.count >= maximumExpired, let oldest = expired.releaseOldest() {
+    private mutating func hold(_ transaction: Transaction, emit: (Transaction) -> Void) {
+        // The cap bounds the slots, those a late answer emptied included (the table's memory).
+        while expired.slotCount >= maximumExpired, let oldest = expired.releaseOldest() {
             statistics.expiredReleasedEarly += 1
             deliver(oldest, emit: emit)
         }
-        expired.hold(transaction, serial: serial, until: transaction.lastTime + window + TransactionEngine.lateWindow)
+        expired.hold(transaction, until: transaction.lastTime + window + TransactionEngine.lateWindow)
         statistics.peakExpired = max(statistics.peakExpired, expired.count)
     }
 
