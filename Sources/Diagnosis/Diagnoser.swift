@@ -39,6 +39,7 @@ public struct Diagnoser {
     private var tcpBlocked = TCPBlockedRule()
     private var parallelQueryLoss = ParallelQueryLossRule()
     private var upstreamTimeout = UpstreamTimeoutRule()
+    private var lateAnswers = LateAnswersRule()
     private var resolverThrottled = ResolverThrottledRule()
     private var serverRefused = ServerRefusedRule()
     private var searchPath = SearchPathAmplificationRule()
@@ -68,6 +69,7 @@ public struct Diagnoser {
         tcpBlocked.observe(transaction, source: slot, observations)
         parallelQueryLoss.observe(transaction, source: slot, observations)
         upstreamTimeout.observe(transaction, source: slot, observations)
+        lateAnswers.observe(transaction, source: slot, observations)
         resolverThrottled.observe(transaction, source: slot, observations)
         serverRefused.observe(transaction, source: slot, observations)
         searchPath.observe(transaction, source: slot, observations)
@@ -77,7 +79,7 @@ public struct Diagnoser {
     public func findings(context: DiagnosisContext) -> [Finding] {
         let rules: [any DiagnosisRule] = [
             EgressBlockedRule(), NodeLocalBlockedRule(), BackendUnreachableRule(), tcpBlocked, parallelQueryLoss,
-            upstreamTimeout, resolverThrottled, serverRefused, searchPath, CaptureIncompleteRule(),
+            upstreamTimeout, lateAnswers, resolverThrottled, serverRefused, searchPath, CaptureIncompleteRule(),
         ]
         return rules.flatMap { $0.findings(observations, context) }.enumerated()
             .sorted { ($0.element.kind, $0.offset) < ($1.element.kind, $1.offset) }

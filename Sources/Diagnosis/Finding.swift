@@ -17,6 +17,8 @@ public enum FindingKind: String, Sendable, CaseIterable, Comparable {
     case parallelQueryLoss = "parallel-query-loss"
     /// A DNS server's own upstream queries unanswered while it answers clients SERVFAIL or late.
     case upstreamTimeout = "upstream-timeout"
+    /// A server whose answers arrive after the clients' timeout: they had given up.
+    case lateAnswers = "late-answers"
     /// The unanswered share towards one resolver rises with the per-second query rate from
     /// one source: the resolver (or a limit before it) drops above a packet rate.
     case resolverThrottled = "resolver-throttled"

@@ -100,7 +100,8 @@ struct Observations {
     /// Answers from servers beyond `maximumServers`: counted for their source, not for the server.
     private(set) var untrackedServerAnswers = 0
 
-    /// Takes in a closed transaction (not multicast, not in flight); returns its source's
+    /// Takes in a closed transaction (not multicast, not in flight; a late one counts as
+    /// answered, and slow); returns its source's
     /// slot, or nil when the source is beyond `maximumSources` (counted, not diagnosed).
     mutating func add(_ transaction: Transaction) -> Int? {
         let outcome = transaction.outcome
@@ -111,12 +112,13 @@ struct Observations {
         }
         let server = transaction.server.ip
         var direct = Counts()
-        if outcome == .answered || outcome == .unanswered || outcome == .rejected {
+        if outcome == .answered || outcome == .late || outcome == .unanswered || outcome == .rejected {
             direct = Observations.countAttempts(transaction, server: server, source: &sourceStates[slot])
         }
 
         switch outcome {
-        case .answered:
+        case .answered, .late:
+            // A late answer still proves the path and the server work: answered, and slow.
             sourceStates[slot].counts.answered += 1
             guard let serverSlot = self.serverSlot(server) else {
                 untrackedServerAnswers += 1
@@ -174,7 +176,7 @@ struct Observations {
         case .multicast, .inFlight:
             return slot
         }
-        if outcome != .answered {
+        if outcome != .answered && outcome != .late {
             if transaction.vlanIDs.count > 0 && sourceStates[slot].vlans.count < 8 {
                 sourceStates[slot].vlans.insert(transaction.vlanIDs.array)
             }
@@ -227,7 +229,7 @@ struct Observations {
         let reached = transaction.backend?.ip ?? transaction.response?.source?.ip ?? server
         for (index, attempt) in transaction.attempts.enumerated() {
             let backend = attempt.backend?.ip ?? (index == respondedIndex ? reached : server)
-            if transaction.outcome == .answered && index == respondedIndex {
+            if transaction.outcome == .answered || transaction.outcome == .late, index == respondedIndex {
                 if backend == server {
                     direct.answered += 1
                 } else {

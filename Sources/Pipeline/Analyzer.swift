@@ -12,6 +12,8 @@ public struct AnalysisOptions: Sendable {
     public var timeout: Duration = TransactionEngine.defaultTimeout
     /// Outstanding transactions kept before the oldest is evicted.
     public var maximumPending: Int = TransactionEngine.defaultMaximumPending
+    /// Queries past their deadline held for a late answer before the oldest is reported unanswered early.
+    public var maximumExpired: Int = TransactionEngine.defaultMaximumExpired
 
     public init() {}
 }
@@ -71,7 +73,15 @@ public struct Analyzer {
     public init(options: AnalysisOptions) {
         self.options = options
         decoder = PacketDecoder(ports: options.ports)
-        engine = TransactionEngine(timeout: options.timeout, maximumPending: options.maximumPending)
+        engine = TransactionEngine(timeout: options.timeout, maximumPending: options.maximumPending,
+                                   maximumExpired: options.maximumExpired)
+    }
+
+    /// Called with each query the moment its deadline passes unanswered, before it waits for
+    /// a late answer (`TransactionEngine.onExpiry`): for a live display.
+    public var onExpiry: ((Transaction) -> Void)? {
+        get { engine.onExpiry }
+        set { engine.onExpiry = newValue }
     }
 
     /// Analyses one captured frame; closed transactions go to `emit`.

@@ -198,7 +198,8 @@ public struct LiveStatus: Sendable {
     public var transactions: Int
     public var answered: Int
     /// Closed as unanswered or rejected (a query becomes unanswered only `--timeout`
-    /// after its last attempt: until then it is `waiting`).
+    /// after its last attempt: until then it is `waiting`), counting those past their
+    /// deadline still held for a late answer.
     public var unanswered: Int
     /// Queries outstanding: sent, not yet answered, not yet timed out.
     public var waiting: Int
@@ -299,8 +300,10 @@ public func runLive(
     func currentStatus(_ now: Timestamp) -> LiveStatus {
         let engine = analyzer.engine.statistics
         let waiting = analyzer.engine.pendingCount
-        return LiveStatus(elapsed: (now - start).seconds, frames: analyzer.packets.frames, transactions: closed + waiting,
-                          answered: engine.answered, unanswered: engine.unanswered + engine.rejected, waiting: waiting,
+        let expired = analyzer.engine.expiredCount
+        return LiveStatus(elapsed: (now - start).seconds, frames: analyzer.packets.frames,
+                          transactions: closed + waiting + expired, answered: engine.answered,
+                          unanswered: engine.unanswered + engine.rejected + expired, waiting: waiting,
                           kernel: capture.statistics())
     }
     capturing: while true {

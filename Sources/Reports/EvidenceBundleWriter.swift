@@ -57,7 +57,8 @@ public final class EvidenceBundleWriter {
     /// True when `transaction` goes to transactions.ndjson whatever the findings cite.
     public static func isFailed(_ transaction: Transaction) -> Bool {
         switch transaction.outcome {
-        case .unanswered, .rejected, .handshakeFailed, .reset: return true
+        // A late answer came after the client gave up: a failure for the client.
+        case .unanswered, .rejected, .handshakeFailed, .reset, .late: return true
         case .answered, .multicast, .inFlight: break
         }
         if let fallback = transaction.fallback, fallback.outcome != .answered { return true }

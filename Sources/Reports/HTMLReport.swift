@@ -74,9 +74,12 @@ extension Report {
             out += HTML.fact("Time range", "no packets")
         }
         out += "</dl>\n<div class=\"totals\">\n"
-        let paired = figures.answered + figures.unanswered + figures.rejected
+        let paired = figures.answered + figures.late + figures.unanswered + figures.rejected
         out += HTML.tile("transactions", "\(figures.transactions)")
         out += HTML.tile("answered", "\(figures.answered)", note: Report.percent(figures.answered, of: paired), tone: "good")
+        if figures.late > 0 {
+            out += HTML.tile("late", "\(figures.late)", note: "answered after the client's timeout", tone: "warn")
+        }
         out += HTML.tile("unanswered", "\(figures.unanswered)", note: Report.percent(figures.unanswered, of: paired),
                          tone: figures.unanswered > 0 ? "bad" : nil)
         out += HTML.tile("rejected", "\(figures.rejected)", note: "ICMP error", tone: figures.rejected > 0 ? "bad" : nil)
@@ -317,6 +320,7 @@ extension Report {
                                + "(address changed between query and answer)")
             }
             if server.inFlight > 0 { details.append("in flight when the capture ended ×\(server.inFlight)") }
+            if server.late > 0 { details.append(HTML.escape(Report.lateAnswersText(server))) }
             if !details.isEmpty { out += "<br><span class=\"note\">" + details.joined(separator: "<br>") + "</span>" }
             out += "</td><td class=\"number\">\(server.queries)</td><td class=\"number\">\(server.answered)</td>"
                 + "<td class=\"number\(server.unanswered > 0 ? " bad" : "")\">\(server.unanswered)</td>"

@@ -28,11 +28,12 @@ extension Report {
                        + "interface dropped \(kernel.interfaceDropped)")
         }
         out.append("")
-        let paired = figures.answered + figures.unanswered + figures.rejected
+        let paired = figures.answered + figures.late + figures.unanswered + figures.rejected
         let answeredShare = Report.percent(figures.answered, of: paired)
         let unansweredShare = Report.percent(figures.unanswered, of: paired)
         var totals = "Transactions   \(figures.transactions)   answered \(figures.answered) (\(answeredShare))"
-            + "   unanswered \(figures.unanswered) (\(unansweredShare))"
+        if figures.late > 0 { totals += "   late \(figures.late) (\(Report.percent(figures.late, of: paired)))" }
+        totals += "   unanswered \(figures.unanswered) (\(unansweredShare))"
         if figures.rejected > 0 { totals += "   rejected \(figures.rejected)" }
         if figures.inFlight > 0 { totals += "   in flight \(figures.inFlight)" }
         totals += "   retried \(figures.retried)"
@@ -180,6 +181,7 @@ extension Report {
             out.append(row)
             if let identity = identityText(key.server.ip) { out.append("      \(identity)") }
             if server.inFlight > 0 { out.append("      in flight when the capture ended ×\(server.inFlight)") }
+            if server.late > 0 { out.append("      " + Report.lateAnswersText(server)) }
             for (backend, count) in server.backends.sorted(by: { $0.key.ip < $1.key.ip }) {
                 out.append("      DNAT'ed to \(backend)\(identityText(backend.ip).map { " (\($0))" } ?? "") ×\(count)")
             }
@@ -233,6 +235,12 @@ extension Report {
     static func percent(_ part: Int, of whole: Int) -> String {
         guard whole > 0 else { return "-" }
         return JSONValue.format((Double(part) * 1000 / Double(whole)).rounded() / 10) + "%"
+    }
+
+    /// A server's late answers, as the human and HTML server lists print them.
+    static func lateAnswersText(_ server: ReportBuilder.ServerFigures) -> String {
+        "answered late (after the query's timeout) ×\(server.late), the slowest after "
+            + "\(milliseconds(server.lateMaximumMicroseconds)) ms"
     }
 
     static func seconds(_ value: Double) -> String { JSONValue.format((value * 1000).rounded() / 1000) + " s" }

@@ -81,6 +81,12 @@ public struct Report {
             warnings.append(counted(run.engine.evicted, "outstanding query was", "outstanding queries were")
                             + " evicted (table full)")
         }
+        if run.engine.expiredReleasedEarly > 0 {
+            warnings.append(counted(run.engine.expiredReleasedEarly, "query was", "queries were")
+                            + " reported unanswered before the \(JSONValue.format(TransactionEngine.lateWindow.seconds)) s "
+                            + "window for late answers ended (table of expired queries full): a late answer to them "
+                            + "counts as unsolicited")
+        }
         warnings += figures.limitWarnings
         return warnings
     }
@@ -131,6 +137,7 @@ public struct Report {
             ])),
             ("totals", .object([
                 ("transactions", .int(figures.transactions)), ("answered", .int(figures.answered)),
+                ("late", .int(figures.late)),
                 ("unanswered", .int(figures.unanswered)),
                 ("rejected", .int(figures.rejected)),
                 ("unanswered_at_capture_end", .int(figures.unansweredAtCaptureEnd)),
@@ -146,6 +153,7 @@ public struct Report {
                 ("answered_from_another_address", .int(run.engine.answeredFromAnotherAddress)),
                 ("copies_on_other_interfaces", .int(run.engine.copies)),
                 ("evicted", .int(run.engine.evicted)),
+                ("expired_released_early", .int(run.engine.expiredReleasedEarly)),
                 ("icmp_errors", .object([
                     ("quoting_queries", .int(run.engine.rejected + run.engine.unmatchedICMPErrors)),
                     ("unmatched", .int(run.engine.unmatchedICMPErrors)),
@@ -158,7 +166,9 @@ public struct Report {
                 .object([("ip", .string(key.server.ip.description)), ("port", .int(Int(key.server.port))),
                          ("transport", .string(key.transport.description))] + identityFields(key.server.ip)
                          + [("queries", .int(server.queries)),
-                         ("answered", .int(server.answered)), ("unanswered", .int(server.unanswered)),
+                         ("answered", .int(server.answered)), ("late", .int(server.late)),
+                         ("late_max_ms", server.late > 0 ? .double(Double(server.lateMaximumMicroseconds) / 1000) : .null),
+                         ("unanswered", .int(server.unanswered)),
                          ("rejected", .int(server.rejected)), ("in_flight", .int(server.inFlight)),
                          ("failed_connections", .int(server.failedConnections)),
                          ("backends", Report.endpoints(server.backends)),
@@ -215,7 +225,7 @@ public struct Report {
         let other = figures.otherServers
         return [("other_servers", .object([
             ("transactions", .int(figures.otherServerTransactions)), ("queries", .int(other.queries)),
-            ("answered", .int(other.answered)), ("unanswered", .int(other.unanswered)),
+            ("answered", .int(other.answered)), ("late", .int(other.late)), ("unanswered", .int(other.unanswered)),
             ("rejected", .int(other.rejected)), ("in_flight", .int(other.inFlight)),
             ("failed_connections", .int(other.failedConnections)), ("latency_ms", Report.latency(other.latency)),
         ]))]

@@ -38,6 +38,11 @@ public struct ReportBuilder {
     public struct ServerFigures: Sendable {
         public var queries = 0
         public var answered = 0
+        /// Answers that came after the query's deadline (the client had given up): in
+        /// `queries`, not in `answered` nor in the latency percentiles.
+        public var late = 0
+        /// The longest a late answer took, from the first attempt, in microseconds.
+        public var lateMaximumMicroseconds: UInt64 = 0
         public var unanswered = 0
         public var rejected = 0
         /// Queries still waiting when the capture ended (in `queries`, not failures).
@@ -64,6 +69,12 @@ public struct ReportBuilder {
                 if let backend = transaction.backend { backendCounts.add(backend) }
                 if let source = transaction.response?.source { answeredFromCounts.add(source) }
                 if let latency = transaction.latency { self.latency.record(UInt64(max(0, latency.nanoseconds / 1000))) }
+            case .late:
+                queries += 1
+                late += 1
+                if let latency = transaction.latency {
+                    lateMaximumMicroseconds = max(lateMaximumMicroseconds, UInt64(max(0, latency.nanoseconds / 1000)))
+                }
             case .handshakeFailed, .reset:
                 failedConnections += 1
             case .inFlight:
@@ -120,6 +131,9 @@ public struct ReportBuilder {
 
     public private(set) var transactions = 0
     public private(set) var answered = 0
+    /// Answers that came after their query's deadline (`Outcome.late`): not answered, not
+    /// unanswered, counted on their own.
+    public private(set) var late = 0
     public private(set) var unanswered = 0
     public private(set) var rejected = 0
     public private(set) var failedConnections = 0
@@ -176,6 +190,7 @@ public struct ReportBuilder {
         transactions += 1
         let outcome = transaction.outcome
         if outcome != .multicast {
+            // A late answer came after the client gave up: charted with the failures.
             timeline.add(source: transaction.client.ip, at: transaction.firstTime,
                          failed: outcome != .answered && outcome != .inFlight)
         }
@@ -207,6 +222,8 @@ public struct ReportBuilder {
                 let code = Int(response.rcode.rawValue)
                 if code < headerRCodes.count { headerRCodes[code] += 1 } else { otherRCodes[response.rcode, default: 0] += 1 }
             }
+        case .late:
+            late += 1
         case .handshakeFailed, .reset:
             failedConnections += 1
         case .unanswered:
@@ -221,7 +238,7 @@ public struct ReportBuilder {
             otherServerTransactions += 1
             otherServers.count(transaction)
         }
-        if outcome != .answered && outcome != .inFlight { recordFailure(transaction, server: key) }
+        if outcome != .answered && outcome != .inFlight && outcome != .late { recordFailure(transaction, server: key) }
     }
 
     /// Adds a failed transaction (unanswered, rejected, failed TCP connection) to its

@@ -113,6 +113,10 @@ public struct ResponseRecord: Hashable, Sendable {
 public enum Outcome: String, Sendable, CaseIterable {
     /// A response arrived within the timeout.
     case answered
+    /// A response arrived after the query's deadline (last attempt + timeout and its grace),
+    /// within `TransactionEngine.lateWindow` of it: the client had given up, the server
+    /// answered anyway. Has its `response` and `latency` like an answered one.
+    case late
     /// No response within the timeout of the last attempt; or, when the capture ended first,
     /// a query already re-sent (the client itself timed out) or waiting at least the timeout.
     case unanswered
@@ -297,8 +301,8 @@ public struct Transaction: Sendable {
     }
 
     /// Client-perceived resolution time: from the first attempt to the response (to the
-    /// TCP answer when a truncated answer was retried over TCP successfully).
-    /// Never negative: nil when unanswered, and when the answer's capture time is before the
+    /// TCP answer when a truncated answer was retried over TCP successfully); for a late
+    /// answer, how long after the first attempt it came. Never negative: nil when unanswered, and when the answer's capture time is before the
     /// query's (`isAnsweredBeforeQuery`: packets out of time order, a clock stepped back).
     public var latency: Duration? {
         guard let answeredAt, answeredAt >= firstTime else { return nil }
@@ -319,7 +323,7 @@ public struct Transaction: Sendable {
 /// A response the engine could not pair with any query it saw.
 public enum UnsolicitedReason: String, Sendable, CaseIterable {
     /// No outstanding query with that 5-tuple and id (the query preceded the capture, was
-    /// already answered, or timed out).
+    /// already answered, or timed out more than `TransactionEngine.lateWindow` before).
     case noMatchingQuery = "no-matching-query"
     /// A query with that 5-tuple and id exists but asked a different question.
     case questionMismatch = "question-mismatch"

@@ -12,8 +12,17 @@ import WireCore
 /// query joins an outstanding transaction with the same client IP, server, transport, id
 /// and question if it arrives within `timeout` of that transaction's last attempt.
 ///
-/// Memory: the engine holds only outstanding transactions, at most `maximumPending`; a
-/// transaction leaves as soon as it is answered or expires, and is handed to the caller.
+/// Late answers: a query whose deadline passes is not handed over at once but held, for
+/// `lateWindow` of capture time, in a table of expired queries (at most `maximumExpired`).
+/// A response that finds no outstanding query looks there with the same keys; if it
+/// matches, the transaction closes as `late`, with its response and latency. Otherwise
+/// it is handed over as `unanswered` (expiry `timeout`) when its late window ends, when the
+/// table is full and it is the oldest, or at capture end. `onExpiry` sees each query the
+/// moment its deadline passes (a live display's "unanswered at its deadline").
+///
+/// Memory: the engine holds outstanding transactions, at most `maximumPending`, and
+/// expired ones, at most `maximumExpired`; a transaction leaves as soon as it is answered
+/// or its late window ends, and is handed to the caller.
 /// All time is capture time: expiry advances as frames arrive, never by the wall clock.
 public struct TransactionEngine {
     public static let defaultTimeout = Duration(nanoseconds: 5_000_000_000)
@@ -22,6 +31,19 @@ public struct TransactionEngine {
     public static let defaultMaximumPending = 1_000_000
     /// Attempts kept per transaction; a resolver stuck in a retry loop cannot grow one without bound.
     public static let maximumAttempts = 32
+    /// How long after its deadline an expired query still takes a late answer. Linux
+    /// conntrack forgets an unreplied UDP flow after 30 s (`nf_conntrack_udp_timeout`):
+    /// past that, an answer through kube-proxy's or any NAT no longer reaches the client,
+    /// and every stub resolver has long given up (glibc: 5 s × 2 attempts per server). The
+    /// late answers seen in public captures come 6.7 to 11.4 s after their query
+    /// (ndpi_bad-dns-traffic.pcap, zeek_erspan.pcap). Beyond, a response with the same
+    /// 5-tuple and id is more likely an id reused than an answer.
+    public static let lateWindow = Duration(nanoseconds: 30_000_000_000)
+    /// Expired queries held for a late answer; beyond, the oldest is handed over as
+    /// unanswered at once (counted in `EngineStatistics.expiredReleasedEarly`). About MEASURED
+    /// (bench/memory.md); full, it takes over 3,300 unanswered queries a second for the
+    /// whole late window.
+    public static let defaultMaximumExpired = 100_000
 
     public let timeout: Duration
     /// How long a query waits after its last attempt: `timeout` plus a grace of a tenth of
@@ -30,6 +52,12 @@ public struct TransactionEngine {
     /// be taken for a new query; the grace recognises it as the retry it is.
     public let window: Duration
     public let maximumPending: Int
+    public let maximumExpired: Int
+    /// Called with each query the moment its deadline passes unanswered (outcome
+    /// `unanswered` or `rejected`, expiry `timeout`), before it is held for a late answer:
+    /// the hook for a live display. The transaction is handed to `emit` later, as
+    /// `unanswered`, `rejected` or `late`. Not called for queries closed at capture end or evicted.
+    public var onExpiry: ((Transaction) -> Void)?
 
     /// Identity of one attempt's exchange: 5-tuple plus DNS id.
     struct ExchangeKey: FlatKey {
@@ -109,6 +137,8 @@ public struct TransactionEngine {
     typealias Deadline = DeadlineQueue.Deadline
 
     private var pending = PendingTable()
+    /// Queries past their deadline, waiting `lateWindow` for a late answer.
+    private var expired = ExpiredQueries()
     // The index tables keep folded keys and serials; a candidate is confirmed against the
     // transaction it names (`holds`), which has every field of the key.
     private var byExchange = SerialIndex<Int>()
@@ -177,14 +207,22 @@ public struct TransactionEngine {
 
     public private(set) var statistics = EngineStatistics()
 
-    public init(timeout: Duration = TransactionEngine.defaultTimeout, maximumPending: Int = TransactionEngine.defaultMaximumPending) {
+    public init(
+        timeout: Duration = TransactionEngine.defaultTimeout, maximumPending: Int = TransactionEngine.defaultMaximumPending,
+        maximumExpired: Int = TransactionEngine.defaultMaximumExpired
+    ) {
         self.timeout = timeout
         window = timeout + Duration(nanoseconds: min(1_000_000_000, timeout.nanoseconds / 10))
         self.maximumPending = max(1, maximumPending)
+        self.maximumExpired = max(0, maximumExpired)
     }
 
     /// Outstanding transactions right now.
     public var pendingCount: Int { pending.count }
+
+    /// Queries past their deadline held for a late answer right now: unanswered so far,
+    /// handed over when their late window ends.
+    public var expiredCount: Int { expired.count }
 
     /// Feeds one DNS message. `qname` is called only when a new transaction starts, so the
     /// name is rendered once per query, never per response. Closed transactions go to `emit`.
@@ -281,6 +319,7 @@ public struct TransactionEngine {
             guard let lastTime = pending.lastTime(earliest.serial), lastTime + window == earliest.time else { continue }
             close(serial: earliest.serial, outcome: .unanswered, expiry: .timeout, emit: emit)
         }
+        while let done = expired.releaseDue(before: clock) { deliver(done, emit: emit) }
         while let earliest = parkDeadlines.min, earliest.time < clock {
             parkDeadlines.popMin()
             guard !fallbackInProgress.contains(earliest.serial) else { continue }
@@ -296,6 +335,9 @@ public struct TransactionEngine {
     /// unbound and CoreDNS do) or waiting `timeout` or more is unanswered.
     public mutating func finish(emit: (Transaction) -> Void) {
         advance(to: clock, emit: emit)
+        // Expired queries first (their deadlines passed before anything still outstanding's):
+        // no late answer can come any more.
+        while let done = expired.releaseOldest() { deliver(done, emit: emit) }
         // Nothing is looked up from here on: the index tables go first (100 MB at 1 M
         // outstanding), before the table of questions below; retiring finds nothing to unindex.
         byExchange = SerialIndex()
@@ -466,6 +508,7 @@ public struct TransactionEngine {
             // the query went to, from its own address.
             candidates = byGroup[GroupKey(group: message.destination, transport: message.transport, id: message.id)]
         }
+        if candidates == nil, answerLate(message, key: key, emit: emit) { return }
         var answeredFrom: Endpoint?
         if candidates == nil, message.question != nil,
            let sameClient = serials(under: ClientKey(client: message.destination, transport: message.transport, id: message.id)) {
@@ -482,25 +525,46 @@ public struct TransactionEngine {
             guard let asked = pending.question(serial), let answered = message.question else { return true }
             return asked == answered
         }), let query = pending.remove(serial) else {
+            if answeredFrom == nil, answerLate(message, key: key, emit: emit) { return }
             statistics.unsolicited[.questionMismatch, default: 0] += 1
             return
         }
         var transaction = Transaction(closing: query)
+        record(message, answering: &transaction, from: key.client.port, answeredFrom: answeredFrom)
+        if answeredFrom != nil { statistics.answeredFromAnotherAddress += 1 }
+        retire(consume transaction, serial: serial, outcome: .answered, expiry: nil, emit: emit)
+    }
+
+    /// Sets `message` as the response of `transaction`.
+    private func record(_ message: MessageObservation, answering transaction: inout Transaction, from clientPort: UInt16,
+                        answeredFrom: Endpoint?) {
         // The attempt it answers: the first one sent from this client port, unless the
         // resolver re-sent on the same socket a whole timeout later — that resend is a new
         // attempt in its own right (tshark calls resends within 5 s retransmissions and
         // pairs the answer with the original, later ones with themselves).
-        var attemptIndex = transaction.attempts.firstIndex { $0.clientPort == key.client.port } ?? 0
+        var attemptIndex = transaction.attempts.firstIndex { $0.clientPort == clientPort } ?? 0
         for (index, attempt) in transaction.attempts.enumerated()
-        where index > attemptIndex && attempt.clientPort == key.client.port && attempt.time <= message.time
+        where index > attemptIndex && attempt.clientPort == clientPort && attempt.time <= message.time
             && attempt.time - transaction.attempts[attemptIndex].time >= timeout {
             attemptIndex = index
         }
         transaction.response = ResponseRecord(frame: message.frame, time: message.time, rcode: message.rcode,
                                               isTruncated: message.isTruncated, attemptIndex: attemptIndex,
                                               source: answeredFrom)
-        if answeredFrom != nil { statistics.answeredFromAnotherAddress += 1 }
-        retire(consume transaction, serial: serial, outcome: .answered, expiry: nil, emit: emit)
+    }
+
+    /// A response no outstanding query takes may answer a query past its deadline, still
+    /// held (same 5-tuple and id, same question if it carries one): that one closes as
+    /// `late`. An outstanding query with the same key was looked up first and wins.
+    private mutating func answerLate(_ message: MessageObservation, key: ExchangeKey, emit: (Transaction) -> Void) -> Bool {
+        guard expired.count > 0, var transaction = expired.take(answering: key, question: message.question) else {
+            return false
+        }
+        record(message, answering: &transaction, from: key.client.port, answeredFrom: nil)
+        transaction.outcome = .late
+        transaction.expiry = nil
+        deliver(transaction, emit: emit)
+        return true
     }
 
     /// Adds `serial` to the transactions sharing an exchange key, evicting the oldest
@@ -618,13 +682,33 @@ public struct TransactionEngine {
             park(transaction, serial: serial)
             return
         }
+        if expiry == .timeout, transaction.outcome == .unanswered || transaction.outcome == .rejected {
+            onExpiry?(transaction)
+        }
+        if expiry == .timeout, transaction.outcome == .unanswered, maximumExpired > 0 {
+            hold(transaction, emit: emit)
+            return
+        }
         deliver(transaction, emit: emit)
+    }
+
+    /// Keeps a query whose deadline just passed for `lateWindow`, for a late answer; when
+    /// the table is full, the one held longest is handed over as unanswered first.
+    private mutating func hold(_ transaction: Transaction, emit: (Transaction) -> Void) {
+        // The cap bounds the slots, those a late answer emptied included (the table's memory).
+        while expired.slotCount >= maximumExpired, let oldest = expired.releaseOldest() {
+            statistics.expiredReleasedEarly += 1
+            deliver(oldest, emit: emit)
+        }
+        expired.hold(transaction, until: transaction.lastTime + window + TransactionEngine.lateWindow)
+        statistics.peakExpired = max(statistics.peakExpired, expired.count)
     }
 
     /// Counts a finished transaction and hands it over.
     private mutating func deliver(_ transaction: Transaction, emit: (Transaction) -> Void) {
         switch transaction.outcome {
         case .answered: statistics.answered += 1
+        case .late: statistics.late += 1
         case .unanswered: statistics.unanswered += 1
         case .inFlight: statistics.inFlight += 1
         case .rejected: statistics.rejected += 1
@@ -709,6 +793,8 @@ public struct EngineStatistics: Sendable, Equatable {
     public var responses = 0
     public var retries = 0
     public var answered = 0
+    /// Answers that came after their query's deadline, within `TransactionEngine.lateWindow`.
+    public var late = 0
     public var unanswered = 0
     /// Queries still waiting (sent once, less than the timeout before) when the capture ended.
     public var inFlight = 0
@@ -725,6 +811,10 @@ public struct EngineStatistics: Sendable, Equatable {
     public var unsolicited: [UnsolicitedReason: Int] = [:]
     public var evicted = 0
     public var peakPending = 0
+    /// Expired queries handed over as unanswered before their late window ended, the
+    /// table of expired queries being full (a late answer for them counts as unsolicited).
+    public var expiredReleasedEarly = 0
+    public var peakExpired = 0
     /// Responses paired although they came from another address than the query went to.
     public var answeredFromAnotherAddress = 0
     /// Copies of a message seen again on another interface (counted once).

@@ -211,7 +211,7 @@ struct HostileTimeAndMemoryTests {
         // The pooled row appears in the JSON (`other_servers`) and in the human Servers table.
         let report = Report(run: RunResult(), figures: figures, options: AnalysisOptions())
         let json = report.json().serialized(pretty: false)
-        #expect(json.contains("\"other_servers\":{\"transactions\":250,\"queries\":250,\"answered\":200,\"unanswered\":50"), "\(json.suffix(400))")
+        #expect(json.contains("\"other_servers\":{\"transactions\":250,\"queries\":250,\"answered\":200,\"late\":0,\"unanswered\":50"), "\(json.suffix(400))")
         #expect(report.human().contains("other servers (beyond 10000)"))
     }
 

@@ -3,6 +3,7 @@ import Diagnosis
 import Foundation
 import Reports
 import Testing
+import Transactions
 
 /// Issue 12: the diagnosis on captures of real cluster layouts (captures/README.md gives each
 /// one's known answers, checked with tshark): CoreDNS behind the kube-dns ClusterIP, with
@@ -99,5 +100,19 @@ struct LayoutDiagnosisTests {
         #expect(Self.count(finding, "refused_answers") == 7)
         #expect(Self.count(finding, "answered_otherwise") == 3)
         #expect(finding.confidence == .high)
+    }
+
+    /// dnsdist delays three answers by 6 s, after dig gave up at 5 s: linked as late, with
+    /// their latency, and the server named.
+    @Test func lateAnswersAreLinkedAndTheServerNamed() throws {
+        let analysed = try Self.analysed("late-answers.pcap")
+        let late = analysed.transactions.filter { $0.outcome == .late }
+        #expect(late.compactMap(\.response?.frame).sorted() == [7, 9, 10])
+        #expect(late.allSatisfy { ($0.latency?.nanoseconds ?? 0) > 6_000_000_000 && ($0.latency?.nanoseconds ?? 0) < 6_004_000_000 })
+        #expect(analysed.report.findings.map(\.kind) == [.lateAnswers])
+        let finding = try #require(analysed.report.findings.first)
+        #expect(finding.servers.map(\.ip.description) == ["10.96.0.10"])
+        #expect(Self.count(finding, "late_answers") == 3)
+        #expect(Self.count(finding, "slowest_latency_ms") == 6003)
     }
 }

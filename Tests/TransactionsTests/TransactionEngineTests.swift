@@ -74,18 +74,23 @@ struct TransactionEngineTests {
         run.query(frame: 1, at: 0)
         run.query(frame: 2, at: 1000, port: 40001)
         // Another client's traffic 6 s after the last attempt moves the clock past the
-        // deadline (5 s timeout plus its 0.5 s grace).
+        // deadline (5 s timeout plus its 0.5 s grace): the query waits for a late answer.
         run.query(frame: 3, at: 7000, port: 50000, client: IPAddress("10.244.1.11")!)
+        #expect(run.closed.isEmpty)
+        #expect(run.engine.expiredCount == 1)
+        // Its late window (30 s after the deadline at 6.5 s) ends: unanswered.
+        run.query(frame: 4, at: 36_600, port: 50001, client: IPAddress("10.244.1.12")!)
         let transaction = try #require(run.closed.first)
         #expect(transaction.outcome == .unanswered)
         #expect(transaction.expiry == .timeout)
         #expect(transaction.attemptCount == 2)
-        // A late response is not paired: the transaction is gone.
-        run.response(frame: 4, at: 7100, port: 40001)
+        // A response after the late window is not paired: the transaction is gone.
+        run.response(frame: 5, at: 36_700, port: 40001)
         #expect(run.engine.statistics.unsolicited[.noMatchingQuery] == 1)
         run.finish()
-        #expect(run.closed.count == 2)
-        #expect(run.closed[1].expiry == .captureEnd)
+        #expect(run.closed.count == 3)
+        #expect(run.closed[1].expiry == .timeout)
+        #expect(run.closed[2].expiry == .captureEnd)
     }
 
     /// glibc retries at exactly its 5 s timeout: that retry joins the transaction.

@@ -65,10 +65,11 @@ struct ResolverThrottledRule: DiagnosisRule {
 
     mutating func observe(_ transaction: Transaction, source slot: Int, _ observations: Observations) {
         guard transaction.transport == .udp,
-              transaction.outcome == .answered || transaction.outcome == .unanswered else { return }
+              transaction.outcome == .answered || transaction.outcome == .late || transaction.outcome == .unanswered
+        else { return }
         let pair = Pair(source: transaction.client.ip, server: transaction.server.ip)
         guard pairs[pair] != nil || pairs.count < Self.maximumPairs else { return }
-        let answeredIndex = transaction.outcome == .answered ? transaction.response?.attemptIndex : nil
+        let answeredIndex = transaction.outcome == .unanswered ? nil : transaction.response?.attemptIndex
         var lostAny = false
         for (index, attempt) in transaction.attempts.enumerated() {
             let lost = index != answeredIndex

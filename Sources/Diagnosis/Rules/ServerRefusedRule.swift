@@ -25,7 +25,8 @@ struct ServerRefusedRule: DiagnosisRule {
     private var byServer: [IPAddress: Refusals] = [:]
 
     mutating func observe(_ transaction: Transaction, source slot: Int, _ observations: Observations) {
-        guard transaction.outcome == .answered, transaction.response?.rcode == .refused else { return }
+        guard transaction.outcome == .answered || transaction.outcome == .late, transaction.response?.rcode == .refused
+        else { return }
         let server = transaction.server.ip
         guard byServer[server] != nil || byServer.count < Self.maximumServers else { return }
         byServer[server, default: Refusals()].record(transaction)

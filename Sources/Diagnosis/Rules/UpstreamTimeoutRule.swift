@@ -50,7 +50,7 @@ struct UpstreamTimeoutRule: DiagnosisRule {
 
     mutating func observe(_ transaction: Transaction, source slot: Int, _ observations: Observations) {
         switch transaction.outcome {
-        case .answered:
+        case .answered, .late:
             guard let response = transaction.response, let name = transaction.qname else { return }
             let slow = transaction.latency.map { $0 > Diagnoser.lateAnswer } ?? false
             guard response.rcode == .servFail || slow else { return }
