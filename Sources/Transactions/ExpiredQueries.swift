@@ -7,7 +7,7 @@ import WireCore
 ///
 /// Invariant: held transactions lie in `slots` in the order they were held (their
 /// deadlines' order), each numbered by a sequence number (`firstSequence` is the first
-/// slot's); a slot a late answer emptied stays as nil until it reaches the front. Every
+/// slot's); a slot a late answer emptied keeps a nil transaction until it reaches the front. Every
 /// held transaction is indexed under each exchange key its attempts were sent with (to the
 /// server, and to the backend an attempt was DNAT'ed to). The caller bounds `slotCount`.
 ///
@@ -15,12 +15,13 @@ import WireCore
 /// query, plus its name and attempts: a `Dictionary` of transactions cost twice that (its
 /// buckets hold the 240-byte value, a quarter or more of them empty).
 struct ExpiredQueries {
-    private struct Entry {
-        var transaction: Transaction
+    /// A held transaction and when it is released; nil once a late answer took it.
+    struct Slot {
+        var transaction: Transaction?
         var release: Timestamp
     }
 
-    private var slots = Deque<Entry?>()
+    private var slots = Deque<Slot>()
     private var firstSequence = 0
     /// Folded exchange keys → sequence numbers, confirmed against the held transaction.
     private var byExchange = SerialIndex<Int>()
@@ -34,7 +35,7 @@ struct ExpiredQueries {
     mutating func hold(_ transaction: Transaction, until release: Timestamp) {
         let sequence = firstSequence + slots.count
         for key in ExpiredQueries.keys(of: transaction) { byExchange.insertNew(key, sequence) }
-        slots.append(Entry(transaction: transaction, release: release))
+        slots.append(Slot(transaction: transaction, release: release))
         count += 1
     }
 
@@ -54,7 +55,7 @@ struct ExpiredQueries {
     /// The next transaction whose late window ended before `time`, in the order they were held.
     mutating func releaseDue(before time: Timestamp) -> Transaction? {
         trimFront()
-        guard let head = slots.first, let entry = head, entry.release < time else { return nil }
+        guard let head = slots.first, head.transaction != nil, head.release < time else { return nil }
         return remove(firstSequence)
     }
 
@@ -68,24 +69,23 @@ struct ExpiredQueries {
     private func transaction(at sequence: Int) -> Transaction? {
         let index = sequence - firstSequence
         guard index >= 0, index < slots.count else { return nil }
-        return slots[index]?.transaction
+        return slots[index].transaction
     }
 
     private mutating func remove(_ sequence: Int) -> Transaction? {
         let index = sequence - firstSequence
-        guard index >= 0, index < slots.count, let entry = slots[index] else { return nil }
-        slots[index] = nil
+        guard index >= 0, index < slots.count, let transaction = slots[index].transaction.take() else { return nil }
         count -= 1
-        for key in ExpiredQueries.keys(of: entry.transaction) {
+        for key in ExpiredQueries.keys(of: transaction) {
             if let position = byExchange.index(forKey: key, where: { $0 == sequence }) { byExchange.remove(at: position) }
         }
         trimFront()
-        return entry.transaction
+        return transaction
     }
 
     /// Drops the emptied slots at the front.
     private mutating func trimFront() {
-        while let head = slots.first, head == nil {
+        while let head = slots.first, head.transaction == nil {
             slots.removeFirst()
             firstSequence += 1
         }

@@ -12,6 +12,12 @@ struct MemoryFootprintTests {
         #expect(MemoryLayout<Transaction>.stride <= 240)
     }
 
+    /// Issue 12.2: a query past its deadline waits for a late answer in one slot of the
+    /// expired table (up to 100,000 of them): the transaction inline and its release time.
+    @Test func expiredSlotStaysSmallInline() {
+        #expect(MemoryLayout<ExpiredQueries.Slot>.stride <= 256)
+    }
+
     /// An outstanding query is kept without what only a closed transaction has (a response,
     /// its outcome) and with its first attempt inline: no allocation but its name.
     @Test func pendingQueryStaysSmallInline() {
