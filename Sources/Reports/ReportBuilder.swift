@@ -149,7 +149,13 @@ public struct ReportBuilder {
     public private(set) var multicast = 0
     public private(set) var retried = 0
     public private(set) var truncated = 0
-    /// Answers by rcode.
+    private mutating func countRCode(of transaction: Transaction) {
+        guard let response = transaction.response else { return }
+        let code = Int(response.rcode.rawValue)
+        if code < headerRCodes.count { headerRCodes[code] += 1 } else { otherRCodes[response.rcode, default: 0] += 1 }
+    }
+
+    /// Answers by rcode, late ones included.
     public var rcodes: [DNSRCode: Int] {
         var rcodes = otherRCodes
         for (code, count) in headerRCodes.enumerated() where count > 0 { rcodes[DNSRCode(UInt16(code))] = count }
@@ -218,12 +224,11 @@ public struct ReportBuilder {
                 fallbackOutcomes[transaction.fallback?.outcome.rawValue ?? "none", default: 0] += 1
                 listFallback(transaction)
             }
-            if let response = transaction.response {
-                let code = Int(response.rcode.rawValue)
-                if code < headerRCodes.count { headerRCodes[code] += 1 } else { otherRCodes[response.rcode, default: 0] += 1 }
-            }
+            countRCode(of: transaction)
         case .late:
             late += 1
+            // An answer all the same: a late SERVFAIL is still a SERVFAIL.
+            countRCode(of: transaction)
         case .handshakeFailed, .reset:
             failedConnections += 1
         case .unanswered:
