@@ -28,7 +28,7 @@ struct ResolverThrottledRule: DiagnosisRule {
     /// At least this many lost attempts before a pattern is claimed.
     static let minimumLost = 5
 
-    struct Pair: Hashable {
+    struct Pair {
         var source: IPAddress
         var server: IPAddress
     }
@@ -47,6 +47,8 @@ struct ResolverThrottledRule: DiagnosisRule {
     struct PairState {
         var seconds: [Int64: Second] = [:]
         var newest = Int64.min
+        /// The counts of the second `newest`, not yet in `seconds`.
+        var current = ResolverThrottledRule.Second()
         /// Seconds up to this one are folded into `bins`; an attempt in one of them comes too late.
         var foldedThrough = Int64.min
         var bins = [Bin](repeating: Bin(), count: ResolverThrottledRule.bins)
@@ -58,35 +60,48 @@ struct ResolverThrottledRule: DiagnosisRule {
         var frames: [Int] = []
     }
 
-    private var pairs: [Pair: PairState] = [:]
+    /// Pair states, and by source slot the (server, state index) of its pairs: a source asks
+    /// a few servers, so a short scan finds its pair without hashing.
+    private var pairList: [Pair] = []
+    private var states: [PairState] = []
+    private var pairsBySource: [[(server: IPAddress, state: Int)]] = []
+    /// Servers tracked per source.
+    static let maximumPairsPerSource = 16
 
     /// The most seconds any pair holds unfolded (bounded by `maximumSecondsPerPair`).
-    var secondsHeld: Int { pairs.values.map(\.seconds.count).max() ?? 0 }
+    var secondsHeld: Int { states.map(\.seconds.count).max() ?? 0 }
 
     mutating func observe(_ transaction: Transaction, source slot: Int, _ observations: Observations) {
         guard transaction.transport == .udp,
               transaction.outcome == .answered || transaction.outcome == .late || transaction.outcome == .unanswered
         else { return }
-        let pair = Pair(source: transaction.client.ip, server: transaction.server.ip)
-        guard pairs[pair] != nil || pairs.count < Self.maximumPairs else { return }
-        let answeredIndex = transaction.outcome == .unanswered ? nil : transaction.response?.attemptIndex
-        var lostAny = false
-        for (index, attempt) in transaction.attempts.enumerated() {
-            let lost = index != answeredIndex
-            lostAny = lostAny || lost
-            pairs[pair, default: PairState()].count(second: attempt.time.nanoseconds / 1_000_000_000, lost: lost)
+        let server = transaction.server.ip
+        while pairsBySource.count <= slot { pairsBySource.append([]) }
+        let index: Int
+        if let known = pairsBySource[slot].first(where: { $0.server == server }) {
+            index = known.state
+        } else {
+            guard states.count < Self.maximumPairs, pairsBySource[slot].count < Self.maximumPairsPerSource else { return }
+            index = states.count
+            states.append(PairState())
+            pairList.append(Pair(source: transaction.client.ip, server: server))
+            pairsBySource[slot].append((server, index))
         }
-        if lostAny, transaction.outcome == .unanswered {
-            Diagnoser.appendExample(Diagnoser.example(transaction), to: &pairs[pair, default: PairState()].examples)
-            Diagnoser.appendFrames(Diagnoser.frames(of: transaction), to: &pairs[pair, default: PairState()].frames)
+        let answeredIndex = transaction.outcome == .unanswered ? nil : transaction.response?.attemptIndex
+        for (attemptIndex, attempt) in transaction.attempts.enumerated() {
+            states[index].count(second: attempt.time.nanoseconds / 1_000_000_000, lost: attemptIndex != answeredIndex)
+        }
+        if transaction.outcome == .unanswered {
+            Diagnoser.appendExample(Diagnoser.example(transaction), to: &states[index].examples)
+            Diagnoser.appendFrames(Diagnoser.frames(of: transaction), to: &states[index].frames)
         }
     }
 
     func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
         var findings: [Finding] = []
-        for (pair, state) in pairs.sorted(by: { ($0.key.server, $0.key.source) < ($1.key.server, $1.key.source) }) {
+        for (pair, state) in zip(pairList, states).sorted(by: { ($0.0.server, $0.0.source) < ($1.0.server, $1.0.source) }) {
             var bins = state.bins
-            for (_, second) in state.seconds { bins[Self.bin(second.sent)].add(second) }
+            for (_, second) in state.allSeconds { bins[Self.bin(second.sent)].add(second) }
             guard let split = Self.split(bins) else { continue }
             findings.append(finding(pair, state, bins, split, context))
         }
@@ -138,10 +153,11 @@ struct ResolverThrottledRule: DiagnosisRule {
         let lowShare = Self.percent(split.below.lost, of: split.below.sent)
         let highShare = Self.percent(split.above.lost, of: split.above.sent)
         let threshold = 1 << split.bin
-        let lossSeconds = (state.quoted + state.seconds.filter { $0.value.lost > 0 }.map { ($0.key, $0.value.sent, $0.value.lost) })
+        let unfolded = state.allSeconds
+        let lossSeconds = (state.quoted + unfolded.filter { $0.value.lost > 0 }.map { ($0.key, $0.value.sent, $0.value.lost) })
             .sorted { $0.second < $1.second }
         let lossRates = lossSeconds.map(\.sent).sorted()
-        let known = state.seconds.values.map(\.sent) + state.quoted.map(\.sent)
+        let known = unfolded.values.map(\.sent) + state.quoted.map(\.sent)
         let peak = max(known.max() ?? 0, bins.lastIndex { $0.seconds > 0 }.map { 1 << $0 } ?? 0)
         let evidence = lossSeconds.prefix(Self.maximumQuotedSeconds).map { "\($0.sent)/s (\($0.lost) lost)" }
             .joined(separator: ", ") + (lossSeconds.count > Self.maximumQuotedSeconds ? ", ..." : "")
@@ -196,21 +212,58 @@ extension ResolverThrottledRule.Bin {
 }
 
 extension ResolverThrottledRule.PairState {
-    /// Counts one attempt in its second, folding seconds that fell behind the horizon.
+    /// Counts one attempt in its second, folding seconds that fell behind the horizon. The
+    /// newest second is counted apart (most attempts of a pair close in time order), and
+    /// joins `seconds` when a later one begins.
     mutating func count(second: Int64, lost: Bool) {
-        if second > newest { newest = second }
-        guard second > foldedThrough else {
+        if second == newest {
+            current.sent += 1
+            if lost { current.lost += 1 }
+            return
+        }
+        if second > newest {
+            flush()
+            newest = second
+            current = ResolverThrottledRule.Second(sent: 1, lost: lost ? 1 : 0)
+        } else if second > foldedThrough {
+            if let index = seconds.index(forKey: second) {
+                seconds.values[index].sent += 1
+                if lost { seconds.values[index].lost += 1 }
+            } else {
+                seconds[second] = ResolverThrottledRule.Second(sent: 1, lost: lost ? 1 : 0)
+            }
+        } else {
             if lost { unbinned += 1 }
             return
         }
-        seconds[second, default: ResolverThrottledRule.Second()].sent += 1
-        if lost { seconds[second, default: ResolverThrottledRule.Second()].lost += 1 }
         if seconds.count > ResolverThrottledRule.maximumSecondsPerPair { fold() }
         if seconds.count > ResolverThrottledRule.maximumSecondsPerPair {
             // Every second within the horizon is busy: fold the oldest half.
             let sorted = seconds.keys.sorted()
             fold(through: sorted[sorted.count / 2])
         }
+    }
+
+    /// Moves the newest second's counts into `seconds`.
+    private mutating func flush() {
+        guard current.sent > 0, newest != Int64.min else { return }
+        if let index = seconds.index(forKey: newest) {
+            seconds.values[index].sent += current.sent
+            seconds.values[index].lost += current.lost
+        } else {
+            seconds[newest] = current
+        }
+        current = ResolverThrottledRule.Second()
+    }
+
+    /// Every second counted, the newest included.
+    var allSeconds: [Int64: ResolverThrottledRule.Second] {
+        var all = seconds
+        if current.sent > 0 {
+            all[newest, default: ResolverThrottledRule.Second()].sent += current.sent
+            all[newest, default: ResolverThrottledRule.Second()].lost += current.lost
+        }
+        return all
     }
 
     /// Folds every second behind the horizon (or up to `through`) into the rate bins.

@@ -119,10 +119,13 @@ struct UpstreamTimeoutRule: DiagnosisRule {
                 links[ip, default: ([], false)].direct = true
             }
         }
-        // The forwarded question: the same name, asked upstream while the client waited.
-        for (source, queries) in failing {
-            for query in queries where counts(query) {
-                for answer in badAnswers[query.name] ?? [] where answer.server != source && answer.server != query.server
+        // The forwarded question: the same name, asked upstream while the client waited. Not
+        // from a client of the servers answering SERVFAIL or late, nor to one of them: pods
+        // asking two CoreDNS replicas the same popular names are clients, not forwarders.
+        let badServers = Set(servers.filter { $0.value.servfail + $0.value.slow > 0 }.keys)
+        for (source, queries) in failing where !Self.isClient(sources[source], of: badServers) {
+            for query in queries where counts(query) && !badServers.contains(query.server) {
+                for answer in badAnswers[query.name] ?? [] where answer.server != source
                     && query.sent >= answer.asked && query.sent <= answer.answered {
                     links[answer.server, default: ([], false)].forwarders.insert(source)
                 }
@@ -146,6 +149,12 @@ struct UpstreamTimeoutRule: DiagnosisRule {
         return groups
             .sorted { $0.forwarders.sorted().lexicographicallyPrecedes($1.forwarders.sorted()) }
             .map { finding($0, observations, context, counts: counts) }
+    }
+
+    /// Whether `source` asked any of `servers` itself (answered or not).
+    static func isClient(_ source: Observations.SourceState?, of servers: Set<IPAddress>) -> Bool {
+        guard let source else { return false }
+        return source.perServer.keys.contains { servers.contains($0) }
     }
 
     /// A forwarder as findings name it; a node's address with the host-network DNS pods

@@ -120,4 +120,24 @@ struct UpstreamTimeoutRuleTests {
         ])
         #expect(!result.contains { $0.kind == .upstreamTimeout })
     }
+
+    /// Pods asking two CoreDNS replicas the same popular names: one pod's unanswered query
+    /// while another pod got SERVFAIL for that name is no forwarding (its server answers
+    /// SERVFAIL itself, and the pod is a client of the server) — a false alarm on the
+    /// benchmark's synthetic capture before.
+    @Test func clientsOfTheSameServersAreNoForwarders() {
+        let result = findings([
+            Shapes.transaction(client: "10.244.1.10", server: "10.244.0.53", at: 0, name: "example.com.", outcome: .answered,
+                               rcode: .servFail, answerAfter: 50),
+            Shapes.transaction(client: "10.244.1.10", server: "10.244.0.54", at: 20, id: 2, name: "example.com.",
+                               outcome: .answered, rcode: .servFail, answerAfter: 50),
+            Shapes.transaction(client: "10.244.1.11", port: 30001, server: "10.244.0.54", at: 10, id: 3, name: "example.com.",
+                               outcome: .unanswered),
+            Shapes.transaction(client: "10.244.1.12", port: 30002, server: "10.244.0.60", at: 30, id: 4, name: "example.com.",
+                               outcome: .unanswered),
+            Shapes.transaction(client: "10.244.1.12", port: 30003, server: "10.244.0.53", at: 40, id: 5, name: "other.com.",
+                               outcome: .answered),
+        ])
+        #expect(!result.contains { $0.kind == .upstreamTimeout }, "\(result.map(\.title))")
+    }
 }
