@@ -3,6 +3,7 @@ import Diagnosis
 import Foundation
 import Reports
 import Testing
+import DNSTrailTestSupport
 import Transactions
 
 /// Issue 12: the diagnosis on captures of real cluster layouts (captures/README.md gives each
@@ -114,5 +115,20 @@ struct LayoutDiagnosisTests {
         #expect(finding.servers.map(\.ip.description) == ["10.96.0.10"])
         #expect(Self.count(finding, "late_answers") == 3)
         #expect(Self.count(finding, "slowest_latency_ms") == 6003)
+    }
+
+    /// On captures nobody here recorded: late answers found where tshark pairs answers
+    /// 6.7-11.4 s after their query; REFUSED to an UPDATE, a NOTIFY or a single query is
+    /// no finding.
+    @Test(.enabled(if: PublicCaptures.shouldRun, PublicCaptures.skipReason))
+    func publicCapturesFindLateAnswersAndNoRefusalAlarms() throws {
+        let expected: [String: [FindingKind]] = [
+            "zeek_erspan.pcap": [.lateAnswers], "ndpi_bad-dns-traffic.pcap": [.lateAnswers],
+            "zeek_dynamic-update.pcap": [], "zeek_dns_notify2.pcap": [], "zeek_Teredo.pcap": [],
+        ]
+        for (name, kinds) in expected.sorted(by: { $0.key < $1.key }) {
+            let analysed = try AnalysedCapture(Paths.publicCaptures.appendingPathComponent(name))
+            #expect(analysed.report.findings.map(\.kind) == kinds, "\(name): \(analysed.report.findings.map(\.title))")
+        }
     }
 }

@@ -25,15 +25,19 @@ struct ServerRefusedRule: DiagnosisRule {
     private var byServer: [IPAddress: Refusals] = [:]
 
     mutating func observe(_ transaction: Transaction, source slot: Int, _ observations: Observations) {
-        guard transaction.outcome == .answered || transaction.outcome == .late, transaction.response?.rcode == .refused
-        else { return }
+        // NOTIFY and UPDATE refused are a zone's policy at work, not clients turned away.
+        guard transaction.outcome == .answered || transaction.outcome == .late, transaction.response?.rcode == .refused,
+              transaction.opcode == .query else { return }
         let server = transaction.server.ip
         guard byServer[server] != nil || byServer.count < Self.maximumServers else { return }
         byServer[server, default: Refusals()].record(transaction)
     }
 
+    /// One REFUSED is a name asked of the wrong server; a finding needs it repeated.
+    static let minimumRefusals = 2
+
     func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
-        byServer.sorted { $0.key < $1.key }.map { server, refusals in
+        byServer.filter { $0.value.count >= Self.minimumRefusals }.sorted { $0.key < $1.key }.map { server, refusals in
             let state = observations.server(server)
             // Sources the same server answered with anything but REFUSED.
             let servedOthers = (state?.answeredSources ?? []).subtracting(refusals.sources).count

@@ -38,4 +38,17 @@ struct ServerRefusedRuleTests {
         ])
         #expect(!result.contains { $0.kind == .serverRefused })
     }
+
+    /// A dynamic UPDATE or a NOTIFY refused is the zone's policy, and one refused query is a
+    /// name asked of the wrong server (public captures zeek_dynamic-update, zeek_Teredo).
+    @Test func updatesNotifiesAndASingleRefusalAreNoFinding() {
+        var update = Shapes.transaction(client: "192.168.1.106", server: "192.168.1.108", at: 0, outcome: .answered, rcode: .refused)
+        update.opcode = DNSOpcode(5)
+        var notify = Shapes.transaction(client: "192.168.1.106", server: "192.168.1.108", at: 1, id: 2, outcome: .answered,
+                                        rcode: .refused)
+        notify.opcode = DNSOpcode(4)
+        let single = Shapes.transaction(client: "192.168.2.16", server: "192.168.2.1", at: 2, id: 3, outcome: .answered,
+                                        rcode: .refused)
+        #expect(findings([update, notify, single]).isEmpty)
+    }
 }
