@@ -154,19 +154,9 @@ struct Observations {
                 Diagnoser.appendExample(Diagnoser.example(transaction), to: &serverStates[serverSlot].examples)
             }
         case .unanswered:
-            sourceStates[slot].counts.unanswered += 1
-            sourceStates[slot].updateServer(server) { entry in
-                entry.counts.unanswered += 1
-                entry.direct.answered += direct.answered
-                entry.direct.unanswered += direct.unanswered
-            }
+            countFailure(\.unanswered, slot: slot, server: server, direct: direct)
         case .rejected:
-            sourceStates[slot].counts.rejected += 1
-            sourceStates[slot].updateServer(server) { entry in
-                entry.counts.rejected += 1
-                entry.direct.answered += direct.answered
-                entry.direct.unanswered += direct.unanswered
-            }
+            countFailure(\.rejected, slot: slot, server: server, direct: direct)
             if let rejection = transaction.rejection {
                 sourceStates[slot].rejections["ICMP \(rejection.error.reason) from \(rejection.error.sender)", default: 0] += 1
             }
@@ -184,6 +174,17 @@ struct Observations {
             Diagnoser.appendFrames(Diagnoser.frames(of: transaction), to: &sourceStates[slot].frames)
         }
         return slot
+    }
+
+    /// Counts a failed transaction for its source and for the server it used, with the
+    /// attempts that reached that very address.
+    private mutating func countFailure(_ outcome: WritableKeyPath<Counts, Int>, slot: Int, server: IPAddress, direct: Counts) {
+        sourceStates[slot].counts[keyPath: outcome] += 1
+        sourceStates[slot].updateServer(server) { entry in
+            entry.counts[keyPath: outcome] += 1
+            entry.direct.answered += direct.answered
+            entry.direct.unanswered += direct.unanswered
+        }
     }
 
     /// The slot of `client`, made on first sight; nil when `maximumSources` are tracked.

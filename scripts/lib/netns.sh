@@ -811,6 +811,31 @@ server_stop() {
     netns_cleanup_forget pid "$1"
 }
 
+# unbound_server_head INTERFACE DIRECTORY LOG_FILE: the `server:` lines every
+# unbound here shares (one thread, no chroot or privilege drop, queries,
+# replies and SERVFAILs logged to LOG_FILE, iterator only).
+unbound_server_head() {
+    cat <<EOF2
+server:
+    interface: $1
+    port: 53
+    access-control: 10.0.0.0/8 allow
+    do-ip6: no
+    num-threads: 1
+    username: ""
+    chroot: ""
+    pidfile: ""
+    directory: "$2"
+    use-syslog: no
+    logfile: "$3"
+    verbosity: 1
+    log-queries: yes
+    log-replies: yes
+    log-servfail: yes
+    module-config: "iterator"
+EOF2
+}
+
 # k8s_coredns_unbound_config FILE LOG_FILE UPSTREAM_IP [LISTEN_IP]: unbound standing in
 # for CoreDNS with its forward plugin (`forward . UPSTREAM`): the same
 # cluster.local data as k8s_coredns_config, answered locally (NXDOMAIN for
@@ -826,26 +851,9 @@ server_stop() {
 # LISTEN_IP (default the CoreDNS pod's 10.244.0.53) is where it serves: the
 # node address for CoreDNS with hostNetwork.
 k8s_coredns_unbound_config() {
-    local directory
-    directory=$(dirname "$1")
-    cat >"$1" <<EOF2
-server:
-    interface: ${4:-$K8S_COREDNS_POD_IP}
-    port: 53
-    access-control: 10.0.0.0/8 allow
-    do-ip6: no
-    num-threads: 1
-    username: ""
-    chroot: ""
-    pidfile: ""
-    directory: "$directory"
-    use-syslog: no
-    logfile: "$2"
-    verbosity: 1
-    log-queries: yes
-    log-replies: yes
-    log-servfail: yes
-    module-config: "iterator"
+    {
+        unbound_server_head "${4:-$K8S_COREDNS_POD_IP}" "$(dirname "$1")" "$2"
+        cat <<EOF2
     infra-cache-max-rtt: 1000
     outbound-msg-retry: 1
     infra-host-ttl: 0
@@ -859,6 +867,7 @@ forward-zone:
     name: "."
     forward-addr: $3
 EOF2
+    } >"$1"
     unbound-checkconf "$1" >/dev/null
 }
 
@@ -874,26 +883,9 @@ EOF2
 # SERVFAIL on to the pod as CoreDNS does, instead of asking again 4 times;
 # infra-host-ttl 0 as in k8s_coredns_unbound_config.
 nodelocal_unbound_config() {
-    local directory
-    directory=$(dirname "$1")
-    cat >"$1" <<EOF2
-server:
-    interface: $K8S_NODELOCAL_DNS_IP
-    port: 53
-    access-control: 10.0.0.0/8 allow
-    do-ip6: no
-    num-threads: 1
-    username: ""
-    chroot: ""
-    pidfile: ""
-    directory: "$directory"
-    use-syslog: no
-    logfile: "$2"
-    verbosity: 1
-    log-queries: yes
-    log-replies: yes
-    log-servfail: yes
-    module-config: "iterator"
+    {
+        unbound_server_head "$K8S_NODELOCAL_DNS_IP" "$(dirname "$1")" "$2"
+        cat <<EOF2
     tcp-upstream: yes
     unknown-server-time-limit: 3000
     infra-cache-min-rtt: 3000
@@ -903,6 +895,7 @@ forward-zone:
     name: "."
     forward-addr: $3
 EOF2
+    } >"$1"
     unbound-checkconf "$1" >/dev/null
 }
 
