@@ -78,7 +78,7 @@ public struct Diagnoser {
     /// The findings, most important kind first.
     public func findings(context: DiagnosisContext) -> [Finding] {
         let rules: [any DiagnosisRule] = [
-            EgressBlockedRule(), NodeLocalBlockedRule(), BackendUnreachableRule(), tcpBlocked, parallelQueryLoss,
+            EgressBlockedRule(), PathLossRule(), NodeLocalBlockedRule(), BackendUnreachableRule(), tcpBlocked, parallelQueryLoss,
             upstreamTimeout, lateAnswers, resolverThrottled, serverRefused, searchPath, CaptureIncompleteRule(),
         ]
         return rules.flatMap { $0.findings(observations, context) }.enumerated()

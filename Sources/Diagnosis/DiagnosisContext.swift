@@ -17,6 +17,8 @@ public struct DiagnosisContext: Sendable {
     public var cutDNSMessages = 0
     public var damagedTCPDirections = 0
     public var incompleteFragmentSets = 0
+    /// Interface names by index (Linux cooked v2 captures), to name where a query was last seen.
+    public var interfaceNames: [Int32: String] = [:]
 
     public init(directory: ClusterDirectory = ClusterDirectory(), timeout: Duration, captureEnd: Timestamp? = nil) {
         self.directory = directory
@@ -26,6 +28,9 @@ public struct DiagnosisContext: Sendable {
 
     /// Lost or damaged packets: every finding built on silence is weaker for it.
     var isIncomplete: Bool { kernelDropped > 0 || interfaceDropped > 0 || !damagedInputs.isEmpty }
+
+    /// Interface `index` by name when known, else `interface N`.
+    func interface(_ index: Int32) -> String { interfaceNames[index] ?? "interface \(index)" }
 
     /// `ip` with who it is, as findings name it.
     func name(_ ip: IPAddress) -> NamedAddress { NamedAddress(ip, in: directory) }

@@ -7,6 +7,9 @@ import WireCore
 public enum FindingKind: String, Sendable, CaseIterable, Comparable {
     /// A set of sources whose DNS all goes unanswered while others reach the same server.
     case egressBlocked = "egress-blocked"
+    /// Every query of some sources left this node after its DNAT and no answer came back:
+    /// lost beyond the node (security group, NACL, the server node, the return path).
+    case pathLoss = "path-loss"
     /// Queries to NodeLocal DNSCache (169.254.20.10) unanswered while another server answers.
     case nodeLocalBlocked = "nodelocal-blocked"
     /// For the same client, one DNS backend answers and another never does.

@@ -32,8 +32,23 @@ struct Observations {
         /// VLAN tags its failing queries carried (a branch ENI on an AWS trunk has its own).
         var vlans: Set<[UInt16]> = []
 
+        /// Interfaces its failing queries were last seen on (`-i any`), with how many.
+        var lastSeenOn: [Int32: Int] = [:]
+
         /// By the server address the client used.
         var byServer: [IPAddress: Counts] { perServer.mapValues(\.counts) }
+
+        /// Unanswered attempts seen again after the node's DNAT (sent on to a backend: they
+        /// left the pod's side), and those never seen past it.
+        var unansweredAfterDNAT: Int { byOtherBackend.values.reduce(0) { $0 + $1.unanswered } }
+        var unansweredBeforeDNAT: Int { perServer.values.reduce(0) { $0 + $1.direct.unanswered } }
+
+        /// Its queries left this node and died beyond it: every query failed, none was
+        /// rejected by ICMP, and most unanswered attempts were seen after the DNAT.
+        var lostBeyondTheNode: Bool {
+            counts.answered == 0 && counts.rejected == 0 && unansweredAfterDNAT > 0
+                && unansweredAfterDNAT >= unansweredBeforeDNAT
+        }
 
         /// By the server actually reached (the DNAT backend when known), per client-used server.
         var byBackend: [BackendKey: Counts] {
@@ -167,6 +182,10 @@ struct Observations {
             return slot
         }
         if outcome != .answered && outcome != .late {
+            if let last = transaction.seenOn.last,
+               sourceStates[slot].lastSeenOn[last] != nil || sourceStates[slot].lastSeenOn.count < 8 {
+                sourceStates[slot].lastSeenOn[last, default: 0] += 1
+            }
             if transaction.vlanIDs.count > 0 && sourceStates[slot].vlans.count < 8 {
                 sourceStates[slot].vlans.insert(transaction.vlanIDs.array)
             }

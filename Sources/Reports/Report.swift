@@ -43,6 +43,7 @@ public struct Report {
         context.cutDNSMessages = (run.packets.malformedDNS["cut-by-snaplen"] ?? 0) + (run.packets.malformedDNSBody["cut-by-snaplen"] ?? 0)
         context.damagedTCPDirections = run.reassembly.damagedTCPDirections
         context.incompleteFragmentSets = run.reassembly.incompleteFragmentSets
+        context.interfaceNames = run.interfaceNames
         self.init(run: run, figures: figures, options: options, findings: diagnoser.findings(context: context),
                   directory: directory)
     }

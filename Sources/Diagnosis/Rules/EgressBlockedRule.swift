@@ -6,12 +6,23 @@ struct EgressBlockedRule: DiagnosisRule {
     static let kind = FindingKind.egressBlocked
 
     func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
-        let sources = observations.sources
+        // Queries that left the node after its DNAT were not stopped by a policy on this
+        // node: path-loss says where they died.
+        let blinded = Self.blindedSources(observations, context).filter { !$0.1.lostBeyondTheNode }
+        guard !blinded.isEmpty else { return [] }
+        return [finding(blinded, observations, context)]
+    }
+
+    /// Sources (not DNS servers, not only asking NodeLocal DNSCache) whose every query
+    /// failed, at least twice, while other sources got answers from the same server; sorted.
+    static func blindedSources(
+        _ observations: Observations, _ context: DiagnosisContext
+    ) -> [(IPAddress, Observations.SourceState)] {
         let servers = observations.servers
         let cache = context.directory.nodeLocalDNSCacheAddresses
         let answering = Diagnoser.answeringAddresses(servers)
         var blinded: [(IPAddress, Observations.SourceState)] = []
-        for (ip, source) in sources where !answering.contains(ip) {
+        for (ip, source) in observations.sources where !answering.contains(ip) {
             guard source.counts.answered == 0, source.counts.failing >= 2 else { continue }
             let usedServers = source.byServer.keys.filter { !cache.contains($0) }
             guard !usedServers.isEmpty else { continue }
@@ -20,8 +31,7 @@ struct EgressBlockedRule: DiagnosisRule {
             }
             if othersAnswered { blinded.append((ip, source)) }
         }
-        guard !blinded.isEmpty else { return [] }
-        return [finding(blinded.sorted { $0.0 < $1.0 }, observations, context)]
+        return blinded.sorted { $0.0 < $1.0 }
     }
 
     private func finding(
