@@ -50,6 +50,16 @@ public final class OfflineCapture {
     public let pcapngHead: PcapngHead?
     /// Frames returned so far by `next()`.
     public private(set) var framesRead = 0
+    /// The size of the file as stored (compressed, for gzip); nil for a stream (pipe,
+    /// FIFO, standard input), whose size is not known before its end.
+    public let storedSize: Int64?
+    /// How far into the stored file reading has got (compressed bytes for gzip, read ahead
+    /// by the stdio buffer): for a progress display. Nil for a stream.
+    public var storedBytesRead: Int64? {
+        guard storedSize != nil else { return nil }
+        let offset = lseek(descriptor, 0, SEEK_CUR)
+        return offset < 0 ? nil : Int64(offset)
+    }
     /// The number of the first frame; later frames continue from it. May be set until the
     /// first `next()` (a peeked first record is numbered when it is returned).
     public var firstFrameNumber: Int
@@ -63,6 +73,8 @@ public final class OfflineCapture {
     public var interfaceNames: [Int32: String] { pcapngHead?.interfaceNames ?? [:] }
 
     private let handle: OpaquePointer
+    /// The descriptor under the stdio stream (owned by it): only its offset is read.
+    private let descriptor: Int32
     /// Non-nil for the zlib path: lets `next()` tell a truncated gzip stream from a clean end.
     private let gzipReader: UnsafeMutablePointer<dnstrail_gz_reader>?
     private let fractionScale: Int64
@@ -96,6 +108,8 @@ public final class OfflineCapture {
             throw error
         }
         self.handle = handle
+        self.descriptor = source.descriptor
+        self.storedSize = source.isRegularFile && !input.isStandardInput ? source.storedSize : nil
         self.gzipReader = source.gzipReader
         self.isCompressed = source.isCompressed
         self.isReopenable = source.isRegularFile && !input.isStandardInput
@@ -196,6 +210,9 @@ struct CaptureFileSource {
     var gzipReader: UnsafeMutablePointer<dnstrail_gz_reader>?
     /// The input is a regular file (it can be read again from the start).
     var isRegularFile = false
+    /// The descriptor the stream reads (the file's, under stdio or zlib), and the file's size.
+    var descriptor: Int32 = -1
+    var storedSize: Int64?
     /// For pcapng: what its first blocks say (read by dnstrail, see `PcapngHead`).
     var pcapngHead: PcapngHead?
 
@@ -267,11 +284,14 @@ struct CaptureFileSource {
                     throw .cannotOpen(path: path, reason: Pcap.systemError(code))
                 }
                 setvbuf(file, nil, _IOFBF, streamBufferSize)
-                return CaptureFileSource(file: file, magic: magic, isCompressed: false, gzipReader: nil, isRegularFile: true)
+                return CaptureFileSource(file: file, magic: magic, isCompressed: false, gzipReader: nil, isRegularFile: true,
+                                         descriptor: descriptor, storedSize: Int64(status.st_size))
             }
         }
         var source = try openThroughZlib(descriptor: descriptor, path: path)
         source.isRegularFile = fileType == S_IFREG
+        source.descriptor = descriptor
+        source.storedSize = fileType == S_IFREG ? Int64(status.st_size) : nil
         return source
     }
 

@@ -103,14 +103,18 @@ public func analyzeFiles(
 /// they carry. `interfaceNames` (from `--interface-names`) names Linux cooked v2 interface
 /// indexes and wins over names the inputs carry themselves (pcapng comments, see
 /// `InterfaceNameMap`); the first input in reading order to name an index names it.
+///
+/// `progress`, when given, is called about four times a second (wall clock) with how far
+/// the run has got, and once more at the end.
 public func analyzeFiles(
     _ inputs: [CapturePath], options: AnalysisOptions, interfaceNames: [Int32: String] = [:],
-    emit: (Transaction) -> Void
+    progress: ((OfflineProgress) -> Void)? = nil, emit: (Transaction) -> Void
 ) throws(CaptureError) -> RunResult {
     var order = try orderByFirstPacket(inputs)
     var analyzer = Analyzer(options: options)
     var result = RunResult()
     var nextFrame = 1
+    var tracker = progress.map { ProgressTracker(total: OfflineProgress.total(of: order), report: $0) }
     for position in order.indices {
         let capture: OfflineCapture
         if let opened = order[position].capture {
@@ -129,6 +133,9 @@ public func analyzeFiles(
                 analyzer.process(frame: frame.number, time: frame.timestamp, bytes: frame.bytes,
                                  originalLength: frame.originalLength, linkType: frame.linkType, emit: emit)
                 summary.frames += 1
+                if tracker != nil, summary.frames & ProgressTracker.frameMask == 0 {
+                    tracker?.tick(frames: nextFrame + summary.frames - 1, current: capture)
+                }
             case .damaged(let reason):
                 summary.damage = reason
                 break reading
@@ -138,7 +145,9 @@ public func analyzeFiles(
         }
         nextFrame += summary.frames
         result.inputs.append(summary)
+        tracker?.finishInput(order[position].storedSize ?? capture.storedBytesRead ?? 0)
     }
+    tracker?.end(frames: nextFrame - 1)
     result.interfaceNames.merge(interfaceNames) { _, given in given }
     analyzer.finish(emit: emit)
     result.packets = analyzer.packets
@@ -155,6 +164,8 @@ public struct OrderedInput {
     /// A stream (read once) stays open here with its first record peeked and kept; nil
     /// for a regular file, which is reopened at its turn.
     public var capture: OfflineCapture?
+    /// Its size as stored (compressed for gzip); nil for a stream.
+    public var storedSize: Int64?
 }
 
 /// The inputs in the order an offline run reads them: by first packet time (inputs without
@@ -175,7 +186,8 @@ public func orderByFirstPacket(_ inputs: [CapturePath]) throws(CaptureError) -> 
     for input in inputs {
         let capture = try OfflineCapture(input: input)
         let first = capture.peekFirstTimestamp()
-        ordered.append(OrderedInput(path: input, firstPacket: first, capture: capture.isReopenable ? nil : capture))
+        ordered.append(OrderedInput(path: input, firstPacket: first, capture: capture.isReopenable ? nil : capture,
+                                    storedSize: capture.storedSize))
     }
     let order = ordered.indices.sorted {
         let left = ordered[$0].firstPacket ?? Timestamp(nanoseconds: .max)

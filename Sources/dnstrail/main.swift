@@ -189,8 +189,9 @@ struct Analyze: ParsableCommand {
         // The names as typed: CommandLine.arguments has turned invalid UTF-8 into U+FFFD.
         let inputs = CapturePath.matching(files, raw: CapturePath.rawArguments())
         let interfaceNames = try analysis.interfaceNames()
+        let progress = ProgressLine(isTerminal: isatty(2) != 0) { printError($0, terminator: "") }
         let report = try analysis.report { emit throws(CaptureError) in
-            try analyzeFiles(inputs, options: options, interfaceNames: interfaceNames, emit: emit)
+            try analyzeFiles(inputs, options: options, interfaceNames: interfaceNames, progress: progress.update, emit: emit)
         }
         try analysis.exitForUnanswered(report)
     }
@@ -313,8 +314,9 @@ struct Export: ParsableCommand {
         defer { if !bundleFinished { bundle.discard() } }
         let output = OutputBuffer()
         // ndjson streams its lines during the analysis; human and json come once the bundle is written.
+        let progress = ProgressLine(isTerminal: isatty(2) != 0) { printError($0, terminator: "") }
         let report = try analysis.report(print: analysis.format == .ndjson, bundle: bundle, output: output) { emit throws(CaptureError) in
-            try analyzeFiles(inputs, options: options, interfaceNames: interfaceNames, emit: emit)
+            try analyzeFiles(inputs, options: options, interfaceNames: interfaceNames, progress: progress.update, emit: emit)
         }
         try finishBundle {
             try bundle.finish(report: report, inputs: report.run.inputs.map(\.path), commandLine: CommandLine.arguments)
