@@ -6,7 +6,7 @@ import PacketDecoding
 /// NetworkPolicy on this node stops a query at the pod's interface, before it is sent on;
 /// these left, so they died beyond this node: a security group (AWS VPC CNI security
 /// groups for pods), a NACL, the server node's firewall or the CoreDNS pods' ingress
-/// policy, or the return path. Captures at both ends say which leg (`--vantage`).
+/// policy, or the return path. Captures at both ends at once say which leg.
 struct PathLossRule: DiagnosisRule {
     static let kind = FindingKind.pathLoss
 
@@ -38,7 +38,7 @@ struct PathLossRule: DiagnosisRule {
             kind: Self.kind, confidence: context.isIncomplete ? .medium : (failing >= 3 && otherAnswered >= 1 ? .high : .medium),
             title: "DNS from \(who) lost beyond this node (to \(backendNames))",
             explanation: "Every DNS query from \(who) went unanswered (\(counted(failing, "query", "queries"))), while "
-                + "\(otherAnswered) other source\(otherAnswered == 1 ? "" : "s") got answers from \(serverNames). Its attempts "
+                + "\(otherAnswered) other source\(otherAnswered == 1 ? "" : "s") got answers from \(serverNames). \(lost.count == 1 ? "Its" : "Their") attempts "
                 + "were seen after this node's DNAT, sent on to \(backendNames)\(leftThrough) "
                 + "(\(counted(afterDNAT, "attempt", "attempts"))): they left the node, and no answer came back. A "
                 + "NetworkPolicy on this node would have stopped them at the pod's interface, before the DNAT; the drop is "
@@ -50,7 +50,7 @@ struct PathLossRule: DiagnosisRule {
             sources: named, servers: (servers + backends).map { context.name($0) },
             examples: Array(lost.flatMap(\.1.failingExamples).prefix(5)),
             remediation: """
-                Find the leg with a capture at the server's node too (dnstrail analyze --vantage), then allow DNS there:
+                Find the leg with a capture on the server's node at the same time, then allow DNS there:
                 - security groups: the pods' security group (security groups for pods) or the node's must allow UDP and TCP 53 \
                 out to the CoreDNS pods or their node's group, and the CoreDNS side must allow them in;
                 - network ACLs of both subnets: UDP and TCP 53 out, and the ephemeral ports (1024-65535) back;
