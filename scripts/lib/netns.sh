@@ -974,3 +974,112 @@ tcpdump_stop() {
     TCPDUMP_DROPPED=$(sed -nE 's/^([0-9]+) packets? dropped by kernel$/\1/p' "$TCPDUMP_STDERR")
     rm -f -- "$TCPDUMP_STDERR"
 }
+
+# ---------------------------------------------------------------------------
+# Two nodes and a router between them (issue 10: several vantage points)
+
+readonly MULTINODE_NODE_A_IP=172.18.0.10
+readonly MULTINODE_ROUTER_A_IP=172.18.0.1
+readonly MULTINODE_NODE_B_IP=172.18.1.10
+readonly MULTINODE_ROUTER_B_IP=172.18.1.1
+# The pod on node A that asks CoreDNS on its own node.
+readonly MULTINODE_LOCAL_POD_IP=10.244.0.20
+# The third pod on node B (next to K8S_POD_A_IP and K8S_POD_B_IP).
+readonly MULTINODE_POD_C_IP=10.244.1.12
+# The gateway every routed pod uses, as on AWS VPC CNI (and Calico).
+readonly ROUTED_POD_GATEWAY_IP=169.254.1.1
+
+# routed_pod_attach NODE_NS HOST_IF HOST_MAC POD_NS POD_IP POD_MAC: a pod
+# wired as AWS VPC CNI wires one: eth0 POD_IP/32, default via 169.254.1.1
+# (a static neighbour entry for it pointing at HOST_IF), and on the node a
+# /32 route to POD_IP through HOST_IF (no address on it) with a static
+# neighbour entry for the pod. Every packet to or from the pod is routed by
+# the node (no bridge), so kube-proxy's DNAT and its reverse apply even
+# between two pods of the same node; no ARP ever crosses the veth.
+routed_pod_attach() {
+    local node_ns=$1 host_if=$2 host_mac=$3 ns=$4 ip=$5 mac=$6
+    veth_create "$node_ns" "$host_if" "$ns" eth0
+    ip -n "$node_ns" link set "$host_if" address "$host_mac" up
+    ip -n "$ns" link set eth0 address "$mac" up
+    ip -n "$ns" addr add "$ip/32" dev eth0
+    ip -n "$ns" neigh add "$ROUTED_POD_GATEWAY_IP" lladdr "$host_mac" dev eth0 nud permanent
+    ip -n "$ns" route add "$ROUTED_POD_GATEWAY_IP" dev eth0 scope link
+    ip -n "$ns" route add default via "$ROUTED_POD_GATEWAY_IP" dev eth0
+    ip -n "$node_ns" neigh add "$ip" lladdr "$mac" dev "$host_if" nud permanent
+    ip -n "$node_ns" route add "$ip/32" dev "$host_if" scope link
+    set_resolv_conf "$ns" "search default.svc.cluster.local svc.cluster.local cluster.local
+nameserver $K8S_CLUSTER_DNS_IP
+options ndots:5"
+}
+
+# multinode_create PREFIX: two nodes in two subnets with a router between
+# them (the VPC), pods routed per node. Sets NODE_A_NS, NODE_B_NS, ROUTER_NS,
+# COREDNS_NS, LOCAL_POD_NS, POD_A_NS, POD_B_NS, POD_C_NS.
+#
+#   PREFIX-coredns 10.244.0.53 ─ veth-coredns ┐                       ┌ veth-pod-a ─ PREFIX-pod-a 10.244.1.10
+#   PREFIX-pod-local 10.244.0.20 ─ veth-local ┤ PREFIX-node-a         │ veth-pod-b ─ PREFIX-pod-b 10.244.1.11
+#                                             │ eth0 172.18.0.10      │ veth-pod-c ─ PREFIX-pod-c 10.244.1.12
+#                                             │   ║      PREFIX-node-b eth0 172.18.1.10
+#                        eth-a 172.18.0.1 ════╝   ║                       ║
+#                           PREFIX-router ────────╨──── eth-b 172.18.1.1 ═╝
+#                           route 10.244.0.0/24 via 172.18.0.10, 10.244.1.0/24 via 172.18.1.10
+#
+# Each node: default via its router address, pod routes /32 per pod. No
+# masquerading, no overlay: pod addresses cross the router as they are.
+multinode_create() {
+    local prefix=$1 ns
+    NODE_A_NS=$prefix-node-a
+    NODE_B_NS=$prefix-node-b
+    ROUTER_NS=$prefix-router
+    COREDNS_NS=$prefix-coredns
+    LOCAL_POD_NS=$prefix-pod-local
+    POD_A_NS=$prefix-pod-a
+    POD_B_NS=$prefix-pod-b
+    POD_C_NS=$prefix-pod-c
+    for ns in "$NODE_A_NS" "$NODE_B_NS" "$ROUTER_NS" "$COREDNS_NS" "$LOCAL_POD_NS" \
+        "$POD_A_NS" "$POD_B_NS" "$POD_C_NS"; do
+        netns_create "$ns"
+    done
+
+    veth_create "$NODE_A_NS" eth0 "$ROUTER_NS" eth-a
+    veth_create "$NODE_B_NS" eth0 "$ROUTER_NS" eth-b
+    ip -n "$NODE_A_NS" link set eth0 address 02:42:ac:12:00:0a up
+    ip -n "$NODE_B_NS" link set eth0 address 02:42:ac:12:01:0a up
+    ip -n "$ROUTER_NS" link set eth-a address 02:42:ac:12:00:01 up
+    ip -n "$ROUTER_NS" link set eth-b address 02:42:ac:12:01:01 up
+    ip -n "$NODE_A_NS" addr add "$MULTINODE_NODE_A_IP/24" dev eth0
+    ip -n "$NODE_B_NS" addr add "$MULTINODE_NODE_B_IP/24" dev eth0
+    ip -n "$ROUTER_NS" addr add "$MULTINODE_ROUTER_A_IP/24" dev eth-a
+    ip -n "$ROUTER_NS" addr add "$MULTINODE_ROUTER_B_IP/24" dev eth-b
+    ip -n "$NODE_A_NS" route add default via "$MULTINODE_ROUTER_A_IP"
+    ip -n "$NODE_B_NS" route add default via "$MULTINODE_ROUTER_B_IP"
+    ip -n "$ROUTER_NS" route add 10.244.0.0/24 via "$MULTINODE_NODE_A_IP"
+    ip -n "$ROUTER_NS" route add 10.244.1.0/24 via "$MULTINODE_NODE_B_IP"
+
+    routed_pod_attach "$NODE_A_NS" veth-coredns 02:42:0a:f4:00:01 "$COREDNS_NS" "$K8S_COREDNS_POD_IP" 02:42:0a:f4:00:35
+    routed_pod_attach "$NODE_A_NS" veth-local 02:42:0a:f4:00:02 "$LOCAL_POD_NS" "$MULTINODE_LOCAL_POD_IP" 02:42:0a:f4:00:14
+    routed_pod_attach "$NODE_B_NS" veth-pod-a 02:42:0a:f4:01:01 "$POD_A_NS" "$K8S_POD_A_IP" 02:42:0a:f4:01:0a
+    routed_pod_attach "$NODE_B_NS" veth-pod-b 02:42:0a:f4:01:02 "$POD_B_NS" "$K8S_POD_B_IP" 02:42:0a:f4:01:0b
+    routed_pod_attach "$NODE_B_NS" veth-pod-c 02:42:0a:f4:01:03 "$POD_C_NS" "$MULTINODE_POD_C_IP" 02:42:0a:f4:01:0c
+
+    for ns in "$NODE_A_NS" "$NODE_B_NS" "$ROUTER_NS"; do
+        ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
+    done
+}
+
+# multinode_router_drops: the VPC's part in issue 10's incident, as nftables
+# in the router's forward path: pod 10.244.1.11's queries are dropped on
+# their way to CoreDNS (forward leg), and the answers to pod 10.244.1.12 on
+# their way back (return leg: a security group or NACL that forgot the
+# replies, an asymmetric route).
+multinode_router_drops() {
+    ip netns exec "$ROUTER_NS" nft -f - <<EOF
+table inet vpc {
+    chain forward {
+        type filter hook forward priority filter; policy accept;
+        ip saddr $K8S_POD_B_IP meta l4proto { udp, tcp } th dport 53 counter drop comment "forward leg: queries of 10.244.1.11"
+        ip daddr $MULTINODE_POD_C_IP meta l4proto { udp, tcp } th sport 53 counter drop comment "return leg: answers to 10.244.1.12"
+    }
+}
+EOF
+}
