@@ -53,6 +53,9 @@ struct OracleTests {
             "upstream-service.pcap": frames([1, 3, 7, 9, 17, 19, 27, 29, 33, 35, 39, 41, 45, 47, 51, 53, 61, 63, 67, 69,
                                               73, 75], copies),
             "upstream-service-short.pcap": frames([1, 3, 7, 9, 17, 19, 27, 29, 33, 35], copies),
+            "multinode-node-a.pcap": frames([1, 2, 5, 6, 57, 58], copies),
+            "multinode-node-a-shifted.pcap": frames([1, 2, 5, 6, 57, 58], copies),
+            "multinode-node-b.pcap": frames([1, 2, 5, 6, 15, 16, 30, 32, 34, 36, 38, 40, 42, 44, 45, 46], copies),
         ]
     }()
 

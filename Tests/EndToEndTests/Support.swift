@@ -34,11 +34,14 @@ struct AnalysedCapture {
     var transactions: [Transaction] = []
     var report: Report
 
-    init(_ url: URL, options: AnalysisOptions = AnalysisOptions(), directory: ClusterDirectory = ClusterDirectory()) throws {
+    init(
+        _ url: URL, options: AnalysisOptions = AnalysisOptions(), directory: ClusterDirectory = ClusterDirectory(),
+        interfaceNames: [Int32: String] = [:]
+    ) throws {
         var transactions: [Transaction] = []
         var figures = ReportBuilder()
         var diagnoser = Diagnoser()
-        let run = try analyzeFiles([url.path], options: options) { transaction in
+        let run = try analyzeFiles([url.path], options: options, interfaceNames: interfaceNames) { transaction in
             transactions.append(transaction)
             figures.add(transaction)
             diagnoser.add(transaction)
