@@ -57,8 +57,8 @@ public final class MetricsServer: Sendable {
     private let server: HTTPServer
     private let task: Task<Void, Never>
 
-    /// Longest `start` waits for the socket to listen.
-    static let startTimeout: TimeInterval = 5
+    /// Longest `start` waits for the socket to listen, in seconds.
+    static let startTimeout = 5
 
     private init(address: MetricsAddress, port: UInt16, server: HTTPServer, task: Task<Void, Never>) {
         self.address = address
@@ -67,9 +67,32 @@ public final class MetricsServer: Sendable {
         self.task = task
     }
 
-    /// Binds `address` and serves `metrics` until `stop()`. Blocks the calling thread (not a
-    /// task of the cooperative pool) until the socket listens or fails.
+    /// Binds `address` and serves `metrics` until `stop()`, returning once the socket
+    /// listens. For the capture loop's thread (the main thread, never a task of the
+    /// cooperative pool: it blocks until the server tasks, which run there, decide).
     public static func start(address: MetricsAddress, metrics: LiveMetrics) throws(MetricsServerError) -> MetricsServer {
+        let outcome = StartOutcome()
+        Task.detached {
+            do throws(MetricsServerError) {
+                outcome.decide(.success(try await start(address: address, metrics: metrics)))
+            } catch {
+                outcome.decide(.failure(error))
+            }
+        }
+        // The async start gives up after `startTimeout`; this wait is only a backstop.
+        if outcome.decided.wait(timeout: .now() + .seconds(startTimeout + 5)) == .timedOut {
+            outcome.decide(.failure(MetricsServerError(description: "--metrics \(address): did not start listening")))
+        }
+        switch outcome.result.withLock({ $0 }) {
+        case .success(let server)?: return server
+        case .failure(let error)?: throw error
+        case nil: throw MetricsServerError(description: "--metrics \(address): did not start listening")
+        }
+    }
+
+    /// Binds `address` and serves `metrics` until `stop()`, returning once the socket listens
+    /// (or failing with the reason: address in use, not an address of this host...).
+    public static func start(address: MetricsAddress, metrics: LiveMetrics) async throws(MetricsServerError) -> MetricsServer {
         let socketAddress: any SocketAddress
         do {
             switch address.host {
@@ -81,68 +104,56 @@ public final class MetricsServer: Sendable {
         }
         // FlyingFox logs to standard output by default: that is the report's (NDJSON's) stream.
         let server = HTTPServer(address: socketAddress, timeout: 15, logger: .disabled)
-        let outcome = StartOutcome()
+        await server.appendRoute("GET /metrics") { _ in
+            HTTPResponse(statusCode: .ok,
+                         headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                         body: Data(metrics.exposition().utf8))
+        }
+        let failure = Mutex<MetricsServerError?>(nil)
         let task = Task.detached {
-            await server.appendRoute("GET /metrics") { _ in
-                HTTPResponse(statusCode: .ok,
-                             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                             body: Data(metrics.exposition().utf8))
-            }
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    do {
-                        try await server.run()
-                    } catch {
-                        outcome.decide(.failure(MetricsServerError(description: "--metrics \(address): \(Self.reason(error))")))
-                    }
-                }
-                group.addTask {
-                    do {
-                        try await server.waitUntilListening(timeout: startTimeout)
-                        guard let listening = await server.listeningAddress else { return }
-                        switch listening {
-                        case .ip4(_, let port), .ip6(_, let port): outcome.decide(.success(port))
-                        case .unix: outcome.decide(.success(address.port))
-                        }
-                    } catch {
-                        outcome.decide(.failure(MetricsServerError(description: "--metrics \(address): did not start listening")))
-                    }
-                }
+            do {
+                try await server.run()
+            } catch {
+                failure.withLock { $0 = MetricsServerError(description: "--metrics \(address): \(reason(error))") }
             }
         }
-        if outcome.decided.wait(timeout: .now() + startTimeout + 1) == .timedOut {
-            outcome.decide(.failure(MetricsServerError(description: "--metrics \(address): did not start listening")))
+        let deadline = ContinuousClock.now + .seconds(startTimeout)
+        while ContinuousClock.now < deadline {
+            if let error = failure.withLock({ $0 }) { throw error }
+            switch await server.listeningAddress {
+            case .ip4(_, let port)?, .ip6(_, let port)?:
+                return MetricsServer(address: address, port: port, server: server, task: task)
+            case .unix?, nil:
+                try? await Task.sleep(for: .milliseconds(10))
+            }
         }
-        switch outcome.result.withLock({ $0 }) {
-        case .success(let port)?:
-            return MetricsServer(address: address, port: port, server: server, task: task)
-        case .failure(let error)?:
-            task.cancel()
-            throw error
-        case nil:
-            task.cancel()
-            throw MetricsServerError(description: "--metrics \(address): did not start listening")
-        }
+        task.cancel()
+        throw MetricsServerError(description: "--metrics \(address): did not start listening")
     }
 
-    /// Closes the listening socket and the open connections; returns within about a second.
+    /// Closes the listening socket and the open connections. For the capture loop's thread
+    /// (blocks up to 2 s; see the blocking `start`).
     public func stop() {
         let done = DispatchSemaphore(value: 0)
-        let server = server
-        Task.detached {
-            await server.stop(timeout: 0.5)
+        Task.detached { [self] in
+            await stop()
             done.signal()
         }
         _ = done.wait(timeout: .now() + 2)
+    }
+
+    /// Closes the listening socket and the open connections (each has half a second to finish).
+    public func stop() async {
+        await server.stop(timeout: 0.5)
         task.cancel()
     }
 
     /// How `start` ended, decided once by whichever comes first: listening, or failing.
     private final class StartOutcome: Sendable {
-        let result = Mutex<Result<UInt16, MetricsServerError>?>(nil)
+        let result = Mutex<Result<MetricsServer, MetricsServerError>?>(nil)
         let decided = DispatchSemaphore(value: 0)
 
-        func decide(_ outcome: Result<UInt16, MetricsServerError>) {
+        func decide(_ outcome: Result<MetricsServer, MetricsServerError>) {
             let first = result.withLock { current in
                 guard current == nil else { return false }
                 current = outcome
@@ -155,7 +166,7 @@ public final class MetricsServer: Sendable {
     /// The reason of a socket error in words (FlyingFox's errors carry errno text).
     private static func reason(_ error: any Error) -> String {
         if let socketError = error as? SocketError, case .failed(let call, _, let message) = socketError {
-            return "\(call): \(message)"
+            return "\(call.lowercased()): \(message)"
         }
         return "\(error)"
     }

@@ -1,0 +1,93 @@
+import DNSMetrics
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// The metrics server on loopback: GET /metrics answers the exposition text, anything else
+/// 404, a taken port is a one-line error, and it stops.
+struct ServerTests {
+    static func get(_ port: UInt16, _ path: String) async throws -> (status: Int, contentType: String?, body: String) {
+        let url = try #require(URL(string: "http://127.0.0.1:\(port)\(path)"))
+        let (data, response) = try await URLSession.shared.data(from: url)
+        let http = try #require(response as? HTTPURLResponse)
+        return (http.statusCode, http.value(forHTTPHeaderField: "Content-Type"), String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func servesMetricsOnAnEphemeralPortAnd404Elsewhere() async throws {
+        let metrics = LiveMetrics(version: "served")
+        metrics.update(status: MetricsStatus(packets: 42, inFlight: 3))
+        let address = try #require(MetricsAddress("127.0.0.1:0"))
+        let server = try await MetricsServer.start(address: address, metrics: metrics)
+        #expect(server.port != 0)
+        let scrape = try await ServerTests.get(server.port, "/metrics")
+        #expect(scrape.status == 200)
+        #expect(scrape.contentType == "text/plain; version=0.0.4; charset=utf-8")
+        #expect(scrape.body.contains("dnstrail_capture_packets_total 42\n"))
+        #expect(scrape.body.contains(#"dnstrail_build_info{version="served"} 1.0"#))
+        // A second scrape sees what changed in between.
+        metrics.update(status: MetricsStatus(packets: 50, inFlight: 0))
+        #expect(try await ServerTests.get(server.port, "/metrics").body.contains("dnstrail_capture_packets_total 50\n"))
+        #expect(try await ServerTests.get(server.port, "/").status == 404)
+        #expect(try await ServerTests.get(server.port, "/metrics/x").status == 404)
+        await server.stop()
+    }
+
+    @Test func takenPortFailsWithOneLine() async throws {
+        let metrics = LiveMetrics(version: "test")
+        let first = try await MetricsServer.start(address: try #require(MetricsAddress("127.0.0.1:0")), metrics: metrics)
+        let taken = try #require(MetricsAddress("127.0.0.1:\(first.port)"))
+        await #expect {
+            _ = try await MetricsServer.start(address: taken, metrics: metrics)
+        } throws: { error in
+            let text = "\(error)"
+            return text.hasPrefix("--metrics 127.0.0.1:\(first.port): bind") && text.contains("in use") && !text.contains("\n")
+        }
+        await first.stop()
+    }
+
+    @Test func stoppedServerRefusesConnections() async throws {
+        let server = try await MetricsServer.start(address: try #require(MetricsAddress("127.0.0.1:0")),
+                                                   metrics: LiveMetrics(version: "test"))
+        let port = server.port
+        #expect(try await ServerTests.get(port, "/metrics").status == 200)
+        await server.stop()
+        await #expect(throws: (any Error).self) { _ = try await ServerTests.get(port, "/metrics") }
+    }
+
+    /// The blocking start and stop the capture loop uses, from a thread of its own as the
+    /// main thread is (never from a task of the cooperative pool, which they wait for).
+    @Test func blockingStartAndStopFromAPlainThread() async throws {
+        let metrics = LiveMetrics(version: "blocking")
+        let port: UInt16 = try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                do {
+                    let server = try MetricsServer.start(address: MetricsAddress("127.0.0.1:0")!, metrics: metrics)
+                    let port = server.port
+                    // Serve for a moment, then stop from this thread.
+                    Thread.detachNewThread {
+                        Thread.sleep(forTimeInterval: 1.5)
+                        server.stop()
+                    }
+                    continuation.resume(returning: port)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+        #expect(try await ServerTests.get(port, "/metrics").body.contains(#"version="blocking""#))
+        try await Task.sleep(for: .seconds(3))
+        await #expect(throws: (any Error).self) { _ = try await ServerTests.get(port, "/metrics") }
+    }
+
+    @Test func addressForms() {
+        #expect(MetricsAddress("127.0.0.1:9153")?.description == "127.0.0.1:9153")
+        #expect(MetricsAddress(":9153")?.host == .ipv4("0.0.0.0"))
+        #expect(MetricsAddress("[::1]:9153")?.host == .ipv6("::1"))
+        #expect(MetricsAddress("[::1]:9153")?.description == "[::1]:9153")
+        for bad in ["9153", "localhost:9153", "127.0.0.1", "127.0.0.1:70000", "::1:9153", "[]:1", "1.2.3.4:x", ""] {
+            #expect(MetricsAddress(bad) == nil, "\(bad)")
+        }
+    }
+}
