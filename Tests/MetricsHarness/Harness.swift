@@ -4,7 +4,7 @@
 // scripts/metrics-test can compare what Prometheus scraped with the report before the live
 // command has the flag. Not installed; a test tool.
 //
-//   dnstrail-metrics-harness -i IF --metrics ADDR:PORT [--duration S] [--timeout S] [--pods FILE]
+//   dnstrail-metrics-harness -i IF --metrics ADDR:PORT [--duration S] [--timeout S] [--pods FILE] [--format json]
 //
 // Stops after --duration seconds or on SIGINT/SIGTERM; prints "metrics: listening on PORT"
 // on standard error once /metrics is served.
@@ -60,6 +60,8 @@ enum Harness {
                 guard let seconds = Double(value) else { fail("--timeout '\(value)' is not a number") }
                 options.timeout = .seconds(seconds)
             case "--pods": podFiles.append(value)
+            case "--format":
+                guard value == "json" else { fail("--format: only json (the report it prints)") }
             default: fail("unknown option \(argument)")
             }
         }
