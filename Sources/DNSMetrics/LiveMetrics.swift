@@ -39,6 +39,10 @@ public final class LiveMetrics: Sendable {
     /// The registry the server exposes; its text is `exposition()`.
     public let registry = PrometheusCollectorRegistry()
     private let state: Mutex<State>
+    /// The registry's series by family name and label values: the registry checks names,
+    /// labels and help text on every lookup, several microseconds; this is one hash.
+    private let counters = Mutex<[[String]: Counter]>([:])
+    private let histograms = Mutex<[[String]: ValueHistogram]>([:])
 
     /// `version` goes into `dnstrail_build_info`; `directory` names the sources of unanswered queries.
     public init(version: String, directory: ClusterDirectory = ClusterDirectory()) {
@@ -188,9 +192,14 @@ public final class LiveMetrics: Sendable {
     }
 
     private func counter(_ family: Family, _ values: [String]) -> Counter {
+        let key = [family.name] + values
+        if let cached = counters.withLock({ $0[key] }) { return cached }
         let descriptor = LiveMetrics.descriptor(family.name, family.help)
-        if family.labels.isEmpty { return registry.makeCounter(descriptor: descriptor) }
-        return registry.makeCounter(descriptor: descriptor, labels: Array(zip(family.labels, values)))
+        let made = family.labels.isEmpty
+            ? registry.makeCounter(descriptor: descriptor)
+            : registry.makeCounter(descriptor: descriptor, labels: Array(zip(family.labels, values)))
+        counters.withLock { $0[key] = made }
+        return made
     }
 
     /// A whole metric name with its help text (the registry joins non-empty name parts).
@@ -214,11 +223,14 @@ public final class LiveMetrics: Sendable {
     }
 
     private func durationHistogram(server: String, proto: String) -> ValueHistogram {
-        registry.makeValueHistogram(
+        if let cached = histograms.withLock({ $0[[server, proto]] }) { return cached }
+        let made = registry.makeValueHistogram(
             descriptor: MetricNameDescriptor(
                 namespace: "dnstrail", subsystem: "dns", metricName: "request_duration", unitName: "seconds",
                 helpText: "From a query's first attempt to its answer (the TCP answer after a truncated one), answered in time."),
             labels: [("server", server), ("proto", proto)], buckets: LiveMetrics.durationBuckets)
+        histograms.withLock { $0[[server, proto]] = made }
+        return made
     }
 
     /// Counts an unanswered or rejected query: queries, its failure counter and, for an
