@@ -79,3 +79,30 @@ struct LabelCapTests {
         #expect(exposition.sum(name) == exposition.sum("dnstrail_dns_unanswered_total"))
     }
 }
+
+/// Issue 11.3: one Prometheus over several nodes sums their series. A label value must
+/// mean the same on every node: the server's address, never a slot number or the order
+/// servers were seen in.
+struct ClusterSumTests {
+    @Test func sumByServerOverTwoNodesAddsEachServersQueries() {
+        let coredns = Endpoint(ip: IPAddress("10.96.0.10")!, port: 53)
+        let nodeLocal = Endpoint(ip: IPAddress("169.254.20.10")!, port: 53)
+        // Node one sees CoreDNS first, node two NodeLocal DNSCache first.
+        var one = EngineRun()
+        one.query(at: 0, port: 40001, id: 1, server: coredns)
+        one.query(at: 1, port: 40002, id: 2, server: nodeLocal)
+        one.query(at: 2, port: 40003, id: 3, server: nodeLocal)
+        one.query(at: 9000, port: 40004, id: 4, server: coredns)
+        var two = EngineRun()
+        two.query(at: 0, port: 40001, id: 1, server: nodeLocal)
+        two.query(at: 1, port: 40002, id: 2, server: coredns)
+        two.query(at: 9000, port: 40003, id: 3, server: coredns)
+        var sums: [String: Double] = [:]
+        for node in [one.exposition, two.exposition] {
+            for server in node.values(of: "server", in: "dnstrail_dns_unanswered_total") {
+                sums[server, default: 0] += node.sum("dnstrail_dns_unanswered_total", where: "server", is: server)
+            }
+        }
+        #expect(sums == ["10.96.0.10:53": 2, "169.254.20.10:53": 3])
+    }
+}
