@@ -58,7 +58,7 @@ public final class MetricsServer: Sendable {
     private let task: Task<Void, Never>
 
     /// Longest `start` waits for the socket to listen, in seconds.
-    static let startTimeout = 5
+    public static let startTimeout = 5
 
     private init(address: MetricsAddress, port: UInt16, server: HTTPServer, task: Task<Void, Never>) {
         self.address = address
@@ -70,17 +70,20 @@ public final class MetricsServer: Sendable {
     /// Binds `address` and serves `metrics` until `stop()`, returning once the socket
     /// listens. For the capture loop's thread (the main thread, never a task of the
     /// cooperative pool: it blocks until the server tasks, which run there, decide).
-    public static func start(address: MetricsAddress, metrics: LiveMetrics) throws(MetricsServerError) -> MetricsServer {
+    public static func start(
+        address: MetricsAddress, metrics: LiveMetrics, timeout: Duration = .seconds(startTimeout)
+    ) throws(MetricsServerError) -> MetricsServer {
         let outcome = StartOutcome()
         Task.detached {
             do throws(MetricsServerError) {
-                outcome.decide(.success(try await start(address: address, metrics: metrics)))
+                outcome.decide(.success(try await start(address: address, metrics: metrics, timeout: timeout)))
             } catch {
                 outcome.decide(.failure(error))
             }
         }
-        // The async start gives up after `startTimeout`; this wait is only a backstop.
-        if outcome.decided.wait(timeout: .now() + .seconds(startTimeout + 5)) == .timedOut {
+        // The async start gives up after `timeout`; this wait is only a backstop.
+        let backstop = DispatchTime.now() + .nanoseconds(Int(clamping: timeout.components.seconds * 1_000_000_000)) + .seconds(5)
+        if outcome.decided.wait(timeout: backstop) == .timedOut {
             outcome.decide(.failure(MetricsServerError(description: "--metrics \(address): did not start listening")))
         }
         switch outcome.result.withLock({ $0 }) {
@@ -92,7 +95,12 @@ public final class MetricsServer: Sendable {
 
     /// Binds `address` and serves `metrics` until `stop()`, returning once the socket listens
     /// (or failing with the reason: address in use, not an address of this host...).
-    public static func start(address: MetricsAddress, metrics: LiveMetrics) async throws(MetricsServerError) -> MetricsServer {
+    /// The server's tasks run on the cooperative pool, idle in `dnstrail live` (the capture
+    /// runs on the main thread); where other work may hold the pool's threads (a test suite
+    /// running in parallel), give a longer `timeout`.
+    public static func start(
+        address: MetricsAddress, metrics: LiveMetrics, timeout: Duration = .seconds(startTimeout)
+    ) async throws(MetricsServerError) -> MetricsServer {
         let socketAddress: any SocketAddress
         do {
             switch address.host {
@@ -117,7 +125,7 @@ public final class MetricsServer: Sendable {
                 failure.withLock { $0 = MetricsServerError(description: "--metrics \(address): \(reason(error))") }
             }
         }
-        let deadline = ContinuousClock.now + .seconds(startTimeout)
+        let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let error = failure.withLock({ $0 }) { throw error }
             switch await server.listeningAddress {

@@ -9,16 +9,22 @@ import Testing
 /// 404, a taken port is a one-line error, and it stops.
 struct ServerTests {
     static func get(_ port: UInt16, _ path: String) async throws -> (status: Int, contentType: String?, body: String) {
-        let url = try #require(URL(string: "http://127.0.0.1:\(port)\(path)"))
-        let (data, response) = try await URLSession.shared.data(from: url)
+        var request = URLRequest(url: try #require(URL(string: "http://127.0.0.1:\(port)\(path)")))
+        request.timeoutInterval = ServerTests.patienceSeconds
+        let (data, response) = try await URLSession.shared.data(for: request)
         let http = try #require(response as? HTTPURLResponse)
         return (http.statusCode, http.value(forHTTPHeaderField: "Content-Type"), String(decoding: data, as: UTF8.self))
     }
 
-    /// Whether a GET on `port` fails within ten seconds (the stop's tasks may wait for a
-    /// thread of the cooperative pool while the whole suite runs).
-    static func refusesWithinTenSeconds(_ port: UInt16) async -> Bool {
-        for _ in 0..<100 {
+    /// How long a start, a request or a stop may take: the server's tasks run on the
+    /// cooperative pool, which the rest of the suite (tshark and other processes waited for
+    /// synchronously) can hold for a minute on two cores; alone, they take milliseconds.
+    static let patienceSeconds = 300.0
+    static let patience = Duration.seconds(patienceSeconds)
+
+    /// Whether a GET on `port` fails within `patience` (the stop's tasks wait for the pool too).
+    static func refusesWithinPatience(_ port: UInt16) async -> Bool {
+        for _ in 0..<Int(patienceSeconds * 10) {
             do {
                 _ = try await get(port, "/metrics")
             } catch {
@@ -33,7 +39,7 @@ struct ServerTests {
         let metrics = LiveMetrics(version: "served")
         metrics.update(status: MetricsStatus(packets: 42, inFlight: 3))
         let address = try #require(MetricsAddress("127.0.0.1:0"))
-        let server = try await MetricsServer.start(address: address, metrics: metrics)
+        let server = try await MetricsServer.start(address: address, metrics: metrics, timeout: ServerTests.patience)
         #expect(server.port != 0)
         let scrape = try await ServerTests.get(server.port, "/metrics")
         #expect(scrape.status == 200)
@@ -50,10 +56,11 @@ struct ServerTests {
 
     @Test func takenPortFailsWithOneLine() async throws {
         let metrics = LiveMetrics(version: "test")
-        let first = try await MetricsServer.start(address: try #require(MetricsAddress("127.0.0.1:0")), metrics: metrics)
+        let first = try await MetricsServer.start(address: try #require(MetricsAddress("127.0.0.1:0")), metrics: metrics,
+                                                    timeout: ServerTests.patience)
         let taken = try #require(MetricsAddress("127.0.0.1:\(first.port)"))
         await #expect {
-            _ = try await MetricsServer.start(address: taken, metrics: metrics)
+            _ = try await MetricsServer.start(address: taken, metrics: metrics, timeout: ServerTests.patience)
         } throws: { error in
             let text = "\(error)"
             return text.hasPrefix("--metrics 127.0.0.1:\(first.port): bind") && text.contains("in use") && !text.contains("\n")
@@ -63,11 +70,11 @@ struct ServerTests {
 
     @Test func stoppedServerRefusesConnections() async throws {
         let server = try await MetricsServer.start(address: try #require(MetricsAddress("127.0.0.1:0")),
-                                                   metrics: LiveMetrics(version: "test"))
+                                                   metrics: LiveMetrics(version: "test"), timeout: ServerTests.patience)
         let port = server.port
         #expect(try await ServerTests.get(port, "/metrics").status == 200)
         await server.stop()
-        #expect(await ServerTests.refusesWithinTenSeconds(port))
+        #expect(await ServerTests.refusesWithinPatience(port))
     }
 
     /// The blocking start and stop the capture loop uses, from a thread of its own as the
@@ -77,7 +84,8 @@ struct ServerTests {
         let server: MetricsServer = try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 do {
-                    continuation.resume(returning: try MetricsServer.start(address: MetricsAddress("127.0.0.1:0")!, metrics: metrics))
+                    continuation.resume(returning: try MetricsServer.start(address: MetricsAddress("127.0.0.1:0")!, metrics: metrics,
+                                                                                timeout: ServerTests.patience))
                 } catch {
                     continuation.resume(throwing: error)
                 }
@@ -90,7 +98,7 @@ struct ServerTests {
                 continuation.resume()
             }
         }
-        #expect(await ServerTests.refusesWithinTenSeconds(server.port))
+        #expect(await ServerTests.refusesWithinPatience(server.port))
     }
 
     @Test func addressForms() {
