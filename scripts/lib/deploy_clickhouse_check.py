@@ -79,6 +79,12 @@ def main():
         if rows:
             sql_session.query("INSERT INTO dnstrail_transactions FORMAT JSONEachRow\n" + rows)
 
+    readme = (ROOT / "README.md").read_text()
+    example = re.search(r"### Transactions in ClickHouse\n.*?```sql\n(.*?)```", readme, flags=re.S)
+    check("the README's example query is top_unanswered_sources of queries.sql",
+          " ".join(re.sub(r"^--.*$", "", queries["top_unanswered_sources"], flags=re.M).split()),
+          " ".join(example.group(1).split()) if example else None)
+
     params = {"from": "2000-01-01 00:00:00", "to": "2100-01-01 00:00:00"}
     counted = {row["node"]: int(row["n"]) for row in
                run(sql_session, "SELECT node, count() AS n FROM dnstrail_transactions GROUP BY node", {})}
