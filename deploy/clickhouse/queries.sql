@@ -5,6 +5,12 @@
 --   {from:DateTime64(9)}, {to:DateTime64(9)}: the incident's time window (UTC).
 -- A failed query is one the client got no answer to: unanswered, late (answered after the
 -- client's deadline, so also failed for it), rejected (ICMP), or a TCP connection that failed.
+--
+-- `dnstrail live` writes an unanswered query at its deadline and, if a late answer comes
+-- within 30 s, a second line for the same transaction (same time, client, id) with outcome
+-- late. Every query therefore drops an `unanswered` row that a `late` row superseded (the
+-- NOT IN below: late answers are rare, so the subquery is small). `analyze` writes one line
+-- per transaction, and the clause then removes nothing.
 
 -- name: top_unanswered_sources
 -- Which sources failed against which server, per node (the report's "Unanswered queries
@@ -24,6 +30,9 @@ SELECT
     max(time) AS last
 FROM dnstrail_transactions
 WHERE time >= {from:DateTime64(9)} AND time < {to:DateTime64(9)}
+  AND NOT (outcome = 'unanswered' AND (node, time, client.ip, client.port, id) IN (
+      SELECT node, time, client.ip, client.port, id FROM dnstrail_transactions
+      WHERE outcome = 'late' AND time >= {from:DateTime64(9)} AND time < {to:DateTime64(9)}))
   AND outcome IN ('unanswered', 'rejected', 'handshake_failed', 'reset')
 GROUP BY node, client_ip, server_ip, server_port, transport
 ORDER BY failed_queries DESC, node, client_ip, server_ip, server_port, transport
@@ -45,6 +54,9 @@ SELECT
     quantileExactIf(0.5)(latency_ms, outcome = 'answered') AS p50_ms
 FROM dnstrail_transactions
 WHERE time >= {from:DateTime64(9)} AND time < {to:DateTime64(9)}
+  AND NOT (outcome = 'unanswered' AND (node, time, client.ip, client.port, id) IN (
+      SELECT node, time, client.ip, client.port, id FROM dnstrail_transactions
+      WHERE outcome = 'late' AND time >= {from:DateTime64(9)} AND time < {to:DateTime64(9)}))
   AND outcome != 'multicast'
 GROUP BY node, server_ip, server_port, transport
 ORDER BY node, server_ip, server_port, transport;
@@ -60,6 +72,9 @@ SELECT
     uniqExactIf(client.ip, outcome IN ('unanswered', 'late', 'rejected', 'handshake_failed', 'reset')) AS failing_sources
 FROM dnstrail_transactions
 WHERE time >= {from:DateTime64(9)} AND time < {to:DateTime64(9)}
+  AND NOT (outcome = 'unanswered' AND (node, time, client.ip, client.port, id) IN (
+      SELECT node, time, client.ip, client.port, id FROM dnstrail_transactions
+      WHERE outcome = 'late' AND time >= {from:DateTime64(9)} AND time < {to:DateTime64(9)}))
 GROUP BY minute, server_ip, transport
 ORDER BY minute, server_ip, transport;
 
@@ -79,6 +94,9 @@ SELECT
     countIf(fallback.outcome NOT IN ('', 'answered')) AS lost_tcp_fallbacks
 FROM dnstrail_transactions
 WHERE time >= {from:DateTime64(9)} AND time < {to:DateTime64(9)}
+  AND NOT (outcome = 'unanswered' AND (node, time, client.ip, client.port, id) IN (
+      SELECT node, time, client.ip, client.port, id FROM dnstrail_transactions
+      WHERE outcome = 'late' AND time >= {from:DateTime64(9)} AND time < {to:DateTime64(9)}))
   AND outcome != 'multicast'
 GROUP BY node, server_ip, server_port, transport, backend_ip
 ORDER BY node, lost DESC, server_ip, server_port, transport, backend_ip;
