@@ -181,10 +181,23 @@ def main():
         actual_legs[(row["node"], row["server_ip"], int(row["server_port"]), row["transport"])] += int(row["lost"])
     check("lost_per_leg: lost lookups per leg equal the reports' unanswered + rejected per server",
           expected_legs, dict(actual_legs))
-    backends = {(node, b["ip"]) for node, report in reports.items() for s in report["servers"] for b in s["backends"]}
-    seen_backends = {(row["node"], row["backend_ip"]) for row in run(sql_session, queries["lost_per_leg"], params)
-                     if row["backend_ip"]}
-    check("lost_per_leg: its DNAT'ed backends are the reports' backends", backends, seen_backends)
+    expected_backends = collections.Counter()
+    for node, report in reports.items():
+        for server in report["servers"]:
+            for backend in server["backends"]:
+                expected_backends[(node, server["ip"], server["port"], server["transport"], backend["ip"])] += backend["count"]
+    actual_backends = {(row["node"], row["server_ip"], int(row["server_port"]), row["transport"], row["backend_ip"]):
+                       int(row["answered"]) for row in run(sql_session, queries["lost_per_leg"], params)
+                       if row["backend_ip"] and int(row["answered"])}
+    check(f"lost_per_leg: answered lookups per DNAT'ed backend equal the reports' backends "
+          f"({len(expected_backends)} legs with a backend)", dict(expected_backends), actual_backends)
+
+    # The table is laid out as transactions.sql says.
+    layout = run(sql_session, "SELECT partition_key, sorting_key FROM system.tables "
+                 "WHERE database = 'dnstrail' AND name = 'dnstrail_transactions'", {})
+    check("partition key (day, node); sort key node, server, outcome, client, time",
+          [{"partition_key": "(toDate(time), node)", "sorting_key": "node, server.ip, outcome, client.ip, time"}], layout,
+          "transactions.sql", "ClickHouse")
 
     # The time window parameters filter: a window before every capture selects nothing.
     empty = run(sql_session, queries["top_unanswered_sources"], {"from": "2000-01-01 00:00:00", "to": "2000-01-02 00:00:00"})
