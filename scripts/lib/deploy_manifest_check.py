@@ -113,7 +113,8 @@ def main():
     check("the binary it installs is the one the run stage copies and runs",
           f"show-bin-path)/{binary_name}\" /out/{binary_name}" in build and copy[1:] == ["--from=build", f"/out/{binary_name}", f"/usr/local/bin/{binary_name}"]
           and f'"/usr/local/bin/{binary_name}"' in entry, f"{build} / {copy} / {entry}")
-    runtime = "\n".join(lines[lines.index(" ".join(stages[1])) if " ".join(stages[1]) in lines else 0:])
+    from_lines = [index for index, line in enumerate(lines) if line.split()[0].upper() == "FROM"]
+    runtime = "\n".join(lines[from_lines[-1]:])
     check("run stage: libpcap0.8 and ca-certificates, non-interactive, no recommends, apt lists removed",
           all(word in runtime for word in ("libpcap0.8", "ca-certificates", "DEBIAN_FRONTEND=noninteractive",
                                            "--no-install-recommends", "rm -rf /var/lib/apt/lists/*")))
