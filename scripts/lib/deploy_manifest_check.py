@@ -105,7 +105,7 @@ def main():
     products = re.findall(r'\.executable\(name: "([^"]+)"', package_swift.read_text())
     build = next((line for line in lines if "swift build" in line), "")
     product = re.search(r"--product (\S+)", build)
-    check(f"Containerfile builds Package.swift's executable product ({products}) in release, static stdlib",
+    check(f"Containerfile builds Package.swift's executable product ({', '.join(products)}) in release, static stdlib",
           product is not None and product.group(1) in products and "-c release" in build and "--static-swift-stdlib" in build)
     binary_name = product.group(1) if product else "?"
     copy = next((line.split() for line in lines if line.startswith("COPY --from=build")), [])
