@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 // dnstrail: a packet-level DNS traffic tracer. One target per pipeline stage:
 // CPcap/CZlib (C libraries) → Capture → PacketDecoding → Reassembly → DNSWire → Transactions
-// → Pipeline (wires the stages) → Reports → dnstrail (thin CLI).
+// → Pipeline (wires the stages) → Reports → Live (live sessions) → dnstrail (thin CLI).
 import PackageDescription
 
 
@@ -62,8 +62,14 @@ let package = Package(
             "WireCore", "PacketDecoding", "DNSWire", "Transactions", "Pipeline", "Diagnosis", "Attribution",
             "Capture", "Evidence",
         ]),
+        // `dnstrail live`: the capture loop, the event stream with FINDING lines, the status
+        // line, --pods reloads, and the observer hook (LiveObserver) for metrics and triggers.
+        .target(name: "Live", dependencies: [
+            "WireCore", "Capture", "PacketDecoding", "Transactions", "Pipeline", "Diagnosis", "Attribution",
+            "Reports", "Evidence", "DNSWire",
+        ]),
         .executableTarget(name: "dnstrail", dependencies: [
-            "Pipeline", "Reports", "Capture", "Diagnosis", "Attribution", "PacketDecoding", "Evidence",
+            "Live", "Pipeline", "Reports", "Capture", "Diagnosis", "Attribution", "PacketDecoding", "Evidence",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Shared by the test targets: where the public captures are, running a program.
@@ -77,7 +83,10 @@ let package = Package(
         .testTarget(name: "EvidenceTests", dependencies: ["DNSTrailTestSupport", "Evidence", "WireCore"]),
         .testTarget(name: "CaptureTests", dependencies: ["DNSTrailTestSupport", "Capture", "PacketDecoding", "WireCore"]),
         .testTarget(name: "TransactionsTests", dependencies: ["Transactions", "PacketDecoding", "DNSWire", "WireCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["DNSTrailTestSupport", "Pipeline", "Reports", "Capture", "Transactions", "Diagnosis", "Attribution", "DNSWire"],
+        .testTarget(name: "LiveTests", dependencies: [
+            "Live", "Pipeline", "Reports", "Transactions", "Diagnosis", "Attribution", "PacketDecoding", "DNSWire", "WireCore",
+        ]),
+        .testTarget(name: "EndToEndTests", dependencies: ["DNSTrailTestSupport", "Live", "Pipeline", "Reports", "Capture", "Transactions", "Diagnosis", "Attribution", "DNSWire"],
                     exclude: ["Golden"]),
         // Minimized crash reproducers found by the fuzz targets in Fuzz/, one named test each.
         .testTarget(name: "FuzzRegressionTests", dependencies: ["DNSWire", "PacketDecoding", "Reassembly", "WireCore", "Pipeline"],

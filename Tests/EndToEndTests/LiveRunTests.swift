@@ -1,7 +1,8 @@
 import DNSTrailTestSupport
 import Foundation
 import Glibc
-@testable import Pipeline
+@testable import Live
+import Pipeline
 import Testing
 import Transactions
 import WireCore
@@ -150,20 +151,20 @@ struct LiveRunTests {
         var transactions: [Transaction] = []
         var notices: [String] = []
         let result = try runLive(
-            interface: "any", filter: nil, duration: 30, options: options,
-            status: { _ in
-                guard !sent else { return }
-                sent = true
-                Thread { Self.sendQuery(id: 0x1111) }.start()
-            },
-            notice: { notices.append($0) },
-            emit: { transaction in
-                transactions.append(transaction)
-                guard transaction.id == 0x1111, transaction.server.port == Self.port, !stopping else { return }
-                stopping = true
-                // kill(2), not raise(3): the test runner's thread may block SIGINT.
-                Thread { Self.sendQuery(id: 0x2222) { kill(getpid(), SIGINT) } }.start()
-            })
+            interface: "any", filter: nil, duration: 30, options: options, hooks: LiveHooks(
+                closed: { transaction in
+                    transactions.append(transaction)
+                    guard transaction.id == 0x1111, transaction.server.port == Self.port, !stopping else { return }
+                    stopping = true
+                    // kill(2), not raise(3): the test runner's thread may block SIGINT.
+                    Thread { Self.sendQuery(id: 0x2222) { kill(getpid(), SIGINT) } }.start()
+                },
+                status: { _ in
+                    guard !sent else { return }
+                    sent = true
+                    Thread { Self.sendQuery(id: 0x1111) }.start()
+                },
+                notice: { notices.append($0) }))
         let live = try #require(result.live)
         #expect(live.stoppedBy == "signal")
         #expect(live.failure == nil)
@@ -205,17 +206,17 @@ struct LiveRunTests {
         // SIGINT. The drain's first notice: the second. (kill(2), not raise(3): the test
         // runner's thread may block SIGINT; the process-wide signal reaches runLive's handler.)
         let result = try runLive(
-            interface: "lo", filter: nil, duration: 10, options: options,
-            status: { _ in
-                statusLines += 1
-                if statusLines == 1 { Thread { Self.sendQuery(id: 0x3333, port: silentPort) }.start() }
-                if statusLines == 2 { kill(getpid(), SIGINT) }
-            },
-            notice: { text in
-                notices.append(text)
-                if notices.count == 1 { kill(getpid(), SIGINT) }
-            },
-            emit: { transactions.append($0) })
+            interface: "lo", filter: nil, duration: 10, options: options, hooks: LiveHooks(
+                closed: { transactions.append($0) },
+                status: { _ in
+                    statusLines += 1
+                    if statusLines == 1 { Thread { Self.sendQuery(id: 0x3333, port: silentPort) }.start() }
+                    if statusLines == 2 { kill(getpid(), SIGINT) }
+                },
+                notice: { text in
+                    notices.append(text)
+                    if notices.count == 1 { kill(getpid(), SIGINT) }
+                }))
         let live = try #require(result.live)
         #expect(live.stoppedBy == "signal")
         let drain = try #require(live.drain)
