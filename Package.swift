@@ -85,6 +85,7 @@ let package = Package(
         .testTarget(name: "TransactionsTests", dependencies: ["Transactions", "PacketDecoding", "DNSWire", "WireCore"]),
         .testTarget(name: "LiveTests", dependencies: [
             "Live", "Pipeline", "Reports", "Transactions", "Diagnosis", "Attribution", "PacketDecoding", "DNSWire", "WireCore",
+            "Capture",
         ]),
         .testTarget(name: "EndToEndTests", dependencies: ["DNSTrailTestSupport", "Live", "Pipeline", "Reports", "Capture", "Transactions", "Diagnosis", "Attribution", "DNSWire"],
                     exclude: ["Golden"]),

@@ -36,11 +36,12 @@ extension Transaction {
 
 /// The human event line: one aligned line per transaction, at most `width` (100) columns:
 ///
-///     TIME         OUTCOME    SOURCE               SERVER           TR  NAME TYPE            AT RESULT
-///     00:24:15.043 unanswered payments/checkout-…q 10.96.0.10:53    udp kubernetes.defa… A  2 -
+///     TIME         OUTCOME    SOURCE               SERVER          TR  NAME TYPE               AT RESULT
+///     00:24:15.043 unanswered payments/c…6f5-x2xkq 10.96.0.10      udp kubernetes…ter.local. A  2 -
 ///
 /// Time (UTC, of the first attempt), outcome (the NDJSON word), source (`namespace/pod`
-/// when `--pods` knows it, else ip:port), server, transport, name and type, attempts, and
+/// when `--pods` knows it, else ip:port), server (ip, with `:port` unless 53), transport,
+/// name and type (a long name cut in the middle, the type kept whole), attempts, and
 /// the result: the rcode when it is not NOERROR, else the latency (`-` without an answer);
 /// `icmp T/C` when rejected, `tcp nosyn`, `tcp reset`, `tcp icmp` or `tcp -` when the
 /// TCP fallback failed (no SYN-ACK, reset, rejected, unanswered). Fields longer than
@@ -48,7 +49,7 @@ extension Transaction {
 public struct EventLineFormatter {
     public static let width = 100
     /// Column widths, in order: time, outcome, source, server, transport, name, attempts.
-    static let columns = [12, 10, 20, 16, 3, 21, 2]
+    static let columns = [12, 10, 20, 15, 3, 23, 2]
 
     public var directory: ClusterDirectory
 
@@ -71,8 +72,14 @@ public struct EventLineFormatter {
             source = transaction.client.description
         }
         var name = transaction.qname ?? "-"
-        if let type = transaction.question?.type { name += " \(type)" }
-        return Self.align([time, transaction.outcome.rawValue, source, transaction.server.description,
+        if let type = transaction.question?.type {
+            // The type is kept whole; a long name is cut in the middle to make room for it.
+            let text = " \(type)"
+            name = Self.middleCut(name, to: max(2, Self.columns[5] - text.count)) + text
+        }
+        // The server without its port when it is 53 (the column is narrow; other ports show).
+        let server = transaction.server.port == 53 ? transaction.server.ip.description : transaction.server.description
+        return Self.align([time, transaction.outcome.rawValue, source, server,
                            transaction.transport.description, name, String(transaction.attemptCount)],
                           result: Self.result(transaction), rightAligned: [6])
     }
