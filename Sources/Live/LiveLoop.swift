@@ -47,6 +47,17 @@ public struct LiveStatus: Sendable {
     }
 }
 
+/// Unblocks SIGINT, SIGTERM and SIGHUP on the calling thread. A blocked signal mask is
+/// inherited across exec: a `dnstrail live` started by a parent that blocks SIGINT (a test
+/// runner's thread, some supervisors) could otherwise never be stopped. For the process's
+/// main thread at start; in-process callers (tests) leave their threads as they are.
+public func unblockLiveSignals() {
+    var handled = sigset_t()
+    sigemptyset(&handled)
+    for number in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&handled, number) }
+    pthread_sigmask(SIG_UNBLOCK, &handled, nil)
+}
+
 /// How long a live capture goes on after a stop while queries are in flight: the slowest
 /// answer seen in this run plus 20 % and 50 ms, at least 100 ms, at most 2 s.
 public func liveDrainLimit(slowestAnswer: Duration?) -> Duration {

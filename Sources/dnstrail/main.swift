@@ -248,6 +248,7 @@ struct Live: ParsableCommand {
         configuration.podFiles = analysis.podFiles
         configuration.dnsServers = analysis.dnsServers.compactMap(IPAddress.init)
         configuration.givenInterfaceNames = try analysis.interfaceNames()
+        unblockLiveSignals()
         let output = OutputBuffer()
         let session = LiveSession(configuration: configuration, directory: try analysis.directory(), output: output,
                                   bundle: bundle)
