@@ -1,8 +1,11 @@
 import DNSTrailTestSupport
+import Attribution
+import Capture
 import Foundation
 import Glibc
 @testable import Live
 import Pipeline
+import Reports
 import Testing
 import Transactions
 import WireCore
@@ -313,6 +316,62 @@ struct LiveRunTests {
         }
         let rest = String(decoding: runs[1].output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(rest.contains("stopped by signal") && rest.contains("Unanswered queries by source"), "\(rest)")
+    }
+
+    /// What a LiveObserver (the --metrics hook) records.
+    final class Recorder: LiveObserver {
+        var closed: [Transaction] = []
+        var expired: [Transaction] = []
+        var statuses: [LiveStatus] = []
+        var frames = 0
+        var onStatus: (Int) -> Void = { _ in }
+
+        func captured(frame: CapturedFrame, linkType: LinkType, snapshotLength: Int) { frames += 1 }
+        func transactionClosed(_ transaction: Transaction) { closed.append(transaction) }
+        func queryExpired(_ transaction: Transaction) { expired.append(transaction) }
+        func statusTick(_ status: LiveStatus) {
+            statuses.append(status)
+            onStatus(statuses.count)
+        }
+    }
+
+    /// Issue 9: an observer sees a session without touching its loop: the frame, the query
+    /// at its deadline, the same transaction closed once at the stop, a status a second and
+    /// a final one; the human event line is on the session's output.
+    @Test(.enabled(if: geteuid() == 0, "live capture needs root"))
+    func observerSeesFramesExpiryClosingAndStatus() throws {
+        let silent = try Self.silentSocket()
+        defer { close(silent.descriptor) }
+        var configuration = LiveConfiguration(interface: "lo")
+        configuration.options.ports = [silent.port]
+        configuration.options.timeout = .seconds(1)
+        configuration.duration = 4
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        defer { close(ends[0]) }
+        let output = OutputBuffer(descriptor: ends[1], closeWhenDone: true)
+        let session = LiveSession(configuration: configuration, directory: ClusterDirectory(), output: output,
+                                  errorDescriptor: open("/dev/null", O_WRONLY), statusOnTerminal: false)
+        let recorder = Recorder()
+        recorder.onStatus = { count in
+            if count == 1 { Thread { Self.sendQuery(id: 0x5555, port: silent.port) }.start() }
+        }
+        session.add(recorder)
+        let report = try session.run()
+        output.close()
+        let ours = recorder.expired.filter { $0.id == 0x5555 }
+        #expect(ours.count == 1 && ours.first?.outcome == .unanswered)
+        #expect(recorder.closed.filter { $0.id == 0x5555 }.map(\.outcome) == [.unanswered])
+        #expect(recorder.frames >= 1)
+        #expect(recorder.statuses.count >= 3)
+        #expect(recorder.statuses.last?.isFinal == true)
+        #expect(recorder.statuses.filter(\.isFinal).count == 1)
+        #expect(report.figures.unanswered == 1)
+        var text = [UInt8](repeating: 0, count: 8_192)
+        let count = read(ends[0], &text, text.count)
+        let lines = String(decoding: text[0..<max(0, count)], as: UTF8.self)
+        #expect(lines.hasPrefix("TIME "), "\(lines)")
+        #expect(lines.contains(" unanswered 127.0.0.1:"), "\(lines)")
     }
 
     /// Issue 9: SIGHUP reaches the session (to re-read --pods) and does not stop the capture.
