@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 // dnstrail: a packet-level DNS traffic tracer. One target per pipeline stage:
 // CPcap/CZlib (C libraries) → Capture → PacketDecoding → Reassembly → DNSWire → Transactions
-// → Pipeline (wires the stages) → Reports → dnstrail (thin CLI).
+// → Pipeline (wires the stages) → Reports → Live (live sessions) → dnstrail (thin CLI).
 import PackageDescription
 
 
@@ -65,8 +65,14 @@ let package = Package(
             "WireCore", "PacketDecoding", "DNSWire", "Transactions", "Pipeline", "Diagnosis", "Attribution",
             "Capture", "Evidence",
         ]),
+        // `dnstrail live`: the capture loop, the event stream with FINDING lines, the status
+        // line, --pods reloads, and the observer hook (LiveObserver) for metrics and triggers.
+        .target(name: "Live", dependencies: [
+            "WireCore", "Capture", "PacketDecoding", "Transactions", "Pipeline", "Diagnosis", "Attribution",
+            "Reports", "Evidence", "DNSWire", "DNSMetrics",
+        ]),
         .executableTarget(name: "dnstrail", dependencies: [
-            "Pipeline", "Reports", "Capture", "Diagnosis", "Attribution", "PacketDecoding", "Evidence",
+            "Live", "DNSMetrics", "Pipeline", "Reports", "Capture", "Diagnosis", "Attribution", "PacketDecoding", "Evidence",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Prometheus metrics of a live run (`live --metrics`) and the HTTP server for /metrics.
@@ -93,7 +99,11 @@ let package = Package(
         .testTarget(name: "EvidenceTests", dependencies: ["DNSTrailTestSupport", "Evidence", "WireCore"]),
         .testTarget(name: "CaptureTests", dependencies: ["DNSTrailTestSupport", "Capture", "PacketDecoding", "WireCore"]),
         .testTarget(name: "TransactionsTests", dependencies: ["Transactions", "PacketDecoding", "DNSWire", "WireCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["DNSTrailTestSupport", "Pipeline", "Reports", "Capture", "Transactions", "Diagnosis", "Attribution", "DNSWire"],
+        .testTarget(name: "LiveTests", dependencies: [
+            "Live", "Pipeline", "Reports", "Transactions", "Diagnosis", "Attribution", "PacketDecoding", "DNSWire", "WireCore",
+            "Capture",
+        ]),
+        .testTarget(name: "EndToEndTests", dependencies: ["DNSTrailTestSupport", "Live", "Pipeline", "Reports", "Capture", "Transactions", "Diagnosis", "Attribution", "DNSWire"],
                     exclude: ["Golden"]),
         .testTarget(name: "DNSMetricsTests", dependencies: [
             "DNSMetrics", "DNSTrailTestSupport", "Pipeline", "Reports", "Transactions", "Diagnosis", "Attribution",

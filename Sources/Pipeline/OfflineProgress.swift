@@ -53,8 +53,8 @@ struct ProgressTracker {
 
     let total: Int64?
     let report: (OfflineProgress) -> Void
-    private let start = wallClock()
-    private var last = wallClock()
+    private let start = monotonicClock()
+    private var last = monotonicClock()
     /// Stored bytes of the inputs already read to their end.
     private var finishedBytes: Int64 = 0
 
@@ -64,7 +64,7 @@ struct ProgressTracker {
     }
 
     mutating func tick(frames: Int, current: OfflineCapture) {
-        let now = wallClock()
+        let now = monotonicClock()
         guard now - last >= Self.interval else { return }
         last = now
         report(OfflineProgress(bytesRead: finishedBytes + (current.storedBytesRead ?? 0), totalBytes: total, frames: frames,
@@ -75,6 +75,6 @@ struct ProgressTracker {
 
     func end(frames: Int) {
         report(OfflineProgress(bytesRead: total ?? finishedBytes, totalBytes: total, frames: frames,
-                               elapsed: wallClock() - start, isFinal: true))
+                               elapsed: monotonicClock() - start, isFinal: true))
     }
 }

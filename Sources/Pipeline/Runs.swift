@@ -1,9 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Capture
 import Reassembly
-import Synchronization
 import Transactions
 import WireCore
 
@@ -45,7 +41,7 @@ public struct ReassemblySummary: Sendable, Equatable {
 
     public init() {}
 
-    init(fragments: FragmentStatistics, tcp: TCPStatistics) {
+    public init(fragments: FragmentStatistics, tcp: TCPStatistics) {
         self.fragments = fragments.fragments
         datagramsCompleted = fragments.completed
         incompleteFragmentSets = fragments.incompleteExpired + fragments.incompleteAtEnd
@@ -70,6 +66,17 @@ public struct LiveSummary: Sendable, Equatable {
     public var failure: String?
     /// How long the capture went on after the stop for queries still in flight, if it did.
     public var drain: LiveDrain?
+
+    public init(interface: String, filter: String, linkType: String, kernel: CaptureStatistics?, stoppedBy: String,
+                failure: String?, drain: LiveDrain?) {
+        self.interface = interface
+        self.filter = filter
+        self.linkType = linkType
+        self.kernel = kernel
+        self.stoppedBy = stoppedBy
+        self.failure = failure
+        self.drain = drain
+    }
 }
 
 /// The drain after a live stop: the capture goes on briefly so that answers to the queries
@@ -84,6 +91,13 @@ public struct LiveDrain: Sendable, Equatable {
     public var lasted: Duration
     /// True when a second SIGINT/SIGTERM ended it.
     public var skipped: Bool
+
+    public init(pendingAtStop: Int, limit: Duration, lasted: Duration, skipped: Bool) {
+        self.pendingAtStop = pendingAtStop
+        self.limit = limit
+        self.lasted = lasted
+        self.skipped = skipped
+    }
 }
 
 /// Analyses capture files in the order of their first packet, so a rotated capture given
@@ -195,196 +209,4 @@ public func orderByFirstPacket(_ inputs: [CapturePath]) throws(CaptureError) -> 
         return left == right ? $0 < $1 : left < right
     }
     return order.map { ordered[$0] }
-}
-
-/// SIGINT/SIGTERM received during a live run (the first stops, the second skips the
-/// drain); checked between reads.
-private let stopSignals = Atomic<Int>(0)
-
-/// Status of a running live capture, for the one-line display.
-public struct LiveStatus: Sendable {
-    public var elapsed: Double
-    public var frames: Int
-    /// Transactions so far, counted as the report counts them: closed ones plus the
-    /// queries still waiting for an answer.
-    public var transactions: Int
-    public var answered: Int
-    /// Closed as unanswered or rejected (a query becomes unanswered only `--timeout`
-    /// after its last attempt: until then it is `waiting`), counting those past their
-    /// deadline still held for a late answer.
-    public var unanswered: Int
-    /// Queries outstanding: sent, not yet answered, not yet timed out.
-    public var waiting: Int
-    public var kernel: CaptureStatistics?
-}
-
-/// How long a live capture goes on after a stop while queries are in flight: the slowest
-/// answer seen in this run plus 20 % and 50 ms, at least 100 ms, at most 2 s.
-public func liveDrainLimit(slowestAnswer: Duration?) -> Duration {
-    let slowest = slowestAnswer?.nanoseconds ?? 0
-    let wanted = slowest / 5 * 6 + 50_000_000
-    return Duration(nanoseconds: min(2_000_000_000, max(100_000_000, wanted)))
-}
-
-/// Remembers the names of the Linux cooked v2 interface indexes seen in a live capture,
-/// looked up once per index when it first appears (a name seen once is kept even if the
-/// interface is deleted later). At most `maximumIndexes` indexes are looked up; the rest
-/// are counted in `notLookedUp`.
-struct InterfaceNamer {
-    static let maximumIndexes = 65_536
-    private(set) var names: [Int32: String] = [:]
-    private var looked: Set<Int32> = []
-    private(set) var notLookedUp = 0
-
-    /// Looks up the interface of a Linux cooked v2 frame (LINKTYPE_LINUX_SLL2: the index is
-    /// bytes 4–7 of its header, big-endian) the first time its index appears.
-    mutating func observe(_ bytes: UnsafeRawBufferPointer, linkType: LinkType) {
-        guard linkType == .linuxSLL2, bytes.count >= 8 else { return }
-        var index: Int32 = 0
-        for offset in 4..<8 { index = index << 8 | Int32(bytes[offset]) }
-        guard !looked.contains(index) else { return }
-        guard looked.count < InterfaceNamer.maximumIndexes else {
-            notLookedUp += 1
-            return
-        }
-        looked.insert(index)
-        if let name = interfaceName(index: index) { names[index] = name }
-    }
-}
-
-/// The name of interface `index` in this network namespace, or nil if there is none.
-func interfaceName(index: Int32) -> String? {
-    guard index > 0 else { return nil }
-    return withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(IF_NAMESIZE) + 1) { buffer in
-        buffer.initialize(repeating: 0)
-        guard let base = buffer.baseAddress, if_indextoname(UInt32(index), base) != nil else { return nil }
-        return String(cString: base)
-    }
-}
-
-/// Captures live until `duration` (wall clock) elapses, SIGINT/SIGTERM arrives or the
-/// capture fails (the interface went away), then closes outstanding queries and returns.
-///
-/// On a stop by duration or signal with queries still pending, the capture goes on for a
-/// drain (`liveDrainLimit`, ended as soon as nothing is pending, or by a second signal),
-/// so answers in flight are not reported as unanswered. `status` is called about once a
-/// second; `notice` gets one-line messages about the drain. Without `filter`, the default
-/// filter is built for the interface's link type. `record`, when given, sees every
-/// captured frame first (to keep the capture for an evidence bundle).
-public func runLive(
-    interface: String, filter: String?, duration: Double?, options: AnalysisOptions,
-    record: ((CapturedFrame, LinkType, Int) -> Void)? = nil,
-    status: (LiveStatus) -> Void, notice: (String) -> Void = { _ in }, emit: (Transaction) -> Void
-) throws(CaptureError) -> RunResult {
-    let capture = if let filter {
-        try LiveCapture(interface: interface, filter: filter)
-    } else {
-        try LiveCapture(interface: interface, dnsPorts: options.ports)
-    }
-    stopSignals.store(0, ordering: .relaxed)
-    signal(SIGINT) { _ in stopSignals.add(1, ordering: .relaxed) }
-    signal(SIGTERM) { _ in stopSignals.add(1, ordering: .relaxed) }
-    defer {
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
-    }
-    var analyzer = Analyzer(options: options)
-    var namer = InterfaceNamer()
-    let start = wallClock()
-    var lastStatus = start
-    var frameNumber = 0
-    var stoppedBy: String?
-    var failure: CaptureError?
-    var closed = 0
-    var slowestAnswer: Duration?
-    // Set once a stop came with queries pending: when it came, how long it may last.
-    var drainStart: Timestamp?
-    var drainLimit = Duration(nanoseconds: 0)
-    var drain: LiveDrain?
-    func observe(_ transaction: Transaction) {
-        closed += 1
-        if transaction.outcome == .answered, let latency = transaction.latency,
-           latency > (slowestAnswer ?? Duration(nanoseconds: .min)) {
-            slowestAnswer = latency
-        }
-        emit(transaction)
-    }
-    func currentStatus(_ now: Timestamp) -> LiveStatus {
-        let engine = analyzer.engine.statistics
-        let waiting = analyzer.engine.pendingCount
-        let expired = analyzer.engine.expiredCount
-        return LiveStatus(elapsed: (now - start).seconds, frames: analyzer.packets.frames,
-                          transactions: closed + waiting + expired, answered: engine.answered,
-                          unanswered: engine.unanswered + engine.rejected + expired, waiting: waiting,
-                          kernel: capture.statistics())
-    }
-    capturing: while true {
-        let now = wallClock()
-        let signals = stopSignals.load(ordering: .relaxed)
-        if let started = drainStart {
-            let pending = analyzer.engine.pendingCount
-            if pending == 0 || signals >= 2 || now - started >= drainLimit {
-                drain = LiveDrain(pendingAtStop: drain?.pendingAtStop ?? 0, limit: drainLimit,
-                                  lasted: now - started, skipped: pending > 0 && signals >= 2)
-                if pending > 0 && signals >= 2 {
-                    notice("second signal: stopping now, \(pending) \(pending == 1 ? "query" : "queries") still in flight")
-                }
-                break capturing
-            }
-        } else {
-            if signals >= 1 {
-                stoppedBy = "signal"
-            } else if let duration, (now - start).seconds >= duration {
-                stoppedBy = "duration"
-            }
-            if stoppedBy != nil {
-                let pending = analyzer.engine.pendingCount
-                guard pending > 0, signals < 2 else { break capturing }
-                drainStart = now
-                drainLimit = liveDrainLimit(slowestAnswer: slowestAnswer)
-                drain = LiveDrain(pendingAtStop: pending, limit: drainLimit, lasted: Duration(nanoseconds: 0), skipped: false)
-                notice("stopping: waiting up to \(Int(drainLimit.milliseconds.rounded())) ms for \(pending) "
-                       + "\(pending == 1 ? "query" : "queries") in flight (interrupt again to stop now)")
-            }
-        }
-        switch capture.next() {
-        case .frame(let frame):
-            frameNumber += 1
-            record?(frame, capture.linkType, capture.snapshotLength)
-            namer.observe(frame.bytes, linkType: frame.linkType)
-            analyzer.process(frame: frameNumber, time: frame.timestamp, bytes: frame.bytes,
-                             originalLength: frame.originalLength, linkType: frame.linkType, emit: observe)
-        case .timeout:
-            analyzer.advanceIdle(to: now, emit: observe)
-        case .end, .damaged:
-            failure = capture.failure
-            if case .interfaceWentAway? = failure {
-                stoppedBy = "interface-gone"
-            } else {
-                stoppedBy = failure == nil ? "end" : "error"
-            }
-            break capturing
-        }
-        if (now - lastStatus).seconds >= 1 {
-            lastStatus = now
-            status(currentStatus(now))
-        }
-    }
-    let kernel = capture.statistics()
-    analyzer.finish(emit: observe)
-    var result = RunResult()
-    result.packets = analyzer.packets
-    result.engine = analyzer.engine.statistics
-    result.reassembly = ReassemblySummary(fragments: analyzer.fragments.statistics, tcp: analyzer.streams.statistics)
-    result.interfaceNames = namer.names
-    result.live = LiveSummary(interface: interface, filter: capture.filter, linkType: capture.linkType.description,
-                              kernel: kernel, stoppedBy: stoppedBy ?? "signal", failure: failure?.description, drain: drain)
-    return result
-}
-
-/// The system clock, used only to pace a live capture and its status line.
-func wallClock() -> Timestamp {
-    var spec = timespec()
-    clock_gettime(CLOCK_REALTIME, &spec)
-    return Timestamp(seconds: Int64(spec.tv_sec), nanoseconds: Int64(spec.tv_nsec))
 }

@@ -1,9 +1,11 @@
 import ArgumentParser
 import Attribution
 import Capture
+import DNSMetrics
 import Diagnosis
 import Evidence
 import Foundation
+import Live
 import PacketDecoding
 import Pipeline
 import Reports
@@ -199,11 +201,16 @@ struct Analyze: ParsableCommand {
 
 struct Live: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Capture live (needs root or CAP_NET_RAW) and report when stopped.",
+        abstract: "Capture live (needs root or CAP_NET_RAW): failures as they happen, the report when stopped.",
         discussion: """
-            Prints a status line every second on standard error; the report comes on \
-            --duration expiry or on Ctrl-C / SIGTERM. The kernel's drop counts are part of \
-            the report: drops mean some "unanswered" queries may have been answered.
+            Standard output: each transaction that ends badly (unanswered at its deadline, \
+            rejected, late, error rcodes, failed TCP) as one line as it happens, FINDING lines \
+            when a finding is established or changes, then the report (--format ndjson: one \
+            line per transaction as it closes, flushed; json: the report only). Runs until \
+            --duration or Ctrl-C / SIGTERM. Status on standard error: redrawn every second on \
+            a terminal, else every 10 s. --pods files are re-read when they change and on \
+            SIGHUP. The kernel's drop counts are part of the report: drops mean some \
+            "unanswered" queries may have been answered.
             """)
 
     @Option(name: [.customShort("i"), .long], help: "Interface to capture on, or 'any'.")
@@ -212,50 +219,72 @@ struct Live: ParsableCommand {
     @Option(help: "BPF filter. Default: DNS on the DNS ports, IP fragments, ICMP unreachables, overlays carrying DNS, also in VLAN tags.")
     var filter: String?
 
-    @Option(help: "Stop after this many seconds.")
+    @Option(help: "Stop after this many seconds (default: run until SIGINT or SIGTERM).")
     var duration: Double?
+
+    @Option(help: ArgumentHelp(
+        "Transactions the event stream writes: failures (default in human format) or all (default with --format ndjson).",
+        valueName: "failures|all"))
+    var show: EventSelection?
 
     @Option(help: ArgumentHelp("Also write an evidence bundle to this (new or empty) directory.", valueName: "dir"))
     var export: String?
+
+    @Option(help: ArgumentHelp(
+        "Serve Prometheus metrics at http://ADDR:PORT/metrics while capturing (127.0.0.1:9153, [::1]:9153, :9153 for all).",
+        valueName: "addr:port"))
+    var metrics: String?
 
     @OptionGroup var analysis: AnalysisArguments
 
     func validate() throws {
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
+        if let metrics, MetricsAddress(metrics) == nil {
+            throw ValidationError("--metrics '\(metrics)' is not ADDR:PORT (127.0.0.1:9153, [::1]:9153, :9153)")
+        }
     }
 
     func run() throws {
-        let options = analysis.options
-        let interactive = isatty(2) != 0
         let bundle = try export.map(openBundle)
         var bundleFinished = false
         // A failed run takes back what it wrote of the bundle, so the same --export works next time.
         defer { if !bundleFinished { bundle?.discard() } }
-        // Names looked up live win; a file given with --interface-names fills the gaps (an
-        // interface gone before its first packet was captured).
-        let givenInterfaceNames = try analysis.interfaceNames()
-        let report = try analysis.report(print: true, bundle: bundle) { emit throws(CaptureError) in
-            var result = try runLive(
-                interface: interface, filter: filter, duration: duration, options: options,
-                record: bundle.map { bundle in
-                    { frame, linkType, snapshotLength in
-                        bundle.recordLiveFrame(frame, linkType: linkType, snapshotLength: snapshotLength, interface: interface)
-                    }
-                },
-                status: { status in
-                    // Transactions as the report counts them; `waiting`: not yet answered nor timed out.
-                    var line = "\(Int(status.elapsed)) s  frames \(status.frames)  transactions \(status.transactions)"
-                        + "  answered \(status.answered)  unanswered \(status.unanswered)  waiting \(status.waiting)"
-                    if let kernel = status.kernel { line += "  drops \(kernel.dropped)" }
-                    printError(interactive ? "\r" + terminalLine(line) + "\u{1B}[K" : "dnstrail: " + line,
-                               terminator: interactive ? "" : "\n")
-                },
-                notice: { printError((interactive ? "\r\u{1B}[K" : "") + "dnstrail: " + $0) }, emit: emit)
-            if interactive { printError("") }
-            if let failure = result.live?.failure { printError("dnstrail: \(failure)") }
-            result.interfaceNames.merge(givenInterfaceNames) { live, _ in live }
-            return result
+        var configuration = LiveConfiguration(interface: interface)
+        configuration.filter = filter
+        configuration.duration = duration
+        configuration.options = analysis.options
+        configuration.format = LiveFormat(rawValue: analysis.format.rawValue) ?? .human
+        configuration.show = show
+        configuration.podFiles = analysis.podFiles
+        configuration.dnsServers = analysis.dnsServers.compactMap(IPAddress.init)
+        configuration.givenInterfaceNames = try analysis.interfaceNames()
+        unblockLiveSignals()
+        let output = OutputBuffer()
+        let session = LiveSession(configuration: configuration, directory: try analysis.directory(), output: output,
+                                  bundle: bundle)
+        var metricsServer: MetricsServer?
+        defer { metricsServer?.stop() }
+        if let address = metrics.flatMap(MetricsAddress.init) {
+            do {
+                metricsServer = try session.serveMetrics(at: address, version: ToolInfo.version)
+            } catch {
+                printError("dnstrail: \(error)")
+                throw ExitCode(2)
+            }
         }
+        var report: Report
+        do {
+            report = try session.run()
+        } catch {
+            output.flush()
+            printError("dnstrail: \(error)")
+            throw ExitCode(2)
+        }
+        report.top = analysis.top
+        // The report after the events (a blank line between).
+        if analysis.format == .human && session.eventLines > 0 { output.writeLine("") }
+        analysis.printReport(report, to: output)
+        try checkOutput(output)
         if let bundle {
             try finishBundle { try bundle.finishLive(report: report, interface: interface, commandLine: CommandLine.arguments) }
             printError("dnstrail: evidence bundle written to \(bundle.directory.path)")
@@ -265,14 +294,9 @@ struct Live: ParsableCommand {
         if report.run.live?.failure != nil { throw ExitCode(2) }
         try analysis.exitForUnanswered(report)
     }
-
-    /// `line` cut to the terminal's width, so the carriage-return status stays on one line.
-    private func terminalLine(_ line: String) -> String {
-        var size = winsize()
-        guard ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 1, line.count >= Int(size.ws_col) else { return line }
-        return String(line.prefix(Int(size.ws_col) - 1))
-    }
 }
+
+extension EventSelection: ExpressibleByArgument {}
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,0 +1,266 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Capture
+import Pipeline
+import Synchronization
+import Transactions
+import WireCore
+
+/// SIGINT/SIGTERM received during a live run (the first stops, the second skips the
+/// drain); checked between reads.
+private let stopSignals = Atomic<Int>(0)
+/// SIGHUP received during a live run and not yet handled (re-read the `--pods` files).
+private let hangupSignals = Atomic<Int>(0)
+
+/// Counters of a running live capture, for the status line and for observers.
+public struct LiveStatus: Sendable {
+    public var elapsed: Double
+    public var frames: Int
+    /// Transactions so far, counted as the report counts them: closed ones plus the
+    /// queries still waiting for an answer.
+    public var transactions: Int
+    public var answered: Int
+    /// Closed as unanswered or rejected (a query becomes unanswered only `--timeout`
+    /// after its last attempt: until then it is `waiting`), counting those past their
+    /// deadline still held for a late answer.
+    public var unanswered: Int
+    /// Queries outstanding: sent, not yet answered, not yet timed out (in flight).
+    public var waiting: Int
+    /// Queries past their deadline held for a late answer (`TransactionEngine.lateWindow`).
+    public var heldForLateAnswer: Int
+    /// The kernel's counters (received, dropped for a full buffer, dropped by the interface).
+    public var kernel: CaptureStatistics?
+    /// Frames by what became of them, malformed DNS by reason (`packets.malformedDNS`).
+    public var packets: PacketStatistics
+    /// The pairing engine's counters: queries, responses, answered, late, unanswered, ...
+    public var engine: EngineStatistics
+    /// The last status, after the stop and the closing of every outstanding query.
+    public var isFinal = false
+
+    /// The one-line display: `12 s  frames 345  transactions 67  answered 60  unanswered 7  waiting 0  drops 0`.
+    public var line: String {
+        var line = "\(Int(elapsed)) s  frames \(frames)  transactions \(transactions)"
+            + "  answered \(answered)  unanswered \(unanswered)  waiting \(waiting)"
+        if let kernel { line += "  drops \(kernel.dropped)" }
+        return line
+    }
+}
+
+/// Unblocks SIGINT, SIGTERM and SIGHUP on the calling thread. A blocked signal mask is
+/// inherited across exec: a `dnstrail live` started by a parent that blocks SIGINT (a test
+/// runner's thread, some supervisors) could otherwise never be stopped. For the process's
+/// main thread at start; in-process callers (tests) leave their threads as they are.
+public func unblockLiveSignals() {
+    var handled = sigset_t()
+    sigemptyset(&handled)
+    for number in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&handled, number) }
+    pthread_sigmask(SIG_UNBLOCK, &handled, nil)
+}
+
+/// How long a live capture goes on after a stop while queries are in flight: the slowest
+/// answer seen in this run plus 20 % and 50 ms, at least 100 ms, at most 2 s.
+public func liveDrainLimit(slowestAnswer: Duration?) -> Duration {
+    let slowest = slowestAnswer?.nanoseconds ?? 0
+    let wanted = slowest / 5 * 6 + 50_000_000
+    return Duration(nanoseconds: min(2_000_000_000, max(100_000_000, wanted)))
+}
+
+/// What the capture loop calls as it runs, all on the capture thread, in capture order.
+public struct LiveHooks {
+    /// Every captured frame, before analysis (its bytes are valid only during the call).
+    public var frame: ((CapturedFrame, LinkType, Int) -> Void)?
+    /// Every transaction once, with its final outcome, in the order they close.
+    public var closed: (Transaction) -> Void
+    /// A query whose deadline just passed unanswered or rejected (`TransactionEngine.onExpiry`);
+    /// an unanswered one is handed to `closed` later, as `unanswered` or `late`.
+    public var expired: (Transaction) -> Void
+    /// About once a second (wall clock), and once after the stop (`isFinal`).
+    public var status: (LiveStatus) -> Void
+    /// After every read (a frame, or 100 ms of silence): for flushing and periodic work.
+    public var pass: (Timestamp) -> Void
+    /// SIGHUP arrived.
+    public var hangup: () -> Void
+    /// One-line messages (the drain, the interface gone).
+    public var notice: (String) -> Void
+
+    public init(
+        frame: ((CapturedFrame, LinkType, Int) -> Void)? = nil, closed: @escaping (Transaction) -> Void,
+        expired: @escaping (Transaction) -> Void = { _ in }, status: @escaping (LiveStatus) -> Void = { _ in },
+        pass: @escaping (Timestamp) -> Void = { _ in }, hangup: @escaping () -> Void = {},
+        notice: @escaping (String) -> Void = { _ in }
+    ) {
+        self.frame = frame
+        self.closed = closed
+        self.expired = expired
+        self.status = status
+        self.pass = pass
+        self.hangup = hangup
+        self.notice = notice
+    }
+}
+
+/// Remembers the names of the Linux cooked v2 interface indexes seen in a live capture,
+/// looked up once per index when it first appears (a name seen once is kept even if the
+/// interface is deleted later). At most `maximumIndexes` indexes are looked up; the rest
+/// are counted in `notLookedUp`.
+struct InterfaceNamer {
+    static let maximumIndexes = 65_536
+    private(set) var names: [Int32: String] = [:]
+    private var looked: Set<Int32> = []
+    private(set) var notLookedUp = 0
+
+    /// Looks up the interface of a Linux cooked v2 frame (LINKTYPE_LINUX_SLL2: the index is
+    /// bytes 4–7 of its header, big-endian) the first time its index appears.
+    mutating func observe(_ bytes: UnsafeRawBufferPointer, linkType: LinkType) {
+        guard linkType == .linuxSLL2, bytes.count >= 8 else { return }
+        var index: Int32 = 0
+        for offset in 4..<8 { index = index << 8 | Int32(bytes[offset]) }
+        guard !looked.contains(index) else { return }
+        guard looked.count < InterfaceNamer.maximumIndexes else {
+            notLookedUp += 1
+            return
+        }
+        looked.insert(index)
+        if let name = interfaceName(index: index) { names[index] = name }
+    }
+}
+
+/// The name of interface `index` in this network namespace, or nil if there is none.
+func interfaceName(index: Int32) -> String? {
+    guard index > 0 else { return nil }
+    return withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(IF_NAMESIZE) + 1) { buffer in
+        buffer.initialize(repeating: 0)
+        guard let base = buffer.baseAddress, if_indextoname(UInt32(index), base) != nil else { return nil }
+        return String(cString: base)
+    }
+}
+
+/// Captures live until `duration` (wall clock) elapses, SIGINT/SIGTERM arrives or the
+/// capture fails (the interface went away), then closes outstanding queries and returns.
+/// Without `duration` it runs until a signal: days, unattended.
+///
+/// On a stop by duration or signal with queries still pending, the capture goes on for a
+/// drain (`liveDrainLimit`, ended as soon as nothing is pending, or by a second signal),
+/// so answers in flight are not reported as unanswered. Without `filter`, the default
+/// filter is built for the interface's link type. `hooks` sees frames, closed and expired
+/// transactions, a status about once a second, every pass of the loop and SIGHUP.
+public func runLive(
+    interface: String, filter: String?, duration: Double?, options: AnalysisOptions, hooks: LiveHooks
+) throws(CaptureError) -> RunResult {
+    let capture = if let filter {
+        try LiveCapture(interface: interface, filter: filter)
+    } else {
+        try LiveCapture(interface: interface, dnsPorts: options.ports)
+    }
+    stopSignals.store(0, ordering: .relaxed)
+    hangupSignals.store(0, ordering: .relaxed)
+    signal(SIGINT) { _ in stopSignals.add(1, ordering: .relaxed) }
+    signal(SIGTERM) { _ in stopSignals.add(1, ordering: .relaxed) }
+    signal(SIGHUP) { _ in hangupSignals.add(1, ordering: .relaxed) }
+    defer {
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+        signal(SIGHUP, SIG_DFL)
+    }
+    var analyzer = Analyzer(options: options)
+    analyzer.onExpiry = hooks.expired
+    var namer = InterfaceNamer()
+    let start = wallClock()
+    var lastStatus = start
+    var frameNumber = 0
+    var stoppedBy: String?
+    var failure: CaptureError?
+    var closed = 0
+    var slowestAnswer: Duration?
+    // Set once a stop came with queries pending: when it came, how long it may last.
+    var drainStart: Timestamp?
+    var drainLimit = Duration(nanoseconds: 0)
+    var drain: LiveDrain?
+    let emit = hooks.closed
+    func observe(_ transaction: Transaction) {
+        closed += 1
+        if transaction.outcome == .answered, let latency = transaction.latency,
+           latency > (slowestAnswer ?? Duration(nanoseconds: .min)) {
+            slowestAnswer = latency
+        }
+        emit(transaction)
+    }
+    func currentStatus(_ now: Timestamp) -> LiveStatus {
+        let engine = analyzer.engine.statistics
+        let waiting = analyzer.engine.pendingCount
+        let expired = analyzer.engine.expiredCount
+        return LiveStatus(elapsed: (now - start).seconds, frames: analyzer.packets.frames,
+                          transactions: closed + waiting + expired, answered: engine.answered,
+                          unanswered: engine.unanswered + engine.rejected + expired, waiting: waiting,
+                          heldForLateAnswer: expired, kernel: capture.statistics(), packets: analyzer.packets,
+                          engine: engine)
+    }
+    capturing: while true {
+        let now = wallClock()
+        let signals = stopSignals.load(ordering: .relaxed)
+        if let started = drainStart {
+            let pending = analyzer.engine.pendingCount
+            if pending == 0 || signals >= 2 || now - started >= drainLimit {
+                drain = LiveDrain(pendingAtStop: drain?.pendingAtStop ?? 0, limit: drainLimit,
+                                  lasted: now - started, skipped: pending > 0 && signals >= 2)
+                if pending > 0 && signals >= 2 {
+                    hooks.notice("second signal: stopping now, \(pending) \(pending == 1 ? "query" : "queries") still in flight")
+                }
+                break capturing
+            }
+        } else {
+            if signals >= 1 {
+                stoppedBy = "signal"
+            } else if let duration, (now - start).seconds >= duration {
+                stoppedBy = "duration"
+            }
+            if stoppedBy != nil {
+                let pending = analyzer.engine.pendingCount
+                guard pending > 0, signals < 2 else { break capturing }
+                drainStart = now
+                drainLimit = liveDrainLimit(slowestAnswer: slowestAnswer)
+                drain = LiveDrain(pendingAtStop: pending, limit: drainLimit, lasted: Duration(nanoseconds: 0), skipped: false)
+                hooks.notice("stopping: waiting up to \(Int(drainLimit.milliseconds.rounded())) ms for \(pending) "
+                             + "\(pending == 1 ? "query" : "queries") in flight (interrupt again to stop now)")
+            }
+        }
+        if hangupSignals.exchange(0, ordering: .relaxed) > 0 { hooks.hangup() }
+        switch capture.next() {
+        case .frame(let frame):
+            frameNumber += 1
+            hooks.frame?(frame, capture.linkType, capture.snapshotLength)
+            namer.observe(frame.bytes, linkType: frame.linkType)
+            analyzer.process(frame: frameNumber, time: frame.timestamp, bytes: frame.bytes,
+                             originalLength: frame.originalLength, linkType: frame.linkType, emit: observe)
+        case .timeout:
+            analyzer.advanceIdle(to: now, emit: observe)
+        case .end, .damaged:
+            failure = capture.failure
+            if case .interfaceWentAway? = failure {
+                stoppedBy = "interface-gone"
+            } else {
+                stoppedBy = failure == nil ? "end" : "error"
+            }
+            break capturing
+        }
+        if (now - lastStatus).seconds >= 1 {
+            lastStatus = now
+            hooks.status(currentStatus(now))
+        }
+        hooks.pass(now)
+    }
+    let kernel = capture.statistics()
+    analyzer.finish(emit: observe)
+    var final = currentStatus(wallClock())
+    final.isFinal = true
+    hooks.status(final)
+    var result = RunResult()
+    result.packets = analyzer.packets
+    result.engine = analyzer.engine.statistics
+    result.reassembly = ReassemblySummary(fragments: analyzer.fragments.statistics, tcp: analyzer.streams.statistics)
+    result.interfaceNames = namer.names
+    result.live = LiveSummary(interface: interface, filter: capture.filter, linkType: capture.linkType.description,
+                              kernel: kernel, stoppedBy: stoppedBy ?? "signal", failure: failure?.description, drain: drain)
+    return result
+}
