@@ -12,6 +12,26 @@ import WireCore
 private let stopSignals = Atomic<Int>(0)
 /// SIGHUP received during a live run and not yet handled (re-read the `--pods` files).
 private let hangupSignals = Atomic<Int>(0)
+/// SIGINT/SIGTERM received after the capture ended, while the report is being written.
+private let finishingSignals = Atomic<Int>(0)
+
+/// Once the capture has ended: a SIGINT or SIGTERM (an impatient second Ctrl-C) no longer
+/// kills the process before the report is out; a second one after the capture ended does
+/// (`_exit`, 128 + the signal), for a report that cannot be written (stdout blocked).
+/// SIGHUP is ignored from then on.
+private func installFinishingHandlers() {
+    finishingSignals.store(0, ordering: .relaxed)
+    signal(SIGINT) { number in
+        if finishingSignals.add(1, ordering: .relaxed).newValue >= 2 { _exit(128 + number) }
+    }
+    signal(SIGTERM) { number in
+        if finishingSignals.add(1, ordering: .relaxed).newValue >= 2 { _exit(128 + number) }
+    }
+    signal(SIGHUP, SIG_IGN)
+}
+
+/// Signals received since the capture ended (for tests).
+var signalsWhileFinishing: Int { finishingSignals.load(ordering: .relaxed) }
 
 /// Counters of a running live capture, for the status line and for observers.
 public struct LiveStatus: Sendable {
@@ -158,11 +178,8 @@ public func runLive(
     signal(SIGINT) { _ in stopSignals.add(1, ordering: .relaxed) }
     signal(SIGTERM) { _ in stopSignals.add(1, ordering: .relaxed) }
     signal(SIGHUP) { _ in hangupSignals.add(1, ordering: .relaxed) }
-    defer {
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
-        signal(SIGHUP, SIG_DFL)
-    }
+    // The report comes after the capture: a signal then must not lose it.
+    defer { installFinishingHandlers() }
     var analyzer = Analyzer(options: options)
     analyzer.onExpiry = hooks.expired
     var namer = InterfaceNamer()

@@ -392,6 +392,22 @@ struct LiveRunTests {
         #expect(result.live?.stoppedBy == "signal")
     }
 
+    /// A Ctrl-C that comes after the capture ended (while the report is written) does not
+    /// kill the process: what was analysed is printed.
+    @Test(.enabled(if: geteuid() == 0, "live capture needs root"))
+    func aSignalAfterTheCaptureDoesNotLoseTheReport() throws {
+        _ = try runLive(interface: "lo", filter: nil, duration: 0.3, options: AnalysisOptions(),
+                        hooks: LiveHooks(closed: { _ in }, status: { _ in }))
+        kill(getpid(), SIGINT)
+        // Delivered to this (single) process at once; the handler only counts it.
+        var waited = 0
+        while signalsWhileFinishing == 0 && waited < 100 {
+            usleep(10_000)
+            waited += 1
+        }
+        #expect(signalsWhileFinishing == 1)
+    }
+
     /// Issue 15.8: port 0 is no DNS port.
     @Test func portZeroIsRejected() throws {
         let result = try runProcess(CLITests.binary, ["analyze", "captures/healthy.pcap", "--port", "0"], in: Paths.root)
