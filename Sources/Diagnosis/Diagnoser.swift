@@ -66,13 +66,13 @@ public struct Diagnoser {
             break
         }
         guard let slot = observations.add(transaction) else { return }
-        tcpBlocked.observe(transaction, source: slot, observations)
-        parallelQueryLoss.observe(transaction, source: slot, observations)
-        upstreamTimeout.observe(transaction, source: slot, observations)
-        lateAnswers.observe(transaction, source: slot, observations)
-        resolverThrottled.observe(transaction, source: slot, observations)
-        serverRefused.observe(transaction, source: slot, observations)
-        searchPath.observe(transaction, source: slot, observations)
+        tcpBlocked.observe(transaction, source: slot)
+        parallelQueryLoss.observe(transaction, source: slot)
+        upstreamTimeout.observe(transaction, source: slot)
+        lateAnswers.observe(transaction, source: slot)
+        resolverThrottled.observe(transaction, source: slot)
+        serverRefused.observe(transaction, source: slot)
+        searchPath.observe(transaction, source: slot)
     }
 
     /// The findings, most important kind first.
@@ -81,7 +81,8 @@ public struct Diagnoser {
             EgressBlockedRule(), PathLossRule(), NodeLocalBlockedRule(), BackendUnreachableRule(), tcpBlocked, parallelQueryLoss,
             upstreamTimeout, lateAnswers, resolverThrottled, serverRefused, searchPath, CaptureIncompleteRule(),
         ]
-        return rules.flatMap { $0.findings(observations, context) }.enumerated()
+        let observed = ObservedState(observations, context: context)
+        return rules.flatMap { $0.findings(observed, context) }.enumerated()
             .sorted { ($0.element.kind, $0.offset) < ($1.element.kind, $1.offset) }
             .map(\.element)
     }

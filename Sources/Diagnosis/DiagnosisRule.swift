@@ -9,11 +9,11 @@ protocol DiagnosisRule {
     /// The kind of every finding it makes.
     static var kind: FindingKind { get }
     /// Sees a closed transaction (not multicast, not in flight) of a tracked source (`slot`).
-    mutating func observe(_ transaction: Transaction, source slot: Int, _ observations: Observations)
+    mutating func observe(_ transaction: Transaction, source slot: Int)
     /// Its findings: none, one, or one per culprit (a server, a leg).
-    func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding]
+    func findings(_ observed: ObservedState, _ context: DiagnosisContext) -> [Finding]
 }
 
 extension DiagnosisRule {
-    mutating func observe(_ transaction: Transaction, source slot: Int, _ observations: Observations) {}
+    mutating func observe(_ transaction: Transaction, source slot: Int) {}
 }

@@ -227,10 +227,8 @@ struct Observations {
         return slot
     }
 
-    /// The state of a server address, if it answered anything.
-    func server(_ ip: IPAddress) -> ServerState? { serverIndex.slot(of: ip).map { serverStates[$0] } }
-
-    /// Sources and servers as dictionaries, for the findings (built once, at the end).
+    /// Sources and servers as dictionaries, for the findings (built once per diagnosis, in
+    /// `ObservedState`).
     var sources: [IPAddress: SourceState] {
         Dictionary(uniqueKeysWithValues: zip(sourceAddresses, sourceStates))
     }
@@ -271,5 +269,45 @@ struct Observations {
             }
         }
         return direct
+    }
+}
+
+/// What the rules read at the end, built once per diagnosis (the live stream diagnoses every
+/// few seconds): sources and servers by address, the addresses that answer as DNS servers,
+/// and the blinded sources egress-blocked and path-loss divide between them.
+struct ObservedState {
+    let sources: [IPAddress: Observations.SourceState]
+    let servers: [IPAddress: Observations.ServerState]
+    /// Addresses that answer others as DNS servers, and the backends that answered for them
+    /// (a CoreDNS pod behind the ClusterIP, a hostNetwork server's node address): their own
+    /// failing queries are upstream trouble, not a blinded pod.
+    let answering: Set<IPAddress>
+    /// Sources (not DNS servers, not only asking NodeLocal DNSCache) whose every query
+    /// failed, at least twice, while other sources got answers from the same server; sorted.
+    let blinded: [(IPAddress, Observations.SourceState)]
+
+    init(_ observations: Observations, context: DiagnosisContext) {
+        let sources = observations.sources
+        let servers = observations.servers
+        var answering: Set<IPAddress> = []
+        for (ip, server) in servers where server.answered > 0 {
+            answering.insert(ip)
+            answering.formUnion(server.answeredVia)
+        }
+        let cache = context.directory.nodeLocalDNSCacheAddresses
+        var blinded: [(IPAddress, Observations.SourceState)] = []
+        for (ip, source) in sources where !answering.contains(ip) {
+            guard source.counts.answered == 0, source.counts.failing >= 2 else { continue }
+            let usedServers = source.byServer.keys.filter { !cache.contains($0) }
+            guard !usedServers.isEmpty else { continue }
+            let othersAnswered = usedServers.contains { server in
+                servers[server]?.answeredSources.contains { $0 != ip } ?? false
+            }
+            if othersAnswered { blinded.append((ip, source)) }
+        }
+        self.sources = sources
+        self.servers = servers
+        self.answering = answering
+        self.blinded = blinded.sorted { $0.0 < $1.0 }
     }
 }

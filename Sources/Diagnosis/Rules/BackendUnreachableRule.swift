@@ -16,9 +16,9 @@ struct BackendUnreachableRule: DiagnosisRule {
         var frames: [Int]
     }
 
-    func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
+    func findings(_ observed: ObservedState, _ context: DiagnosisContext) -> [Finding] {
         var splits: [Split] = []
-        for (ip, source) in observations.sources where source.counts.answered > 0 {
+        for (ip, source) in observed.sources where source.counts.answered > 0 {
             let byBackend = source.byBackend
             for (key, counts) in byBackend where key.backend != key.server && counts.answered == 0 && counts.unanswered >= 2 {
                 guard let good = byBackend.filter({

@@ -2,10 +2,10 @@
 struct CaptureIncompleteRule: DiagnosisRule {
     static let kind = FindingKind.captureIncomplete
 
-    func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
+    func findings(_ observed: ObservedState, _ context: DiagnosisContext) -> [Finding] {
         guard context.isIncomplete || context.cutDNSMessages > 0 || context.damagedTCPDirections > 0
             || context.incompleteFragmentSets > 0 else { return [] }
-        let unanswered = observations.sourceStates.reduce(0) { $0 + $1.counts.unanswered }
+        let unanswered = observed.sources.values.reduce(0) { $0 + $1.counts.unanswered }
         var reasons: [String] = []
         if context.kernelDropped > 0 || context.interfaceDropped > 0 {
             reasons.append("the kernel dropped \(counted(Int(context.kernelDropped), "packet", "packets")) "

@@ -5,37 +5,16 @@ import PacketDecoding
 struct EgressBlockedRule: DiagnosisRule {
     static let kind = FindingKind.egressBlocked
 
-    func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
+    func findings(_ observed: ObservedState, _ context: DiagnosisContext) -> [Finding] {
         // Queries that left the node after its DNAT were not stopped by a policy on this
         // node: path-loss says where they died.
-        let blinded = Self.blindedSources(observations, context).filter { !$0.1.lostBeyondTheNode }
+        let blinded = observed.blinded.filter { !$0.1.lostBeyondTheNode }
         guard !blinded.isEmpty else { return [] }
-        return [finding(blinded, observations, context)]
-    }
-
-    /// Sources (not DNS servers, not only asking NodeLocal DNSCache) whose every query
-    /// failed, at least twice, while other sources got answers from the same server; sorted.
-    static func blindedSources(
-        _ observations: Observations, _ context: DiagnosisContext
-    ) -> [(IPAddress, Observations.SourceState)] {
-        let servers = observations.servers
-        let cache = context.directory.nodeLocalDNSCacheAddresses
-        let answering = Diagnoser.answeringAddresses(servers)
-        var blinded: [(IPAddress, Observations.SourceState)] = []
-        for (ip, source) in observations.sources where !answering.contains(ip) {
-            guard source.counts.answered == 0, source.counts.failing >= 2 else { continue }
-            let usedServers = source.byServer.keys.filter { !cache.contains($0) }
-            guard !usedServers.isEmpty else { continue }
-            let othersAnswered = usedServers.contains { server in
-                servers[server]?.answeredSources.contains { $0 != ip } ?? false
-            }
-            if othersAnswered { blinded.append((ip, source)) }
-        }
-        return blinded.sorted { $0.0 < $1.0 }
+        return [finding(blinded, observed, context)]
     }
 
     private func finding(
-        _ blinded: [(IPAddress, Observations.SourceState)], _ observations: Observations, _ context: DiagnosisContext
+        _ blinded: [(IPAddress, Observations.SourceState)], _ observed: ObservedState, _ context: DiagnosisContext
     ) -> Finding {
         let named = blinded.map { context.name($0.0) }
         let failing = blinded.reduce(0) { $0 + $1.1.counts.failing }
@@ -43,7 +22,7 @@ struct EgressBlockedRule: DiagnosisRule {
         let namespaces = Set(named.compactMap(\.namespace)).sorted()
         let rejections = blinded.flatMap { $0.1.rejections.keys }
         let otherAnswered = serverIPs.reduce(0) { total, server in
-            total + (observations.server(server)?.answeredSources.filter { ip in !blinded.contains { $0.0 == ip } }.count ?? 0)
+            total + (observed.servers[server]?.answeredSources.filter { ip in !blinded.contains { $0.0 == ip } }.count ?? 0)
         }
         let who = namespaces.isEmpty
             ? Diagnoser.listed(named.map(\.description))
@@ -86,19 +65,5 @@ struct EgressBlockedRule: DiagnosisRule {
                     - {protocol: TCP, port: 53}
                 """,
             frames: Array(blinded.flatMap(\.1.frames).prefix(10_000)))
-    }
-}
-
-extension Diagnoser {
-    /// Addresses that answer others as DNS servers, and the backends that answered for them
-    /// (a CoreDNS pod behind the ClusterIP, a hostNetwork server's node address): their own
-    /// failing queries are upstream trouble, not a blinded pod.
-    static func answeringAddresses(_ servers: [IPAddress: Observations.ServerState]) -> Set<IPAddress> {
-        var answering: Set<IPAddress> = []
-        for (ip, server) in servers where server.answered > 0 {
-            answering.insert(ip)
-            answering.formUnion(server.answeredVia)
-        }
-        return answering
     }
 }

@@ -27,19 +27,19 @@ struct LateAnswersRule: DiagnosisRule {
 
     private var servers: [IPAddress: LateServer] = [:]
 
-    mutating func observe(_ transaction: Transaction, source slot: Int, _ observations: Observations) {
+    mutating func observe(_ transaction: Transaction, source slot: Int) {
         guard transaction.outcome == .late, let latency = transaction.latency else { return }
         let server = transaction.server.ip
         guard servers[server] != nil || servers.count < Self.maximumServers else { return }
         servers[server, default: LateServer()].record(transaction, latency: latency)
     }
 
-    func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
+    func findings(_ observed: ObservedState, _ context: DiagnosisContext) -> [Finding] {
         servers.sorted { $0.key < $1.key }.map { ip, late in
             let server = context.name(ip)
             let sources = late.sources.sorted().map { context.name($0) }
             let median = late.latencies.sorted()[late.latencies.count / 2]
-            let answered = observations.server(ip)?.answered ?? late.count
+            let answered = observed.servers[ip]?.answered ?? late.count
             let rcodes = late.rcodes.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.key) \($0.value)" }
                 .joined(separator: ", ")
             let timeout = Diagnoser.seconds(context.timeout)

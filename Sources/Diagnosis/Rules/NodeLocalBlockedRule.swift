@@ -5,14 +5,12 @@ import PacketDecoding
 struct NodeLocalBlockedRule: DiagnosisRule {
     static let kind = FindingKind.nodeLocalBlocked
 
-    func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
+    func findings(_ observed: ObservedState, _ context: DiagnosisContext) -> [Finding] {
         let cache = context.directory.nodeLocalDNSCacheAddresses
         guard !cache.isEmpty else { return [] }
-        let servers = observations.servers
-        let answering = Diagnoser.answeringAddresses(servers)
-        let otherServerAnswered = servers.contains { !cache.contains($0.key) && $0.value.answered > 0 }
+        let otherServerAnswered = observed.servers.contains { !cache.contains($0.key) && $0.value.answered > 0 }
         var entries: [(IPAddress, Observations.SourceState, IPAddress)] = []
-        for (ip, source) in observations.sources where !answering.contains(ip) {
+        for (ip, source) in observed.sources where !observed.answering.contains(ip) {
             for (server, counts) in source.byServer where cache.contains(server) && counts.answered == 0 && counts.failing >= 2 {
                 if source.counts.answered > 0 || otherServerAnswered { entries.append((ip, source, server)) }
             }

@@ -17,7 +17,7 @@ struct ParallelQueryLossRule: DiagnosisRule {
     /// Retry gaps of the lost parallel queries, in tenths of a second (the last bucket holds 60 s and more).
     private var gapTenths = [Int](repeating: 0, count: 601)
 
-    mutating func observe(_ transaction: Transaction, source slot: Int, _ observations: Observations) {
+    mutating func observe(_ transaction: Transaction, source slot: Int) {
         guard let partner = transaction.sentWith, partner.answeredFirstTry,
               transaction.attempts.count >= 2, let first = transaction.attempts.first else { return }
         let firstTryAnswered = transaction.outcome == .answered && transaction.answeredFirstTry
@@ -48,7 +48,7 @@ struct ParallelQueryLossRule: DiagnosisRule {
     /// High confidence only when at least half the lost queries were re-sent about 5 s later
     /// (glibc's default timeout, the race's signature); retries at other gaps fit plain loss
     /// as well, and the explanation then says the gap measured instead of claiming 5 s.
-    func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
+    func findings(_ observed: ObservedState, _ context: DiagnosisContext) -> [Finding] {
         guard lossCount > 0 else { return [] }
         let atResolverTimeout = gapsNearFiveSeconds > 0 && 2 * gapsNearFiveSeconds >= lossCount
         let median = medianGapTenths

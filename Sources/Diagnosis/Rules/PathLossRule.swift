@@ -10,14 +10,14 @@ import PacketDecoding
 struct PathLossRule: DiagnosisRule {
     static let kind = FindingKind.pathLoss
 
-    func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
-        let lost = EgressBlockedRule.blindedSources(observations, context).filter { $0.1.lostBeyondTheNode }
+    func findings(_ observed: ObservedState, _ context: DiagnosisContext) -> [Finding] {
+        let lost = observed.blinded.filter { $0.1.lostBeyondTheNode }
         guard !lost.isEmpty else { return [] }
-        return [finding(lost, observations, context)]
+        return [finding(lost, observed, context)]
     }
 
     private func finding(
-        _ lost: [(IPAddress, Observations.SourceState)], _ observations: Observations, _ context: DiagnosisContext
+        _ lost: [(IPAddress, Observations.SourceState)], _ observed: ObservedState, _ context: DiagnosisContext
     ) -> Finding {
         let named = lost.map { context.name($0.0) }
         let failing = lost.reduce(0) { $0 + $1.1.counts.failing }
@@ -28,7 +28,7 @@ struct PathLossRule: DiagnosisRule {
         for (_, source) in lost { lastSeen.merge(source.lastSeenOn, uniquingKeysWith: +) }
         let interfaces = lastSeen.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { context.interface($0.key) }
         let otherAnswered = servers.reduce(0) { total, server in
-            total + (observations.server(server)?.answeredSources.filter { ip in !lost.contains { $0.0 == ip } }.count ?? 0)
+            total + (observed.servers[server]?.answeredSources.filter { ip in !lost.contains { $0.0 == ip } }.count ?? 0)
         }
         let who = Diagnoser.listed(named.map(\.description))
         let serverNames = servers.map { context.name($0).description }.joined(separator: ", ")

@@ -71,7 +71,7 @@ struct ResolverThrottledRule: DiagnosisRule {
     /// The most seconds any pair holds unfolded (bounded by `maximumSecondsPerPair`).
     var secondsHeld: Int { states.map(\.seconds.count).max() ?? 0 }
 
-    mutating func observe(_ transaction: Transaction, source slot: Int, _ observations: Observations) {
+    mutating func observe(_ transaction: Transaction, source slot: Int) {
         guard transaction.transport == .udp,
               transaction.outcome == .answered || transaction.outcome == .late || transaction.outcome == .unanswered
         else { return }
@@ -97,7 +97,7 @@ struct ResolverThrottledRule: DiagnosisRule {
         }
     }
 
-    func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
+    func findings(_ observed: ObservedState, _ context: DiagnosisContext) -> [Finding] {
         var findings: [Finding] = []
         for (pair, state) in zip(pairList, states).sorted(by: { ($0.0.server, $0.0.source) < ($1.0.server, $1.0.source) }) {
             var bins = state.bins

@@ -42,7 +42,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
     private var frames: [Int] = []
     private var clients: Set<IPAddress> = []
 
-    mutating func observe(_ transaction: Transaction, source slot: Int, _ observations: Observations) {
+    mutating func observe(_ transaction: Transaction, source slot: Int) {
         guard transaction.outcome == .answered, let rcode = transaction.response?.rcode else { return }
         let known = slot < basesBySource.count && !basesBySource[slot].isEmpty
         guard rcode == .nxDomain || known else { return }
@@ -144,7 +144,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
         }
     }
 
-    func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
+    func findings(_ observed: ObservedState, _ context: DiagnosisContext) -> [Finding] {
         guard amplifiedLookups > 0 else { return [] }
         return [Finding(
             kind: Self.kind, confidence: amplifiedLookups >= 3 || extraQueries >= 3 * amplifiedLookups ? .high : .medium,

@@ -24,7 +24,7 @@ struct ServerRefusedRule: DiagnosisRule {
 
     private var byServer: [IPAddress: Refusals] = [:]
 
-    mutating func observe(_ transaction: Transaction, source slot: Int, _ observations: Observations) {
+    mutating func observe(_ transaction: Transaction, source slot: Int) {
         // NOTIFY and UPDATE refused are a zone's policy at work, not clients turned away.
         guard transaction.outcome == .answered || transaction.outcome == .late, transaction.response?.rcode == .refused,
               transaction.opcode == .query else { return }
@@ -36,9 +36,9 @@ struct ServerRefusedRule: DiagnosisRule {
     /// One REFUSED is a name asked of the wrong server; a finding needs it repeated.
     static let minimumRefusals = 2
 
-    func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
+    func findings(_ observed: ObservedState, _ context: DiagnosisContext) -> [Finding] {
         byServer.filter { $0.value.count >= Self.minimumRefusals }.sorted { $0.key < $1.key }.map { server, refusals in
-            let state = observations.server(server)
+            let state = observed.servers[server]
             // Sources the same server answered with anything but REFUSED.
             let servedOthers = (state?.answeredSources ?? []).subtracting(refusals.sources).count
             let answeredOtherwise = max(0, (state?.answered ?? refusals.count) - refusals.count)

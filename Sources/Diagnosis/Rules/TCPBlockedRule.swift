@@ -13,7 +13,7 @@ struct TCPBlockedRule: DiagnosisRule {
     private var clients: Set<IPAddress> = []
     private var servers: Set<IPAddress> = []
 
-    mutating func observe(_ transaction: Transaction, source slot: Int, _ observations: Observations) {
+    mutating func observe(_ transaction: Transaction, source slot: Int) {
         if transaction.outcome == .handshakeFailed || transaction.outcome == .reset { record(transaction) }
         if let fallback = transaction.fallback, fallback.outcome == .handshakeFailed || fallback.outcome == .reset {
             fallbackFailures += 1
@@ -29,7 +29,7 @@ struct TCPBlockedRule: DiagnosisRule {
         if servers.count < 64 { servers.insert(transaction.server.ip) }
     }
 
-    func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
+    func findings(_ observed: ObservedState, _ context: DiagnosisContext) -> [Finding] {
         guard failureCount > 0 else { return [] }
         let serverNames = servers.sorted().map { context.name($0) }
         let withTruncation = fallbackFailures > 0

@@ -48,7 +48,7 @@ struct UpstreamTimeoutRule: DiagnosisRule {
     private var badAnswers: [UInt64: [BadAnswer]] = [:]
     private var failing: [IPAddress: [FailingQuery]] = [:]
 
-    mutating func observe(_ transaction: Transaction, source slot: Int, _ observations: Observations) {
+    mutating func observe(_ transaction: Transaction, source slot: Int) {
         switch transaction.outcome {
         case .answered, .late:
             guard let response = transaction.response, let name = transaction.qname else { return }
@@ -99,9 +99,9 @@ struct UpstreamTimeoutRule: DiagnosisRule {
         var direct: Set<IPAddress>
     }
 
-    func findings(_ observations: Observations, _ context: DiagnosisContext) -> [Finding] {
-        let servers = observations.servers
-        let sources = observations.sources
+    func findings(_ observed: ObservedState, _ context: DiagnosisContext) -> [Finding] {
+        let servers = observed.servers
+        let sources = observed.sources
         let end = context.captureEnd
         // A waiting query counts only once it had waited `minimumWait` at the capture's end.
         func counts(_ query: FailingQuery) -> Bool {
@@ -148,7 +148,7 @@ struct UpstreamTimeoutRule: DiagnosisRule {
         }
         return groups
             .sorted { $0.forwarders.sorted().lexicographicallyPrecedes($1.forwarders.sorted()) }
-            .map { finding($0, observations, context, counts: counts) }
+            .map { finding($0, observed, context, counts: counts) }
     }
 
     /// Whether `source` asked any of `servers` itself (answered or not).
@@ -171,9 +171,9 @@ struct UpstreamTimeoutRule: DiagnosisRule {
     }
 
     private func finding(
-        _ group: Group, _ observations: Observations, _ context: DiagnosisContext, counts: (FailingQuery) -> Bool
+        _ group: Group, _ observed: ObservedState, _ context: DiagnosisContext, counts: (FailingQuery) -> Bool
     ) -> Finding {
-        let sources = observations.sources
+        let sources = observed.sources
         let members = group.servers.union(group.forwarders)
         let forwarders = group.forwarders.sorted()
         var upstreams: Set<IPAddress> = []
@@ -200,7 +200,7 @@ struct UpstreamTimeoutRule: DiagnosisRule {
             }
         }
         let servers = group.servers.sorted()
-        let states = servers.compactMap { observations.server($0) }
+        let states = servers.compactMap { observed.servers[$0] }
         let servfail = states.reduce(0) { $0 + $1.servfail }
         let slow = states.reduce(0) { $0 + $1.slow }
         let upstreamList = upstreams.sorted()

@@ -81,11 +81,12 @@ struct ResolverThrottledRuleTests {
                 number += 1
                 let slot = observations.add(transaction)
                 #expect(slot != nil)
-                rule.observe(transaction, source: slot ?? 0, observations)
+                rule.observe(transaction, source: slot ?? 0)
             }
         }
         #expect(rule.secondsHeld <= ResolverThrottledRule.maximumSecondsPerPair)
-        let found = rule.findings(observations, DiagnosisContext(timeout: .seconds(5)))
+        let context = DiagnosisContext(timeout: .seconds(5))
+        let found = rule.findings(ObservedState(observations, context: context), context)
         let finding = try #require(found.first)
         #expect(finding.counts.first { $0.0 == "lost_attempts_at_high_rate" }?.1 == 20 * 100)
         #expect(finding.confidence == .high)
