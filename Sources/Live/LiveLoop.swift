@@ -21,12 +21,11 @@ private let finishingSignals = Atomic<Int>(0)
 /// SIGHUP is ignored from then on.
 private func installFinishingHandlers() {
     finishingSignals.store(0, ordering: .relaxed)
-    signal(SIGINT) { number in
+    let finishing: @convention(c) (Int32) -> Void = { number in
         if finishingSignals.add(1, ordering: .relaxed).newValue >= 2 { _exit(128 + number) }
     }
-    signal(SIGTERM) { number in
-        if finishingSignals.add(1, ordering: .relaxed).newValue >= 2 { _exit(128 + number) }
-    }
+    signal(SIGINT, finishing)
+    signal(SIGTERM, finishing)
     signal(SIGHUP, SIG_IGN)
 }
 
@@ -175,8 +174,9 @@ public func runLive(
     }
     stopSignals.store(0, ordering: .relaxed)
     hangupSignals.store(0, ordering: .relaxed)
-    signal(SIGINT) { _ in stopSignals.add(1, ordering: .relaxed) }
-    signal(SIGTERM) { _ in stopSignals.add(1, ordering: .relaxed) }
+    let stop: @convention(c) (Int32) -> Void = { _ in stopSignals.add(1, ordering: .relaxed) }
+    signal(SIGINT, stop)
+    signal(SIGTERM, stop)
     signal(SIGHUP) { _ in hangupSignals.add(1, ordering: .relaxed) }
     // The report comes after the capture: a signal then must not lose it.
     defer { installFinishingHandlers() }
