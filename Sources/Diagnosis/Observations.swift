@@ -286,6 +286,15 @@ struct ObservedState {
     /// failed, at least twice, while other sources got answers from the same server; sorted.
     let blinded: [(IPAddress, Observations.SourceState)]
 
+    /// How many sources other than `group` each of `servers` answered, summed over them
+    /// (the "others got answers from the same server" of egress-blocked and path-loss).
+    func answeredOthers(by servers: [IPAddress], excluding group: [(IPAddress, Observations.SourceState)]) -> Int {
+        let excluded = Set(group.map(\.0))
+        return servers.reduce(0) { total, server in
+            total + (self.servers[server]?.answeredSources.subtracting(excluded).count ?? 0)
+        }
+    }
+
     init(_ observations: Observations, context: DiagnosisContext) {
         let sources = observations.sources
         let servers = observations.servers

@@ -21,9 +21,7 @@ struct EgressBlockedRule: DiagnosisRule {
         let serverIPs = Set(blinded.flatMap { $0.1.byServer.keys }).sorted()
         let namespaces = Set(named.compactMap(\.namespace)).sorted()
         let rejections = blinded.flatMap { $0.1.rejections.keys }
-        let otherAnswered = serverIPs.reduce(0) { total, server in
-            total + (observed.servers[server]?.answeredSources.filter { ip in !blinded.contains { $0.0 == ip } }.count ?? 0)
-        }
+        let otherAnswered = observed.answeredOthers(by: serverIPs, excluding: blinded)
         let who = namespaces.isEmpty
             ? Diagnoser.listed(named.map(\.description))
             : "namespace " + Diagnoser.listed(namespaces) + ": " + Diagnoser.listed(named.map(\.description))

@@ -27,9 +27,7 @@ struct PathLossRule: DiagnosisRule {
         var lastSeen: [Int32: Int] = [:]
         for (_, source) in lost { lastSeen.merge(source.lastSeenOn, uniquingKeysWith: +) }
         let interfaces = lastSeen.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { context.interface($0.key) }
-        let otherAnswered = servers.reduce(0) { total, server in
-            total + (observed.servers[server]?.answeredSources.filter { ip in !lost.contains { $0.0 == ip } }.count ?? 0)
-        }
+        let otherAnswered = observed.answeredOthers(by: servers, excluding: lost)
         let who = Diagnoser.listed(named.map(\.description))
         let serverNames = servers.map { context.name($0).description }.joined(separator: ", ")
         let backendNames = backends.map { context.name($0).description }.joined(separator: ", ")
