@@ -70,6 +70,7 @@ let package = Package(
         .target(name: "Live", dependencies: [
             "WireCore", "Capture", "PacketDecoding", "Transactions", "Pipeline", "Diagnosis", "Attribution",
             "Reports", "Evidence", "DNSWire", "DNSMetrics",
+            .product(name: "DequeModule", package: "swift-collections"),
         ]),
         .executableTarget(name: "dnstrail", dependencies: [
             "Live", "DNSMetrics", "Pipeline", "Reports", "Capture", "Diagnosis", "Attribution", "PacketDecoding", "Evidence",
@@ -101,7 +102,7 @@ let package = Package(
         .testTarget(name: "TransactionsTests", dependencies: ["Transactions", "PacketDecoding", "DNSWire", "WireCore"]),
         .testTarget(name: "LiveTests", dependencies: [
             "Live", "Pipeline", "Reports", "Transactions", "Diagnosis", "Attribution", "PacketDecoding", "DNSWire", "WireCore",
-            "Capture",
+            "Capture", "Evidence",
         ]),
         .testTarget(name: "EndToEndTests", dependencies: ["DNSTrailTestSupport", "Live", "Pipeline", "Reports", "Capture", "Transactions", "Diagnosis", "Attribution", "DNSWire"],
                     exclude: ["Golden"]),
