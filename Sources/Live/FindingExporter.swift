@@ -5,7 +5,9 @@ import Diagnosis
 import Dispatch
 import Foundation
 import PacketDecoding
+import Reports
 import Synchronization
+import Transactions
 import WireCore
 
 /// `live --export-on-finding DIR`: what to keep and when to write.
@@ -13,8 +15,13 @@ public struct FindingExportConfiguration: Sendable {
     public var folder: String
     /// `--ring`: seconds of captured DNS packets kept in memory.
     public var ringSeconds: Double = 120
-    /// The ring's memory cap; on a busy node it then covers less than `ringSeconds`.
-    public var ringMaximumBytes = 64 << 20
+    /// The ring's memory cap; on a busy node it then covers less than `ringSeconds` (at
+    /// 20,000 queries/s, 32 MiB hold about 5 s).
+    public var ringMaximumBytes = 32 << 20
+    /// The cap of the frames the ring let go of before their transaction was answered, kept
+    /// for `ringSeconds` whatever the ring covers (`UnresolvedFrames`): half the ring's
+    /// unless set.
+    public var unresolvedMaximumBytes: Int?
     /// `--export-max-bytes`: total size of the bundles in `folder`; the oldest go first.
     public var maximumDiskBytes: Int64 = 1 << 30
     /// Seconds of packets after the trigger that a finding's bundle also holds.
@@ -48,6 +55,8 @@ public struct FindingExportConfiguration: Sendable {
 public final class FindingExporter: LiveObserver {
     public let configuration: FindingExportConfiguration
     private var ring: PacketRing
+    private var unresolved: UnresolvedFrames
+    private var answeredFrames = AnsweredFrameBits()
     private var frameNumber = 0
     private var snapshotLength = 262_144
     private var latestFindings: [Finding] = []
@@ -80,17 +89,34 @@ public final class FindingExporter: LiveObserver {
         self.notice = notice
         self.clock = clock
         ring = PacketRing(seconds: configuration.ringSeconds, maximumBytes: configuration.ringMaximumBytes)
+        unresolved = UnresolvedFrames(seconds: configuration.ringSeconds,
+                                      maximumBytes: configuration.unresolvedMaximumBytes ?? configuration.ringMaximumBytes / 2)
     }
 
-    /// Seconds the ring holds now, and frames it dropped early for its memory cap.
-    public var ringCoverage: (seconds: Double, frames: Int, evictedForMemory: Int) {
-        (ring.coveredSeconds, ring.count, ring.evictedForMemory)
+    /// Seconds the ring holds now, its frames, frames it dropped early for its memory cap,
+    /// and frames kept beyond it because their transaction was not answered.
+    public var ringCoverage: (seconds: Double, frames: Int, evictedForMemory: Int, unresolved: Int) {
+        (ring.coveredSeconds, ring.count, ring.evictedForMemory, unresolved.count)
     }
 
     public func captured(frame: CapturedFrame, linkType: LinkType, snapshotLength: Int) {
         frameNumber += 1
         self.snapshotLength = snapshotLength
-        ring.append(frame, number: frameNumber)
+        ring.append(frame, number: frameNumber) { evicted in
+            if !answeredFrames.contains(evicted.number) { unresolved.keep(evicted) }
+        }
+        if let oldest = ring.oldestNumber { answeredFrames.forget(below: oldest) }
+    }
+
+    /// An answered transaction: the ring lets its frames go when their time comes; those it
+    /// already let go are forgotten. A failed one, or one in flight at the stop, stays.
+    public func transactionClosed(_ transaction: Transaction) {
+        // In flight at the stop, or failed: kept.
+        guard transaction.outcome == .answered, !EvidenceBundleWriter.isFailed(transaction) else { return }
+        let oldest = ring.oldestNumber ?? .max
+        for number in Diagnoser.frames(of: transaction) {
+            if number >= oldest { answeredFrames.insert(number) } else { unresolved.remove(number) }
+        }
     }
 
     public func findingsChanged(_ findings: [Finding], announcements: [FindingAnnouncement]) {
@@ -110,7 +136,7 @@ public final class FindingExporter: LiveObserver {
     public func wholeRingRequested() {
         guard !ring.isEmpty else { return notice("SIGUSR1: the ring holds no packet yet, no bundle written") }
         submit(frames: ring.all, trigger: nil, lastNumberBefore: nil, label: "ring",
-               describing: "the whole ring (SIGUSR1)")
+               describing: "the whole ring (SIGUSR1)", keptBecause: "kept by SIGUSR1 (the whole ring of --export-on-finding)")
     }
 
     /// The subjects of an announcement: the sources it newly names (all of them for a new
@@ -140,12 +166,15 @@ public final class FindingExporter: LiveObserver {
         pending.append(Pending(
             kind: announcement.finding.kind, subjects: Set(subjects), announced: announcement.finding,
             due: now + Duration(nanoseconds: Int64((configuration.afterTrigger * 1e9).rounded())),
-            before: ring.frames(where: matcher.matches), lastNumberBefore: ring.newestNumber))
+            before: mergedByNumber(unresolved.frames(where: matcher.matches), ring.frames(where: matcher.matches)),
+            lastNumberBefore: ring.newestNumber))
     }
 
     private func submit(_ bundle: Pending) {
         let matcher = AddressMatcher(addresses: bundle.subjects, ports: session?.configuration.options.ports ?? [53])
-        let after = ring.frames(after: bundle.lastNumberBefore ?? bundle.before.last?.number, where: matcher.matches)
+        let after = mergedByNumber(
+            unresolved.frames(where: { $0.number > (bundle.lastNumberBefore ?? .max) && matcher.matches($0) }),
+            ring.frames(after: bundle.lastNumberBefore ?? bundle.before.last?.number, where: matcher.matches))
         // The finding as last evaluated (more of the subject's queries cited), else as announced.
         let current = latestFindings.first { finding in
             finding.kind == bundle.kind && !bundle.subjects.isDisjoint(with: (finding.sources + finding.servers).map(\.ip))
@@ -153,10 +182,13 @@ public final class FindingExporter: LiveObserver {
         let subjects = bundle.subjects.sorted()
         submit(frames: bundle.before + after, trigger: current, lastNumberBefore: bundle.lastNumberBefore,
                label: "\(bundle.kind.rawValue)-\(Self.describe(subjects, separator: "+"))",
-               describing: "\(bundle.kind.rawValue) (\(Self.describe(subjects)))")
+               describing: "\(bundle.kind.rawValue) (\(Self.describe(subjects)))",
+               keptBecause: "a packet of \(Self.describe(subjects)), kept by --export-on-finding for \(bundle.kind.rawValue)")
     }
 
-    private func submit(frames: [RingFrame], trigger: Finding?, lastNumberBefore: Int?, label: String, describing: String) {
+    private func submit(
+        frames: [RingFrame], trigger: Finding?, lastNumberBefore: Int?, label: String, describing: String, keptBecause: String
+    ) {
         guard let session else { return }
         let configuration = configuration
         let name = Self.folderName(at: clock(), label: label)
@@ -165,7 +197,8 @@ public final class FindingExporter: LiveObserver {
             lastFrameBeforeTrigger: lastNumberBefore, interface: session.configuration.interface,
             filter: session.configuration.filter ?? "(the default DNS filter)", snapshotLength: snapshotLength,
             options: session.configuration.options, directory: session.directory,
-            interfaceNames: session.configuration.givenInterfaceNames, commandLine: configuration.commandLine)
+            interfaceNames: session.configuration.givenInterfaceNames, commandLine: configuration.commandLine,
+            keptBecause: keptBecause)
         scheduled += 1
         writer.submit(job, folder: configuration.folder, maximumBytes: configuration.maximumDiskBytes,
                       describing: describing)
@@ -196,9 +229,8 @@ final class BundleQueue: Sendable {
             var lines: [String] = []
             do {
                 let summary = try RingBundle.write(job)
-                lines.append("evidence bundle for \(describing): \(summary.path) (\(summary.frames) packets kept, "
-                             + "\(summary.evidencePackets) cited; \(summary.flaggedTransactions) of "
-                             + "\(summary.transactions) transactions flagged)")
+                lines.append("evidence bundle for \(describing): \(summary.path) (\(summary.evidencePackets) packets; "
+                             + "\(summary.flaggedTransactions) of \(summary.transactions) transactions flagged)")
                 let name = String(summary.path.split(separator: "/").last ?? "")
                 for removed in BundleRetention.enforce(folder: folder, maximumBytes: maximumBytes, keeping: name) {
                     lines.append("--export-on-finding: removed the oldest bundle \(folder)/\(removed) (over --export-max-bytes)")

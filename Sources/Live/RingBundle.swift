@@ -24,6 +24,9 @@ public struct RingBundleJob: Sendable {
     public var directory: ClusterDirectory
     public var interfaceNames: [Int32: String]
     public var commandLine: [String]
+    /// The comment of the evidence packets no finding cites ("a packet of 10.244.1.11, kept
+    /// by --export-on-finding for egress-blocked"): every frame of the job is evidence.
+    public var keptBecause: String
 }
 
 /// What a written bundle holds.
@@ -45,7 +48,8 @@ public struct RingBundleSummary: Sendable {
 /// live run, which a few seconds of one source's packets cannot re-establish on their own),
 /// with its frames renumbered and extended by every frame of the bundle's failed
 /// transactions, so evidence.pcapng holds the subject's failures from before the trigger and
-/// from the seconds after it.
+/// from the seconds after it. evidence.pcapng holds every frame of the job: those the
+/// finding cites with its comment, the others with `keptBecause`.
 public enum RingBundle {
     public static func write(_ job: RingBundleJob) throws(EvidenceBundleError) -> RingBundleSummary {
         let writer = try EvidenceBundleWriter(path: job.path)
@@ -97,7 +101,8 @@ public enum RingBundle {
         if let trigger = job.trigger {
             report.findings = [trigger.renumbered(renumbered, adding: failedFrames)]
         }
-        try writer.finishLive(report: report, interface: job.interface, commandLine: job.commandLine)
+        try writer.finishLive(report: report, interface: job.interface, commandLine: job.commandLine,
+                              uncitedComment: job.keptBecause)
         return RingBundleSummary(path: writer.directory.path, frames: job.frames.count,
                                  evidencePackets: writer.evidencePackets, transactions: writer.allTransactions,
                                  flaggedTransactions: writer.flaggedTransactions)

@@ -247,8 +247,10 @@ struct Live: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds of packets after the finding that its bundle also holds.", valueName: "seconds"))
     var exportAfter: Double = 10
 
-    @Option(help: ArgumentHelp("Memory cap of that ring (on a busy node it then covers fewer seconds).", valueName: "size"))
-    var ringMaxBytes: String = "64M"
+    @Option(help: ArgumentHelp(
+        "Memory cap of that ring (on a busy node it then covers fewer seconds; frames of unanswered queries are kept "
+            + "the whole --ring seconds in half as much again).", valueName: "size"))
+    var ringMaxBytes: String = "32M"
 
     @Option(help: ArgumentHelp("Total size of the bundles in the --export-on-finding folder; the oldest are removed first.",
                                valueName: "size"))

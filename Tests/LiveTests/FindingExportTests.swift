@@ -62,6 +62,93 @@ struct FindingExportTests {
         #expect(ring.frames(after: 10, where: { _ in true }).map(\.number) == [11, 12])
     }
 
+    /// Frames the ring let go of unanswered are kept `seconds` before the newest and within
+    /// their own cap, the oldest dropped first; one removed (answered later) is gone; they
+    /// merge with the ring's in number order.
+    @Test func unresolvedFramesAreKeptByAgeAndCapAndMergeByNumber() {
+        let cost = 100 + RingFrame.overhead
+        var kept = UnresolvedFrames(seconds: 10, maximumBytes: 3 * cost)
+        for number in [1, 2, 2, 3] { kept.keep(Self.frame(number, at: Double(number), size: 100)) }
+        #expect(kept.count == 3, "a frame kept twice is kept once")
+        kept.keep(Self.frame(4, at: 4, size: 100))
+        #expect(kept.frames(where: { _ in true }).map(\.number) == [2, 3, 4])
+        #expect(kept.evictedForMemory == 1)
+        kept.remove(3)
+        #expect(kept.frames(where: { _ in true }).map(\.number) == [2, 4])
+        #expect(kept.bytesHeld == 2 * cost)
+        kept.keep(Self.frame(20, at: 20, size: 100))
+        #expect(kept.frames(where: { _ in true }).map(\.number) == [20], "older than 10 s before the newest")
+
+        let merged = mergedByNumber([1, 4, 6].map { Self.frame($0, at: 0, size: 1) }, [2, 4, 7].map { Self.frame($0, at: 0, size: 1) })
+        #expect(merged.map(\.number) == [1, 2, 4, 6, 7])
+
+        var bits = AnsweredFrameBits()
+        for number in [3, 70, 200] { bits.insert(number) }
+        #expect(bits.contains(3) && bits.contains(70) && bits.contains(200) && !bits.contains(4) && !bits.contains(71))
+        bits.forget(below: 130)
+        #expect(!bits.contains(3) && !bits.contains(70) && bits.contains(200))
+    }
+
+    /// On a node too busy for the ring to cover the seconds before a finding (here a ring of
+    /// a few frames), the denied pod's queries, never answered, are still in the finding's
+    /// bundle, and none of the healthy pod's answered ones is kept beyond the ring.
+    @Test func unansweredQueriesOutliveTheRingAndAnsweredOnesDoNot() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let session = LiveSession(configuration: LiveConfiguration(interface: "br0"), directory: ClusterDirectory(),
+                                  output: OutputBuffer(descriptor: -1), errorDescriptor: -1, statusOnTerminal: false)
+        var configuration = FindingExportConfiguration(folder: folder)
+        configuration.afterTrigger = 0
+        configuration.ringMaximumBytes = 4 * (200 + RingFrame.overhead)
+        configuration.unresolvedMaximumBytes = 1 << 20
+        let exporter = FindingExporter(configuration: configuration, session: session, notice: { _ in })
+        var analyzer = Analyzer(options: AnalysisOptions())
+        var diagnoser = Diagnoser()
+        let file = try OfflineCapture(path: Paths.capture("egress-deny.pcap"))
+        var deniedQueries = 0
+        var answeredFrames: Set<Int> = []
+        func closed(_ transaction: Transaction) {
+            diagnoser.add(transaction)
+            exporter.transactionClosed(transaction)
+            if transaction.outcome == .answered { answeredFrames.formUnion(Diagnoser.frames(of: transaction)) }
+        }
+        while case .frame(let frame) = file.next() {
+            exporter.captured(frame: frame, linkType: frame.linkType, snapshotLength: 262_144)
+            if Array(frame.bytes[26..<30]) == [10, 244, 1, 11] { deniedQueries += 1 }
+            analyzer.process(frame: frame.number, time: frame.timestamp, bytes: frame.bytes, originalLength: frame.originalLength,
+                             linkType: frame.linkType, emit: closed)
+        }
+        analyzer.finish(emit: closed)
+        #expect(exporter.ringCoverage.frames < deniedQueries)
+        var total = 0
+        let count = try OfflineCapture(path: Paths.capture("egress-deny.pcap"))
+        while case .frame = count.next() { total += 1 }
+        let evicted = total - exporter.ringCoverage.frames
+        #expect(evicted > 2 * deniedQueries, "the healthy pod's frames left the ring too")
+        // Kept beyond the ring: every frame it let go of but those of answered transactions
+        // (the denied pod's queries, and TCP segments without DNS in them).
+        let unanswered = (1...evicted).filter { !answeredFrames.contains($0) }.count
+        #expect(exporter.ringCoverage.unresolved == unanswered)
+        #expect(unanswered < evicted, "the answered ones are let go")
+        let finding = try #require(diagnoser.findings(context: DiagnosisContext(directory: ClusterDirectory(),
+                                                                                timeout: AnalysisOptions().timeout))
+            .first { $0.kind == .egressBlocked })
+        var detector = FindingChangeDetector()
+        exporter.findingsChanged([finding], announcements: detector.announcements(for: [finding]))
+        var final = LiveStatus(elapsed: 1, frames: 0, transactions: 0, answered: 0, unanswered: 0, waiting: 0,
+                               heldForLateAnswer: 0, kernel: nil, packets: PacketStatistics(), engine: EngineStatistics())
+        final.isFinal = true
+        exporter.statusTick(final)
+        let bundle = try #require(BundleRetention.bundles(in: folder).first)
+        let evidence = try OfflineCapture(path: folder + "/" + bundle.name + "/evidence.pcapng")
+        var queries = 0
+        while case .frame(let frame) = evidence.next() {
+            if Array(frame.bytes[26..<30]) == [10, 244, 1, 11] { queries += 1 }
+        }
+        #expect(deniedQueries > 4)
+        #expect(queries == deniedQueries, "every query of the denied pod, though the ring held a few frames")
+    }
+
     /// A subject's frames are exactly those carrying its address (checked against the raw
     /// bytes: the IPv4 address at the source or destination offset of an Ethernet frame).
     @Test func addressMatcherSelectsExactlyTheSubjectsPackets() throws {
@@ -96,7 +183,8 @@ struct FindingExportTests {
         let job = RingBundleJob(
             path: folder + "/dnstrail-test-bundle", frames: subject, trigger: trigger,
             lastFrameBeforeTrigger: subject.last?.number, interface: "br0", filter: "port 53", snapshotLength: 262_144,
-            options: AnalysisOptions(), directory: ClusterDirectory(), interfaceNames: [:], commandLine: ["dnstrail", "live"])
+            options: AnalysisOptions(), directory: ClusterDirectory(), interfaceNames: [:], commandLine: ["dnstrail", "live"],
+            keptBecause: "a packet of 10.244.1.11, kept by --export-on-finding for egress-blocked")
         let summary = try RingBundle.write(job)
         #expect(summary.frames == subject.count)
 
@@ -113,7 +201,8 @@ struct FindingExportTests {
             #expect(matcher.matches(kept), "evidence packet \(packets) is not the denied pod's")
         }
         #expect(packets == summary.evidencePackets)
-        #expect(packets == trigger.frames.count, "every query of the denied pod in the capture")
+        #expect(packets == subject.count, "every packet of the denied pod in the capture")
+        #expect(trigger.frames.count == subject.count, "all of them failed queries, cited by the finding")
 
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summary.path + "/report.json")))
         let object = try #require(report as? [String: Any])
@@ -126,6 +215,25 @@ struct FindingExportTests {
         let totals = try #require(object["totals"] as? [String: Any])
         let answered = totals["answered"] as? Int
         #expect(answered == 0, "the healthy pod's answered queries are not in this bundle")
+    }
+
+    /// SIGUSR1's bundle of the whole ring: every frame is evidence, and the report has the
+    /// findings of its own frames (here egress-blocked, as `analyze` finds on the same packets).
+    @Test func wholeRingBundleKeepsEveryFrameAndDiagnosesThem() throws {
+        let all = try Self.ringFrames("egress-deny.pcap")
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let job = RingBundleJob(
+            path: folder + "/dnstrail-ring", frames: all, trigger: nil, lastFrameBeforeTrigger: nil, interface: "br0",
+            filter: "port 53", snapshotLength: 262_144, options: AnalysisOptions(), directory: ClusterDirectory(),
+            interfaceNames: [:], commandLine: ["dnstrail", "live"], keptBecause: "kept by SIGUSR1")
+        let summary = try RingBundle.write(job)
+        #expect(summary.evidencePackets == all.count)
+        #expect(try EvidenceBundle.verify(directory: URL(fileURLWithPath: summary.path)).isValid)
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summary.path + "/report.json")))
+        let findings = (report as? [String: Any])?["findings"] as? [[String: Any]] ?? []
+        let kinds = findings.compactMap { $0["kind"] as? String }
+        #expect(kinds.contains("egress-blocked"))
     }
 
     /// The disk cap removes the oldest bundles first, only dnstrail bundles, never the newest.
