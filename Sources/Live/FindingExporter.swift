@@ -198,7 +198,7 @@ public final class FindingExporter: LiveObserver {
             filter: session.configuration.filter ?? "(the default DNS filter)", snapshotLength: snapshotLength,
             options: session.configuration.options, directory: session.directory,
             interfaceNames: session.configuration.givenInterfaceNames, commandLine: configuration.commandLine,
-            keptBecause: keptBecause)
+            keptBecause: keptBecause, cutAt: clock())
         scheduled += 1
         writer.submit(job, folder: configuration.folder, maximumBytes: configuration.maximumDiskBytes,
                       describing: describing)

@@ -27,6 +27,8 @@ public struct RingBundleJob: Sendable {
     /// The comment of the evidence packets no finding cites ("a packet of 10.244.1.11, kept
     /// by --export-on-finding for egress-blocked"): every frame of the job is evidence.
     public var keptBecause: String
+    /// When the frames were taken from the ring (the bundle's capture ends then).
+    public var cutAt: Timestamp? = nil
 }
 
 /// What a written bundle holds.
@@ -87,6 +89,11 @@ public enum RingBundle {
                                  linkType: frame.linkType, emit: closed)
             }
         }
+        // The bundle's capture ends when it was cut, not at its last packet: a query whose
+        // deadline passed by then is unanswered, as the live run saw it, not in flight.
+        if let end = job.cutAt, let last = job.frames.last?.timestamp, end > last {
+            analyzer.advanceIdle(to: end, emit: closed)
+        }
         analyzer.finish(emit: closed)
         var run = RunResult()
         run.packets = analyzer.packets
@@ -102,7 +109,8 @@ public enum RingBundle {
             report.findings = [trigger.renumbered(renumbered, adding: failedFrames)]
         }
         try writer.finishLive(report: report, interface: job.interface, commandLine: job.commandLine,
-                              uncitedComment: job.keptBecause)
+                              uncitedComment: job.keptBecause,
+                              captureLabel: "the packets kept from the live capture on \(job.interface)")
         return RingBundleSummary(path: writer.directory.path, frames: job.frames.count,
                                  evidencePackets: writer.evidencePackets, transactions: writer.allTransactions,
                                  flaggedTransactions: writer.flaggedTransactions)

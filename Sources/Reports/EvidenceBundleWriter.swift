@@ -121,8 +121,10 @@ public final class EvidenceBundleWriter {
     /// Writes the rest of a live bundle from the frames recorded during the run. With
     /// `uncitedComment`, evidence.pcapng holds every recorded frame, those no finding cites
     /// with that comment (a bundle of kept packets); without, only the cited ones.
+    /// `captureLabel` names the recording in each packet's comment ("frame 3 of LABEL").
     public func finishLive(
-        report: Report, interface: String, commandLine: [String], uncitedComment: String? = nil
+        report: Report, interface: String, commandLine: [String], uncitedComment: String? = nil,
+        captureLabel: String? = nil
     ) throws(EvidenceBundleError) {
         do {
             if let streamingError { throw EvidenceBundleError(description: "cannot write the bundle: \(streamingError)") }
@@ -133,7 +135,8 @@ public final class EvidenceBundleWriter {
             }
             try liveRecorder.close()
             let path = try directory.file(Self.liveCaptureFileName)
-            try finish(report: report, evidenceInputs: [EvidenceInput(path: path, label: "the live capture on \(interface)")],
+            let label = captureLabel ?? "the live capture on \(interface)"
+            try finish(report: report, evidenceInputs: [EvidenceInput(path: path, label: label)],
                        hashedInputs: [], commandLine: commandLine, removingBeforeManifest: path,
                        uncited: uncitedComment.map { (frames: liveFrames, comment: $0) })
         } catch let error as EvidenceBundleError {

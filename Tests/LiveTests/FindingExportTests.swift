@@ -184,7 +184,8 @@ struct FindingExportTests {
             path: folder + "/dnstrail-test-bundle", frames: subject, trigger: trigger,
             lastFrameBeforeTrigger: subject.last?.number, interface: "br0", filter: "port 53", snapshotLength: 262_144,
             options: AnalysisOptions(), directory: ClusterDirectory(), interfaceNames: [:], commandLine: ["dnstrail", "live"],
-            keptBecause: "a packet of 10.244.1.11, kept by --export-on-finding for egress-blocked")
+            keptBecause: "a packet of 10.244.1.11, kept by --export-on-finding for egress-blocked",
+            cutAt: (subject.last?.timestamp ?? Timestamp(nanoseconds: 0)) + .seconds(10))
         let summary = try RingBundle.write(job)
         #expect(summary.frames == subject.count)
 
@@ -213,6 +214,9 @@ struct FindingExportTests {
         let run = try #require(object["capture"] as? [String: Any])
         #expect(run["stopped_by"] as? String == "finding (--export-on-finding)")
         let totals = try #require(object["totals"] as? [String: Any])
+        let failedQueries = trigger.counts.first { $0.0 == "failed_queries" }?.1
+        let unanswered = totals["unanswered"] as? Int, inFlight = totals["in_flight"] as? Int
+        #expect(unanswered == failedQueries && inFlight == 0, "cut 10 s after the last query: past every deadline")
         let answered = totals["answered"] as? Int
         #expect(answered == 0, "the healthy pod's answered queries are not in this bundle")
     }
