@@ -1,0 +1,120 @@
+import Capture
+import PacketDecoding
+import Transactions
+import WireCore
+
+/// Limits of a `--vantage` run.
+public enum VantageRun {
+    /// Transactions held for merging, over all vantages. Beyond it a vantage's further
+    /// transactions are reported as it saw them, unmerged, and counted (`unmergedBeyondCap`).
+    public static let maximumHeldTransactions = 2_000_000
+    /// Vantage points one run takes.
+    public static let maximumVantages = 64
+}
+
+/// Analyses several vantage points of one incident (`--vantage NAME=FILE[,FILE...]`):
+/// each vantage's files as one capture with its own clock, then every vantage's clock
+/// against the reference vantage (the one nearest the clients) from the DNS messages two
+/// vantages both saw, then each lookup once, with the vantages that saw it and, for a
+/// failed one, the leg it was lost on (see `VantageMerger`). Frames are numbered on across
+/// vantages in the order given (each vantage's files in the order of their first packet),
+/// so a frame number names one packet of one file; the report's times are on the
+/// reference clock. Every input is opened before analysis starts.
+public func analyzeVantages(
+    _ vantages: [VantageInput], options: AnalysisOptions, emit: (Transaction) -> Void
+) throws(CaptureError) -> RunResult {
+    for vantage in vantages { _ = try orderByFirstPacket(vantage.files) }
+    var result = RunResult()
+    var held: [[Transaction]] = []
+    var inputs: [[InputSummary]] = []
+    var heldCount = 0
+    var overflow: [Transaction] = []
+    var nextFrame = 1
+    var ranges: [(first: Timestamp, last: Timestamp)?] = []
+    for vantage in vantages.prefix(VantageRun.maximumVantages) {
+        var list: [Transaction] = []
+        let run = try analyzeFiles(vantage.files, options: options, firstFrame: nextFrame) { transaction in
+            if heldCount < VantageRun.maximumHeldTransactions {
+                list.append(transaction)
+                heldCount += 1
+            } else {
+                var alone = transaction
+                alone.vantagePath = VantagePath(
+                    sightings: [VantageSighting(name: vantage.name, query: true, response: transaction.response != nil)],
+                    lost: nil)
+                overflow.append(alone)
+            }
+        }
+        nextFrame += run.packets.frames
+        if let first = run.packets.firstTime, let last = run.packets.lastTime {
+            ranges.append((first, last))
+        } else {
+            ranges.append(nil)
+        }
+        held.append(list)
+        inputs.append(run.inputs)
+        result.inputs += run.inputs
+        result.add(run)
+    }
+    let merger = VantageMerger(names: vantages.prefix(VantageRun.maximumVantages).map(\.name), transactions: held)
+    let clocks = merger.clocks(inputs: inputs)
+    result.vantages = clocks
+    for (index, clock) in clocks.enumerated() {
+        // The run's time range on the reference clock (an unmatched vantage's own clock is left out).
+        guard let offset = clock.offset, ranges.indices.contains(index), let range = ranges[index] else { continue }
+        let first = range.first + (Duration(nanoseconds: 0) - offset)
+        let last = range.last + (Duration(nanoseconds: 0) - offset)
+        if result.packets.firstTime.map({ first < $0 }) ?? true { result.packets.firstTime = first }
+        if result.packets.lastTime.map({ last > $0 }) ?? true { result.packets.lastTime = last }
+    }
+    held = []
+    for transaction in merger.merged(clocks: clocks) { emit(transaction) }
+    result.unmergedBeyondCap = overflow.count
+    for transaction in overflow { emit(transaction) }
+    return result
+}
+
+extension RunResult {
+    /// Adds one vantage's counts to the run's (packets, engine, reassembly): what each
+    /// capture saw, so a packet seen at two vantages counts twice here, a lookup once in the totals.
+    mutating func add(_ run: RunResult) {
+        packets.frames += run.packets.frames
+        packets.bytes += run.packets.bytes
+        packets.cutFrames += run.packets.cutFrames
+        packets.dnsMessages += run.packets.dnsMessages
+        packets.icmpErrors += run.packets.icmpErrors
+        packets.reassembledDatagrams += run.packets.reassembledDatagrams
+        packets.skippedDatagrams += run.packets.skippedDatagrams
+        packets.skipped += run.packets.skipped
+        packets.malformedDNS.merge(run.packets.malformedDNS, uniquingKeysWith: +)
+        packets.malformedDNSBody.merge(run.packets.malformedDNSBody, uniquingKeysWith: +)
+        engine.queries += run.engine.queries
+        engine.responses += run.engine.responses
+        engine.retries += run.engine.retries
+        engine.answered += run.engine.answered
+        engine.late += run.engine.late
+        engine.unanswered += run.engine.unanswered
+        engine.inFlight += run.engine.inFlight
+        engine.multicastQueries += run.engine.multicastQueries
+        engine.rejected += run.engine.rejected
+        engine.failedConnections += run.engine.failedConnections
+        engine.fallbacks += run.engine.fallbacks
+        engine.responsesRejectedByClient += run.engine.responsesRejectedByClient
+        engine.unmatchedICMPErrors += run.engine.unmatchedICMPErrors
+        engine.unsolicited.merge(run.engine.unsolicited, uniquingKeysWith: +)
+        engine.evicted += run.engine.evicted
+        engine.peakPending = max(engine.peakPending, run.engine.peakPending)
+        engine.expiredReleasedEarly += run.engine.expiredReleasedEarly
+        engine.peakExpired = max(engine.peakExpired, run.engine.peakExpired)
+        engine.answeredFromAnotherAddress += run.engine.answeredFromAnotherAddress
+        engine.copies += run.engine.copies
+        reassembly.fragments += run.reassembly.fragments
+        reassembly.datagramsCompleted += run.reassembly.datagramsCompleted
+        reassembly.incompleteFragmentSets += run.reassembly.incompleteFragmentSets
+        reassembly.overlappingFragmentSets += run.reassembly.overlappingFragmentSets
+        reassembly.tcpConnections += run.reassembly.tcpConnections
+        reassembly.tcpMessages += run.reassembly.tcpMessages
+        reassembly.damagedTCPDirections += run.reassembly.damagedTCPDirections
+        reassembly.evictedTCPConnections += run.reassembly.evictedTCPConnections
+    }
+}
