@@ -54,6 +54,8 @@ struct VantageCLITests {
                                                    "-T", "fields", "-e", "frame.comment"])
             // The failed lookups' attempts at node-b (frames 29-44 of its file, 89-104 of the run).
             #expect(comments.contains("frame 89 of multinode-node-b.pcap"))
+            // The answers that left node A and never reached node B.
+            #expect(comments.contains("frame 39 of multinode-node-a.pcap"))
         }
     }
 }

@@ -150,6 +150,9 @@ struct VantageKnownAnswerTests {
         let back = try #require(findings.first { $0.title.contains("on the way back from node-a to node-b") })
         #expect(back.sources.map(\.ip.description) == ["10.244.1.12"])
         #expect(back.remediation.contains("return path"))
+        // Its evidence: node B's attempts and node A's answers leaving (frames 39, 43, 47, 51 of node A's file).
+        #expect(Set(back.frames).isSuperset(of: [39, 43, 47, 51]))
+        #expect(Set(back.frames.compactMap { run.localFrame($0, vantage: "node-b") }).isSuperset(of: [37, 39, 41, 43]))
         #expect(!findings.contains { $0.kind == .egressBlocked })
         let human = run.report.human()
         #expect(human.contains("Lookups lost between vantages (4)"))
