@@ -58,9 +58,9 @@ extension Report {
         }
         let shown = shownCount(lost.kept.count)
         for lookup in lost.kept.prefix(shown) {
-            out.append("  \(addressLabel(lookup.client.ip)):\(lookup.client.port) → \(lookup.server)/\(lookup.transport)  "
-                       + "\(Report.fit("\(lookup.qname) \(lookup.qtype)", 60)) id 0x\(String(lookup.id, radix: 16)), "
-                       + "\(counted(lookup.attempts, "attempt", "attempts")), first frame \(lookup.firstFrame)")
+            out.append("  \(addressLabel(lookup.client.ip)) port \(lookup.client.port) → \(lookup.server)/\(lookup.transport)")
+            out.append("      \(Report.fit("\(lookup.qname) \(lookup.qtype)", 60)), id 0x\(String(lookup.id, radix: 16)), "
+                       + "\(counted(lookup.attempts, "attempt", "attempts"))")
             out.append("      \(lookup.path.text)")
             if let loss = lookup.path.lost { out.append("      \(loss.sentence)") }
         }

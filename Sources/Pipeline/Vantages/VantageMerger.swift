@@ -142,7 +142,7 @@ struct VantageMerger {
                          offset: index == reference ? Duration(nanoseconds: 0) : nil, matchedWith: nil,
                          sharedMessages: 0, spreadLow: nil, spreadHigh: nil)
         }
-        var estimates: [[ClockEstimate?]] = names.indices.map { first in
+        let estimates: [[ClockEstimate?]] = names.indices.map { first in
             names.indices.map { second in first == second ? nil : estimate(first, second) }
         }
         var changed = true
@@ -151,8 +151,7 @@ struct VantageMerger {
             for index in names.indices where clocks[index].offset == nil {
                 var best: (partner: Int, estimate: ClockEstimate)?
                 for partner in names.indices {
-                    guard let partnerOffset = clocks[partner].offset, partnerOffset.nanoseconds != .min,
-                          let estimate = estimates[partner][index] else { continue }
+                    guard clocks[partner].offset != nil, let estimate = estimates[partner][index] else { continue }
                     if best == nil || estimate.samples > (best?.estimate.samples ?? 0) { best = (partner, estimate) }
                 }
                 guard let best, let base = clocks[best.partner].offset else { continue }
@@ -165,7 +164,6 @@ struct VantageMerger {
                 changed = true
             }
         }
-        estimates.removeAll()
         return clocks
     }
 
