@@ -179,6 +179,19 @@ struct VantageKnownAnswerTests {
         #expect(!run.report.findings.map(\.kind).contains(.egressBlocked))
     }
 
+    /// An unrelated vantage given first does not become the reference the others fail to match.
+    @Test func anUnrelatedFirstVantageDoesNotBecomeTheReference() throws {
+        let run = try AnalysedVantages([("elsewhere", ["healthy.pcap"]), ("node-a", ["multinode-node-a.pcap"]),
+                                        ("node-b", ["multinode-node-b.pcap"])])
+        let clocks = run.report.run.vantages
+        #expect(clocks.map(\.isReference) == [false, false, true])
+        #expect(clocks.map(\.isMatched) == [false, true, true])
+        #expect(run.transactions.count == 22 + 11)
+        #expect(run.lookups(of: "10.244.1.12").allSatisfy {
+            $0.vantagePath?.lost == PathLoss(direction: .response, lastSeenAt: "node-a", notSeenAt: "node-b")
+        })
+    }
+
     /// Rotated files of one vantage are read in order as one capture.
     @Test func aVantageOfSeveralFilesIsOneCapture() throws {
         let run = try AnalysedVantages([("node-a", ["multinode-node-a.pcap"]),

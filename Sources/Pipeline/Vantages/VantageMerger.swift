@@ -115,8 +115,9 @@ struct VantageMerger {
 
     /// The vantage nearest the clients: for each query two vantages saw once and answered,
     /// the one that waited longer for the answer is nearer the client. The most such wins
-    /// makes the reference; with none, the first vantage.
-    func referenceVantage() -> Int {
+    /// makes the reference; on a tie, the one sharing messages with the most other vantages
+    /// (a vantage that shares nothing never becomes the reference of those that do); then the first.
+    func referenceVantage(estimates: [[ClockEstimate?]]) -> Int {
         var wins = Array(repeating: 0, count: names.count)
         for first in names.indices {
             for second in names.indices where second > first {
@@ -127,23 +128,24 @@ struct VantageMerger {
                 }
             }
         }
+        let partners = names.indices.map { index in estimates[index].filter { $0 != nil }.count }
         var best = 0
-        for index in wins.indices where wins[index] > wins[best] { best = index }
+        for index in wins.indices where (wins[index], partners[index]) > (wins[best], partners[best]) { best = index }
         return best
     }
 
     /// Each vantage's clock against the reference: matched outwards from it, each vantage
     /// through the already matched one it shares the most messages with.
     func clocks(inputs: [[InputSummary]]) -> [VantageClock] {
-        let reference = referenceVantage()
+        let estimates: [[ClockEstimate?]] = names.indices.map { first in
+            names.indices.map { second in first == second ? nil : estimate(first, second) }
+        }
+        let reference = referenceVantage(estimates: estimates)
         var clocks = names.indices.map { index in
             VantageClock(name: names[index], inputs: inputs.indices.contains(index) ? inputs[index] : [],
                          transactions: transactions[index].count, isReference: index == reference,
                          offset: index == reference ? Duration(nanoseconds: 0) : nil, matchedWith: nil,
                          sharedMessages: 0, spreadLow: nil, spreadHigh: nil)
-        }
-        let estimates: [[ClockEstimate?]] = names.indices.map { first in
-            names.indices.map { second in first == second ? nil : estimate(first, second) }
         }
         var changed = true
         while changed {
