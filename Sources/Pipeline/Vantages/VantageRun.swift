@@ -7,7 +7,7 @@ import WireCore
 public enum VantageRun {
     /// Transactions held for merging, over all vantages. Beyond it a vantage's further
     /// transactions are reported as it saw them, unmerged, and counted (`unmergedBeyondCap`).
-    public static let maximumHeldTransactions = 2_000_000
+    public static let maximumHeldTransactions = 1_000_000
     /// Vantage points one run takes.
     public static let maximumVantages = 64
 }
