@@ -42,7 +42,8 @@ extension Report {
         }
         if run.unmergedBeyondCap > 0 {
             warnings.append(counted(run.unmergedBeyondCap, "transaction was", "transactions were")
-                            + " not merged across vantages (more than \(VantageRun.maximumHeldTransactions) held)")
+                            + " not merged across vantages (beyond each vantage's share of the transactions held for "
+                            + "merging): reported as their vantage saw them, a lookup seen at two of them counted twice")
         }
         return warnings
     }

@@ -13,7 +13,8 @@ struct AnalysedVantages {
     var transactions: [Transaction] = []
     var report: Report
 
-    init(_ vantages: [(String, [String])], directory: ClusterDirectory = ClusterDirectory()) throws {
+    init(_ vantages: [(String, [String])], directory: ClusterDirectory = ClusterDirectory(),
+         maximumHeld: Int = VantageRun.maximumHeldTransactions) throws {
         let inputs = vantages.map { name, files in
             VantageInput(name: name, files: files.map { CapturePath(Paths.captures.appendingPathComponent($0).path) })
         }
@@ -21,7 +22,7 @@ struct AnalysedVantages {
         var figures = ReportBuilder()
         var diagnoser = Diagnoser()
         let options = AnalysisOptions()
-        let run = try analyzeVantages(inputs, options: options) { transaction in
+        let run = try analyzeVantages(inputs, options: options, maximumHeld: maximumHeld) { transaction in
             transactions.append(transaction)
             figures.add(transaction)
             diagnoser.add(transaction)
@@ -190,6 +191,20 @@ struct VantageKnownAnswerTests {
         #expect(run.lookups(of: "10.244.1.12").allSatisfy {
             $0.vantagePath?.lost == PathLoss(direction: .response, lastSeenAt: "node-a", notSeenAt: "node-b")
         })
+    }
+
+    /// Beyond the cap of held transactions, each vantage's further transactions are reported
+    /// unmerged, counted and warned about; none is lost.
+    @Test func transactionsBeyondTheHeldCapAreReportedUnmergedAndCounted() throws {
+        let run = try AnalysedVantages([("node-a", ["multinode-node-a.pcap"]), ("node-b", ["multinode-node-b.pcap"])],
+                                       maximumHeld: 8)
+        // 4 held per vantage; node A's other 7 and node B's other 4 come unmerged.
+        #expect(run.report.run.unmergedBeyondCap == 7 + 4)
+        #expect(run.report.run.vantages.map(\.transactions) == [11, 8])
+        let unmerged = run.transactions.filter { $0.vantagePath?.sightings.count == 1 && $0.vantagePath?.lost == nil }
+        #expect(unmerged.count >= 11)
+        #expect(run.transactions.count <= 11 + 8 && run.transactions.count > 11)
+        #expect(run.report.warnings.contains { $0.contains("11 transactions were not merged across vantages") })
     }
 
     /// Rotated files of one vantage are read in order as one capture.

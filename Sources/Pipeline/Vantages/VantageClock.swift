@@ -5,7 +5,7 @@ public struct VantageClock: Sendable, Equatable {
     public var name: String
     /// Its input files, each numbered on from the previous vantage's last frame.
     public var inputs: [InputSummary]
-    /// Transactions its own analysis closed (before merging).
+    /// Transactions its own analysis closed (before merging; held or not).
     public var transactions: Int
     /// The vantage whose clock the report's times are on.
     public var isReference: Bool
