@@ -187,7 +187,7 @@ struct Analyze: ParsableCommand {
     @OptionGroup var analysis: AnalysisArguments
     @OptionGroup var vantages: VantageArguments
 
-    func validate() throws { try vantages.validate(files: files) }
+    func validate() throws { try vantages.validate(files: files, interfaceNames: analysis.interfaceNamesFile) }
 
     func run() throws {
         let options = analysis.options
@@ -325,7 +325,7 @@ struct Export: ParsableCommand {
     @OptionGroup var analysis: AnalysisArguments
     @OptionGroup var vantages: VantageArguments
 
-    func validate() throws { try vantages.validate(files: files) }
+    func validate() throws { try vantages.validate(files: files, interfaceNames: analysis.interfaceNamesFile) }
 
     func run() throws {
         let options = analysis.options
@@ -377,12 +377,15 @@ struct VantageArguments: ParsableArguments {
     /// The vantages as given (empty without --vantage); `validate(files:)` has checked them.
     var parsed: [VantageInput] { arguments.compactMap { try? VantageInput.parse($0).get() } }
 
-    func validate(files: [String]) throws {
+    func validate(files: [String], interfaceNames: String?) throws {
         if arguments.isEmpty {
             if files.isEmpty { throw ValidationError("Missing expected argument '<files> ...'") }
             return
         }
         guard files.isEmpty else { throw ValidationError("give capture files or --vantage, not both") }
+        if interfaceNames != nil {
+            throw ValidationError("--interface-names names the interfaces of one capture; it cannot apply to --vantage")
+        }
         var vantages: [VantageInput] = []
         for argument in arguments {
             switch VantageInput.parse(argument) {
