@@ -92,8 +92,27 @@ extension Report {
             .object([("direction", .string(leg.direction.rawValue)), ("last_seen_at", .string(leg.from)),
                      ("not_seen_at", .string(leg.to)), ("lookups", .int(count))])
         }
+        let lookups: [JSONValue] = lost.kept.map { lookup in
+            .object([
+                ("client", .string(lookup.client.ip.description)), ("client_port", .int(Int(lookup.client.port))),
+                ("server", .string(lookup.server.ip.description)), ("port", .int(Int(lookup.server.port))),
+                ("transport", .string(lookup.transport.description)), ("id", .int(Int(lookup.id))),
+                ("qname", .string(lookup.qname)), ("qtype", .string(lookup.qtype.description)),
+                ("attempts", .int(lookup.attempts)), ("first", .string(lookup.firstTime.rfc3339)),
+                ("vantages", .array(lookup.path.sightings.map { sighting in
+                    .object([("name", .string(sighting.name)), ("query", .bool(sighting.query)),
+                             ("response", .bool(sighting.response)), ("frames", .array(sighting.frames.map { .int($0) }))])
+                })),
+                ("lost", lookup.path.lost.map { lost in
+                    .object([("direction", .string(lost.direction.rawValue)), ("last_seen_at", .string(lost.lastSeenAt)),
+                             ("not_seen_at", .string(lost.notSeenAt))])
+                } ?? .null),
+            ])
+        }
         return [("vantages", .array(vantages)),
                 ("lost_between_vantages", .object([("total", .int(lost.total)), ("legs", .array(legs)),
+                                                   ("lookups", .array(lookups)),
+                                                   ("lookups_not_listed", .int(lost.total - lost.kept.count)),
                                                    ("unmerged_beyond_cap", .int(run.unmergedBeyondCap))]))]
     }
 }

@@ -160,6 +160,10 @@ struct VantageKnownAnswerTests {
         #expect(human.contains("queries lost on the way node-b → node-a: 2"))
         #expect(human.contains("answers lost on the way back node-a → node-b: 2"))
         #expect(run.report.html().contains("answer last seen at node-a, never reached node-b"))
+        // The JSON report lists each lost lookup with its path.
+        let json = run.report.json().serialized(pretty: false)
+        #expect(json.contains("\"lost_between_vantages\":{\"total\":4,"))
+        #expect(json.components(separatedBy: "\"not_seen_at\":\"node-b\"").count - 1 == 1 + 2)
     }
 
     /// A vantage sharing no DNS message with the others: reported, its transactions kept
