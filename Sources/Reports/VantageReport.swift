@@ -18,8 +18,9 @@ extension Report {
     /// Per vantage: its clock, then its inputs and transactions.
     func vantageLines() -> [(clock: String, inputs: String)] {
         run.vantages.map { vantage in
-            let frames = vantage.inputs.map { "\($0.path) frames \($0.firstFrame)-\($0.firstFrame + $0.frames - 1)" }
-                .joined(separator: ", ")
+            let frames = vantage.inputs.map { input in
+                input.frames == 0 ? "\(input.path) no frames" : "\(input.path) frames \(input.firstFrame)-\(input.firstFrame + input.frames - 1)"
+            }.joined(separator: ", ")
             let inputs = "\(frames); \(counted(vantage.transactions, "transaction", "transactions")) of its own"
             if vantage.isReference { return ("\(vantage.name): reference clock", inputs) }
             guard let offset = vantage.offset, let low = vantage.spreadLow, let high = vantage.spreadHigh else {
