@@ -45,7 +45,8 @@ struct VantageMerger {
     let names: [String]
     /// Per vantage, the transactions its own analysis closed, on its own clock.
     let transactions: [[Transaction]]
-    private let sightings: [[MessageKey: MessageSighting]]
+    /// Per vantage, every query attempt and answer it saw, by key.
+    let sightings: [[MessageKey: MessageSighting]]
 
     init(names: [String], transactions: [[Transaction]]) {
         self.names = names
@@ -84,89 +85,6 @@ struct VantageMerger {
     static func queryKey(_ transaction: Transaction, _ attempt: Attempt) -> MessageKey {
         MessageKey(id: transaction.id, question: transaction.question, transport: transaction.transport,
                    clientPort: attempt.clientPort, isResponse: false)
-    }
-
-    // MARK: Clocks
-
-    /// The clock estimate of `second` against `first` from the messages each saw once. Where
-    /// both saw a query and its answer, each exchange gives ((query difference) + (answer
-    /// difference)) / 2, in which the one-way delays cancel but for their asymmetry (as NTP
-    /// does); only without such exchanges are the one-way differences used.
-    func estimate(_ first: Int, _ second: Int) -> ClockEstimate? {
-        var oneWay: [Int64] = []
-        var exchanges: [Int64] = []
-        for (key, seen) in sightings[first] where seen.count == 1 {
-            guard let other = sightings[second][key], other.count == 1 else { continue }
-            let difference = other.time.nanoseconds.saturatingSubtract(seen.time.nanoseconds)
-            if oneWay.count < Self.maximumSamplesPerPair { oneWay.append(difference) }
-            guard !key.isResponse, exchanges.count < Self.maximumSamplesPerPair else { continue }
-            var answerKey = key
-            answerKey.isResponse = true
-            if let answer = sightings[first][answerKey], answer.count == 1,
-               let otherAnswer = sightings[second][answerKey], otherAnswer.count == 1 {
-                let answerDifference = otherAnswer.time.nanoseconds.saturatingSubtract(answer.time.nanoseconds)
-                exchanges.append(difference / 2 + answerDifference / 2)
-            }
-        }
-        var estimate = ClockEstimate(differences: exchanges.isEmpty ? oneWay : exchanges)
-        estimate?.fromExchanges = !exchanges.isEmpty
-        return estimate
-    }
-
-    /// The vantage nearest the clients: for each query two vantages saw once and answered,
-    /// the one that waited longer for the answer is nearer the client. The most such wins
-    /// makes the reference; on a tie, the one sharing messages with the most other vantages
-    /// (a vantage that shares nothing never becomes the reference of those that do); then the first.
-    func referenceVantage(estimates: [[ClockEstimate?]]) -> Int {
-        var wins = Array(repeating: 0, count: names.count)
-        for first in names.indices {
-            for second in names.indices where second > first {
-                for (key, seen) in sightings[first] where seen.count == 1 && !key.isResponse {
-                    guard let here = seen.roundTrip, let other = sightings[second][key], other.count == 1,
-                          let there = other.roundTrip, here != there else { continue }
-                    wins[here > there ? first : second] += 1
-                }
-            }
-        }
-        let partners = names.indices.map { index in estimates[index].filter { $0 != nil }.count }
-        var best = 0
-        for index in wins.indices where (wins[index], partners[index]) > (wins[best], partners[best]) { best = index }
-        return best
-    }
-
-    /// Each vantage's clock against the reference: matched outwards from it, each vantage
-    /// through the already matched one it shares the most messages with.
-    func clocks(inputs: [[InputSummary]]) -> [VantageClock] {
-        let estimates: [[ClockEstimate?]] = names.indices.map { first in
-            names.indices.map { second in first == second ? nil : estimate(first, second) }
-        }
-        let reference = referenceVantage(estimates: estimates)
-        var clocks = names.indices.map { index in
-            VantageClock(name: names[index], inputs: inputs.indices.contains(index) ? inputs[index] : [],
-                         transactions: transactions[index].count, isReference: index == reference,
-                         offset: index == reference ? Duration(nanoseconds: 0) : nil, matchedWith: nil,
-                         sharedMessages: 0, spreadLow: nil, spreadHigh: nil)
-        }
-        var changed = true
-        while changed {
-            changed = false
-            for index in names.indices where clocks[index].offset == nil {
-                var best: (partner: Int, estimate: ClockEstimate)?
-                for partner in names.indices {
-                    guard clocks[partner].offset != nil, let estimate = estimates[partner][index] else { continue }
-                    if best == nil || estimate.samples > (best?.estimate.samples ?? 0) { best = (partner, estimate) }
-                }
-                guard let best, let base = clocks[best.partner].offset else { continue }
-                clocks[index].offset = base + best.estimate.offset
-                clocks[index].matchedWith = names[best.partner]
-                clocks[index].sharedMessages = best.estimate.samples
-                clocks[index].fromExchanges = best.estimate.fromExchanges
-                clocks[index].spreadLow = base + best.estimate.low
-                clocks[index].spreadHigh = base + best.estimate.high
-                changed = true
-            }
-        }
-        return clocks
     }
 
     // MARK: Merging
