@@ -7,20 +7,30 @@ extension VantageMerger {
     /// both saw a query and its answer, each exchange gives ((query difference) + (answer
     /// difference)) / 2, in which the one-way delays cancel but for their asymmetry (as NTP
     /// does); only without such exchanges are the one-way differences used.
+    ///
+    /// Samples are taken in the first vantage's transaction order (never a dictionary's,
+    /// which changes from run to run), so the same captures always give the same estimate.
     func estimate(_ first: Int, _ second: Int) -> ClockEstimate? {
         var oneWay: [Int64] = []
         var exchanges: [Int64] = []
-        for (key, seen) in sightings[first] where seen.count == 1 {
-            guard let other = sightings[second][key], other.count == 1 else { continue }
-            let difference = other.time.nanoseconds.saturatingSubtract(seen.time.nanoseconds)
-            if oneWay.count < Self.maximumSamplesPerPair { oneWay.append(difference) }
-            guard !key.isResponse, exchanges.count < Self.maximumSamplesPerPair else { continue }
-            var answerKey = key
-            answerKey.isResponse = true
-            if let answer = sightings[first][answerKey], answer.count == 1,
-               let otherAnswer = sightings[second][answerKey], otherAnswer.count == 1 {
-                let answerDifference = otherAnswer.time.nanoseconds.saturatingSubtract(answer.time.nanoseconds)
-                exchanges.append(difference / 2 + answerDifference / 2)
+        /// The second clock's time minus the first's for a message each saw once.
+        func difference(_ key: MessageKey) -> Int64? {
+            guard let here = sightings[first][key], here.count == 1,
+                  let there = sightings[second][key], there.count == 1 else { return nil }
+            return there.time.nanoseconds.saturatingSubtract(here.time.nanoseconds)
+        }
+        sampling: for transaction in transactions[first] {
+            for attempt in transaction.attempts {
+                if oneWay.count >= Self.maximumSamplesPerPair && exchanges.count >= Self.maximumSamplesPerPair { break sampling }
+                var key = Self.queryKey(transaction, attempt)
+                guard let query = difference(key) else { continue }
+                key.isResponse = true
+                let answer = difference(key)
+                if oneWay.count < Self.maximumSamplesPerPair {
+                    oneWay.append(query)
+                    if let answer, oneWay.count < Self.maximumSamplesPerPair { oneWay.append(answer) }
+                }
+                if let answer, exchanges.count < Self.maximumSamplesPerPair { exchanges.append(query / 2 + answer / 2) }
             }
         }
         var estimate = ClockEstimate(differences: exchanges.isEmpty ? oneWay : exchanges)
