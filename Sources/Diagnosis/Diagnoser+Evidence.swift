@@ -25,6 +25,9 @@ extension Diagnoser {
             if let reset = fallback.resetFrame { frames.append(reset) }
         }
         if let rejection = transaction.rejection { frames.append(rejection.frame) }
+        // Seen at several vantages (`--vantage`): the other vantages' copies are evidence too
+        // (the answers leaving the server's node of a lookup lost on the way back).
+        for sighting in transaction.vantagePath?.sightings.dropFirst() ?? [] { frames += sighting.frames }
         return frames
     }
 

@@ -35,6 +35,14 @@ struct Observations {
         /// Interfaces its failing queries were last seen on (`-i any`), with how many.
         var lastSeenOn: [Int32: Int] = [:]
 
+        /// Legs its failed lookups were lost on between vantage points (`--vantage`), with
+        /// how many (at most 8 legs).
+        var lostLegs: [LostLeg: Int] = [:]
+        var lostBetweenVantages: Int { lostLegs.values.reduce(0, +) }
+
+        /// The leg most of its lost lookups died on, if any (ties: the forward leg, then by name).
+        var mainLeg: LostLeg? { lostLegs.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key }
+
         /// By the server address the client used.
         var byServer: [IPAddress: Counts] { perServer.mapValues(\.counts) }
 
@@ -46,8 +54,10 @@ struct Observations {
         /// Its queries left this node and died beyond it: every query failed, none was
         /// rejected by ICMP, and most unanswered attempts were seen after the DNAT.
         var lostBeyondTheNode: Bool {
-            counts.answered == 0 && counts.rejected == 0 && unansweredAfterDNAT > 0
-                && unansweredAfterDNAT >= unansweredBeforeDNAT
+            guard counts.answered == 0 && counts.rejected == 0 else { return false }
+            // Seen at two vantages and lost between them (at least half the failures) says so directly.
+            if lostBetweenVantages > 0, lostBetweenVantages * 2 >= counts.unanswered { return true }
+            return unansweredAfterDNAT > 0 && unansweredAfterDNAT >= unansweredBeforeDNAT
         }
 
         /// By the server actually reached (the DNAT backend when known), per client-used server.
@@ -79,6 +89,18 @@ struct Observations {
         var direct = Counts()
         /// Whether this source is in the server's `answeredSources`.
         var listedAsAnswered = false
+    }
+
+    /// A leg of the path between two vantage points: the direction of the lost message,
+    /// where it was last seen and where it never arrived.
+    struct LostLeg: Hashable, Comparable {
+        var direction: PathLoss.Direction
+        var from: String
+        var to: String
+
+        static func < (lhs: LostLeg, rhs: LostLeg) -> Bool {
+            (lhs.direction.rawValue, lhs.from, lhs.to) < (rhs.direction.rawValue, rhs.from, rhs.to)
+        }
     }
 
     struct BackendKey: Hashable {
@@ -185,6 +207,12 @@ struct Observations {
             if let last = transaction.seenOn.last,
                sourceStates[slot].lastSeenOn[last] != nil || sourceStates[slot].lastSeenOn.count < 8 {
                 sourceStates[slot].lastSeenOn[last, default: 0] += 1
+            }
+            if let lost = transaction.vantagePath?.lost {
+                let leg = LostLeg(direction: lost.direction, from: lost.lastSeenAt, to: lost.notSeenAt)
+                if sourceStates[slot].lostLegs[leg] != nil || sourceStates[slot].lostLegs.count < 8 {
+                    sourceStates[slot].lostLegs[leg, default: 0] += 1
+                }
             }
             if transaction.vlanIDs.count > 0 && sourceStates[slot].vlans.count < 8 {
                 sourceStates[slot].vlans.insert(transaction.vlanIDs.array)

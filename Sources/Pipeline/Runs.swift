@@ -24,6 +24,12 @@ public struct RunResult: Sendable {
     /// `interface`), where known: live capture, or a map given with the capture. Empty
     /// when unknown; reports then show the index.
     public var interfaceNames: [Int32: String] = [:]
+    /// The vantage points of a `--vantage` run, in the order given, with their clocks;
+    /// empty for a run of one capture.
+    public var vantages: [VantageClock] = []
+    /// Transactions of a `--vantage` run beyond `VantageRun.maximumHeldTransactions`,
+    /// reported as their vantage saw them, not merged with the other vantages' sightings.
+    public var unmergedBeyondCap = 0
 
     public init() {}
 }
@@ -120,14 +126,17 @@ public func analyzeFiles(
 ///
 /// `progress`, when given, is called about four times a second (wall clock) with how far
 /// the run has got, and once more at the end.
+///
+/// `firstFrame` numbers the first frame (1 unless several captures are numbered on as one,
+/// as `--vantage` does).
 public func analyzeFiles(
-    _ inputs: [CapturePath], options: AnalysisOptions, interfaceNames: [Int32: String] = [:],
+    _ inputs: [CapturePath], options: AnalysisOptions, interfaceNames: [Int32: String] = [:], firstFrame: Int = 1,
     progress: ((OfflineProgress) -> Void)? = nil, emit: (Transaction) -> Void
 ) throws(CaptureError) -> RunResult {
     var order = try orderByFirstPacket(inputs)
     var analyzer = Analyzer(options: options)
     var result = RunResult()
-    var nextFrame = 1
+    var nextFrame = firstFrame
     var tracker = progress.map { ProgressTracker(total: OfflineProgress.total(of: order), report: $0) }
     for position in order.indices {
         let capture: OfflineCapture
@@ -148,7 +157,7 @@ public func analyzeFiles(
                                  originalLength: frame.originalLength, linkType: frame.linkType, emit: emit)
                 summary.frames += 1
                 if tracker != nil, summary.frames & ProgressTracker.frameMask == 0 {
-                    tracker?.tick(frames: nextFrame + summary.frames - 1, current: capture)
+                    tracker?.tick(frames: nextFrame - firstFrame + summary.frames, current: capture)
                 }
             case .damaged(let reason):
                 summary.damage = reason
@@ -161,7 +170,7 @@ public func analyzeFiles(
         result.inputs.append(summary)
         tracker?.finishInput(order[position].storedSize ?? capture.storedBytesRead ?? 0)
     }
-    tracker?.end(frames: nextFrame - 1)
+    tracker?.end(frames: nextFrame - firstFrame)
     result.interfaceNames.merge(interfaceNames) { _, given in given }
     analyzer.finish(emit: emit)
     result.packets = analyzer.packets

@@ -25,6 +25,7 @@ extension Report {
         page += htmlTimeline()
         page += htmlLatency()
         page += htmlUnanswered()
+        page += htmlVantages()
         page += htmlServers()
         page += htmlFallbacks()
         page += htmlPackets()

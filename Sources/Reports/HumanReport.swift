@@ -27,6 +27,10 @@ extension Report {
             out.append("Kernel         received \(kernel.received), dropped \(kernel.dropped), "
                        + "interface dropped \(kernel.interfaceDropped)")
         }
+        for (index, line) in vantageLines().enumerated() {
+            out.append((index == 0 ? "Vantages       " : "               ") + line.clock)
+            out.append("                 " + line.inputs)
+        }
         out.append("")
         let paired = figures.answered + figures.late + figures.unanswered + figures.rejected
         let answeredShare = Report.percent(figures.answered, of: paired)
@@ -140,6 +144,7 @@ extension Report {
             out.append("  \(counted(figures.droppedGroups, "failed query", "failed queries")) of further (source, server) "
                        + "pairs counted but not listed (table full)")
         }
+        out += lostLookupLines()
         if !figures.fallbackOutcomes.isEmpty {
             out.append("")
             out.append("TCP fallbacks (truncated UDP answers retried over TCP)")

@@ -165,6 +165,35 @@ public final class NDJSONEncoder {
             line.append(",\"interface\":")
             line.appendDecimal(transaction.interfaceIndex)
         }
+        if let path = transaction.vantagePath { vantages(path) }
+        line.append("}")
+    }
+
+    /// `"vantages"` in path order and, for a lookup lost between two of them, `"lost"`.
+    /// Vantage names are plain (`VantageInput.parse` allows no quote or backslash).
+    private func vantages(_ path: VantagePath) {
+        line.append(",\"vantages\":[")
+        for (index, sighting) in path.sightings.enumerated() {
+            if index > 0 { line.append(",") }
+            line.append("{\"name\":")
+            optionalPlainString(sighting.name)
+            line.append(sighting.query ? ",\"query\":true" : ",\"query\":false")
+            line.append(sighting.response ? ",\"response\":true" : ",\"response\":false")
+            line.append(",\"frames\":[")
+            for (position, frame) in sighting.frames.enumerated() {
+                if position > 0 { line.append(",") }
+                line.appendDecimal(frame)
+            }
+            line.append("]}")
+        }
+        line.append("]")
+        guard let lost = path.lost else { return }
+        line.append(",\"lost\":{\"direction\":")
+        optionalPlainString(lost.direction.rawValue)
+        line.append(",\"last_seen_at\":")
+        optionalPlainString(lost.lastSeenAt)
+        line.append(",\"not_seen_at\":")
+        optionalPlainString(lost.notSeenAt)
         line.append("}")
     }
 

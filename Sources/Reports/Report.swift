@@ -89,6 +89,7 @@ public struct Report {
                             + "counts as unsolicited")
         }
         warnings += figures.limitWarnings
+        warnings += vantageWarnings
         return warnings
     }
 
@@ -216,7 +217,7 @@ public struct Report {
                          }))])
             })),
             ("warnings", .array(warnings.map { .string($0) })),
-        ] + otherServersField)
+        ] + otherServersField + vantagesJSON())
     }
 
     /// `other_servers`: the servers beyond `ReportBuilder.maximumServers`, pooled into one

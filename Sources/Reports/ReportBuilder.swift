@@ -189,11 +189,14 @@ public struct ReportBuilder {
     /// Answered-query latencies in power-of-two microsecond buckets: bucket i holds
     /// latencies in [2^i, 2^(i+1)) µs (bucket 0 also holds < 1 µs).
     public private(set) var latencyBuckets = [Int](repeating: 0, count: 40)
+    /// Failed lookups of a `--vantage` run lost between two vantages, with their path.
+    public private(set) var lostLookups = LostLookups()
 
     public init() {}
 
     public mutating func add(_ transaction: Transaction) {
         transactions += 1
+        if transaction.vantagePath?.lost != nil { lostLookups.add(transaction) }
         let outcome = transaction.outcome
         if outcome != .multicast {
             // A late answer came after the client gave up: charted with the failures.

@@ -254,6 +254,9 @@ public struct Transaction: Sendable {
         var underlay: Underlay?
         var rejection: Rejection?
         var fallback: Fallback?
+        var vantagePath: VantagePath?
+
+        var isEmpty: Bool { underlay == nil && rejection == nil && fallback == nil && vantagePath == nil }
     }
 
     private mutating func updateRare(_ change: (inout RareFields) -> Void) {
@@ -335,7 +338,7 @@ extension [Transaction.RareFields] {
         if isEmpty {
             var fields = Transaction.RareFields()
             change(&fields)
-            if fields.underlay != nil || fields.rejection != nil || fields.fallback != nil { self = [fields] }
+            if !fields.isEmpty { self = [fields] }
         } else {
             change(&self[0])
         }

@@ -182,9 +182,12 @@ struct Analyze: ParsableCommand {
             """)
 
     @Argument(help: "Capture files ('-' for standard input; pipes and FIFOs are read once).")
-    var files: [String]
+    var files: [String] = []
 
     @OptionGroup var analysis: AnalysisArguments
+    @OptionGroup var vantages: VantageArguments
+
+    func validate() throws { try vantages.validate(files: files, interfaceNames: analysis.interfaceNamesFile) }
 
     func run() throws {
         let options = analysis.options
@@ -193,7 +196,8 @@ struct Analyze: ParsableCommand {
         let interfaceNames = try analysis.interfaceNames()
         let progress = ProgressLine(isTerminal: isatty(2) != 0) { printError($0, terminator: "") }
         let report = try analysis.report { emit throws(CaptureError) in
-            try analyzeFiles(inputs, options: options, interfaceNames: interfaceNames, progress: progress.update, emit: emit)
+            if !vantages.parsed.isEmpty { return try analyzeVantages(vantages.parsed, options: options, emit: emit) }
+            return try analyzeFiles(inputs, options: options, interfaceNames: interfaceNames, progress: progress.update, emit: emit)
         }
         try analysis.exitForUnanswered(report)
     }
@@ -354,19 +358,22 @@ struct Export: ParsableCommand {
             """)
 
     @Argument(help: "Capture files.")
-    var files: [String]
+    var files: [String] = []
 
     @Option(help: ArgumentHelp("Directory to write the bundle to (created; must be empty if it exists).", valueName: "dir"))
     var out: String
 
     @OptionGroup var analysis: AnalysisArguments
+    @OptionGroup var vantages: VantageArguments
+
+    func validate() throws { try vantages.validate(files: files, interfaceNames: analysis.interfaceNamesFile) }
 
     func run() throws {
         let options = analysis.options
         // The bundle copies evidence packets from the inputs and hashes them after the analysis,
         // so it reads each input twice: it needs regular files, named in UTF-8 (a stream is
         // read once; save it first with `tcpdump -w FILE`).
-        let inputs = CapturePath.matching(files, raw: CapturePath.rawArguments())
+        let inputs = CapturePath.matching(files, raw: CapturePath.rawArguments()) + vantages.parsed.flatMap(\.files)
         if let input = inputs.first(where: { $0.reopenableName == nil }) {
             printError("dnstrail: export needs regular files named in UTF-8 (it reads each input twice): "
                        + "'\(input.display)' is not one; save it first with `tcpdump -w FILE`, or rename it")
@@ -381,7 +388,8 @@ struct Export: ParsableCommand {
         // ndjson streams its lines during the analysis; human and json come once the bundle is written.
         let progress = ProgressLine(isTerminal: isatty(2) != 0) { printError($0, terminator: "") }
         let report = try analysis.report(print: analysis.format == .ndjson, bundle: bundle, output: output) { emit throws(CaptureError) in
-            try analyzeFiles(inputs, options: options, interfaceNames: interfaceNames, progress: progress.update, emit: emit)
+            if !vantages.parsed.isEmpty { return try analyzeVantages(vantages.parsed, options: options, emit: emit) }
+            return try analyzeFiles(inputs, options: options, interfaceNames: interfaceNames, progress: progress.update, emit: emit)
         }
         try finishBundle {
             try bundle.finish(report: report, inputs: report.run.inputs.map(\.path), commandLine: CommandLine.arguments)
@@ -395,6 +403,38 @@ struct Export: ParsableCommand {
         if analysis.format == .human { output.writeLine(summary) } else { printError("dnstrail: " + summary) }
         try checkOutput(output)
         try analysis.exitForUnanswered(report)
+    }
+}
+
+/// `--vantage NAME=FILE[,FILE...]` of analyze and export: captures of one incident taken at
+/// several points at once (issue 10); the analysis is `analyzeVantages`.
+struct VantageArguments: ParsableArguments {
+    @Option(name: .customLong("vantage"), help: ArgumentHelp(
+        "A capture taken at one point (a node), with its name (repeatable, instead of files; rotated files "
+            + "comma-separated): lookups seen at several are merged, clocks matched, the lost leg named.",
+        valueName: "name=file[,file...]"))
+    var arguments: [String] = []
+
+    /// The vantages as given (empty without --vantage); `validate(files:)` has checked them.
+    var parsed: [VantageInput] { arguments.compactMap { try? VantageInput.parse($0).get() } }
+
+    func validate(files: [String], interfaceNames: String?) throws {
+        if arguments.isEmpty {
+            if files.isEmpty { throw ValidationError("Missing expected argument '<files> ...'") }
+            return
+        }
+        guard files.isEmpty else { throw ValidationError("give capture files or --vantage, not both") }
+        if interfaceNames != nil {
+            throw ValidationError("--interface-names names the interfaces of one capture; it cannot apply to --vantage")
+        }
+        var vantages: [VantageInput] = []
+        for argument in arguments {
+            switch VantageInput.parse(argument) {
+            case .success(let vantage): vantages.append(vantage)
+            case .failure(let error): throw ValidationError(error.description)
+            }
+        }
+        if let error = VantageInput.validate(vantages) { throw ValidationError(error.description) }
     }
 }
 

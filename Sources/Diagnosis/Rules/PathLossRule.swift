@@ -13,7 +13,17 @@ struct PathLossRule: DiagnosisRule {
     func findings(_ observed: ObservedState, _ context: DiagnosisContext) -> [Finding] {
         let lost = observed.blinded.filter { $0.1.lostBeyondTheNode }
         guard !lost.isEmpty else { return [] }
-        return [finding(lost, observed, context)]
+        // Captures at several vantages (`--vantage`) name the leg: one finding per leg.
+        var byLeg: [Observations.LostLeg: [(IPAddress, Observations.SourceState)]] = [:]
+        var unplaced: [(IPAddress, Observations.SourceState)] = []
+        for entry in lost {
+            if let leg = entry.1.mainLeg { byLeg[leg, default: []].append(entry) } else { unplaced.append(entry) }
+        }
+        var findings = byLeg.sorted { $0.key < $1.key }.map { leg, sources in
+            PathLossLegFinding(leg: leg, lost: sources).finding(observed, context)
+        }
+        if !unplaced.isEmpty { findings.append(finding(unplaced, observed, context)) }
+        return findings
     }
 
     private func finding(

@@ -1,0 +1,35 @@
+import Attribution
+import Foundation
+import Reports
+import Testing
+
+/// `--vantage` runs of the issue 10 captures, with the cluster's pods, compared with their
+/// stored reports: `multinode-vantages[-shifted].{txt,json,ndjson,html}`. Regenerated with
+/// the other golden files (`DNSTRAIL_UPDATE_GOLDEN=1 swift test --filter GoldenTests`).
+@Suite(.serialized)
+struct VantageGoldenTests {
+    @Test(arguments: [false, true])
+    func reportMatchesGolden(shifted: Bool) throws {
+        let directory = try ClusterDirectory.load(path: Paths.captures.appendingPathComponent("k8s/multinode-cluster.json").path)
+        let analysed = try AnalysedVantages.multinode(shifted: shifted)
+        let root = Paths.root.path + "/"
+        let outputs: [(String, String)] = [
+            ("txt", analysed.report.human()),
+            ("json", analysed.report.json().serialized(pretty: true) + "\n"),
+            ("ndjson", analysed.transactions.map { ndjsonLine($0, directory: directory) + "\n" }.joined()),
+            ("html", analysed.report.html()),
+        ]
+        let name = shifted ? "multinode-vantages-shifted" : "multinode-vantages"
+        for (suffix, rendered) in outputs {
+            let text = rendered.replacingOccurrences(of: root, with: "")
+            let golden = Paths.golden.appendingPathComponent("\(name).\(suffix)")
+            if GoldenTests.updating {
+                try text.write(to: golden, atomically: true, encoding: .utf8)
+                continue
+            }
+            let expected = try #require(try? String(contentsOf: golden, encoding: .utf8),
+                                        "missing golden file \(golden.lastPathComponent)")
+            #expect(text == expected, "\(golden.lastPathComponent) differs:\n\(firstDifference(text, expected))")
+        }
+    }
+}
