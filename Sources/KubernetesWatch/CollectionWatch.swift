@@ -53,6 +53,8 @@ struct CollectionWatch: Sendable {
                 case .gone(let status):
                     store.note("Kubernetes API: \(label): watch expired (\(status)), listing again")
                     resourceVersion = nil
+                    // Gone again at once, with nothing in between: not a tight loop of lists.
+                    if !delivered { do { try await Task.sleep(for: backoff.next()) } catch { return } }
                 case .ended where !delivered:
                     // Ended at once with nothing in it: not a tight loop against the server.
                     do { try await Task.sleep(for: backoff.next()) } catch { return }
@@ -63,7 +65,9 @@ struct CollectionWatch: Sendable {
                 return
             } catch {
                 if Task.isCancelled { return }
-                if case APIClientError.status(410, _) = error {
+                if case APIClientError.status(410, _) = error, resourceVersion != nil {
+                    // The watch's version is too old: list again at once (a list's own 410,
+                    // an expired `continue`, waits like any failure).
                     store.note("Kubernetes API: \(label): \(error), listing again")
                     resourceVersion = nil
                     continue
@@ -122,7 +126,10 @@ struct CollectionWatch: Sendable {
         var splitter = LineSplitter(limit: APIClient.maximumEventBytes)
         for try await buffer in response.body {
             for line in try splitter.lines(adding: buffer.readableBytesView) {
-                guard let event = WatchEvent.decode(line) else { continue }
+                guard let event = WatchEvent.decode(line) else {
+                    store.skippedEvent(in: index, label: label)
+                    continue
+                }
                 switch event {
                 case .added(let object), .modified(let object), .deleted(let object):
                     if let version = object.resourceVersion { resourceVersion = version }

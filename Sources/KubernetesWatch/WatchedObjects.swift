@@ -23,10 +23,18 @@ final class WatchedObjects: Sendable {
         var changed = false
         var notices: [String] = []
         var droppedNotices = 0
+        var skippedEvents: [Int: Int] = [:]
+        var refusedObjects: [Int: Int] = [:]
+        var refusedDeparted = 0
     }
 
     /// Notices kept until the live loop takes them; more are counted, not kept.
     static let maximumPendingNotices = 50
+    /// Objects kept per collection (every pod of a 100,000-pod cluster without `--node`);
+    /// more are refused and counted: their addresses stay unnamed.
+    static let maximumObjectsPerCollection = 150_000
+    /// Deleted objects kept for their grace period, in all; more are forgotten at once, counted.
+    static let maximumDeparted = 50_000
 
     let deletionGrace: Duration
     private let state: Mutex<State>
@@ -42,9 +50,14 @@ final class WatchedObjects: Sendable {
         state.withLock { state in
             guard state.live.indices.contains(collection) else { return }
             var fresh: [Name: KubernetesObject] = [:]
-            for object in objects { fresh[Name(namespace: object.namespace, name: object.name)] = object }
+            var refused = 0
+            for object in objects {
+                guard fresh.count < Self.maximumObjectsPerCollection else { refused += 1; continue }
+                fresh[Name(namespace: object.namespace, name: object.name)] = object
+            }
+            if refused > 0 { Self.refuse(refused, in: collection, state: &state) }
             for (name, object) in state.live[collection] where fresh[name] == nil {
-                state.departed[collection, default: [:]][name] = Departed(object: object, until: now + grace)
+                Self.depart(object, name: name, from: collection, until: now + grace, state: &state)
             }
             for name in fresh.keys { state.departed[collection]?[name] = nil }
             state.live[collection] = fresh
@@ -61,12 +74,15 @@ final class WatchedObjects: Sendable {
             switch event {
             case .added(let object), .modified(let object):
                 let name = Name(namespace: object.namespace, name: object.name)
+                guard state.live[collection][name] != nil || state.live[collection].count < Self.maximumObjectsPerCollection else {
+                    return Self.refuse(1, in: collection, state: &state)
+                }
                 state.live[collection][name] = object
                 state.departed[collection]?[name] = nil
             case .deleted(let object):
                 let name = Name(namespace: object.namespace, name: object.name)
                 state.live[collection][name] = nil
-                state.departed[collection, default: [:]][name] = Departed(object: object, until: now + grace)
+                Self.depart(object, name: name, from: collection, until: now + grace, state: &state)
             case .bookmark, .error:
                 return
             }
@@ -76,13 +92,50 @@ final class WatchedObjects: Sendable {
 
     /// Keeps a notice for the live loop (at most `maximumPendingNotices` waiting).
     func note(_ text: String) {
+        state.withLock { Self.note(text, state: &$0) }
+    }
+
+    private static func note(_ text: String, state: inout State) {
+        if state.notices.count < maximumPendingNotices {
+            state.notices.append(text)
+        } else {
+            state.droppedNotices += 1
+        }
+    }
+
+    /// A watch line that is not a readable event: counted, said at the 1st, 10th, 100th, ...
+    func skippedEvent(in collection: Int, label: String) {
         state.withLock { state in
-            if state.notices.count < Self.maximumPendingNotices {
-                state.notices.append(text)
-            } else {
-                state.droppedNotices += 1
+            let count = state.skippedEvents[collection, default: 0] + 1
+            state.skippedEvents[collection] = count
+            if Self.isPowerOfTen(count) {
+                Self.note("Kubernetes API: \(label): \(count) unreadable watch event(s) skipped", state: &state)
             }
         }
+    }
+
+    /// Unreadable events skipped so far, by collection.
+    var skippedEventCounts: [Int: Int] { state.withLock { $0.skippedEvents } }
+
+    private static func refuse(_ count: Int, in collection: Int, state: inout State) {
+        let before = state.refusedObjects[collection, default: 0]
+        state.refusedObjects[collection] = before + count
+        if before == 0 {
+            note("Kubernetes API: more than \(maximumObjectsPerCollection) objects in one watch; the rest are not kept (their addresses stay unnamed)", state: &state)
+        }
+    }
+
+    private static func depart(_ object: KubernetesObject, name: Name, from collection: Int,
+                               until: ContinuousClock.Instant, state: inout State) {
+        let held = state.departed.values.reduce(0) { $0 + $1.count }
+        guard held < maximumDeparted else { state.refusedDeparted += 1; return }
+        state.departed[collection, default: [:]][name] = Departed(object: object, until: until)
+    }
+
+    private static func isPowerOfTen(_ number: Int) -> Bool {
+        var value = number
+        while value >= 10 && value % 10 == 0 { value /= 10 }
+        return value == 1
     }
 
     /// The notices waiting, once.

@@ -241,3 +241,38 @@ final class SilentListener {
 
     deinit { close(descriptor) }
 }
+
+/// Paging and bad events.
+struct WatchEdgeTests {
+    /// A list in pages of `limit` objects follows `continue` to the end.
+    @Test func listFollowsContinueTokensToTheLastPage() async throws {
+        let standIn = try StandIn(objects: Objects.cluster)
+        var timing = NameWatcherTests.timing
+        timing.listPageSize = 1
+        let watcher = try NameWatcherTests.watcher(standIn, node: nil, timing: timing)
+        watcher.start()
+        #expect(await eventually { standIn.requests(path: "/api/v1/pods", watch: true).count == 1 })
+        let pages = standIn.requests(path: "/api/v1/pods", watch: false).compactMap { $0["query"] as? [String: String] }
+        #expect(pages.map { $0["continue"] ?? "-" } == ["-", "1", "2"])
+        #expect(pages.allSatisfy { $0["limit"] == "1" })
+        #expect(NameWatcherTests.name(watcher, "10.244.1.10") == "shop/web-1")
+        #expect(NameWatcherTests.name(watcher, "10.244.2.10") == "shop/api-9")
+        #expect(watcher.currentDirectory?.dnsRole(of: NameWatcherTests.ip("10.244.2.53")) != nil)
+        await watcher.shutdown()
+    }
+
+    /// An event whose object has no name is skipped, counted and said; the watch goes on.
+    @Test func unreadableWatchEventIsSkippedCountedAndSaid() async throws {
+        let standIn = try StandIn(objects: Objects.cluster)
+        let watcher = try NameWatcherTests.watcher(standIn, node: nil)
+        watcher.start()
+        let notices = NameWatcherTests.Notices()
+        #expect(await eventually { standIn.requests(path: "/api/v1/pods", watch: true).count == 1 })
+        try standIn.event("ADDED", "pods", #"{"metadata":{"namespace":"shop"},"status":{"podIP":"10.244.1.70"}}"#)
+        try standIn.event("ADDED", "pods", Objects.pod("shop", "ok-1", ip: "10.244.1.71", node: "node-a"))
+        #expect(await eventually { NameWatcherTests.name(watcher, "10.244.1.71") == "shop/ok-1" })
+        #expect(await eventually { notices.take(watcher).contains("Kubernetes API: pods: 1 unreadable watch event(s) skipped") })
+        #expect(watcher.currentDirectory?.pod(at: NameWatcherTests.ip("10.244.1.70")) == nil)
+        await watcher.shutdown()
+    }
+}
