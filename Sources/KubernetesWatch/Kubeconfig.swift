@@ -101,7 +101,7 @@ extension APIServerConnection {
         do {
             bytes = try readFile(path, limit: Kubeconfig.maximumBytes)
         } catch {
-            throw .kubeconfig(path: path, reason: error.description)
+            throw .kubeconfig(path: path, reason: error.reason)
         }
         let config: Kubeconfig
         do {
@@ -138,7 +138,7 @@ extension APIServerConnection {
             do {
                 return try readFile(resolve(file), limit: maximumPEMBytes)
             } catch {
-                throw fail(error.description)
+                throw fail("\(what): \(error.reason)")
             }
         }
         var connection = APIServerConnection(server: server)

@@ -8,6 +8,13 @@ public enum KubernetesWatchError: Error, Hashable, Sendable, CustomStringConvert
     /// A certificate, key or token that cannot be read or parsed.
     case credentials(reason: String)
 
+    /// The reason alone, without the prefix naming the flag or the kind of failure.
+    public var reason: String {
+        switch self {
+        case .notInCluster(let reason), .kubeconfig(_, let reason), .credentials(let reason): reason
+        }
+    }
+
     public var description: String {
         switch self {
         case .notInCluster(let reason): "--kubernetes: not running in a pod (\(reason)); use --kubeconfig FILE outside a cluster"

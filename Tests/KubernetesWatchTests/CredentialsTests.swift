@@ -207,3 +207,17 @@ struct WireFormatTests {
         #expect(APIClient.percentEncoded("spec.nodeName=node-a") == "spec.nodeName%3Dnode-a")
     }
 }
+
+/// Reconnecting: capped exponential backoff with jitter.
+struct BackoffTests {
+    @Test func delaysDoubleUpToTheCapWithJitterAndResetAfterSuccess() {
+        var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(4))
+        let steps: [Duration] = [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(4), .seconds(4)]
+        for step in steps {
+            let delay = backoff.next()
+            #expect(delay <= step && delay >= step * 0.8, "\(delay) for a step of \(step)")
+        }
+        backoff.reset()
+        #expect(backoff.next() <= .milliseconds(500))
+    }
+}
