@@ -78,6 +78,8 @@ public final class KubernetesNameWatcher: Sendable {
     private let collections: [CollectionWatch]
     private let published: Mutex<Published>
     private let tasks = Mutex<[Task<Void, Never>]>([])
+    /// The `DedicatedExecutor` the tasks run on (typed `AnyObject` for the availability check).
+    private let executor: Mutex<AnyObject?> = Mutex(nil)
 
     private struct Published {
         var directory: ClusterDirectory?
@@ -100,15 +102,23 @@ public final class KubernetesNameWatcher: Sendable {
         published = Mutex(Published())
     }
 
-    /// Starts the watches and the builder (once).
+    /// Starts the watches and the builder (once), on a thread of their own.
     public func start() {
         tasks.withLock { tasks in
             guard tasks.isEmpty else { return }
+            var jobs: [@Sendable () async -> Void] = []
             for collection in collections {
                 let client = client, store = store, timing = timing
-                tasks.append(Task.detached { await collection.run(client: client, store: store, timing: timing) })
+                jobs.append { await collection.run(client: client, store: store, timing: timing) }
             }
-            tasks.append(Task.detached { [self] in await buildLoop() })
+            jobs.append { [self] in await buildLoop() }
+            if #available(macOS 15.0, *) {
+                let dedicated = DedicatedExecutor(name: "dnstrail-kubernetes")
+                executor.withLock { $0 = dedicated }
+                tasks = jobs.map { job in Task(executorPreference: dedicated) { await job() } }
+            } else {
+                tasks = jobs.map { job in Task.detached { await job() } }
+            }
         }
     }
 
@@ -136,6 +146,10 @@ public final class KubernetesNameWatcher: Sendable {
         for task in running { task.cancel() }
         for task in running { await task.value }
         await client.shutdown()
+        if #available(macOS 15.0, *) {
+            let dedicated = executor.withLock { state in defer { state = nil }; return state }
+            (dedicated as? DedicatedExecutor)?.stop()
+        }
     }
 
     /// Stops from synchronous code (the CLI at the end of a run); waits at most `limit`.

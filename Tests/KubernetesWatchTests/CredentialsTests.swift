@@ -139,15 +139,17 @@ struct CredentialsTests {
 
     /// The kubeconfig the stand-in writes (CA data, token) reaches it and names its pods.
     @Test func kubeconfigOfTheStandInConnects() async throws {
-        let standIn = try StandIn(objects: Objects.cluster)
-        let connection = try APIServerConnection.kubeconfig(path: standIn.kubeconfig)
-        #expect(connection.server == standIn.server)
-        #expect(connection.token == .value("s3cret"))
-        let watcher = try KubernetesNameWatcher(connection: connection, scope: WatchScope(node: "node-a"),
-                                                timing: NameWatcherTests.timing)
-        watcher.start()
-        #expect(await eventually { NameWatcherTests.name(watcher, "10.244.1.10") == "shop/web-1" })
-        await watcher.shutdown()
+        try await onOwnThread {
+            let standIn = try StandIn(objects: Objects.cluster)
+            let connection = try APIServerConnection.kubeconfig(path: standIn.kubeconfig)
+            #expect(connection.server == standIn.server)
+            #expect(connection.token == .value("s3cret"))
+            let watcher = try KubernetesNameWatcher(connection: connection, scope: WatchScope(node: "node-a"),
+                                                    timing: NameWatcherTests.timing)
+            watcher.start()
+            #expect(await eventually { NameWatcherTests.name(watcher, "10.244.1.10") == "shop/web-1" })
+            await watcher.shutdown()
+        }
     }
 
     /// A CA file with no certificate is refused before anything starts.

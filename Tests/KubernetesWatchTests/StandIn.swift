@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import KubernetesWatch
 
 /// The loopback HTTPS stand-in for the API server (scripts/lib/kube-apiserver-standin.py),
 /// started for one test with its own CA and state folder, driven through command files.
@@ -129,4 +130,12 @@ enum Objects {
                  \(pod("kube-system", "coredns-5d78c9869d-abcde", ip: "10.244.2.53", node: "node-b", labels: #"{"k8s-app":"kube-dns"}"#))],
          "services":[\(service("kube-system", "kube-dns", clusterIP: "10.96.0.10", selector: #"{"k8s-app":"kube-dns"}"#))]}
         """
+}
+
+/// Runs a test's body on a thread of its own: while other suites' synchronous tests hold the
+/// shared cooperative pool (two threads on two cores), the waits here still wake on time.
+func onOwnThread<T>(_ body: () async throws -> T) async throws -> T {
+    let executor = DedicatedExecutor(name: "dnstrail-test")
+    defer { executor.stop() }
+    return try await withTaskExecutorPreference(executor) { try await body() }
 }
