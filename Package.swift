@@ -76,6 +76,7 @@ let package = Package(
         .target(name: "Live", dependencies: [
             "WireCore", "Capture", "PacketDecoding", "Transactions", "Pipeline", "Diagnosis", "Attribution",
             "Reports", "Evidence", "DNSWire", "DNSMetrics", "KubernetesWatch",
+            .product(name: "DequeModule", package: "swift-collections"),
         ]),
         // `live --kubernetes`/`--kubeconfig`: lists and watches pods and Services on the API
         // server, publishing a ClusterDirectory snapshot the live loop picks up. Not in
@@ -122,7 +123,7 @@ let package = Package(
         ]),
         .testTarget(name: "LiveTests", dependencies: [
             "Live", "Pipeline", "Reports", "Transactions", "Diagnosis", "Attribution", "PacketDecoding", "DNSWire", "WireCore",
-            "Capture",
+            "Capture", "Evidence",
         ]),
         .testTarget(name: "EndToEndTests", dependencies: ["DNSTrailTestSupport", "Live", "Pipeline", "Reports", "Capture", "Transactions", "Diagnosis", "Attribution", "DNSWire"],
                     exclude: ["Golden"]),

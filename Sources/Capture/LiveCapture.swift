@@ -6,15 +6,23 @@ import WireCore
 ///
 /// Set-up order matters and follows libpcap's rules: options before `pcap_activate`;
 /// the link type (SLL2 on "any") after it; the filter compiled last, because BPF offsets
-/// depend on the link type. Immediate mode is on, so a packet is delivered as soon as it
-/// arrives and `next()` returns `.timeout` after `timeoutMilliseconds` of silence.
+/// depend on the link type. `next()` returns `.timeout` after `timeoutMilliseconds` of
+/// silence.
 ///
-/// The timeout is ours, not libpcap's: in immediate mode libpcap 1.10 on Linux uses
-/// TPACKET_V2 and its blocking read polls again after each expired timeout, so
-/// `pcap_next_ex` would never return 0 (measured: a quiet `lo` blocked for minutes).
-/// The handle is therefore non-blocking and `next()` waits with `poll(2)` on its
-/// selectable descriptor; a signal interrupting that wait also yields `.timeout`, so a
-/// Ctrl-C handler that sets a flag is seen at once.
+/// Not in immediate mode: libpcap 1.10 on Linux then uses TPACKET_V3, whose ring packs
+/// frames into blocks at their captured size, where immediate mode's TPACKET_V2 gives every
+/// frame a slot of the interface's MTU. Measured with a 32 MiB buffer: V2 mapped 64 MiB and
+/// held about 0.8 s of 20,000 queries/s on a veth (40,000 frames/s of ~100 bytes in 2 KiB
+/// slots), and dropped frames when the capture thread lost the CPU for less than that; V3
+/// maps 32 MiB and holds several seconds, with no drop in the same run. A block is handed
+/// over when full or after `timeoutMilliseconds` (the kernel's block timeout), so a frame
+/// arrives at most that much later than in immediate mode.
+///
+/// The wait is ours, not libpcap's: its blocking read polls again after each expired
+/// timeout, so `pcap_next_ex` may never return 0 on a quiet interface (measured in
+/// immediate mode: a quiet `lo` blocked for minutes). The handle is therefore non-blocking
+/// and `next()` waits with `poll(2)` on its selectable descriptor; a signal interrupting
+/// that wait also yields `.timeout`, so a Ctrl-C handler that sets a flag is seen at once.
 ///
 /// Invariant: `next()` does not allocate; a frame is valid until the following `next()`.
 /// After `.damaged` or `.end`, `next()` returns `.end`.
@@ -91,7 +99,7 @@ public final class LiveCapture {
         pcap_set_snaplen(handle, Int32(clamping: snapshotLength))
         pcap_set_promisc(handle, promiscuous ? 1 : 0)
         pcap_set_timeout(handle, Int32(clamping: max(1, timeoutMilliseconds)))
-        pcap_set_immediate_mode(handle, 1)
+        pcap_set_immediate_mode(handle, 0)
         pcap_set_buffer_size(handle, Int32(clamping: bufferSize))
         // PCAP_ERROR_TSTAMP_PRECISION_NOTSUP leaves microseconds; fractionScale copes.
         _ = pcap_set_tstamp_precision(handle, Int32(PCAP_TSTAMP_PRECISION_NANO))

@@ -15,7 +15,8 @@ extension Diagnoser {
             frames: frames(of: transaction), note: note)
     }
 
-    static func frames(of transaction: Transaction) -> [Int] {
+    /// Every frame of `transaction`: its attempts, the response, the TCP fallback and the ICMP error.
+    public static func frames(of transaction: Transaction) -> [Int] {
         var frames = transaction.attempts.map(\.frame)
         if let response = transaction.response { frames.append(response.frame) }
         if let fallback = transaction.fallback {

@@ -12,6 +12,8 @@ import WireCore
 private let stopSignals = Atomic<Int>(0)
 /// SIGHUP received during a live run and not yet handled (re-read the `--pods` files).
 private let hangupSignals = Atomic<Int>(0)
+/// SIGUSR1 received during a live run and not yet handled (write the whole packet ring).
+private let ringSignals = Atomic<Int>(0)
 /// SIGINT/SIGTERM received after the capture ended, while the report is being written.
 private let finishingSignals = Atomic<Int>(0)
 
@@ -27,6 +29,7 @@ private func installFinishingHandlers() {
     signal(SIGINT, finishing)
     signal(SIGTERM, finishing)
     signal(SIGHUP, SIG_IGN)
+    signal(SIGUSR1, SIG_IGN)
 }
 
 /// Signals received since the capture ended (for tests).
@@ -100,6 +103,8 @@ public struct LiveHooks {
     public var pass: (Timestamp) -> Void
     /// SIGHUP arrived.
     public var hangup: () -> Void
+    /// SIGUSR1 arrived.
+    public var ringRequested: () -> Void
     /// One-line messages (the drain, the interface gone).
     public var notice: (String) -> Void
 
@@ -107,7 +112,7 @@ public struct LiveHooks {
         frame: ((CapturedFrame, LinkType, Int) -> Void)? = nil, closed: @escaping (Transaction) -> Void,
         expired: @escaping (Transaction) -> Void = { _ in }, status: @escaping (LiveStatus) -> Void = { _ in },
         pass: @escaping (Timestamp) -> Void = { _ in }, hangup: @escaping () -> Void = {},
-        notice: @escaping (String) -> Void = { _ in }
+        ringRequested: @escaping () -> Void = {}, notice: @escaping (String) -> Void = { _ in }
     ) {
         self.frame = frame
         self.closed = closed
@@ -115,6 +120,7 @@ public struct LiveHooks {
         self.status = status
         self.pass = pass
         self.hangup = hangup
+        self.ringRequested = ringRequested
         self.notice = notice
     }
 }
@@ -174,10 +180,12 @@ public func runLive(
     }
     stopSignals.store(0, ordering: .relaxed)
     hangupSignals.store(0, ordering: .relaxed)
+    ringSignals.store(0, ordering: .relaxed)
     let stop: @convention(c) (Int32) -> Void = { _ in stopSignals.add(1, ordering: .relaxed) }
     signal(SIGINT, stop)
     signal(SIGTERM, stop)
     signal(SIGHUP) { _ in hangupSignals.add(1, ordering: .relaxed) }
+    signal(SIGUSR1) { _ in ringSignals.add(1, ordering: .relaxed) }
     // The report comes after the capture: a signal then must not lose it.
     defer { installFinishingHandlers() }
     var analyzer = Analyzer(options: options)
@@ -243,6 +251,7 @@ public func runLive(
             }
         }
         if hangupSignals.exchange(0, ordering: .relaxed) > 0 { hooks.hangup() }
+        if ringSignals.exchange(0, ordering: .relaxed) > 0 { hooks.ringRequested() }
         switch capture.next() {
         case .frame(let frame):
             frameNumber += 1

@@ -4,8 +4,8 @@ import Transactions
 import WireCore
 
 /// Watches a running `LiveSession` without changing its loop: the hook for `--metrics`
-/// (Prometheus counters and gauges) and, later, for a ring of recent packets with its
-/// evidence triggers. Register with `LiveSession.add(_:)` before `run()`.
+/// (Prometheus counters and gauges) and for `--export-on-finding` (a ring of recent packets
+/// with its evidence triggers). Register with `LiveSession.add(_:)` before `run()`.
 ///
 /// Every method is called on the capture thread, in capture order, and must return
 /// quickly: no I/O, no waiting on a lock another thread holds for long. An observer that
@@ -34,6 +34,7 @@ public protocol LiveObserver: AnyObject {
     func queryExpired(_ transaction: Transaction)
     func statusTick(_ status: LiveStatus)
     func findingsChanged(_ findings: [Finding], announcements: [FindingAnnouncement])
+    func wholeRingRequested()
 }
 
 extension LiveObserver {
@@ -42,4 +43,5 @@ extension LiveObserver {
     public func queryExpired(_ transaction: Transaction) {}
     public func statusTick(_ status: LiveStatus) {}
     public func findingsChanged(_ findings: [Finding], announcements: [FindingAnnouncement]) {}
+    public func wholeRingRequested() {}
 }

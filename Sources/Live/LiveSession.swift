@@ -109,6 +109,12 @@ public final class LiveSession {
                 guard reloader.isWatching else { return notice("SIGHUP: no --pods file to re-read") }
                 reloader.check(now: wallClock(), force: true)
             },
+            ringRequested: { [unowned self] in
+                guard !observers.isEmpty, observers.contains(where: { $0 is FindingExporter }) else {
+                    return notice("SIGUSR1: no --export-on-finding directory to write the ring to")
+                }
+                for observer in observers { observer.wholeRingRequested() }
+            },
             notice: { [unowned self] in notice($0) })
         var result = try runLive(interface: configuration.interface, filter: configuration.filter,
                                  duration: configuration.duration, options: configuration.options, hooks: hooks)
@@ -211,7 +217,7 @@ public final class LiveSession {
         for text in update.notices { notice(text) }
     }
 
-    private func notice(_ text: String) {
+    func notice(_ text: String) {
         events.flush()
         status.notice(text)
     }

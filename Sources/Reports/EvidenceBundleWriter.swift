@@ -42,6 +42,8 @@ public final class EvidenceBundleWriter {
     private var failedBits: [UInt64] = []
     private var liveRecorder: PcapngWriter?
     private var liveRecorderInterface: Int?
+    /// Frames recorded by `recordLiveFrame`.
+    private var liveFrames = 0
     /// The first error met while streaming (the sinks cannot throw); `finish` reports it.
     private var streamingError: String?
 
@@ -104,6 +106,7 @@ public final class EvidenceBundleWriter {
             }
             try recorder.write(interface: id, timestamp: frame.timestamp, originalLength: frame.originalLength,
                                bytes: frame.bytes, comment: nil)
+            liveFrames += 1
         } catch {
             streamingError = "cannot record the live capture: \(error)"
         }
@@ -115,8 +118,14 @@ public final class EvidenceBundleWriter {
                    commandLine: commandLine)
     }
 
-    /// Writes the rest of a live bundle from the frames recorded during the run.
-    public func finishLive(report: Report, interface: String, commandLine: [String]) throws(EvidenceBundleError) {
+    /// Writes the rest of a live bundle from the frames recorded during the run. With
+    /// `uncitedComment`, evidence.pcapng holds every recorded frame, those no finding cites
+    /// with that comment (a bundle of kept packets); without, only the cited ones.
+    /// `captureLabel` names the recording in each packet's comment ("frame 3 of LABEL").
+    public func finishLive(
+        report: Report, interface: String, commandLine: [String], uncitedComment: String? = nil,
+        captureLabel: String? = nil
+    ) throws(EvidenceBundleError) {
         do {
             if let streamingError { throw EvidenceBundleError(description: "cannot write the bundle: \(streamingError)") }
             // No frame captured: no recording (a pcapng without interfaces is unreadable), no evidence packets.
@@ -126,8 +135,10 @@ public final class EvidenceBundleWriter {
             }
             try liveRecorder.close()
             let path = try directory.file(Self.liveCaptureFileName)
-            try finish(report: report, evidenceInputs: [EvidenceInput(path: path, label: "the live capture on \(interface)")],
-                       hashedInputs: [], commandLine: commandLine, removingBeforeManifest: path)
+            let label = captureLabel ?? "the live capture on \(interface)"
+            try finish(report: report, evidenceInputs: [EvidenceInput(path: path, label: label)],
+                       hashedInputs: [], commandLine: commandLine, removingBeforeManifest: path,
+                       uncited: uncitedComment.map { (frames: liveFrames, comment: $0) })
         } catch let error as EvidenceBundleError {
             throw error
         } catch {
@@ -137,7 +148,7 @@ public final class EvidenceBundleWriter {
 
     private func finish(
         report: Report, evidenceInputs: [EvidenceInput], hashedInputs: [String], commandLine: [String],
-        removingBeforeManifest temporary: String? = nil
+        removingBeforeManifest temporary: String? = nil, uncited: (frames: Int, comment: String)? = nil
     ) throws(EvidenceBundleError) {
         if let streamingError { throw EvidenceBundleError(description: "cannot write the bundle: \(streamingError)") }
         do {
@@ -148,6 +159,9 @@ public final class EvidenceBundleWriter {
                 for frame in finding.frames {
                     comments[frame] = comments[frame].map { $0.contains(text) ? $0 : $0 + " | " + text } ?? text
                 }
+            }
+            if let uncited, uncited.frames > 0 {
+                for frame in 1...uncited.frames where comments[frame] == nil { comments[frame] = uncited.comment }
             }
             let findings = report.findings.isEmpty ? "no findings"
                 : report.findings.map { "\($0.kind.rawValue): \($0.title)" }.joined(separator: "; ")

@@ -235,12 +235,39 @@ struct Live: ParsableCommand {
         valueName: "addr:port"))
     var metrics: String?
 
+    @Option(help: ArgumentHelp(
+        "Keep the last --ring seconds of captured packets and write an evidence bundle into a new folder of DIR "
+            + "whenever a finding is established (one per finding kind and subject), and on SIGUSR1 (the whole ring).",
+        valueName: "dir"))
+    var exportOnFinding: String?
+
+    @Option(help: ArgumentHelp("Seconds of packets --export-on-finding keeps in memory.", valueName: "seconds"))
+    var ring: Double = 120
+
+    @Option(help: ArgumentHelp("Seconds of packets after the finding that its bundle also holds.", valueName: "seconds"))
+    var exportAfter: Double = 10
+
+    @Option(help: ArgumentHelp(
+        "Memory cap of that ring (on a busy node it then covers fewer seconds; frames of unanswered queries are kept "
+            + "the whole --ring seconds in half as much again).", valueName: "size"))
+    var ringMaxBytes: String = "32M"
+
+    @Option(help: ArgumentHelp("Total size of the bundles in the --export-on-finding folder; the oldest are removed first.",
+                               valueName: "size"))
+    var exportMaxBytes: String = "1G"
+
     @OptionGroup var analysis: AnalysisArguments
 
     @OptionGroup(title: "Pod names from the API server") var cluster: KubernetesArguments
 
     func validate() throws {
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
+        if !(ring > 0 && ring <= 86_400) { throw ValidationError("--ring must be between 0 and 86400 seconds") }
+        if !(exportAfter >= 0 && exportAfter <= 3_600) { throw ValidationError("--export-after must be between 0 and 3600 seconds") }
+        for (flag, value) in [("--ring-max-bytes", ringMaxBytes), ("--export-max-bytes", exportMaxBytes)]
+        where parseByteSize(value) == nil {
+            throw ValidationError("\(flag) '\(value)' is not a size (bytes, or with K, M, G: 64M, 1G)")
+        }
         if let metrics, MetricsAddress(metrics) == nil {
             throw ValidationError("--metrics '\(metrics)' is not ADDR:PORT (127.0.0.1:9153, [::1]:9153, :9153)")
         }
@@ -272,6 +299,20 @@ struct Live: ParsableCommand {
         if let address = metrics.flatMap(MetricsAddress.init) {
             do {
                 metricsServer = try session.serveMetrics(at: address, version: ToolInfo.version)
+            } catch {
+                printError("dnstrail: \(error)")
+                throw ExitCode(2)
+            }
+        }
+        if let folder = exportOnFinding {
+            var export = FindingExportConfiguration(folder: folder)
+            export.ringSeconds = ring
+            export.afterTrigger = exportAfter
+            export.ringMaximumBytes = Int(parseByteSize(ringMaxBytes) ?? Int64(export.ringMaximumBytes))
+            export.maximumDiskBytes = parseByteSize(exportMaxBytes) ?? export.maximumDiskBytes
+            export.commandLine = CommandLine.arguments
+            do {
+                try session.exportOnFinding(export)
             } catch {
                 printError("dnstrail: \(error)")
                 throw ExitCode(2)
