@@ -158,7 +158,15 @@ struct CollectionWatch: Sendable {
         if let error = error as? APIClientError { return error.description }
         if let error = error as? WatchFailure { return error.description }
         if let error = error as? KubernetesWatchError { return error.description }
-        return String(oneLine(String(describing: error)).prefix(300))
+        let text = oneLine(String(describing: error))
+        // NIOSSL's own text carries BoringSSL's error stack and a source path: say what it means.
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "TLS handshake failed: the server's certificate does not verify against the CA given (CERTIFICATE_VERIFY_FAILED)"
+        }
+        if text.contains("failedToValidateHostname") {
+            return "TLS handshake failed: the server's certificate is not for this address"
+        }
+        return String(text.prefix(300))
     }
 
     static func seconds(_ duration: Duration) -> String {

@@ -189,7 +189,9 @@ import Testing
             let watcher = try Self.watcher(standIn)
             watcher.start()
             let notices = Notices()
-            #expect(await eventually { notices.take(watcher).contains { $0.lowercased().contains("certificate") } })
+            #expect(await eventually { notices.take(watcher).contains {
+                $0.contains("TLS handshake failed: the server's certificate does not verify against the CA given (CERTIFICATE_VERIFY_FAILED)")
+            } })
             #expect(standIn.requests.allSatisfy { $0["tls"] as? String == "handshake failed" })
             #expect(!standIn.requests.isEmpty)
             #expect(watcher.currentDirectory == nil)
