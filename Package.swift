@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 // dnstrail: a packet-level DNS traffic tracer. One target per pipeline stage:
 // CPcap/CZlib (C libraries) → Capture → PacketDecoding → Reassembly → DNSWire → Transactions
-// → Pipeline (wires the stages) → Reports → Live (live sessions) → dnstrail (thin CLI).
+// → Pipeline (wires the stages) → Reports → Live (live sessions, KubernetesWatch names) → dnstrail (thin CLI).
 import PackageDescription
 
 
@@ -25,6 +25,12 @@ let package = Package(
         // Prometheus metrics of live runs: the registry and its text format, and a small HTTP server.
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+        // `live --kubernetes`: the API server's list and watch over HTTPS with the cluster's own CA
+        // (Foundation on Linux cannot trust a custom CA file), and kubeconfig files (YAML).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
@@ -69,11 +75,23 @@ let package = Package(
         // line, --pods reloads, and the observer hook (LiveObserver) for metrics and triggers.
         .target(name: "Live", dependencies: [
             "WireCore", "Capture", "PacketDecoding", "Transactions", "Pipeline", "Diagnosis", "Attribution",
-            "Reports", "Evidence", "DNSWire", "DNSMetrics",
+            "Reports", "Evidence", "DNSWire", "DNSMetrics", "KubernetesWatch",
             .product(name: "DequeModule", package: "swift-collections"),
+        ]),
+        // `live --kubernetes`/`--kubeconfig`: lists and watches pods and Services on the API
+        // server, publishing a ClusterDirectory snapshot the live loop picks up. Not in
+        // DNSTrailCore: it alone pulls in async-http-client and NIOSSL.
+        .target(name: "KubernetesWatch", dependencies: [
+            "Attribution", "PacketDecoding",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "dnstrail", dependencies: [
             "Live", "DNSMetrics", "Pipeline", "Reports", "Capture", "Diagnosis", "Attribution", "PacketDecoding", "Evidence",
+            "KubernetesWatch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Prometheus metrics of a live run (`live --metrics`) and the HTTP server for /metrics.
@@ -100,6 +118,9 @@ let package = Package(
         .testTarget(name: "EvidenceTests", dependencies: ["DNSTrailTestSupport", "Evidence", "WireCore"]),
         .testTarget(name: "CaptureTests", dependencies: ["DNSTrailTestSupport", "Capture", "PacketDecoding", "WireCore"]),
         .testTarget(name: "TransactionsTests", dependencies: ["Transactions", "PacketDecoding", "DNSWire", "WireCore"]),
+        .testTarget(name: "KubernetesWatchTests", dependencies: [
+            "KubernetesWatch", "Attribution", "PacketDecoding", "DNSTrailTestSupport",
+        ]),
         .testTarget(name: "LiveTests", dependencies: [
             "Live", "Pipeline", "Reports", "Transactions", "Diagnosis", "Attribution", "PacketDecoding", "DNSWire", "WireCore",
             "Capture", "Evidence",

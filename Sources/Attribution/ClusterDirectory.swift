@@ -210,7 +210,7 @@ public struct ClusterDirectory: Sendable {
 
     // MARK: Building
 
-    private mutating func absorb(_ item: RawItem, as kind: ResourceKind) {
+    mutating func absorb(_ item: RawItem, as kind: ResourceKind) {
         sequence += 1
         switch kind {
         case .pod:
@@ -236,11 +236,11 @@ public struct ClusterDirectory: Sendable {
         }
     }
 
-    private mutating func skip() {
+    mutating func skip() {
         skippedItemCount += 1
     }
 
-    private mutating func rebuildIndices() {
+    mutating func rebuildIndices() {
         var nodesByIP: [IPAddress: String] = [:]
         var hostNetworkPodsByIP: [IPAddress: [PodIdentity]] = [:]
         var podsByIP: [IPAddress: PodIdentity] = [:]

@@ -207,3 +207,26 @@ struct RawDocument: Decodable {
         }
     }
 }
+
+// The mirrors are plain values: a decoded API object (KubernetesObject) crosses from the
+// watch tasks to the directory builder.
+extension Lossy: Sendable where T: Sendable {}
+extension IntOrString: Sendable {}
+extension RawMetadata: Sendable {}
+extension RawIPEntry: Sendable {}
+extension RawPod: Sendable {}
+extension RawPod.Spec: Sendable {}
+extension RawPod.Status: Sendable {}
+extension RawService: Sendable {}
+extension RawService.Port: Sendable {}
+extension RawService.Spec: Sendable {}
+extension RawTargetRef: Sendable {}
+extension RawEndpointSlice: Sendable {}
+extension RawEndpointSlice.Endpoint: Sendable {}
+extension RawEndpoints: Sendable {}
+extension RawEndpoints.Address: Sendable {}
+extension RawEndpoints.Subset: Sendable {}
+extension RawNode: Sendable {}
+extension RawNode.Address: Sendable {}
+extension RawNode.Status: Sendable {}
+extension RawItem: Sendable {}

@@ -53,6 +53,8 @@ public final class LiveSession {
     private let events: EventStream
     private let status: StatusDisplay
     private let reloader: PodsReloader
+    /// Names from the API server (`--kubernetes`, see LiveSession+Kubernetes.swift).
+    var namesSource: (any LiveNamesSource)?
     private var observers: [any LiveObserver] = []
     private var figures = ReportBuilder()
     private var diagnosis = LiveDiagnosis()
@@ -121,6 +123,7 @@ public final class LiveSession {
         if let failure = result.live?.failure { notice(failure) }
         result.interfaceNames.merge(configuration.givenInterfaceNames) { live, _ in live }
         if let outcome = reloader.takeResult() { apply(outcome) }
+        if let update = namesSource?.takeNames() { adopt(update) }
         return Report(run: result, figures: figures, options: configuration.options, diagnoser: diagnosis.diagnoser,
                       directory: directory)
     }
@@ -160,6 +163,7 @@ public final class LiveSession {
         lastPeriodic = now
         reloader.check(now: now)
         if let outcome = reloader.takeResult() { apply(outcome) }
+        if let update = namesSource?.takeNames() { adopt(update) }
         evaluateFindings(now: now)
         events.pass(now: now)
     }
@@ -201,6 +205,16 @@ public final class LiveSession {
         case .failed(let reason):
             notice("--pods not re-read, keeping the previous names: \(reason)")
         }
+    }
+
+    /// A directory published by the names source replaces the one in effect; its notices are shown.
+    private func adopt(_ update: LiveNamesUpdate) {
+        if let watched = update.directory {
+            directory = watched
+            events.use(watched)
+            bundleLines = NDJSONEncoder(directory: watched)
+        }
+        for text in update.notices { notice(text) }
     }
 
     func notice(_ text: String) {

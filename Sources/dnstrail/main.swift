@@ -262,6 +262,8 @@ struct Live: ParsableCommand {
 
     @OptionGroup var analysis: AnalysisArguments
 
+    @OptionGroup(title: "Pod names from the API server") var cluster: KubernetesArguments
+
     func validate() throws {
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
         if !(ring > 0 && ring <= 86_400) { throw ValidationError("--ring must be between 0 and 86400 seconds") }
@@ -293,6 +295,9 @@ struct Live: ParsableCommand {
         let output = OutputBuffer()
         let session = LiveSession(configuration: configuration, directory: try analysis.directory(), output: output,
                                   bundle: bundle)
+        let names = try cluster.watcher(podFiles: analysis.podFiles, dnsServers: configuration.dnsServers)
+        defer { names?.stop() }
+        if let names { session.useNames(from: names) }
         var metricsServer: MetricsServer?
         defer { metricsServer?.stop() }
         if let address = metrics.flatMap(MetricsAddress.init) {
