@@ -14,16 +14,22 @@ struct GoldenTests {
     @Test(arguments: Paths.bundledCaptures)
     func reportMatchesGolden(capture: URL) throws {
         let analysed = try AnalysedCapture(capture)
-        let root = Paths.root.path + "/"
         let outputs: [(String, String)] = [
             ("txt", analysed.report.human()),
             ("json", analysed.report.json().serialized(pretty: true) + "\n"),
             ("ndjson", analysed.transactions.map { ndjsonLine($0) + "\n" }.joined()),
         ]
+        try Self.compare(outputs, named: capture.lastPathComponent)
+    }
+
+    /// Compares each rendered output (suffix, text) with `Golden/<name>.<suffix>`, paths of
+    /// this checkout removed; with DNSTRAIL_UPDATE_GOLDEN=1 writes them instead.
+    static func compare(_ outputs: [(String, String)], named name: String) throws {
+        let root = Paths.root.path + "/"
         for (suffix, rendered) in outputs {
             let text = rendered.replacingOccurrences(of: root, with: "")
-            let golden = Paths.golden.appendingPathComponent("\(capture.lastPathComponent).\(suffix)")
-            if Self.updating {
+            let golden = Paths.golden.appendingPathComponent("\(name).\(suffix)")
+            if updating {
                 try FileManager.default.createDirectory(at: Paths.golden, withIntermediateDirectories: true)
                 try text.write(to: golden, atomically: true, encoding: .utf8)
                 continue
@@ -52,24 +58,13 @@ struct AttributedGoldenTests {
         let pods = try #require(Self.table.first { $0.capture == capture }?.pods)
         let directory = try ClusterDirectory.load(path: Paths.captures.appendingPathComponent(pods).path)
         let analysed = try AnalysedCapture(Paths.captures.appendingPathComponent(capture), directory: directory)
-        let root = Paths.root.path + "/"
         let outputs: [(String, String)] = [
             ("txt", analysed.report.human()),
             ("json", analysed.report.json().serialized(pretty: true) + "\n"),
             ("ndjson", analysed.transactions.map { ndjsonLine($0, directory: directory) + "\n" }.joined()),
             ("html", analysed.report.html()),
         ]
-        for (suffix, rendered) in outputs {
-            let text = rendered.replacingOccurrences(of: root, with: "")
-            let golden = Paths.golden.appendingPathComponent("\(capture)+pods.\(suffix)")
-            if GoldenTests.updating {
-                try text.write(to: golden, atomically: true, encoding: .utf8)
-                continue
-            }
-            let expected = try #require(try? String(contentsOf: golden, encoding: .utf8),
-                                        "missing golden file \(golden.lastPathComponent)")
-            #expect(text == expected, "\(golden.lastPathComponent) differs:\n\(firstDifference(text, expected))")
-        }
+        try GoldenTests.compare(outputs, named: "\(capture)+pods")
     }
 }
 

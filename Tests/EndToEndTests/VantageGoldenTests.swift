@@ -12,7 +12,6 @@ struct VantageGoldenTests {
     func reportMatchesGolden(shifted: Bool) throws {
         let directory = try ClusterDirectory.load(path: Paths.captures.appendingPathComponent("k8s/multinode-cluster.json").path)
         let analysed = try AnalysedVantages.multinode(shifted: shifted)
-        let root = Paths.root.path + "/"
         let outputs: [(String, String)] = [
             ("txt", analysed.report.human()),
             ("json", analysed.report.json().serialized(pretty: true) + "\n"),
@@ -20,16 +19,6 @@ struct VantageGoldenTests {
             ("html", analysed.report.html()),
         ]
         let name = shifted ? "multinode-vantages-shifted" : "multinode-vantages"
-        for (suffix, rendered) in outputs {
-            let text = rendered.replacingOccurrences(of: root, with: "")
-            let golden = Paths.golden.appendingPathComponent("\(name).\(suffix)")
-            if GoldenTests.updating {
-                try text.write(to: golden, atomically: true, encoding: .utf8)
-                continue
-            }
-            let expected = try #require(try? String(contentsOf: golden, encoding: .utf8),
-                                        "missing golden file \(golden.lastPathComponent)")
-            #expect(text == expected, "\(golden.lastPathComponent) differs:\n\(firstDifference(text, expected))")
-        }
+        try GoldenTests.compare(outputs, named: name)
     }
 }
