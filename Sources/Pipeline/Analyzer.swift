@@ -44,6 +44,21 @@ public struct PacketStatistics: Sendable, Equatable {
     public init() {}
 
     public var malformedDNSTotal: Int { malformedDNS.values.reduce(0, +) }
+
+    /// Adds the counts of another part of the run (another vantage, another shard); the
+    /// time range is the caller's to combine. A field added here must be added there too.
+    public mutating func add(_ other: PacketStatistics) {
+        frames += other.frames
+        bytes += other.bytes
+        cutFrames += other.cutFrames
+        dnsMessages += other.dnsMessages
+        icmpErrors += other.icmpErrors
+        reassembledDatagrams += other.reassembledDatagrams
+        skippedDatagrams += other.skippedDatagrams
+        skipped += other.skipped
+        malformedDNS.merge(other.malformedDNS, uniquingKeysWith: +)
+        malformedDNSBody.merge(other.malformedDNSBody, uniquingKeysWith: +)
+    }
 }
 
 /// Takes frames from any source through decoding, DNS parsing and the transaction engine.

@@ -57,6 +57,18 @@ public struct ReassemblySummary: Sendable, Equatable {
         damagedTCPDirections = tcp.damagedDirections
         evictedTCPConnections = tcp.evicted
     }
+
+    /// Adds another part of the run's counts (another vantage, another shard).
+    public mutating func add(_ other: ReassemblySummary) {
+        fragments += other.fragments
+        datagramsCompleted += other.datagramsCompleted
+        incompleteFragmentSets += other.incompleteFragmentSets
+        overlappingFragmentSets += other.overlappingFragmentSets
+        tcpConnections += other.tcpConnections
+        tcpMessages += other.tcpMessages
+        damagedTCPDirections += other.damagedTCPDirections
+        evictedTCPConnections += other.evictedTCPConnections
+    }
 }
 
 /// Live capture facts for the report.

@@ -824,6 +824,31 @@ public struct EngineStatistics: Sendable, Equatable {
     public init() {}
 
     public var unsolicitedTotal: Int { unsolicited.values.reduce(0, +) }
+
+    /// Adds the counts of another engine of the run (another vantage, another shard):
+    /// counts summed, peaks the larger. A field added here must be added there too.
+    public mutating func add(_ other: EngineStatistics) {
+        queries += other.queries
+        responses += other.responses
+        retries += other.retries
+        answered += other.answered
+        late += other.late
+        unanswered += other.unanswered
+        inFlight += other.inFlight
+        multicastQueries += other.multicastQueries
+        rejected += other.rejected
+        failedConnections += other.failedConnections
+        fallbacks += other.fallbacks
+        responsesRejectedByClient += other.responsesRejectedByClient
+        unmatchedICMPErrors += other.unmatchedICMPErrors
+        unsolicited.merge(other.unsolicited, uniquingKeysWith: +)
+        evicted += other.evicted
+        peakPending = max(peakPending, other.peakPending)
+        expiredReleasedEarly += other.expiredReleasedEarly
+        peakExpired = max(peakExpired, other.peakExpired)
+        answeredFromAnotherAddress += other.answeredFromAnotherAddress
+        copies += other.copies
+    }
 }
 
 extension IPAddress {

@@ -90,43 +90,8 @@ extension RunResult {
     /// Adds one vantage's counts to the run's (packets, engine, reassembly): what each
     /// capture saw, so a packet seen at two vantages counts twice here, a lookup once in the totals.
     mutating func add(_ run: RunResult) {
-        packets.frames += run.packets.frames
-        packets.bytes += run.packets.bytes
-        packets.cutFrames += run.packets.cutFrames
-        packets.dnsMessages += run.packets.dnsMessages
-        packets.icmpErrors += run.packets.icmpErrors
-        packets.reassembledDatagrams += run.packets.reassembledDatagrams
-        packets.skippedDatagrams += run.packets.skippedDatagrams
-        packets.skipped += run.packets.skipped
-        packets.malformedDNS.merge(run.packets.malformedDNS, uniquingKeysWith: +)
-        packets.malformedDNSBody.merge(run.packets.malformedDNSBody, uniquingKeysWith: +)
-        engine.queries += run.engine.queries
-        engine.responses += run.engine.responses
-        engine.retries += run.engine.retries
-        engine.answered += run.engine.answered
-        engine.late += run.engine.late
-        engine.unanswered += run.engine.unanswered
-        engine.inFlight += run.engine.inFlight
-        engine.multicastQueries += run.engine.multicastQueries
-        engine.rejected += run.engine.rejected
-        engine.failedConnections += run.engine.failedConnections
-        engine.fallbacks += run.engine.fallbacks
-        engine.responsesRejectedByClient += run.engine.responsesRejectedByClient
-        engine.unmatchedICMPErrors += run.engine.unmatchedICMPErrors
-        engine.unsolicited.merge(run.engine.unsolicited, uniquingKeysWith: +)
-        engine.evicted += run.engine.evicted
-        engine.peakPending = max(engine.peakPending, run.engine.peakPending)
-        engine.expiredReleasedEarly += run.engine.expiredReleasedEarly
-        engine.peakExpired = max(engine.peakExpired, run.engine.peakExpired)
-        engine.answeredFromAnotherAddress += run.engine.answeredFromAnotherAddress
-        engine.copies += run.engine.copies
-        reassembly.fragments += run.reassembly.fragments
-        reassembly.datagramsCompleted += run.reassembly.datagramsCompleted
-        reassembly.incompleteFragmentSets += run.reassembly.incompleteFragmentSets
-        reassembly.overlappingFragmentSets += run.reassembly.overlappingFragmentSets
-        reassembly.tcpConnections += run.reassembly.tcpConnections
-        reassembly.tcpMessages += run.reassembly.tcpMessages
-        reassembly.damagedTCPDirections += run.reassembly.damagedTCPDirections
-        reassembly.evictedTCPConnections += run.reassembly.evictedTCPConnections
+        packets.add(run.packets)
+        engine.add(run.engine)
+        reassembly.add(run.reassembly)
     }
 }
