@@ -33,6 +33,20 @@ struct FindingExportTests {
                   linkType: .ethernet, bytes: Array(repeating: 0, count: size))
     }
 
+    /// A session whose output and status go nowhere (the exporter's host).
+    static func quietSession() -> LiveSession {
+        LiveSession(configuration: LiveConfiguration(interface: "br0"), directory: ClusterDirectory(),
+                    output: OutputBuffer(descriptor: -1), errorDescriptor: -1, statusOnTerminal: false)
+    }
+
+    /// A status tick with no counts; `isFinal` for the one after the stop.
+    static func status(isFinal: Bool) -> LiveStatus {
+        var status = LiveStatus(elapsed: 1, frames: 0, transactions: 0, answered: 0, unanswered: 0, waiting: 0,
+                                heldForLateAnswer: 0, kernel: nil, packets: PacketStatistics(), engine: EngineStatistics())
+        status.isFinal = isFinal
+        return status
+    }
+
     static func temporaryFolder() throws -> String {
         let path = NSTemporaryDirectory() + "dnstrail-export-test-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -95,8 +109,7 @@ struct FindingExportTests {
     @Test func unansweredQueriesOutliveTheRingAndAnsweredOnesDoNot() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let session = LiveSession(configuration: LiveConfiguration(interface: "br0"), directory: ClusterDirectory(),
-                                  output: OutputBuffer(descriptor: -1), errorDescriptor: -1, statusOnTerminal: false)
+        let session = Self.quietSession()
         var configuration = FindingExportConfiguration(folder: folder)
         configuration.afterTrigger = 0
         configuration.ringMaximumBytes = 4 * (200 + RingFrame.overhead)
@@ -135,10 +148,7 @@ struct FindingExportTests {
             .first { $0.kind == .egressBlocked })
         var detector = FindingChangeDetector()
         exporter.findingsChanged([finding], announcements: detector.announcements(for: [finding]))
-        var final = LiveStatus(elapsed: 1, frames: 0, transactions: 0, answered: 0, unanswered: 0, waiting: 0,
-                               heldForLateAnswer: 0, kernel: nil, packets: PacketStatistics(), engine: EngineStatistics())
-        final.isFinal = true
-        exporter.statusTick(final)
+        exporter.statusTick(Self.status(isFinal: true))
         let bundle = try #require(BundleRetention.bundles(in: folder).first)
         let evidence = try OfflineCapture(path: folder + "/" + bundle.name + "/evidence.pcapng")
         var queries = 0
@@ -288,8 +298,7 @@ struct FindingExportTests {
     @Test func exporterWritesOneBundlePerAnnouncementWithinItsRateLimit() throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let session = LiveSession(configuration: LiveConfiguration(interface: "br0"), directory: ClusterDirectory(),
-                                  output: OutputBuffer(descriptor: -1), errorDescriptor: -1, statusOnTerminal: false)
+        let session = Self.quietSession()
         var configuration = FindingExportConfiguration(folder: folder)
         configuration.afterTrigger = 5
         configuration.maximumBundlesPerWindow = 1
@@ -308,8 +317,7 @@ struct FindingExportTests {
         exporter.findingsChanged([finding], announcements: detector.announcements(for: [finding]))
         #expect(exporter.scheduled == 0, "waits for the seconds after the trigger")
 
-        let tick = LiveStatus(elapsed: 1, frames: 0, transactions: 0, answered: 0, unanswered: 0, waiting: 0,
-                              heldForLateAnswer: 0, kernel: nil, packets: PacketStatistics(), engine: EngineStatistics())
+        let tick = Self.status(isFinal: false)
         now = now + .seconds(2)
         exporter.statusTick(tick)
         #expect(exporter.scheduled == 0)
@@ -322,9 +330,7 @@ struct FindingExportTests {
         exporter.findingsChanged([other], announcements: detector.announcements(for: [finding, other]))
         #expect(exporter.suppressed == 1)
 
-        var final = tick
-        final.isFinal = true
-        exporter.statusTick(final)
+        exporter.statusTick(Self.status(isFinal: true))
         let bundles = BundleRetention.bundles(in: folder)
         #expect(bundles.count == 1)
         #expect(bundles.first?.name.hasSuffix("-egress-blocked-10.244.1.11") == true)
