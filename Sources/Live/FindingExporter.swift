@@ -155,10 +155,16 @@ public final class FindingExporter: LiveObserver {
         let kind = announcement.finding.kind.rawValue
         let now = clock()
         while let first = written.first, (now - first).seconds >= configuration.rateWindow { written.removeFirst() }
-        guard written.count < configuration.maximumBundlesPerWindow, pending.count < configuration.maximumPending else {
+        let refusal: String? = if written.count >= configuration.maximumBundlesPerWindow {
+            "at most \(configuration.maximumBundlesPerWindow) bundles per \(Int(configuration.rateWindow)) s"
+        } else if pending.count >= configuration.maximumPending {
+            "\(pending.count) bundles are already waiting for their seconds after the finding"
+        } else {
+            nil
+        }
+        if let refusal {
             suppressed += 1
-            notice("--export-on-finding: no bundle for \(kind) (\(Self.describe(subjects))): at most "
-                   + "\(configuration.maximumBundlesPerWindow) bundles per \(Int(configuration.rateWindow)) s")
+            notice("--export-on-finding: no bundle for \(kind) (\(Self.describe(subjects))): \(refusal)")
             return
         }
         written.append(now)
