@@ -73,7 +73,8 @@ public final class FindingExporter: LiveObserver {
 
     struct Pending {
         var kind: FindingKind
-        var subjects: Set<IPAddress>
+        /// Selects the subjects' frames (its `addresses` are the subjects).
+        var matcher: AddressMatcher
         var announced: Finding
         var due: Timestamp
         var before: [RingFrame]
@@ -170,22 +171,22 @@ public final class FindingExporter: LiveObserver {
         written.append(now)
         let matcher = AddressMatcher(addresses: Set(subjects), ports: session?.configuration.options.ports ?? [53])
         pending.append(Pending(
-            kind: announcement.finding.kind, subjects: Set(subjects), announced: announcement.finding,
+            kind: announcement.finding.kind, matcher: matcher, announced: announcement.finding,
             due: now + Duration(nanoseconds: Int64((configuration.afterTrigger * 1e9).rounded())),
             before: mergedByNumber(unresolved.frames(where: matcher.matches), ring.frames(where: matcher.matches)),
             lastNumberBefore: ring.newestNumber))
     }
 
     private func submit(_ bundle: Pending) {
-        let matcher = AddressMatcher(addresses: bundle.subjects, ports: session?.configuration.options.ports ?? [53])
+        let matcher = bundle.matcher
         let after = mergedByNumber(
             unresolved.frames(where: { $0.number > (bundle.lastNumberBefore ?? .max) && matcher.matches($0) }),
             ring.frames(after: bundle.lastNumberBefore ?? bundle.before.last?.number, where: matcher.matches))
         // The finding as last evaluated (more of the subject's queries cited), else as announced.
         let current = latestFindings.first { finding in
-            finding.kind == bundle.kind && !bundle.subjects.isDisjoint(with: (finding.sources + finding.servers).map(\.ip))
+            finding.kind == bundle.kind && !matcher.addresses.isDisjoint(with: (finding.sources + finding.servers).map(\.ip))
         } ?? bundle.announced
-        let subjects = bundle.subjects.sorted()
+        let subjects = matcher.addresses.sorted()
         submit(frames: bundle.before + after, trigger: current, lastNumberBefore: bundle.lastNumberBefore,
                label: "\(bundle.kind.rawValue)-\(Self.describe(subjects, separator: "+"))",
                describing: "\(bundle.kind.rawValue) (\(Self.describe(subjects)))",

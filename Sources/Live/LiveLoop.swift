@@ -282,9 +282,7 @@ public func runLive(
     final.isFinal = true
     hooks.status(final)
     var result = RunResult()
-    result.packets = analyzer.packets
-    result.engine = analyzer.engine.statistics
-    result.reassembly = ReassemblySummary(fragments: analyzer.fragments.statistics, tcp: analyzer.streams.statistics)
+    result.takeCounts(of: analyzer)
     result.interfaceNames = namer.names
     result.live = LiveSummary(interface: interface, filter: capture.filter, linkType: capture.linkType.description,
                               kernel: kernel, stoppedBy: stoppedBy ?? "signal", failure: failure?.description, drain: drain)

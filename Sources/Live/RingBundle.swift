@@ -96,9 +96,7 @@ public enum RingBundle {
         }
         analyzer.finish(emit: closed)
         var run = RunResult()
-        run.packets = analyzer.packets
-        run.engine = analyzer.engine.statistics
-        run.reassembly = ReassemblySummary(fragments: analyzer.fragments.statistics, tcp: analyzer.streams.statistics)
+        run.takeCounts(of: analyzer)
         run.interfaceNames = job.interfaceNames
         run.live = LiveSummary(interface: job.interface, filter: job.filter,
                                linkType: job.frames.first?.linkType.description ?? "unknown", kernel: nil,

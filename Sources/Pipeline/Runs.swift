@@ -185,10 +185,17 @@ public func analyzeFiles(
     tracker?.end(frames: nextFrame - firstFrame)
     result.interfaceNames.merge(interfaceNames) { _, given in given }
     analyzer.finish(emit: emit)
-    result.packets = analyzer.packets
-    result.engine = analyzer.engine.statistics
-    result.reassembly = ReassemblySummary(fragments: analyzer.fragments.statistics, tcp: analyzer.streams.statistics)
+    result.takeCounts(of: analyzer)
     return result
+}
+
+extension RunResult {
+    /// The counts of a finished analyzer: packets, the engine's statistics, reassembly.
+    public mutating func takeCounts(of analyzer: Analyzer) {
+        packets = analyzer.packets
+        engine = analyzer.engine.statistics
+        reassembly = ReassemblySummary(fragments: analyzer.fragments.statistics, tcp: analyzer.streams.statistics)
+    }
 }
 
 /// An input of an offline run, opened once to find its first packet.
