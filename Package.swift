@@ -54,8 +54,10 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         // Drives frames from Capture through decoding and DNS parsing into the engine.
+        // Also the parallel pipeline: a reader, sharded engines, an ordered merge (Synchronization, Deque).
         .target(name: "Pipeline", dependencies: [
             "WireCore", "Capture", "PacketDecoding", "Reassembly", "DNSWire", "Transactions", "Evidence",
+            .product(name: "DequeModule", package: "swift-collections"),
         ]),
         // Who is behind an IP: pods, nodes and Services from `kubectl get pods,svc -A -o json`.
         .target(name: "Attribution", dependencies: ["PacketDecoding"]),

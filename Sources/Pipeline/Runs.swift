@@ -136,17 +136,46 @@ public func analyzeFiles(
 /// indexes and wins over names the inputs carry themselves (pcapng comments, see
 /// `InterfaceNameMap`); the first input in reading order to name an index names it.
 ///
+/// `threads` above 1 runs the parallel pipeline (`ParallelAnalysis`): one thread reads and
+/// decodes, `threads` shards pair, and `emit` is still called on the calling thread, with
+/// the same transactions in the same order as with one thread.
+///
 /// `progress`, when given, is called about four times a second (wall clock) with how far
-/// the run has got, and once more at the end.
+/// the run has got, and once more at the end (from the reading thread).
 ///
 /// `firstFrame` numbers the first frame (1 unless several captures are numbered on as one,
 /// as `--vantage` does).
 public func analyzeFiles(
     _ inputs: [CapturePath], options: AnalysisOptions, interfaceNames: [Int32: String] = [:], firstFrame: Int = 1,
-    progress: ((OfflineProgress) -> Void)? = nil, emit: (Transaction) -> Void
+    threads: Int = 1, progress: ((OfflineProgress) -> Void)? = nil, emit: (Transaction) -> Void
 ) throws(CaptureError) -> RunResult {
     var order = try orderByFirstPacket(inputs)
+    if threads > 1 {
+        // The reading thread owns the inputs until the run returns.
+        let reading = UncheckedBox(order)
+        var result = try ParallelAnalysis(options: options, shards: threads).run(read: { body throws(CaptureError) in
+            try readInputs(&reading.value, firstFrame: firstFrame, progress: progress, body: body)
+        }, emit: emit)
+        result.interfaceNames.merge(interfaceNames) { _, given in given }
+        return result
+    }
     var analyzer = Analyzer(options: options)
+    var result = try readInputs(&order, firstFrame: firstFrame, progress: progress) { frame in
+        analyzer.process(frame: frame.number, time: frame.timestamp, bytes: frame.bytes,
+                         originalLength: frame.originalLength, linkType: frame.linkType, emit: emit)
+    }
+    result.interfaceNames.merge(interfaceNames) { _, given in given }
+    analyzer.finish(emit: emit)
+    result.takeCounts(of: analyzer)
+    return result
+}
+
+/// Reads the inputs in `order`, numbering frames from `firstFrame` across them, and hands
+/// each frame to `body`. Returns the inputs' summaries and the interface names they carry.
+func readInputs(
+    _ order: inout [OrderedInput], firstFrame: Int, progress: ((OfflineProgress) -> Void)?,
+    body: (CapturedFrame) -> Void
+) throws(CaptureError) -> RunResult {
     var result = RunResult()
     var nextFrame = firstFrame
     var tracker = progress.map { ProgressTracker(total: OfflineProgress.total(of: order), report: $0) }
@@ -165,8 +194,7 @@ public func analyzeFiles(
         reading: while true {
             switch capture.next() {
             case .frame(let frame):
-                analyzer.process(frame: frame.number, time: frame.timestamp, bytes: frame.bytes,
-                                 originalLength: frame.originalLength, linkType: frame.linkType, emit: emit)
+                body(frame)
                 summary.frames += 1
                 if tracker != nil, summary.frames & ProgressTracker.frameMask == 0 {
                     tracker?.tick(frames: nextFrame - firstFrame + summary.frames, current: capture)
@@ -183,9 +211,6 @@ public func analyzeFiles(
         tracker?.finishInput(order[position].storedSize ?? capture.storedBytesRead ?? 0)
     }
     tracker?.end(frames: nextFrame - firstFrame)
-    result.interfaceNames.merge(interfaceNames) { _, given in given }
-    analyzer.finish(emit: emit)
-    result.takeCounts(of: analyzer)
     return result
 }
 
@@ -196,6 +221,13 @@ extension RunResult {
         engine = analyzer.engine.statistics
         reassembly = ReassemblySummary(fragments: analyzer.fragments.statistics, tcp: analyzer.streams.statistics)
     }
+}
+
+/// A value handed to another thread and back at points that order the accesses (a thread's
+/// start and join), which the compiler cannot see.
+final class UncheckedBox<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 /// An input of an offline run, opened once to find its first packet.

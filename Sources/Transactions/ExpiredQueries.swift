@@ -7,7 +7,10 @@ import WireCore
 ///
 /// Invariant: held transactions lie in `slots` in the order they were held (their
 /// deadlines' order), each numbered by a sequence number (`firstSequence` is the first
-/// slot's); a slot a late answer emptied keeps a nil transaction until it reaches the front. Every
+/// slot's); a slot a late answer emptied (or released) keeps a nil transaction until it
+/// reaches the front. Each is released when its own late window ends, earliest first (ties in
+/// the order held): not behind one held earlier with a later end, which a frame out of time
+/// order makes possible, so that a release never depends on another client's query. Every
 /// held transaction is indexed under each exchange key its attempts were sent with (to the
 /// server, and to the backend an attempt was DNAT'ed to). The caller bounds `slotCount`.
 ///
@@ -21,8 +24,17 @@ struct ExpiredQueries {
         var release: Timestamp
     }
 
+    /// Where a hold happened (`EmissionOrder.asKey`).
+    typealias HoldOrder = (Int64, Int64, Int64, Int64, Int64)
+
     private var slots = Deque<Slot>()
+    /// The hold order of each slot, in a parallel run only (empty otherwise: the slot stays
+    /// at 256 bytes, MemoryFootprintTests).
+    private var holdOrders = Deque<HoldOrder>()
     private var firstSequence = 0
+    /// (release, sequence) of every slot still to be released; entries of slots a late
+    /// answer emptied are skipped when they come up.
+    private var releases = DeadlineQueue()
     /// Folded exchange keys → sequence numbers, confirmed against the held transaction.
     private var byExchange = SerialIndex<Int>()
 
@@ -32,11 +44,17 @@ struct ExpiredQueries {
     var slotCount: Int { slots.count }
 
     /// Holds `transaction` (closed unanswered at its deadline) until capture time `release`.
-    mutating func hold(_ transaction: Transaction, until release: Timestamp) {
+    /// `order`: given for every hold of a parallel run, for none otherwise.
+    mutating func hold(_ transaction: Transaction, until release: Timestamp, order: HoldOrder? = nil) {
         let sequence = firstSequence + slots.count
         for key in ExpiredQueries.keys(of: transaction) { byExchange.insertNew(key, sequence) }
         slots.append(Slot(transaction: transaction, release: release))
+        if let order { holdOrders.append(order) }
+        releases.insert(DeadlineQueue.Deadline(time: release, serial: sequence))
         count += 1
+        // Entries of emptied slots wait for their time in `releases`: rebuilt when they are
+        // most of it, so it stays within twice the slots held.
+        if releases.count > 2 * max(slots.count, 1024) { rebuildReleases() }
     }
 
     /// Takes the oldest held transaction a response with `key` and `question` answers (any
@@ -53,17 +71,35 @@ struct ExpiredQueries {
     }
 
     /// The next transaction whose late window ended before `time`, in the order they were held.
-    mutating func releaseDue(before time: Timestamp) -> Transaction? {
-        trimFront()
-        guard let head = slots.first, head.transaction != nil, head.release < time else { return nil }
-        return remove(firstSequence)
+    mutating func releaseDue(before time: Timestamp) -> (transaction: Transaction, release: Timestamp, order: HoldOrder)? {
+        while let earliest = releases.min, earliest.time < time {
+            releases.popMin()
+            let order = holdOrder(at: earliest.serial)
+            if let transaction = remove(earliest.serial) { return (transaction, earliest.time, order) }
+        }
+        return nil
+    }
+
+    private func holdOrder(at sequence: Int) -> HoldOrder {
+        let index = sequence - firstSequence
+        guard index >= 0, index < holdOrders.count else { return (0, 0, 0, 0, 0) }
+        return holdOrders[index]
+    }
+
+    private mutating func rebuildReleases() {
+        releases.removeAll()
+        for (index, slot) in slots.enumerated() where slot.transaction != nil {
+            releases.insert(DeadlineQueue.Deadline(time: slot.release, serial: firstSequence + index))
+        }
     }
 
     /// The transaction held longest, whatever its release time (the table is full, or the
     /// capture ended).
-    mutating func releaseOldest() -> Transaction? {
+    mutating func releaseOldest() -> (transaction: Transaction, order: HoldOrder)? {
         trimFront()
-        return slots.isEmpty ? nil : remove(firstSequence)
+        guard !slots.isEmpty else { return nil }
+        let order = holdOrder(at: firstSequence)
+        return remove(firstSequence).map { ($0, order) }
     }
 
     private func transaction(at sequence: Int) -> Transaction? {
@@ -87,6 +123,7 @@ struct ExpiredQueries {
     private mutating func trimFront() {
         while let head = slots.first, head.transaction == nil {
             slots.removeFirst()
+            if !holdOrders.isEmpty { holdOrders.removeFirst() }
             firstSequence += 1
         }
     }

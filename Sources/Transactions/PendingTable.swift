@@ -50,8 +50,11 @@ struct PendingTable {
         }
     }
 
-    /// Stores `transaction` and returns its serial.
-    mutating func insert(_ transaction: consuming PendingQuery) -> Int {
+    /// Stores `transaction` and returns its serial. `creation`, when given, is the creation
+    /// number in the serial instead of this table's count (a parallel run numbers serials by
+    /// global operation, so that serials of several engines order as one engine's would);
+    /// it must increase from one insert to the next.
+    mutating func insert(_ transaction: consuming PendingQuery, creation: Int? = nil) -> Int {
         let slot: Int
         if let reused = freeSlots.popLast() {
             slot = reused
@@ -65,7 +68,9 @@ struct PendingTable {
             chunks[slot >> PendingTable.chunkShift].append(Entry(serial: -1, transaction: nil))
             slotCount += 1
         }
-        let serial = created << 32 | slot
+        // 31 bits of creation number: beyond 2^31 transactions (or operations) the order of
+        // serials wraps (deadline ties, capture-end order), it never traps.
+        let serial = ((creation ?? created) & 0x7FFF_FFFF) << 32 | slot
         created += 1
         let (chunk, index) = PendingTable.place(slot)
         chunks[chunk][index].serial = serial
@@ -204,6 +209,7 @@ struct DeadlineQueue {
     private var outOfOrder = Heap<Deadline>()
 
     var isEmpty: Bool { inOrder.isEmpty && outOfOrder.isEmpty }
+    var count: Int { inOrder.count + outOfOrder.count }
 
     mutating func insert(_ deadline: Deadline) {
         if let last = inOrder.last, deadline < last {

@@ -59,6 +59,9 @@ public struct TransactionEngine {
     /// the hook for a live display. The transaction is handed to `emit` later, as
     /// `unanswered`, `rejected` or `late`. Not called for queries closed at capture end or evicted.
     public var onExpiry: ((Transaction) -> Void)?
+    /// Set in a parallel run: the engine keeps in it where each hand-over happens (see
+    /// `EmissionOrder`), and numbers serials by its operation instead of its own count.
+    public var emissionClock: EmissionClock?
 
     /// Identity of one attempt's exchange: 5-tuple plus DNS id.
     struct ExchangeKey: FlatKey {
@@ -318,15 +321,22 @@ public struct TransactionEngine {
         while let earliest = deadlines.min, earliest.time < clock {
             deadlines.popMin()
             guard let lastTime = pending.lastTime(earliest.serial), lastTime + window == earliest.time else { continue }
+            emissionClock?.enter(.deadline, key: (earliest.time.nanoseconds, Int64(earliest.serial), 0, 0, 0, 0))
             close(serial: earliest.serial, outcome: .unanswered, expiry: .timeout, emit: emit)
         }
-        while let done = expired.releaseDue(before: clock) { deliver(done, emit: emit) }
+        while let done = expired.releaseDue(before: clock) {
+            emissionClock?.enter(.lateWindowEnd, key: (done.release.nanoseconds, done.order.0, done.order.1,
+                                                       done.order.2, done.order.3, done.order.4))
+            deliver(done.transaction, emit: emit)
+        }
         while let earliest = parkDeadlines.min, earliest.time < clock {
             parkDeadlines.popMin()
             guard !fallbackInProgress.contains(earliest.serial) else { continue }
             // No TCP retry came: the truncated answer stands alone.
+            emissionClock?.enter(.fallbackWait, key: (earliest.time.nanoseconds, Int64(earliest.serial), 0, 0, 0, 0))
             unpark(earliest.serial, emit: emit)
         }
+        emissionClock?.enter(.operation, key: (0, 0, 0, 0, 0, 0))
     }
 
     /// End of input: everything still outstanding closes with expiry `capture-end`. A query
@@ -338,7 +348,11 @@ public struct TransactionEngine {
         advance(to: clock, emit: emit)
         // Expired queries first (their deadlines passed before anything still outstanding's):
         // no late answer can come any more.
-        while let done = expired.releaseOldest() { deliver(done, emit: emit) }
+        while let done = expired.releaseOldest() {
+            emissionClock?.enter(.endReleasesHeld, key: (done.order.0, done.order.1, done.order.2, done.order.3,
+                                                         done.order.4, 0))
+            deliver(done.transaction, emit: emit)
+        }
         // Nothing is looked up from here on: the index tables go first (100 MB at 1 M
         // outstanding), before the table of questions below; retiring finds nothing to unindex.
         byExchange = SerialIndex()
@@ -379,9 +393,13 @@ public struct TransactionEngine {
         }
         lastAsked = SerialIndex()
         for (serial, inFlight) in zip(serials, inFlight) {
+            emissionClock?.enter(.endClosesPending, key: (Int64(serial), 0, 0, 0, 0, 0))
             close(serial: serial, outcome: inFlight ? .inFlight : .unanswered, expiry: .captureEnd, emit: emit)
         }
-        for serial in parked.keys.sorted() { unpark(serial, emit: emit) }
+        for serial in parked.keys.sorted() {
+            emissionClock?.enter(.endReleasesParked, key: (Int64(serial), 0, 0, 0, 0, 0))
+            unpark(serial, emit: emit)
+        }
         deadlines.removeAll()
         parkDeadlines.removeAll()
     }
@@ -448,7 +466,8 @@ public struct TransactionEngine {
             opcode: message.opcode, qname: name, question: message.question,
             vlanIDs: message.vlanIDs, interfaceIndex: message.interfaceIndex, underlay: message.underlay,
             seenOn: copyKey != nil ? [message.interfaceIndex] : [],
-            first: Attempt(frame: message.frame, time: message.time, clientPort: client.port)))
+            first: Attempt(frame: message.frame, time: message.time, clientPort: client.port)),
+            creation: emissionClock.map { Int(truncatingIfNeeded: $0.current.operation) })
         // `previous`, if any, closed above and left the table.
         if let retry = byRetry.index(forKey: retryKey, where: { holds($0, retryKey) }) {
             byRetry[slot: retry] = serial
@@ -699,9 +718,10 @@ public struct TransactionEngine {
         // The cap bounds the slots, those a late answer emptied included (the table's memory).
         while expired.slotCount >= maximumExpired, let oldest = expired.releaseOldest() {
             statistics.expiredReleasedEarly += 1
-            deliver(oldest, emit: emit)
+            deliver(oldest.transaction, emit: emit)
         }
-        expired.hold(transaction, until: transaction.lastTime + window + TransactionEngine.lateWindow)
+        expired.hold(transaction, until: transaction.lastTime + window + TransactionEngine.lateWindow,
+                     order: emissionClock?.next().asKey)
         statistics.peakExpired = max(statistics.peakExpired, expired.count)
     }
 

@@ -186,6 +186,7 @@ struct Analyze: ParsableCommand {
 
     @OptionGroup var analysis: AnalysisArguments
     @OptionGroup var vantages: VantageArguments
+    @OptionGroup var parallel: ThreadArguments
 
     func validate() throws { try vantages.validate(files: files, interfaceNames: analysis.interfaceNamesFile) }
 
@@ -197,7 +198,8 @@ struct Analyze: ParsableCommand {
         let progress = ProgressLine(isTerminal: isatty(2) != 0) { printError($0, terminator: "") }
         let report = try analysis.report { emit throws(CaptureError) in
             if !vantages.parsed.isEmpty { return try analyzeVantages(vantages.parsed, options: options, emit: emit) }
-            return try analyzeFiles(inputs, options: options, interfaceNames: interfaceNames, progress: progress.update, emit: emit)
+            return try analyzeFiles(inputs, options: options, interfaceNames: interfaceNames, threads: parallel.count,
+                                    progress: progress.update, emit: emit)
         }
         try analysis.exitForUnanswered(report)
     }
@@ -370,6 +372,7 @@ struct Export: ParsableCommand {
 
     @OptionGroup var analysis: AnalysisArguments
     @OptionGroup var vantages: VantageArguments
+    @OptionGroup var parallel: ThreadArguments
 
     func validate() throws { try vantages.validate(files: files, interfaceNames: analysis.interfaceNamesFile) }
 
@@ -394,7 +397,8 @@ struct Export: ParsableCommand {
         let progress = ProgressLine(isTerminal: isatty(2) != 0) { printError($0, terminator: "") }
         let report = try analysis.report(print: analysis.format == .ndjson, bundle: bundle, output: output) { emit throws(CaptureError) in
             if !vantages.parsed.isEmpty { return try analyzeVantages(vantages.parsed, options: options, emit: emit) }
-            return try analyzeFiles(inputs, options: options, interfaceNames: interfaceNames, progress: progress.update, emit: emit)
+            return try analyzeFiles(inputs, options: options, interfaceNames: interfaceNames, threads: parallel.count,
+                                    progress: progress.update, emit: emit)
         }
         try finishBundle {
             try bundle.finish(report: report, inputs: report.run.inputs.map(\.path), commandLine: CommandLine.arguments)
@@ -413,6 +417,20 @@ struct Export: ParsableCommand {
 
 /// `--vantage NAME=FILE[,FILE...]` of analyze and export: captures of one incident taken at
 /// several points at once (issue 10); the analysis is `analyzeVantages`.
+/// `--threads` of the offline subcommands.
+struct ThreadArguments: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Pairing threads (besides one reading and one reporting); the output is the same for any number. "
+            + "Default: the cores available (a cgroup CPU quota counts).", valueName: "n"))
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
+    }
+
+    var count: Int { threads ?? AvailableCores.count }
+}
+
 struct VantageArguments: ParsableArguments {
     @Option(name: .customLong("vantage"), help: ArgumentHelp(
         "A capture taken at one point (a node), with its name (repeatable, instead of files; rotated files "

@@ -3,6 +3,7 @@ import Attribution
 import Diagnosis
 import Foundation
 import Testing
+import Capture
 import Pipeline
 import Reports
 import Transactions
@@ -36,12 +37,13 @@ struct AnalysedCapture {
 
     init(
         _ url: URL, options: AnalysisOptions = AnalysisOptions(), directory: ClusterDirectory = ClusterDirectory(),
-        interfaceNames: [Int32: String] = [:]
+        interfaceNames: [Int32: String] = [:], threads: Int = 1
     ) throws {
         var transactions: [Transaction] = []
         var figures = ReportBuilder()
         var diagnoser = Diagnoser()
-        let run = try analyzeFiles([url.path], options: options, interfaceNames: interfaceNames) { transaction in
+        let run = try analyzeFiles([CapturePath(url.path)], options: options, interfaceNames: interfaceNames,
+                                   threads: threads) { transaction in
             transactions.append(transaction)
             figures.add(transaction)
             diagnoser.add(transaction)

@@ -1,0 +1,155 @@
+import Capture
+import Transactions
+import WireCore
+
+/// An offline run on several cores, with the output of a run on one.
+///
+/// Three stages on their own threads: one reader (libpcap, link and IP decoding, fragment and
+/// TCP stream reassembly: `FrameStage`) routes every operation to one of `shards` message
+/// stages (DNS parsing and pairing, sharded by client address, see `ShardRouter`) over
+/// bounded channels, in rounds; the calling thread merges what the shards closed, round by
+/// round, in `EmissionOrder` (the order one engine would have closed them in) and hands
+/// each transaction to `emit`, so the report, the diagnosis and the NDJSON lines are built
+/// from the same sequence as with one thread.
+///
+/// The engine's memory bounds (`maximumPending`, `maximumExpired`) are divided among the
+/// shards: a run that reaches them (a warning in the report says so) evicts per shard,
+/// so only such a run can differ from one thread.
+struct ParallelAnalysis {
+    /// Rounds a shard may be behind the reader, and the merger behind a shard.
+    static let channelCapacity = 4
+
+    let options: AnalysisOptions
+    let shards: Int
+
+    init(options: AnalysisOptions, shards: Int) {
+        self.options = options
+        self.shards = max(2, shards)
+    }
+
+    /// The reading thread's outcome, handed over at its join.
+    private final class Reading: @unchecked Sendable {
+        var outcome: Result<RunResult, CaptureError> = .success(RunResult())
+    }
+
+    /// Runs the pipeline on the frames `read` hands its body (on the reading thread, which
+    /// owns whatever `read` captures until this returns); `read` returns the inputs' summaries.
+    /// Packet, engine and reassembly counts are filled in here.
+    func run(
+        read: @escaping (_ body: (CapturedFrame) -> Void) throws(CaptureError) -> RunResult,
+        emit: (Transaction) -> Void
+    ) throws(CaptureError) -> RunResult {
+        var shardOptions = options
+        shardOptions.maximumPending = max(1, (options.maximumPending + shards - 1) / shards)
+        shardOptions.maximumExpired = (options.maximumExpired + shards - 1) / shards
+        let inputs = (0..<shards).map { _ in BoundedChannel<OperationBatch>(capacity: ParallelAnalysis.channelCapacity) }
+        let outputs = (0..<shards).map { _ in BoundedChannel<ShardOutput>(capacity: ParallelAnalysis.channelCapacity) }
+
+        let workers = (0..<shards).map { index in
+            let input = inputs[index]
+            let output = outputs[index]
+            return WorkerThread {
+                var shard = EngineShard(options: shardOptions)
+                while true {
+                    let batch = input.receive()
+                    output.send(shard.replay(batch))
+                    if batch.isLast { return }
+                }
+            }
+        }
+
+        let reading = Reading()
+        let options = options
+        let shards = shards
+        let reader = WorkerThread {
+            var frames = FrameStage(options: options)
+            var router = ShardRouter(shardCount: shards) { inputs[$0].send($1) }
+            let ignore: (Transaction) -> Void = { _ in }
+            do throws(CaptureError) {
+                var result = try read { frame in
+                    frames.process(frame: frame.number, time: frame.timestamp, bytes: frame.bytes,
+                                   originalLength: frame.originalLength, linkType: frame.linkType,
+                                   into: &router, emit: ignore)
+                }
+                frames.finish(into: &router, emit: ignore)
+                router.finish()
+                result.packets = frames.packets
+                result.reassembly = ReassemblySummary(fragments: frames.fragments.statistics, tcp: frames.streams.statistics)
+                reading.outcome = .success(result)
+            } catch {
+                reading.outcome = .failure(error)
+                router.abandon()
+            }
+        }
+
+        var totals: [ShardTotals] = []
+        mergeRounds(from: outputs, emit: emit) { totals.append($0) }
+        reader.join()
+        for worker in workers { worker.join() }
+
+        var result = try reading.outcome.get()
+        for shard in totals {
+            result.packets.add(shard.packets)
+            result.engine.add(shard.engine)
+        }
+        return result
+    }
+
+    /// Takes one output of every shard per round and hands their transactions to `emit` in
+    /// `EmissionOrder`, until the shards' last outputs (whose counts go to `final`).
+    private func mergeRounds(
+        from outputs: [BoundedChannel<ShardOutput>], emit: (Transaction) -> Void, final: (ShardTotals) -> Void
+    ) {
+        var finished = false
+        while !finished {
+            let round = outputs.map { $0.receive() }
+            var next = Array(repeating: 0, count: round.count)
+            while true {
+                var earliest = -1
+                for shard in round.indices where next[shard] < round[shard].transactions.count {
+                    if earliest < 0
+                        || round[shard].transactions[next[shard]].order < round[earliest].transactions[next[earliest]].order {
+                        earliest = shard
+                    }
+                }
+                guard earliest >= 0 else { break }
+                emit(round[earliest].transactions[next[earliest]].transaction)
+                next[earliest] += 1
+            }
+            for output in round {
+                if let totals = output.final {
+                    final(totals)
+                    finished = true
+                }
+            }
+        }
+    }
+}
+
+/// The parallel pipeline on frames from any source (`read` hands each to its body, in order,
+/// on the reading thread): for captures held in memory, as the fuzz target does. `threads`
+/// of 1 runs `Analyzer` on the calling thread. `emit` is called on the calling thread.
+public func analyzeFrames(
+    options: AnalysisOptions, threads: Int,
+    read: @escaping (_ body: (CapturedFrame) -> Void) -> Void, emit: (Transaction) -> Void
+) -> RunResult {
+    guard threads > 1 else {
+        var analyzer = Analyzer(options: options)
+        read { frame in
+            analyzer.process(frame: frame.number, time: frame.timestamp, bytes: frame.bytes,
+                             originalLength: frame.originalLength, linkType: frame.linkType, emit: emit)
+        }
+        analyzer.finish(emit: emit)
+        var result = RunResult()
+        result.takeCounts(of: analyzer)
+        return result
+    }
+    let run = Result { () throws(CaptureError) -> RunResult in
+        try ParallelAnalysis(options: options, shards: threads).run(read: { body in
+            read(body)
+            return RunResult()
+        }, emit: emit)
+    }
+    // `read` cannot fail: neither can the run.
+    return (try? run.get()) ?? RunResult()
+}

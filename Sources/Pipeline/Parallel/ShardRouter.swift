@@ -1,0 +1,153 @@
+import PacketDecoding
+import Transactions
+import WireCore
+
+/// One call the frame stage made, numbered in capture order, as a shard replays it.
+struct ShardOperation: Sendable {
+    enum Kind: Sendable {
+        /// A DNS message (or the message an ICMP error quotes); its bytes are in the batch.
+        case message(MessageOperation)
+        case connectionEnded(TCPConnectionReport)
+        /// The capture clock moved forward on an operation of another shard (or on a frame
+        /// without DNS): deadlines fire here as they would in one engine.
+        case clock
+        /// The end of the input: outstanding queries close.
+        case finish
+    }
+
+    /// The global index of the operation: the same in every shard.
+    var index: Int64
+    var time: Timestamp
+    var kind: Kind
+}
+
+struct MessageOperation: Sendable {
+    /// Where the message's bytes are in the batch's `bytes`.
+    var offset: Int
+    var count: Int
+    var isCut: Bool
+    var frame: Int
+    var source: Endpoint
+    var destination: Endpoint
+    var transport: Transport
+    var context: MessageContext
+}
+
+/// The operations of one shard for one round, with the bytes of their messages.
+struct OperationBatch: Sendable {
+    var operations: [ShardOperation] = []
+    var bytes: [UInt8] = []
+    /// Every operation up to this index has been routed: the shard has all of its own.
+    var throughOperation: Int64 = -1
+    /// The last batch: the shard ends after it.
+    var isLast = false
+
+    init(reserving operations: Int) {
+        self.operations.reserveCapacity(operations)
+        bytes.reserveCapacity(operations * 128)
+    }
+}
+
+/// The frame stage's sink in a parallel run: hands each operation to the shard that owns it,
+/// and every move of the capture clock to all shards, in rounds of `roundSize` operations.
+///
+/// Ownership keeps together everything one engine looks up together: all messages of one
+/// client address (retries from new ports, the TCP retry of a truncated answer, parallel
+/// A/AAAA, DNAT'ed copies, the answer from another address, the ICMP error quoting a query,
+/// the client's failed TCP connections) go to the shard of that address. Multicast DNS and
+/// LLMNR go to shard 0 whatever the addresses: an answer multicast to the group, or sent
+/// back from port 5353/5355, pairs with queries of any client.
+struct ShardRouter: MessageSink {
+    static let roundSize = 1024
+    /// Ports of multicast name resolution (mDNS, LLMNR).
+    static let multicastPorts: Set<UInt16> = [5353, 5355]
+
+    let shardCount: Int
+    private var batches: [OperationBatch]
+    private var nextOperation: Int64 = 0
+    private var roundStart: Int64 = 0
+    private var clock = Timestamp(nanoseconds: .min)
+    private let send: (Int, OperationBatch) -> Void
+
+    /// `send` hands shard `n` its batch for a round (it may wait while the shard is behind).
+    init(shardCount: Int, send: @escaping (Int, OperationBatch) -> Void) {
+        self.shardCount = max(1, shardCount)
+        self.send = send
+        batches = (0..<self.shardCount).map { _ in OperationBatch(reserving: ShardRouter.roundSize) }
+    }
+
+    /// The shard that owns a message.
+    func owner(of payload: UnsafeRawBufferPointer, source: Endpoint, destination: Endpoint) -> Int {
+        if source.ip.isMulticast || destination.ip.isMulticast
+            || ShardRouter.multicastPorts.contains(source.port) || ShardRouter.multicastPorts.contains(destination.port) {
+            return 0
+        }
+        // RFC 1035 §4.1.1: QR is the top bit of the third byte.
+        let isResponse = payload.count > 2 && payload[2] & 0x80 != 0
+        return shard(of: isResponse ? destination.ip : source.ip)
+    }
+
+    func shard(of client: IPAddress) -> Int {
+        Int(((client.mixed &* 0x9e37_79b9_7f4a_7c15) >> 33) % UInt64(shardCount))
+    }
+
+    mutating func message(
+        _ payload: UnsafeRawBufferPointer, isCut: Bool, frame: Int, time: Timestamp, source: Endpoint,
+        destination: Endpoint, transport: Transport, context: MessageContext, emit: (Transaction) -> Void
+    ) {
+        let owner = owner(of: payload, source: source, destination: destination)
+        let offset = batches[owner].bytes.count
+        batches[owner].bytes.append(contentsOf: payload)
+        route(.message(MessageOperation(offset: offset, count: payload.count, isCut: isCut, frame: frame, source: source,
+                                        destination: destination, transport: transport, context: context)),
+              time: time, owner: owner)
+    }
+
+    mutating func connectionEnded(_ connection: TCPConnectionReport, emit: (Transaction) -> Void) {
+        route(.connectionEnded(connection), time: connection.lastTime, owner: shard(of: connection.client.ip))
+    }
+
+    mutating func advance(to time: Timestamp, emit: (Transaction) -> Void) {
+        route(.clock, time: time, owner: nil)
+    }
+
+    /// Numbers one operation, gives it to its owner and, if it moves the clock, a clock step to
+    /// every other shard.
+    private mutating func route(_ kind: ShardOperation.Kind, time: Timestamp, owner: Int?) {
+        let index = nextOperation
+        nextOperation += 1
+        let movesClock = time > clock
+        if movesClock { clock = time }
+        if let owner { batches[owner].operations.append(ShardOperation(index: index, time: time, kind: kind)) }
+        if movesClock {
+            for shard in 0..<shardCount where shard != owner {
+                batches[shard].operations.append(ShardOperation(index: index, time: time, kind: .clock))
+            }
+        }
+        if nextOperation - roundStart >= ShardRouter.roundSize { flush(isLast: false) }
+    }
+
+    /// Ends the input: every shard finishes its engine, then gets its last batch.
+    mutating func finish() {
+        let index = nextOperation
+        nextOperation += 1
+        for shard in 0..<shardCount {
+            batches[shard].operations.append(ShardOperation(index: index, time: clock, kind: .finish))
+        }
+        flush(isLast: true)
+    }
+
+    /// Ends the input without finishing the engines (the input failed): the shards stop.
+    mutating func abandon() { flush(isLast: true) }
+
+    private mutating func flush(isLast: Bool) {
+        for shard in 0..<shardCount {
+            var batch = OperationBatch(reserving: isLast ? 0 : ShardRouter.roundSize)
+            swap(&batch, &batches[shard])
+            batch.throughOperation = nextOperation - 1
+            batch.isLast = isLast
+            send(shard, batch)
+        }
+        roundStart = nextOperation
+    }
+}
