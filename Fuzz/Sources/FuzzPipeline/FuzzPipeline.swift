@@ -1,7 +1,9 @@
+import Capture
 import FuzzSupport
 import PacketDecoding
 import Pipeline
 import Reassembly
+import Reports
 import Transactions
 import WireCore
 
@@ -22,6 +24,9 @@ let linkTypes: [LinkType] = [.raw, .ethernet, .linuxSLL2, .null]
 ///
 /// Nothing may trap; buffered bytes stay within the reassemblers' caps; after `finish` no
 /// connection, fragment, byte or transaction is left behind; every transaction is coherent.
+/// Then the same frames through the parallel pipeline with 2 threads (issue 13): the same
+/// transactions in the same order (their NDJSON lines) and the same counts, unless the
+/// engine's memory bounds were reached (they are divided among the shards).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var input = FuzzInput(UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size))
@@ -31,7 +36,12 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var analyzer = Analyzer(options: options)
     var time = Timestamp(seconds: 1_700_000_000, nanoseconds: 0)
     var frame = 0
-    let emit: (Transaction) -> Void = { check($0) }
+    var lines: [String] = []
+    let emit: (Transaction) -> Void = {
+        check($0)
+        lines.append(ndjsonLine($0))
+    }
+    var frames: [(time: Timestamp, bytes: UnsafeRawBufferPointer, originalLength: Int, linkType: LinkType)] = []
     while !input.isAtEnd {
         let header = input.byte()
         let step = input.byte()
@@ -45,6 +55,7 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         analyzer.process(frame: frame, time: time, bytes: bytes, originalLength: originalLength,
                          linkType: linkType, emit: emit)
         checkBounds(analyzer)
+        frames.append((time, bytes, originalLength, linkType))
     }
     analyzer.finish(emit: emit)
     checkBounds(analyzer)
@@ -57,7 +68,34 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     fuzzExpect(analyzer.engine.pendingCount == 0, "transactions pending after finish")
     fuzzExpect(analyzer.packets.frames == frame, "frames counted \(analyzer.packets.frames) of \(frame)")
     fuzzLog("\(analyzer.packets)\n\(analyzer.engine.statistics)\n\(analyzer.streams.statistics)\n\(analyzer.fragments.statistics)")
+    compareWithParallelRun(frames, options: options, lines: lines, packets: analyzer.packets,
+                           engine: analyzer.engine.statistics)
     return 0
+}
+
+/// The frames again through the parallel pipeline (2 shards): same lines, same counts.
+func compareWithParallelRun(
+    _ frames: [(time: Timestamp, bytes: UnsafeRawBufferPointer, originalLength: Int, linkType: LinkType)],
+    options: AnalysisOptions, lines: [String], packets: PacketStatistics, engine: EngineStatistics
+) {
+    var parallelLines: [String] = []
+    let run = analyzeFrames(options: options, threads: 2, read: { body in
+        for (index, frame) in frames.enumerated() {
+            body(CapturedFrame(number: index + 1, timestamp: frame.time, capturedLength: frame.bytes.count,
+                               originalLength: frame.originalLength, bytes: frame.bytes, linkType: frame.linkType))
+        }
+    }, emit: { parallelLines.append(ndjsonLine($0)) })
+    guard engine.evicted == 0, engine.expiredReleasedEarly == 0, run.engine.evicted == 0,
+          run.engine.expiredReleasedEarly == 0 else { return }
+    if let index = zip(parallelLines, lines).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+        fuzzExpect(false, "2 threads: transaction \(index + 1) differs:\n  \(parallelLines[index])\n  \(lines[index])")
+    }
+    fuzzExpect(parallelLines.count == lines.count, "2 threads: \(parallelLines.count) transactions, 1 thread: \(lines.count)")
+    fuzzExpect(run.packets == packets, "2 threads: packets \(run.packets), 1 thread: \(packets)")
+    var parallelEngine = run.engine
+    parallelEngine.peakPending = engine.peakPending
+    parallelEngine.peakExpired = engine.peakExpired
+    fuzzExpect(parallelEngine == engine, "2 threads: engine \(run.engine), 1 thread: \(engine)")
 }
 
 func checkBounds(_ analyzer: Analyzer) {

@@ -32,6 +32,10 @@ struct SearchPathAmplificationRule: DiagnosisRule {
 
     /// Recent NXDOMAIN names by the hash of each of their label prefixes, by source slot.
     private var basesBySource: [[UInt64: SearchBase]] = []
+    /// By source slot, no later than the earliest time of its prefixes: while within
+    /// `searchWindow` of an answer, a full table has nothing expired to drop and is not
+    /// filtered (it was, on every NXDOMAIN answer of a client at the cap: bench/profile.md).
+    private var oldestBySource: [Timestamp] = []
     /// Search-path prefixes held over all sources, and when they were last swept.
     private(set) var prefixesHeld = 0
     private var lastSweep = Timestamp(nanoseconds: Int64.min)
@@ -47,8 +51,12 @@ struct SearchPathAmplificationRule: DiagnosisRule {
         let known = slot < basesBySource.count && !basesBySource[slot].isEmpty
         guard rcode == .nxDomain || known else { return }
         if rcode == .nxDomain && prefixesHeld >= Self.maximumSearchBasesInAll { sweep(now: transaction.firstTime) }
-        while basesBySource.count <= slot { basesBySource.append([:]) }
-        if let expansions = Self.observe(transaction, rcode: rcode, bases: &basesBySource[slot], total: &prefixesHeld) {
+        while basesBySource.count <= slot {
+            basesBySource.append([:])
+            oldestBySource.append(Timestamp(nanoseconds: .max))
+        }
+        if let expansions = Self.observe(transaction, rcode: rcode, bases: &basesBySource[slot],
+                                         oldest: &oldestBySource[slot], total: &prefixesHeld) {
             amplifiedLookups += 1
             extraQueries += expansions.count
             if clients.count < 1024 { clients.insert(transaction.client.ip) }
@@ -62,17 +70,22 @@ struct SearchPathAmplificationRule: DiagnosisRule {
     /// Remembers an NXDOMAIN answer, or for an answered real name returns the expansions it
     /// ends when they amount to amplification.
     private static func observe(
-        _ transaction: Transaction, rcode: DNSRCode, bases: inout [UInt64: SearchBase], total: inout Int
+        _ transaction: Transaction, rcode: DNSRCode, bases: inout [UInt64: SearchBase], oldest: inout Timestamp,
+        total: inout Int
     ) -> SearchBase? {
         guard let name = transaction.qname else { return nil }
         let now = transaction.firstTime
         if rcode == .nxDomain {
             if bases.count >= maximumSearchBases {
+                // Nothing to drop while the earliest prefix is within the window.
+                guard now - oldest > searchWindow else { return nil }
                 let before = bases.count
                 bases = bases.filter { now - $0.value.time <= searchWindow }
+                oldest = bases.values.lazy.map(\.time).min() ?? Timestamp(nanoseconds: .max)
                 total -= before - bases.count
                 guard bases.count < maximumSearchBases else { return nil }
             }
+            oldest = min(oldest, now)
             var frames: [Int]?
             forEachLabelPrefix(of: name) { hash, isWhole in
                 guard !isWhole else { return }
@@ -110,6 +123,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
         prefixesHeld = 0
         for slot in basesBySource.indices where !basesBySource[slot].isEmpty {
             basesBySource[slot] = basesBySource[slot].filter { now - $0.value.time <= Self.searchWindow }
+            oldestBySource[slot] = basesBySource[slot].values.lazy.map(\.time).min() ?? Timestamp(nanoseconds: .max)
             prefixesHeld += basesBySource[slot].count
         }
     }

@@ -19,7 +19,10 @@ final class BoundedChannel<Element: Sendable>: Sendable {
 
     init(capacity: Int) {
         self.capacity = max(1, capacity)
-        free = DispatchSemaphore(value: self.capacity)
+        // Created at 0 and raised: libdispatch traps when a semaphore is released below the
+        // value it was created with, as `free` is when the channel goes with elements in it.
+        free = DispatchSemaphore(value: 0)
+        for _ in 0..<self.capacity { free.signal() }
     }
 
     /// Appends `element`, waiting while the channel is full.
@@ -35,6 +38,14 @@ final class BoundedChannel<Element: Sendable>: Sendable {
         queue.withLock { $0.append(element) }
         filled.signal()
         return true
+    }
+
+    /// Takes the oldest element if there is one, without waiting.
+    func tryReceive() -> Element? {
+        guard filled.wait(timeout: .now()) == .success else { return nil }
+        let element = queue.withLock { $0.removeFirst() }
+        free.signal()
+        return element
     }
 
     /// Takes the oldest element, waiting while the channel is empty.

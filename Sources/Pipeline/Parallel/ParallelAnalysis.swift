@@ -44,16 +44,25 @@ struct ParallelAnalysis {
         shardOptions.maximumExpired = (options.maximumExpired + shards - 1) / shards
         let inputs = (0..<shards).map { _ in BoundedChannel<OperationBatch>(capacity: ParallelAnalysis.channelCapacity) }
         let outputs = (0..<shards).map { _ in BoundedChannel<ShardOutput>(capacity: ParallelAnalysis.channelCapacity) }
+        // Batches and outputs go back, emptied, to be filled again: fresh ones cost page
+        // faults on every round. A full return channel drops the memory instead.
+        let spareInputs = (0..<shards).map { _ in BoundedChannel<OperationBatch>(capacity: ParallelAnalysis.channelCapacity + 2) }
+        let spareOutputs = (0..<shards).map { _ in BoundedChannel<ShardOutput>(capacity: ParallelAnalysis.channelCapacity + 2) }
 
         let workers = (0..<shards).map { index in
             let input = inputs[index]
             let output = outputs[index]
+            let spareInput = spareInputs[index]
+            let spareOutput = spareOutputs[index]
             return WorkerThread {
                 var shard = EngineShard(options: shardOptions)
                 while true {
-                    let batch = input.receive()
+                    var batch = input.receive()
+                    if let spare = spareOutput.tryReceive() { shard.reuse(spare) }
                     output.send(shard.replay(batch))
                     if batch.isLast { return }
+                    batch.clear()
+                    _ = spareInput.trySend(batch)
                 }
             }
         }
@@ -63,7 +72,8 @@ struct ParallelAnalysis {
         let shards = shards
         let reader = WorkerThread {
             var frames = FrameStage(options: options)
-            var router = ShardRouter(shardCount: shards) { inputs[$0].send($1) }
+            var router = ShardRouter(shardCount: shards, send: { inputs[$0].send($1) },
+                                     recycled: { spareInputs[$0].tryReceive() })
             let ignore: (Transaction) -> Void = { _ in }
             do throws(CaptureError) {
                 var result = try read { frame in
@@ -83,7 +93,7 @@ struct ParallelAnalysis {
         }
 
         var totals: [ShardTotals] = []
-        mergeRounds(from: outputs, emit: emit) { totals.append($0) }
+        mergeRounds(from: outputs, returningTo: spareOutputs, emit: emit) { totals.append($0) }
         reader.join()
         for worker in workers { worker.join() }
 
@@ -98,29 +108,32 @@ struct ParallelAnalysis {
     /// Takes one output of every shard per round and hands their transactions to `emit` in
     /// `EmissionOrder`, until the shards' last outputs (whose counts go to `final`).
     private func mergeRounds(
-        from outputs: [BoundedChannel<ShardOutput>], emit: (Transaction) -> Void, final: (ShardTotals) -> Void
+        from outputs: [BoundedChannel<ShardOutput>], returningTo spares: [BoundedChannel<ShardOutput>],
+        emit: (Transaction) -> Void, final: (ShardTotals) -> Void
     ) {
         var finished = false
         while !finished {
-            let round = outputs.map { $0.receive() }
+            var round = outputs.map { $0.receive() }
             var next = Array(repeating: 0, count: round.count)
             while true {
                 var earliest = -1
-                for shard in round.indices where next[shard] < round[shard].transactions.count {
-                    if earliest < 0
-                        || round[shard].transactions[next[shard]].order < round[earliest].transactions[next[earliest]].order {
+                for shard in round.indices where next[shard] < round[shard].orders.count {
+                    if earliest < 0 || round[shard].orders[next[shard]] < round[earliest].orders[next[earliest]] {
                         earliest = shard
                     }
                 }
                 guard earliest >= 0 else { break }
-                emit(round[earliest].transactions[next[earliest]].transaction)
+                emit(round[earliest].transactions[next[earliest]])
                 next[earliest] += 1
             }
-            for output in round {
-                if let totals = output.final {
+            for shard in round.indices {
+                if let totals = round[shard].final {
                     final(totals)
                     finished = true
                 }
+                var spent = ShardOutput(throughOperation: 0)
+                swap(&spent, &round[shard])
+                if !finished { _ = spares[shard].trySend(spent) }
             }
         }
     }

@@ -8,9 +8,6 @@ struct ShardOperation: Sendable {
         /// A DNS message (or the message an ICMP error quotes); its bytes are in the batch.
         case message(MessageOperation)
         case connectionEnded(TCPConnectionReport)
-        /// The capture clock moved forward on an operation of another shard (or on a frame
-        /// without DNS): deadlines fire here as they would in one engine.
-        case clock
         /// The end of the input: outstanding queries close.
         case finish
     }
@@ -33,9 +30,19 @@ struct MessageOperation: Sendable {
     var context: MessageContext
 }
 
-/// The operations of one shard for one round, with the bytes of their messages.
+/// The capture clock moved forward at an operation of another shard (or at a frame without
+/// DNS): deadlines fire there as they would in one engine.
+struct ClockStep: Sendable {
+    var index: Int64
+    var time: Timestamp
+}
+
+/// The operations of one shard for one round, with the bytes of their messages, and the
+/// steps of the clock at the other shards' operations (16 bytes each: there is one per
+/// frame, in every shard).
 struct OperationBatch: Sendable {
     var operations: [ShardOperation] = []
+    var clockSteps: [ClockStep] = []
     var bytes: [UInt8] = []
     /// Every operation up to this index has been routed: the shard has all of its own.
     var throughOperation: Int64 = -1
@@ -44,7 +51,18 @@ struct OperationBatch: Sendable {
 
     init(reserving operations: Int) {
         self.operations.reserveCapacity(operations)
+        clockSteps.reserveCapacity(operations)
         bytes.reserveCapacity(operations * 128)
+    }
+
+    /// Empties the batch for another round, keeping its memory (a fresh batch costs page
+    /// faults on a few hundred kilobytes).
+    mutating func clear() {
+        operations.removeAll(keepingCapacity: true)
+        clockSteps.removeAll(keepingCapacity: true)
+        bytes.removeAll(keepingCapacity: true)
+        throughOperation = -1
+        isLast = false
     }
 }
 
@@ -59,8 +77,6 @@ struct OperationBatch: Sendable {
 /// back from port 5353/5355, pairs with queries of any client.
 struct ShardRouter: MessageSink {
     static let roundSize = 1024
-    /// Ports of multicast name resolution (mDNS, LLMNR).
-    static let multicastPorts: Set<UInt16> = [5353, 5355]
 
     let shardCount: Int
     private var batches: [OperationBatch]
@@ -68,18 +84,23 @@ struct ShardRouter: MessageSink {
     private var roundStart: Int64 = 0
     private var clock = Timestamp(nanoseconds: .min)
     private let send: (Int, OperationBatch) -> Void
+    private let recycled: (Int) -> OperationBatch?
 
-    /// `send` hands shard `n` its batch for a round (it may wait while the shard is behind).
-    init(shardCount: Int, send: @escaping (Int, OperationBatch) -> Void) {
+    /// `send` hands shard `n` its batch for a round (it may wait while the shard is behind);
+    /// `recycled` gives back an emptied batch shard `n` is done with, if there is one.
+    init(shardCount: Int, send: @escaping (Int, OperationBatch) -> Void,
+         recycled: @escaping (Int) -> OperationBatch? = { _ in nil }) {
         self.shardCount = max(1, shardCount)
         self.send = send
+        self.recycled = recycled
         batches = (0..<self.shardCount).map { _ in OperationBatch(reserving: ShardRouter.roundSize) }
     }
 
     /// The shard that owns a message.
     func owner(of payload: UnsafeRawBufferPointer, source: Endpoint, destination: Endpoint) -> Int {
-        if source.ip.isMulticast || destination.ip.isMulticast
-            || ShardRouter.multicastPorts.contains(source.port) || ShardRouter.multicastPorts.contains(destination.port) {
+        // Ports of multicast name resolution: mDNS 5353, LLMNR 5355.
+        if source.ip.isMulticast || destination.ip.isMulticast || source.port == 5353 || source.port == 5355
+            || destination.port == 5353 || destination.port == 5355 {
             return 0
         }
         // RFC 1035 §4.1.1: QR is the top bit of the third byte.
@@ -108,20 +129,20 @@ struct ShardRouter: MessageSink {
     }
 
     mutating func advance(to time: Timestamp, emit: (Transaction) -> Void) {
-        route(.clock, time: time, owner: nil)
+        route(nil, time: time, owner: nil)
     }
 
     /// Numbers one operation, gives it to its owner and, if it moves the clock, a clock step to
     /// every other shard.
-    private mutating func route(_ kind: ShardOperation.Kind, time: Timestamp, owner: Int?) {
+    private mutating func route(_ kind: ShardOperation.Kind?, time: Timestamp, owner: Int?) {
         let index = nextOperation
         nextOperation += 1
         let movesClock = time > clock
         if movesClock { clock = time }
-        if let owner { batches[owner].operations.append(ShardOperation(index: index, time: time, kind: kind)) }
+        if let owner, let kind { batches[owner].operations.append(ShardOperation(index: index, time: time, kind: kind)) }
         if movesClock {
             for shard in 0..<shardCount where shard != owner {
-                batches[shard].operations.append(ShardOperation(index: index, time: time, kind: .clock))
+                batches[shard].clockSteps.append(ClockStep(index: index, time: time))
             }
         }
         if nextOperation - roundStart >= ShardRouter.roundSize { flush(isLast: false) }
@@ -142,7 +163,8 @@ struct ShardRouter: MessageSink {
 
     private mutating func flush(isLast: Bool) {
         for shard in 0..<shardCount {
-            var batch = OperationBatch(reserving: isLast ? 0 : ShardRouter.roundSize)
+            var batch = isLast ? OperationBatch(reserving: 0)
+                : recycled(shard) ?? OperationBatch(reserving: ShardRouter.roundSize)
             swap(&batch, &batches[shard])
             batch.throughOperation = nextOperation - 1
             batch.isLast = isLast
