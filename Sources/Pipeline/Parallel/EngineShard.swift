@@ -56,14 +56,11 @@ struct ShardTotals: Sendable {
 struct EngineShard {
     private var stage: MessageStage
     private let clock = EmissionClock()
-    private let collected = Collected()
+    /// Hand-overs of the round being replayed (arrays reused round after round).
+    private var orders: [EmissionOrder] = []
+    private var transactions: [Transaction] = []
     /// Hand-overs numbered past the round just replayed, kept for the next output.
     private var ahead = EngineShardItems()
-
-    private final class Collected {
-        var orders: [EmissionOrder] = []
-        var transactions: [Transaction] = []
-    }
 
     /// `options` with the engine's memory bounds already divided among the shards.
     init(options: AnalysisOptions) {
@@ -74,64 +71,73 @@ struct EngineShard {
     /// Replays one batch (its operations and clock steps, in index order) and returns what
     /// closed, in order.
     mutating func replay(_ batch: OperationBatch) -> ShardOutput {
-        let clock = clock
-        let collected = collected
-        collected.orders.append(contentsOf: ahead.orders)
-        collected.transactions.append(contentsOf: ahead.transactions)
+        var orders = self.orders
+        var transactions = self.transactions
+        self.orders = []
+        self.transactions = []
+        orders.append(contentsOf: ahead.orders)
+        transactions.append(contentsOf: ahead.transactions)
         ahead = EngineShardItems()
-        let emit: (Transaction) -> Void = {
-            collected.orders.append(clock.next())
-            collected.transactions.append($0)
+        let clock = clock
+        replay(batch) { transaction in
+            orders.append(clock.next())
+            transactions.append(transaction)
         }
-        batch.bytes.withUnsafeBytes { bytes in
-            var step = 0
-            let steps = batch.clockSteps
-            for position in batch.operations.indices {
-                let index = batch.operations[position].index
-                while step < steps.count, steps[step].index < index {
-                    clock.begin(operation: steps[step].index)
-                    stage.advance(to: steps[step].time, emit: emit)
-                    step += 1
-                }
-                clock.begin(operation: index)
-                let time = batch.operations[position].time
-                switch batch.operations[position].kind {
-                case .message(let message):
-                    let payload = UnsafeRawBufferPointer(rebasing: bytes[message.offset..<(message.offset + message.count)])
-                    stage.message(payload, isCut: message.isCut, frame: message.frame, time: time,
-                                  source: message.source, destination: message.destination,
-                                  transport: message.transport, context: message.context, emit: emit)
-                    fireOverdue(after: index, emit: emit)
-                case .connectionEnded(let connection):
-                    stage.connectionEnded(connection, emit: emit)
-                    fireOverdue(after: index, emit: emit)
-                case .finish:
-                    stage.engine.finish(emit: emit)
-                }
-            }
-            while step < steps.count {
-                clock.begin(operation: steps[step].index)
-                stage.advance(to: steps[step].time, emit: emit)
-                step += 1
-            }
-        }
-        var output = ShardOutput(orders: collected.orders, transactions: collected.transactions,
-                                 throughOperation: batch.throughOperation,
+        var output = ShardOutput(orders: orders, transactions: transactions, throughOperation: batch.throughOperation,
                                  final: batch.isLast ? ShardTotals(packets: stage.packets, engine: stage.engine.statistics) : nil)
-        collected.orders = []
-        collected.transactions = []
         output.sort()
         if !batch.isLast { ahead = output.takeItems(after: batch.throughOperation) }
         return output
     }
 
+    private mutating func replay(_ batch: OperationBatch, emit: (Transaction) -> Void) {
+        batch.bytes.withUnsafeBytes { bytes in
+            batch.operations.withUnsafeBufferPointer { operations in
+                batch.clockSteps.withUnsafeBufferPointer { steps in
+                    var step = 0
+                    for position in operations.indices {
+                        let index = operations[position].index
+                        while step < steps.count, steps[step].index < index {
+                            clock.begin(operation: steps[step].index)
+                            stage.advance(to: steps[step].time, emit: emit)
+                            step += 1
+                        }
+                        clock.begin(operation: index)
+                        switch operations[position].kind {
+                        case .message:
+                            let start = Int(operations[position].offset)
+                            let payload = UnsafeRawBufferPointer(
+                                rebasing: bytes[start..<(start + Int(operations[position].count))])
+                            stage.message(payload, isCut: operations[position].isCut, frame: operations[position].frame,
+                                          time: operations[position].time, source: operations[position].source,
+                                          destination: operations[position].destination,
+                                          transport: operations[position].transport, context: operations[position].context,
+                                          emit: emit)
+                            fireOverdue(after: index, emit: emit)
+                        case .connectionEnded:
+                            stage.connectionEnded(batch.connections[Int(operations[position].offset)], emit: emit)
+                            fireOverdue(after: index, emit: emit)
+                        case .finish:
+                            stage.engine.finish(emit: emit)
+                        }
+                    }
+                    while step < steps.count {
+                        clock.begin(operation: steps[step].index)
+                        stage.advance(to: steps[step].time, emit: emit)
+                        step += 1
+                    }
+                }
+            }
+        }
+    }
+
     /// Takes the memory of an output the merger is done with, for the next one.
     mutating func reuse(_ output: consuming ShardOutput) {
-        guard collected.orders.isEmpty, collected.transactions.isEmpty else { return }
+        guard orders.isEmpty, transactions.isEmpty else { return }
         output.orders.removeAll(keepingCapacity: true)
         output.transactions.removeAll(keepingCapacity: true)
-        collected.orders = output.orders
-        collected.transactions = output.transactions
+        orders = output.orders
+        transactions = output.transactions
     }
 
     /// What the operation just done left overdue (a deadline before the clock) goes at the

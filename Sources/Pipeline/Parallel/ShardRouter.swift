@@ -2,12 +2,15 @@ import PacketDecoding
 import Transactions
 import WireCore
 
-/// One call the frame stage made, numbered in capture order, as a shard replays it.
+/// One call the frame stage made, numbered in capture order, as a shard replays it. Flat
+/// (no enum payload), so the shard reads its fields in place in the batch instead of copying
+/// each operation out.
 struct ShardOperation: Sendable {
-    enum Kind: Sendable {
+    enum Kind: UInt8, Sendable {
         /// A DNS message (or the message an ICMP error quotes); its bytes are in the batch.
-        case message(MessageOperation)
-        case connectionEnded(TCPConnectionReport)
+        case message
+        /// A TCP connection ended: `connections[Int(offset)]` of the batch.
+        case connectionEnded
         /// The end of the input: outstanding queries close.
         case finish
     }
@@ -16,18 +19,16 @@ struct ShardOperation: Sendable {
     var index: Int64
     var time: Timestamp
     var kind: Kind
-}
-
-struct MessageOperation: Sendable {
-    /// Where the message's bytes are in the batch's `bytes`.
-    var offset: Int
-    var count: Int
-    var isCut: Bool
-    var frame: Int
-    var source: Endpoint
-    var destination: Endpoint
-    var transport: Transport
-    var context: MessageContext
+    var isCut = false
+    var transport: Transport = .udp
+    /// Where the message's bytes are in the batch's `bytes` (or which connection it is).
+    var offset: Int32 = 0
+    var count: Int32 = 0
+    var frame: Int = 0
+    var source = Endpoint(ip: IPAddress(ipv4: 0), port: 0)
+    var destination = Endpoint(ip: IPAddress(ipv4: 0), port: 0)
+    var context = MessageContext(vlanIDs: VLANIDs(), interfaceIndex: -1, underlay: nil, ipIdentification: nil,
+                                 icmpError: nil)
 }
 
 /// The capture clock moved forward at an operation of another shard (or at a frame without
@@ -42,6 +43,7 @@ struct ClockStep: Sendable {
 /// frame, in every shard).
 struct OperationBatch: Sendable {
     var operations: [ShardOperation] = []
+    var connections: [TCPConnectionReport] = []
     var clockSteps: [ClockStep] = []
     var bytes: [UInt8] = []
     /// Every operation up to this index has been routed: the shard has all of its own.
@@ -59,6 +61,7 @@ struct OperationBatch: Sendable {
     /// faults on a few hundred kilobytes).
     mutating func clear() {
         operations.removeAll(keepingCapacity: true)
+        connections.removeAll(keepingCapacity: true)
         clockSteps.removeAll(keepingCapacity: true)
         bytes.removeAll(keepingCapacity: true)
         throughOperation = -1
@@ -119,27 +122,37 @@ struct ShardRouter: MessageSink {
         let owner = owner(of: payload, source: source, destination: destination)
         let offset = batches[owner].bytes.count
         batches[owner].bytes.append(contentsOf: payload)
-        route(.message(MessageOperation(offset: offset, count: payload.count, isCut: isCut, frame: frame, source: source,
-                                        destination: destination, transport: transport, context: context)),
-              time: time, owner: owner)
+        route(ShardOperation(index: 0, time: time, kind: .message, isCut: isCut, transport: transport,
+                             offset: Int32(truncatingIfNeeded: offset), count: Int32(truncatingIfNeeded: payload.count),
+                             frame: frame, source: source, destination: destination, context: context),
+              owner: owner)
     }
 
     mutating func connectionEnded(_ connection: TCPConnectionReport, emit: (Transaction) -> Void) {
-        route(.connectionEnded(connection), time: connection.lastTime, owner: shard(of: connection.client.ip))
+        let owner = shard(of: connection.client.ip)
+        batches[owner].connections.append(connection)
+        route(ShardOperation(index: 0, time: connection.lastTime, kind: .connectionEnded,
+                             offset: Int32(truncatingIfNeeded: batches[owner].connections.count - 1)),
+              owner: owner)
     }
 
     mutating func advance(to time: Timestamp, emit: (Transaction) -> Void) {
-        route(nil, time: time, owner: nil)
+        route(ShardOperation(index: 0, time: time, kind: .finish), owner: nil)
     }
 
     /// Numbers one operation, gives it to its owner and, if it moves the clock, a clock step to
     /// every other shard.
-    private mutating func route(_ kind: ShardOperation.Kind?, time: Timestamp, owner: Int?) {
+    /// `owner` nil: a step of the clock only (`operation` is not given to any shard).
+    private mutating func route(_ operation: consuming ShardOperation, owner: Int?) {
         let index = nextOperation
         nextOperation += 1
+        let time = operation.time
         let movesClock = time > clock
         if movesClock { clock = time }
-        if let owner, let kind { batches[owner].operations.append(ShardOperation(index: index, time: time, kind: kind)) }
+        if let owner {
+            operation.index = index
+            batches[owner].operations.append(operation)
+        }
         if movesClock {
             for shard in 0..<shardCount where shard != owner {
                 batches[shard].clockSteps.append(ClockStep(index: index, time: time))
