@@ -154,8 +154,11 @@ struct ResolverThrottledRule: DiagnosisRule {
         let highShare = Self.percent(split.above.lost, of: split.above.sent)
         let threshold = 1 << split.bin
         let unfolded = state.allSeconds
+        // Ordered on every field: a second can be both quoted and unfolded again (a straggler
+        // after folding), and the unfolded ones come from a dictionary, whose order changes
+        // from run to run; by second alone the quoted list did too (seen on 16 million frames).
         let lossSeconds = (state.quoted + unfolded.filter { $0.value.lost > 0 }.map { ($0.key, $0.value.sent, $0.value.lost) })
-            .sorted { $0.second < $1.second }
+            .sorted { ($0.second, $0.sent, $0.lost) < ($1.second, $1.sent, $1.lost) }
         let lossRates = lossSeconds.map(\.sent).sorted()
         let known = unfolded.values.map(\.sent) + state.quoted.map(\.sent)
         let peak = max(known.max() ?? 0, bins.lastIndex { $0.seconds > 0 }.map { 1 << $0 } ?? 0)
@@ -270,7 +273,9 @@ extension ResolverThrottledRule.PairState {
     private mutating func fold(through: Int64? = nil) {
         let horizon = through ?? newest.saturatingSubtract(ResolverThrottledRule.horizonSeconds)
         foldedThrough = max(foldedThrough, horizon)
-        for (second, counts) in seconds where second <= horizon {
+        // In time order: the seconds quoted are the first ones with losses, not whichever
+        // the dictionary's order (new with every run) gave first.
+        for (second, counts) in seconds.sorted(by: { $0.key < $1.key }) where second <= horizon {
             bins[ResolverThrottledRule.bin(counts.sent)].add(counts)
             if counts.lost > 0, quoted.count < ResolverThrottledRule.maximumQuotedSeconds {
                 quoted.append((second, counts.sent, counts.lost))

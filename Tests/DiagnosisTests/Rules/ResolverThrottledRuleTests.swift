@@ -92,4 +92,31 @@ struct ResolverThrottledRuleTests {
         #expect(finding.confidence == .high)
         #expect(finding.explanation.contains("other resolvers have rate limits too"))
     }
+
+    /// The seconds quoted as evidence are the first ones with losses, in time order, on every
+    /// run: folding walked a dictionary, whose order changes from process to process, and
+    /// quoted whichever folded seconds came first (two runs of one 16-million-frame capture
+    /// gave two reports).
+    @Test func quotedSecondsAreTheFirstWithLossesWhateverTheRun() throws {
+        var transactions: [Transaction] = []
+        var number = 0
+        for second in 0..<2_000 {
+            // Every other second a burst, at a rate of its own: a fold takes dozens of them.
+            let burst = second % 2 == 0
+            let perSecond = burst ? 200 + (second / 2) % 50 : 4
+            for index in 0..<perSecond {
+                transactions.append(Shapes.transaction(
+                    client: "10.0.0.5", port: UInt16(20000 + number % 40000), server: "10.0.0.2",
+                    at: Int64(second * 1000 + index * 900 / perSecond), id: UInt16(number % 65536),
+                    name: "q\(number).example.", outcome: burst && index % 2 == 0 ? .unanswered : .answered,
+                    frame: number * 3 + 1))
+                number += 1
+            }
+        }
+        let finding = try #require(findings(transactions).first { $0.kind == .resolverThrottled })
+        let expected = (0..<ResolverThrottledRule.maximumQuotedSeconds).map { burst in
+            "\(200 + burst)/s (\((200 + burst + 1) / 2) lost)"
+        }.joined(separator: ", ")
+        #expect(finding.explanation.contains("Query rate in the seconds with losses: \(expected), ..."), "\(finding.explanation)")
+    }
 }
