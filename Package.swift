@@ -134,7 +134,9 @@ let package = Package(
             "PacketDecoding", "DNSWire", "WireCore",
         ]),
         // Minimized crash reproducers found by the fuzz targets in Fuzz/, one named test each.
-        .testTarget(name: "FuzzRegressionTests", dependencies: ["DNSWire", "PacketDecoding", "Reassembly", "WireCore", "Pipeline"],
+        .testTarget(name: "FuzzRegressionTests", dependencies: [
+            "DNSWire", "PacketDecoding", "Reassembly", "WireCore", "Pipeline", "Capture", "Reports", "Transactions",
+        ],
                     exclude: ["Reproducers"]),
     ]
 )

@@ -30,8 +30,19 @@ public struct RunResult: Sendable {
     /// Transactions of a `--vantage` run beyond `VantageRun.maximumHeldTransactions`,
     /// reported as their vantage saw them, not merged with the other vantages' sightings.
     public var unmergedBeyondCap = 0
+    /// Set by a parallel run (`--threads` above 1): how it split the work. Not in reports.
+    public var parallel: ParallelRunSummary?
 
     public init() {}
+}
+
+/// How a parallel run split the work among its shards.
+public struct ParallelRunSummary: Sendable, Equatable {
+    public var shards: Int
+    /// Operations (DNS messages, ended TCP connections, clock steps) the reader numbered.
+    public var operations: Int
+    /// Messages of multicast name resolution, all given to shard 0 (see `ShardRouter`).
+    public var multicastOperations: Int
 }
 
 /// What the fragment and TCP stream reassemblers did, for the report.

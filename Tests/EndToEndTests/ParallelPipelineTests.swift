@@ -20,9 +20,10 @@ import WireCore
             var time: Int64 = 1_700_000_000_000_000_000
             var outstanding: [(client: UInt32, port: UInt16, id: UInt16, name: Int, type: UInt16)] = []
             while frames.count < count {
-                // Steps of 0-40 ms, a third of them none (frames of one instant); now and then
-                // a frame 0-8 s in the past.
-                if next(3) != 0 { time += Int64(next(40)) * 1_000_000 }
+                // Steps of 0-40 ms, two thirds of them none (frames of one instant: no clock
+                // step for the other shards, so a deadline left overdue by a frame from the past
+                // must fire at the next operation by itself); now and then a frame 0-8 s back.
+                if next(3) == 0 { time += Int64(next(40)) * 1_000_000 }
                 var frameTime = time
                 if backwards, next(50) == 0 { frameTime -= Int64(next(8_000)) * 1_000_000 }
                 let roll = next(100)
@@ -133,6 +134,34 @@ import WireCore
             engine.peakPending = single.engine.peakPending  // a maximum per shard, not of the whole run
             engine.peakExpired = single.engine.peakExpired
             #expect(engine == single.engine)
+        }
+    }
+
+    /// 20,000 queries of 500 clients, none answered, then a frame an hour later: they all
+    /// expire at that one frame, and the late window of them all ends at another, and the
+    /// capture's end closes the rest: rounds that close several chunks' worth at once
+    /// (`EngineShard.chunkSize`), merged chunk by chunk.
+    @Test func roundsClosingThousandsAtOnceMergeInOrder() {
+        var traffic = Traffic(seed: 9, frames: 0, clients: 1, backwards: false)
+        let start: Int64 = 1_700_000_000_000_000_000
+        for number in 0..<20_000 {
+            let client = UInt32(0x0af4_0000) + UInt32(number % 500)
+            let query = Traffic.dns(id: UInt16(number % 65_536), name: "n\(number % 97).example.", type: 1, response: false)
+            traffic.frames.append((Timestamp(nanoseconds: start + Int64(number) * 10_000),
+                                   Traffic.ipv4(source: client, destination: 0x0a60_000a,
+                                                payload: Traffic.udp(source: 40_000, destination: 53, payload: query))))
+        }
+        for (offset, seconds) in [(0, 3_600), (1, 3_700), (2, 3_700)] {
+            let query = Traffic.dns(id: UInt16(offset), name: "late.example.", type: 1, response: false)
+            traffic.frames.append((Timestamp(nanoseconds: start + Int64(seconds) * 1_000_000_000 + Int64(offset)),
+                                   Traffic.ipv4(source: 0x0af4_ffff, destination: 0x0a60_000a,
+                                                payload: Traffic.udp(source: 40_001, destination: 53, payload: query))))
+        }
+        let single = Self.analyse(traffic, threads: 1)
+        #expect(single.engine.unanswered + single.engine.inFlight == 20_003)
+        for threads in [2, 3] {
+            let parallel = Self.analyse(traffic, threads: threads)
+            #expect(parallel.lines == single.lines, "\(threads) threads")
         }
     }
 

@@ -26,7 +26,8 @@ let linkTypes: [LinkType] = [.raw, .ethernet, .linuxSLL2, .null]
 /// connection, fragment, byte or transaction is left behind; every transaction is coherent.
 /// Then the same frames through the parallel pipeline with 2 threads (issue 13): the same
 /// transactions in the same order (their NDJSON lines) and the same counts, unless the
-/// engine's memory bounds were reached (they are divided among the shards).
+/// engine's memory bounds were reached (they are divided among the shards) or the input has
+/// multicast name resolution (see ShardRouter).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var input = FuzzInput(UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size))
@@ -85,8 +86,10 @@ func compareWithParallelRun(
                                originalLength: frame.originalLength, bytes: frame.bytes, linkType: frame.linkType))
         }
     }, emit: { parallelLines.append(ndjsonLine($0)) })
+    // Left out: runs that reached the engine's memory bounds (divided among the shards) or
+    // carried multicast name resolution (what ShardRouter cannot always keep together).
     guard engine.evicted == 0, engine.expiredReleasedEarly == 0, run.engine.evicted == 0,
-          run.engine.expiredReleasedEarly == 0 else { return }
+          run.engine.expiredReleasedEarly == 0, run.parallel?.multicastOperations == 0 else { return }
     if let index = zip(parallelLines, lines).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
         fuzzExpect(false, "2 threads: transaction \(index + 1) differs:\n  \(parallelLines[index])\n  \(lines[index])")
     }

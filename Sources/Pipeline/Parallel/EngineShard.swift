@@ -1,41 +1,18 @@
 import Transactions
 import WireCore
 
-/// What one shard hands the merging thread for one round: its transactions closed up to
-/// the round's last operation, in `EmissionOrder`.
+/// A piece of what one shard closed in one round, in `EmissionOrder`: a round's hand-overs
+/// travel in chunks of at most `EngineShard.chunkSize`, so a round that closes a great deal at
+/// once (a jump of the clock expiring every outstanding query, the end of the capture) never
+/// sits whole in memory; the merger takes the chunks as it merges.
 struct ShardOutput: Sendable {
     /// `orders[i]` is the order of `transactions[i]`; both sorted by it.
     var orders: [EmissionOrder] = []
     var transactions: [Transaction] = []
-    /// Every transaction with an order up to this operation has been handed over.
-    var throughOperation: Int64
-    /// Set on the shard's last output: its counts.
+    /// The round's last chunk from this shard.
+    var endsRound = false
+    /// Set on the shard's last chunk of all: its counts.
     var final: ShardTotals?
-}
-
-extension ShardOutput {
-    /// Sorts by order (hand-overs of a clock step after an overdue one can come out of order).
-    mutating func sort() {
-        guard zip(orders, orders.dropFirst()).contains(where: { $1 < $0 }) else { return }
-        let permutation = orders.indices.sorted { orders[$0] < orders[$1] }
-        orders = permutation.map { orders[$0] }
-        transactions = permutation.map { transactions[$0] }
-    }
-
-    /// Takes out the hand-overs numbered after `operation` (the output is sorted).
-    mutating func takeItems(after operation: Int64) -> EngineShardItems {
-        guard let first = orders.firstIndex(where: { $0.operation > operation }) else { return EngineShardItems() }
-        let items = EngineShardItems(orders: Array(orders[first...]), transactions: Array(transactions[first...]))
-        orders.removeSubrange(first...)
-        transactions.removeSubrange(first...)
-        return items
-    }
-}
-
-/// Hand-overs kept for a shard's next output.
-struct EngineShardItems {
-    var orders: [EmissionOrder] = []
-    var transactions: [Transaction] = []
 }
 
 /// The counts of one shard's message stage.
@@ -47,20 +24,25 @@ struct ShardTotals: Sendable {
 /// One shard of a parallel run: a message stage (parser, engine, name cache) of its own,
 /// replaying the operations the router gave it, on its own thread.
 ///
-/// Its engine numbers every hand-over with an `EmissionOrder`. A transaction can leave at
-/// the start of an operation owned by another shard (its deadline passed at that frame):
-/// the clock steps the router sends make that happen at the same operation as in one engine.
-/// A deadline already past when it was set (a frame out of order) fires at the next
-/// operation, whichever shard owns it: the shard fires it right after its own operation,
-/// numbered as the next one.
+/// Its engine numbers every hand-over with an `EmissionOrder`, and hands them over in that
+/// order. A transaction can leave at the start of an operation owned by another shard (its
+/// deadline passed at that frame): the clock steps the router sends make that happen at the
+/// same operation as in one engine. A deadline already past when it was set (a frame out of
+/// order) fires at the very next operation, whichever shard owns it: at the shard's next
+/// operation or clock step if that is the next one, else numbered as the next one just
+/// before it (nothing of this shard happens in between, so the order holds).
 struct EngineShard {
+    /// Hand-overs per chunk sent to the merger.
+    static let chunkSize = 4_096
+
     private var stage: MessageStage
     private let clock = EmissionClock()
-    /// Hand-overs of the round being replayed (arrays reused round after round).
-    private var orders: [EmissionOrder] = []
-    private var transactions: [Transaction] = []
-    /// Hand-overs numbered past the round just replayed, kept for the next output.
-    private var ahead = EngineShardItems()
+    /// Arrays of a chunk the merger is done with, to fill again.
+    private var spareOrders: [EmissionOrder] = []
+    private var spareTransactions: [Transaction] = []
+    /// The shard's last own operation, when it may have left a deadline overdue that has not
+    /// fired yet (it fires at the operation after it).
+    private var overdueAfter: Int64?
 
     /// `options` with the engine's memory bounds already divided among the shards.
     init(options: AnalysisOptions) {
@@ -68,26 +50,27 @@ struct EngineShard {
         stage.engine.emissionClock = clock
     }
 
-    /// Replays one batch (its operations and clock steps, in index order) and returns what
-    /// closed, in order.
-    mutating func replay(_ batch: OperationBatch) -> ShardOutput {
-        var orders = self.orders
-        var transactions = self.transactions
-        self.orders = []
-        self.transactions = []
-        orders.append(contentsOf: ahead.orders)
-        transactions.append(contentsOf: ahead.transactions)
-        ahead = EngineShardItems()
+    /// Replays one batch (its operations and clock steps, in index order), handing what
+    /// closes to `send` in chunks; the last chunk ends the round.
+    mutating func replay(_ batch: OperationBatch, send: (ShardOutput) -> Void) {
+        var orders = spareOrders
+        var transactions = spareTransactions
+        spareOrders = []
+        spareTransactions = []
         let clock = clock
         replay(batch) { transaction in
             orders.append(clock.next())
             transactions.append(transaction)
+            if orders.count >= EngineShard.chunkSize {
+                send(ShardOutput(orders: orders, transactions: transactions))
+                orders = []
+                transactions = []
+                orders.reserveCapacity(EngineShard.chunkSize)
+                transactions.reserveCapacity(EngineShard.chunkSize)
+            }
         }
-        var output = ShardOutput(orders: orders, transactions: transactions, throughOperation: batch.throughOperation,
-                                 final: batch.isLast ? ShardTotals(packets: stage.packets, engine: stage.engine.statistics) : nil)
-        output.sort()
-        if !batch.isLast { ahead = output.takeItems(after: batch.throughOperation) }
-        return output
+        send(ShardOutput(orders: orders, transactions: transactions, endsRound: true,
+                         final: batch.isLast ? ShardTotals(packets: stage.packets, engine: stage.engine.statistics) : nil))
     }
 
     private mutating func replay(_ batch: OperationBatch, emit: (Transaction) -> Void) {
@@ -98,10 +81,10 @@ struct EngineShard {
                     for position in operations.indices {
                         let index = operations[position].index
                         while step < steps.count, steps[step].index < index {
-                            clock.begin(operation: steps[step].index)
-                            stage.advance(to: steps[step].time, emit: emit)
+                            clockStep(steps[step], emit: emit)
                             step += 1
                         }
+                        fireOverdue(before: index, emit: emit)
                         clock.begin(operation: index)
                         switch operations[position].kind {
                         case .message:
@@ -113,37 +96,48 @@ struct EngineShard {
                                           destination: operations[position].destination,
                                           transport: operations[position].transport, context: operations[position].context,
                                           emit: emit)
-                            fireOverdue(after: index, emit: emit)
+                            overdueAfter = index
                         case .connectionEnded:
                             stage.connectionEnded(batch.connections[Int(operations[position].offset)], emit: emit)
-                            fireOverdue(after: index, emit: emit)
+                            overdueAfter = index
                         case .finish:
                             stage.engine.finish(emit: emit)
                         }
                     }
                     while step < steps.count {
-                        clock.begin(operation: steps[step].index)
-                        stage.advance(to: steps[step].time, emit: emit)
+                        clockStep(steps[step], emit: emit)
                         step += 1
                     }
                 }
             }
         }
+        // The operation after the shard's last one is in this round (another shard's, or a
+        // frame without DNS that did not move the clock): what is overdue fires there.
+        if let last = overdueAfter, last < batch.throughOperation { fireOverdue(before: batch.throughOperation + 1, emit: emit) }
     }
 
-    /// Takes the memory of an output the merger is done with, for the next one.
+    private mutating func clockStep(_ step: ClockStep, emit: (Transaction) -> Void) {
+        fireOverdue(before: step.index, emit: emit)
+        clock.begin(operation: step.index)
+        stage.advance(to: step.time, emit: emit)
+    }
+
+    /// Before operation `index`: what the shard's last operation left overdue fires at the
+    /// operation after it, unless that is `index` itself (its own advance fires it there).
+    private mutating func fireOverdue(before index: Int64, emit: (Transaction) -> Void) {
+        guard let last = overdueAfter else { return }
+        overdueAfter = nil
+        guard last + 1 < index else { return }
+        clock.begin(operation: last + 1)
+        stage.advance(to: Timestamp(nanoseconds: .min), emit: emit)
+    }
+
+    /// Takes the memory of a chunk the merger is done with, for a later one.
     mutating func reuse(_ output: consuming ShardOutput) {
-        guard orders.isEmpty, transactions.isEmpty else { return }
+        guard spareOrders.capacity == 0 else { return }
         output.orders.removeAll(keepingCapacity: true)
         output.transactions.removeAll(keepingCapacity: true)
-        orders = output.orders
-        transactions = output.transactions
-    }
-
-    /// What the operation just done left overdue (a deadline before the clock) goes at the
-    /// start of the next operation, as one engine would hand it over there.
-    private mutating func fireOverdue(after index: Int64, emit: (Transaction) -> Void) {
-        clock.begin(operation: index + 1)
-        stage.advance(to: Timestamp(nanoseconds: .min), emit: emit)
+        spareOrders = output.orders
+        spareTransactions = output.transactions
     }
 }

@@ -59,7 +59,7 @@ struct ParallelAnalysis {
                 while true {
                     var batch = input.receive()
                     if let spare = spareOutput.tryReceive() { shard.reuse(spare) }
-                    output.send(shard.replay(batch))
+                    shard.replay(batch) { output.send($0) }
                     if batch.isLast { return }
                     batch.clear()
                     _ = spareInput.trySend(batch)
@@ -83,6 +83,8 @@ struct ParallelAnalysis {
                 }
                 frames.finish(into: &router, emit: ignore)
                 router.finish()
+                result.parallel = ParallelRunSummary(shards: shards, operations: router.operations,
+                                                     multicastOperations: router.multicastOperations)
                 result.packets = frames.packets
                 result.reassembly = ReassemblySummary(fragments: frames.fragments.statistics, tcp: frames.streams.statistics)
                 reading.outcome = .success(result)
@@ -105,36 +107,48 @@ struct ParallelAnalysis {
         return result
     }
 
-    /// Takes one output of every shard per round and hands their transactions to `emit` in
-    /// `EmissionOrder`, until the shards' last outputs (whose counts go to `final`).
+    /// Merges the shards' chunks, round by round, handing their transactions to `emit` in
+    /// `EmissionOrder`, until the shards' last chunks (whose counts go to `final`). A shard's
+    /// next chunk is taken when its current one is used up and its round goes on: the
+    /// merger holds one chunk per shard, whatever a round closes.
     private func mergeRounds(
         from outputs: [BoundedChannel<ShardOutput>], returningTo spares: [BoundedChannel<ShardOutput>],
         emit: (Transaction) -> Void, final: (ShardTotals) -> Void
     ) {
-        var finished = false
-        while !finished {
-            var round = outputs.map { $0.receive() }
-            var next = Array(repeating: 0, count: round.count)
-            while true {
-                var earliest = -1
-                for shard in round.indices where next[shard] < round[shard].orders.count {
-                    if earliest < 0 || round[shard].orders[next[shard]] < round[earliest].orders[next[earliest]] {
-                        earliest = shard
-                    }
-                }
-                guard earliest >= 0 else { break }
-                emit(round[earliest].transactions[next[earliest]])
-                next[earliest] += 1
+        var chunks = outputs.map { $0.receive() }
+        var next = Array(repeating: 0, count: chunks.count)
+        func advance(_ shard: Int) {
+            var spent = outputs[shard].receive()
+            swap(&spent, &chunks[shard])
+            next[shard] = 0
+            _ = spares[shard].trySend(spent)
+        }
+        while true {
+            // A used-up chunk whose round goes on: its successor may hold the earliest.
+            for shard in chunks.indices where next[shard] == chunks[shard].orders.count && !chunks[shard].endsRound {
+                while next[shard] == chunks[shard].orders.count && !chunks[shard].endsRound { advance(shard) }
             }
-            for shard in round.indices {
-                if let totals = round[shard].final {
+            var earliest = -1
+            for shard in chunks.indices where next[shard] < chunks[shard].orders.count {
+                if earliest < 0 || chunks[shard].orders[next[shard]] < chunks[earliest].orders[next[earliest]] {
+                    earliest = shard
+                }
+            }
+            if earliest >= 0 {
+                emit(chunks[earliest].transactions[next[earliest]])
+                next[earliest] += 1
+                continue
+            }
+            // Every shard's round is over.
+            var finished = false
+            for shard in chunks.indices {
+                if let totals = chunks[shard].final {
                     final(totals)
                     finished = true
                 }
-                var spent = ShardOutput(throughOperation: 0)
-                swap(&spent, &round[shard])
-                if !finished { _ = spares[shard].trySend(spent) }
             }
+            if finished { return }
+            for shard in chunks.indices { advance(shard) }
         }
     }
 }
