@@ -1,58 +1,89 @@
-import DequeModule
 import Dispatch
 import Synchronization
 
-/// A bounded queue from one producer thread to one consumer thread.
+/// A bounded ring from one producer thread to one consumer thread.
 ///
-/// The elements are handed over under a `Mutex` (what ThreadSanitizer sees as the
-/// happens-before edge); two counting semaphores only put a thread to sleep: the consumer
-/// while the queue is empty, the producer while it is full (`send`), or never (`trySend`, for
-/// a live capture thread that must not wait: a full queue is the caller's to count as a drop).
-/// Elements are batches (hundreds of frames), so the cost per frame is a fraction of a lock.
-final class BoundedChannel<Element: Sendable>: Sendable {
-    private let queue = Mutex(Deque<Element>())
+/// The elements lie in a fixed ring of slots; the producer alone writes the slot at `tail`
+/// and then publishes it (an `Atomic` store with release ordering), the consumer alone takes
+/// the slot at `head` after reading `tail` (acquire) and then frees it the same way: those
+/// atomic pairs are the happens-before edges, and ThreadSanitizer sees them (it did not see
+/// `Mutex`'s on Linux, whose futex it does not intercept, and reported the channel's
+/// `Deque` as raced). Two counting semaphores only put a thread to sleep: the consumer while
+/// the ring is empty, the producer while it is full (`send`), or never (`trySend`, for a
+/// thread that must not wait: a full ring is the caller's to count). Elements are batches
+/// (hundreds of frames), so the cost per frame is a fraction of a handover.
+final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
+    private let slots: UnsafeMutablePointer<Element?>
+    let capacity: Int
+    /// Elements taken so far (written by the consumer only).
+    private let head = Atomic<Int>(0)
+    /// Elements put so far (written by the producer only).
+    private let tail = Atomic<Int>(0)
     /// Counts the elements the consumer may take.
     private let filled = DispatchSemaphore(value: 0)
-    /// Counts the free places the producer may fill.
+    /// Counts the free slots the producer may fill.
     private let free: DispatchSemaphore
-    let capacity: Int
 
     init(capacity: Int) {
         self.capacity = max(1, capacity)
+        slots = .allocate(capacity: self.capacity)
+        slots.initialize(repeating: nil, count: self.capacity)
         // Created at 0 and raised: libdispatch traps when a semaphore is released below the
         // value it was created with, as `free` is when the channel goes with elements in it.
         free = DispatchSemaphore(value: 0)
         for _ in 0..<self.capacity { free.signal() }
     }
 
+    deinit {
+        slots.deinitialize(count: capacity)
+        slots.deallocate()
+    }
+
     /// Appends `element`, waiting while the channel is full.
     func send(_ element: Element) {
         free.wait()
-        queue.withLock { $0.append(element) }
-        filled.signal()
+        put(element)
     }
 
     /// Appends `element` unless the channel is full; false (and the element dropped) if it is.
     func trySend(_ element: Element) -> Bool {
         guard free.wait(timeout: .now()) == .success else { return false }
-        queue.withLock { $0.append(element) }
-        filled.signal()
+        put(element)
         return true
-    }
-
-    /// Takes the oldest element if there is one, without waiting.
-    func tryReceive() -> Element? {
-        guard filled.wait(timeout: .now()) == .success else { return nil }
-        let element = queue.withLock { $0.removeFirst() }
-        free.signal()
-        return element
     }
 
     /// Takes the oldest element, waiting while the channel is empty.
     func receive() -> Element {
         filled.wait()
-        // `filled` counted one element in: the queue cannot be empty here.
-        let element = queue.withLock { $0.removeFirst() }
+        return take()
+    }
+
+    /// Takes the oldest element if there is one, without waiting.
+    func tryReceive() -> Element? {
+        guard filled.wait(timeout: .now()) == .success else { return nil }
+        return take()
+    }
+
+    /// The producer's side, once `free` granted a slot.
+    private func put(_ element: Element) {
+        let position = tail.load(ordering: .relaxed)
+        // The consumer freed this slot before the release store of `head` that `free` followed.
+        _ = head.load(ordering: .acquiring)
+        slots[position % capacity] = element
+        tail.store(position + 1, ordering: .releasing)
+        filled.signal()
+    }
+
+    /// The consumer's side, once `filled` granted an element.
+    private func take() -> Element {
+        let position = head.load(ordering: .relaxed)
+        // The producer wrote this slot before the release store of `tail`.
+        _ = tail.load(ordering: .acquiring)
+        // `filled` counted the element in: the slot holds it (an internal invariant, not input).
+        guard let element = slots[position % capacity].take() else {
+            preconditionFailure("BoundedChannel: a counted element is missing")
+        }
+        head.store(position + 1, ordering: .releasing)
         free.signal()
         return element
     }
