@@ -160,22 +160,29 @@ public func analyzeFiles(
     _ inputs: [CapturePath], options: AnalysisOptions, interfaceNames: [Int32: String] = [:], firstFrame: Int = 1,
     threads: Int = 1, progress: ((OfflineProgress) -> Void)? = nil, emit: (Transaction) -> Void
 ) throws(CaptureError) -> RunResult {
-    var order = try orderByFirstPacket(inputs)
-    if threads > 1 {
-        // The reading thread owns the inputs until the run returns.
-        let reading = UncheckedBox(order)
-        var result = try ParallelAnalysis(options: options, shards: threads).run(read: { body throws(CaptureError) in
-            try readInputs(&reading.value, firstFrame: firstFrame, progress: progress, body: body)
-        }, emit: emit)
-        result.interfaceNames.merge(interfaceNames) { _, given in given }
-        return result
-    }
+    // The reading thread (this one, or the parallel run's reader) owns the inputs until the run returns.
+    let reading = UncheckedBox(try orderByFirstPacket(inputs))
+    var result = try analyze(options: options, threads: threads, read: { body throws(CaptureError) in
+        try readInputs(&reading.value, firstFrame: firstFrame, progress: progress, body: body)
+    }, emit: emit)
+    result.interfaceNames.merge(interfaceNames) { _, given in given }
+    return result
+}
+
+/// The frames `read` hands its body, analysed with `threads` pairing threads: 1 runs
+/// `Analyzer` on this thread, more the parallel pipeline (`ParallelAnalysis`, whose reading
+/// thread calls `read`). `read` returns the inputs' summaries; the counts are filled in here.
+/// `emit` is called on this thread, in the same order either way.
+func analyze(
+    options: AnalysisOptions, threads: Int,
+    read: @escaping (_ body: (CapturedFrame) -> Void) throws(CaptureError) -> RunResult, emit: (Transaction) -> Void
+) throws(CaptureError) -> RunResult {
+    if threads > 1 { return try ParallelAnalysis(options: options, shards: threads).run(read: read, emit: emit) }
     var analyzer = Analyzer(options: options)
-    var result = try readInputs(&order, firstFrame: firstFrame, progress: progress) { frame in
+    var result = try read { frame in
         analyzer.process(frame: frame.number, time: frame.timestamp, bytes: frame.bytes,
                          originalLength: frame.originalLength, linkType: frame.linkType, emit: emit)
     }
-    result.interfaceNames.merge(interfaceNames) { _, given in given }
     analyzer.finish(emit: emit)
     result.takeCounts(of: analyzer)
     return result

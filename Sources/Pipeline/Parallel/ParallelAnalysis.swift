@@ -160,19 +160,8 @@ public func analyzeFrames(
     options: AnalysisOptions, threads: Int,
     read: @escaping (_ body: (CapturedFrame) -> Void) -> Void, emit: (Transaction) -> Void
 ) -> RunResult {
-    guard threads > 1 else {
-        var analyzer = Analyzer(options: options)
-        read { frame in
-            analyzer.process(frame: frame.number, time: frame.timestamp, bytes: frame.bytes,
-                             originalLength: frame.originalLength, linkType: frame.linkType, emit: emit)
-        }
-        analyzer.finish(emit: emit)
-        var result = RunResult()
-        result.takeCounts(of: analyzer)
-        return result
-    }
     let run = Result { () throws(CaptureError) -> RunResult in
-        try ParallelAnalysis(options: options, shards: threads).run(read: { body in
+        try analyze(options: options, threads: threads, read: { body in
             read(body)
             return RunResult()
         }, emit: emit)
