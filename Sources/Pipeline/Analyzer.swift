@@ -116,9 +116,6 @@ public struct Analyzer {
     public mutating func advanceIdle(to time: Timestamp, emit: (Transaction) -> Void) {
         messages.engine.advance(to: time, emit: emit)
     }
-
-    /// FNV-1a 64 over the message bytes (see `MessageStage.hash`).
-    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 { MessageStage.hash(bytes) }
 }
 
 extension DNSParseError {

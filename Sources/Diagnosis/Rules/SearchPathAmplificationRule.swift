@@ -81,7 +81,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
                 guard now - oldest > searchWindow else { return nil }
                 let before = bases.count
                 bases = bases.filter { now - $0.value.time <= searchWindow }
-                oldest = bases.values.lazy.map(\.time).min() ?? Timestamp(nanoseconds: .max)
+                oldest = earliestTime(in: bases)
                 total -= before - bases.count
                 guard bases.count < maximumSearchBases else { return nil }
             }
@@ -123,9 +123,14 @@ struct SearchPathAmplificationRule: DiagnosisRule {
         prefixesHeld = 0
         for slot in basesBySource.indices where !basesBySource[slot].isEmpty {
             basesBySource[slot] = basesBySource[slot].filter { now - $0.value.time <= Self.searchWindow }
-            oldestBySource[slot] = basesBySource[slot].values.lazy.map(\.time).min() ?? Timestamp(nanoseconds: .max)
+            oldestBySource[slot] = Self.earliestTime(in: basesBySource[slot])
             prefixesHeld += basesBySource[slot].count
         }
+    }
+
+    /// The earliest time of `bases` (the end of time when there are none): `oldestBySource`'s value.
+    private static func earliestTime(in bases: [UInt64: SearchBase]) -> Timestamp {
+        bases.values.lazy.map(\.time).min() ?? Timestamp(nanoseconds: .max)
     }
 
     /// Counts an NXDOMAIN answer under one of its label prefixes. `frames` holds the

@@ -27,11 +27,6 @@ struct ParallelAnalysis {
         self.shards = max(2, shards)
     }
 
-    /// The reading thread's outcome, handed over at its join.
-    private final class Reading: @unchecked Sendable {
-        var outcome: Result<RunResult, CaptureError> = .success(RunResult())
-    }
-
     /// Runs the pipeline on the frames `read` hands its body (on the reading thread, which
     /// owns whatever `read` captures until this returns); `read` returns the inputs' summaries.
     /// Packet, engine and reassembly counts are filled in here.
@@ -67,7 +62,8 @@ struct ParallelAnalysis {
             }
         }
 
-        let reading = Reading()
+        // The reading thread's outcome, handed over at its join.
+        let reading = UncheckedBox<Result<RunResult, CaptureError>>(.success(RunResult()))
         let options = options
         let shards = shards
         let reader = WorkerThread {
@@ -87,9 +83,9 @@ struct ParallelAnalysis {
                                                      multicastOperations: router.multicastOperations)
                 result.packets = frames.packets
                 result.reassembly = ReassemblySummary(fragments: frames.fragments.statistics, tcp: frames.streams.statistics)
-                reading.outcome = .success(result)
+                reading.value = .success(result)
             } catch {
-                reading.outcome = .failure(error)
+                reading.value = .failure(error)
                 router.abandon()
             }
         }
@@ -99,7 +95,7 @@ struct ParallelAnalysis {
         reader.join()
         for worker in workers { worker.join() }
 
-        var result = try reading.outcome.get()
+        var result = try reading.value.get()
         for shard in totals {
             result.packets.add(shard.packets)
             result.engine.add(shard.engine)
@@ -125,7 +121,7 @@ struct ParallelAnalysis {
         }
         while true {
             // A used-up chunk whose round goes on: its successor may hold the earliest.
-            for shard in chunks.indices where next[shard] == chunks[shard].orders.count && !chunks[shard].endsRound {
+            for shard in chunks.indices {
                 while next[shard] == chunks[shard].orders.count && !chunks[shard].endsRound { advance(shard) }
             }
             var earliest = -1

@@ -106,7 +106,7 @@ struct ShardRouter: MessageSink {
     /// `send` hands shard `n` its batch for a round (it may wait while the shard is behind);
     /// `recycled` gives back an emptied batch shard `n` is done with, if there is one.
     init(shardCount: Int, send: @escaping (Int, OperationBatch) -> Void,
-         recycled: @escaping (Int) -> OperationBatch? = { _ in nil }) {
+         recycled: @escaping (Int) -> OperationBatch?) {
         self.shardCount = max(1, shardCount)
         self.send = send
         self.recycled = recycled
@@ -148,42 +148,43 @@ struct ShardRouter: MessageSink {
         }
         let offset = batches[owner].bytes.count
         batches[owner].bytes.append(contentsOf: payload)
-        route(ShardOperation(index: 0, time: time, kind: .message, isCut: isCut, transport: transport,
-                             offset: Int32(truncatingIfNeeded: offset), count: Int32(truncatingIfNeeded: payload.count),
-                             frame: frame, source: source, destination: destination, context: context),
-              owner: owner)
+        batches[owner].operations.append(ShardOperation(
+            index: number(at: time, ownedBy: owner), time: time, kind: .message, isCut: isCut, transport: transport,
+            offset: Int32(truncatingIfNeeded: offset), count: Int32(truncatingIfNeeded: payload.count),
+            frame: frame, source: source, destination: destination, context: context))
+        endRoundIfFull()
     }
 
     mutating func connectionEnded(_ connection: TCPConnectionReport, emit: (Transaction) -> Void) {
         let owner = shard(of: connection.client.ip)
         batches[owner].connections.append(connection)
-        route(ShardOperation(index: 0, time: connection.lastTime, kind: .connectionEnded,
-                             offset: Int32(truncatingIfNeeded: batches[owner].connections.count - 1)),
-              owner: owner)
+        batches[owner].operations.append(ShardOperation(
+            index: number(at: connection.lastTime, ownedBy: owner), time: connection.lastTime, kind: .connectionEnded,
+            offset: Int32(truncatingIfNeeded: batches[owner].connections.count - 1)))
+        endRoundIfFull()
     }
 
+    /// A step of the clock only: no shard gets an operation.
     mutating func advance(to time: Timestamp, emit: (Transaction) -> Void) {
-        route(ShardOperation(index: 0, time: time, kind: .finish), owner: nil)
+        _ = number(at: time, ownedBy: nil)
+        endRoundIfFull()
     }
 
-    /// Numbers one operation, gives it to its owner and, if it moves the clock, a clock step to
-    /// every other shard.
-    /// `owner` nil: a step of the clock only (`operation` is not given to any shard).
-    private mutating func route(_ operation: consuming ShardOperation, owner: Int?) {
+    /// Numbers the next operation, at `time`; if it moves the clock, every shard but `owner`
+    /// (which gets the operation itself) gets a clock step.
+    private mutating func number(at time: Timestamp, ownedBy owner: Int?) -> Int64 {
         let index = nextOperation
         nextOperation += 1
-        let time = operation.time
-        let movesClock = time > clock
-        if movesClock { clock = time }
-        if let owner {
-            operation.index = index
-            batches[owner].operations.append(operation)
-        }
-        if movesClock {
+        if time > clock {
+            clock = time
             for shard in 0..<shardCount where shard != owner {
                 batches[shard].clockSteps.append(ClockStep(index: index, time: time))
             }
         }
+        return index
+    }
+
+    private mutating func endRoundIfFull() {
         if nextOperation - roundStart >= ShardRouter.roundSize { flush(isLast: false) }
     }
 
