@@ -31,9 +31,9 @@ extension Diagnoser {
         return frames
     }
 
-    /// Keeps the first five examples; `example` is built only if kept.
+    /// Keeps the first `maximumExamples` examples; `example` is built only if kept.
     static func appendExample(_ example: @autoclosure () -> EvidenceExample, to list: inout [EvidenceExample]) {
-        if list.count < 5 { list.append(example()) }
+        if list.count < maximumExamples { list.append(example()) }
     }
 
     /// Keeps the first `maximumFramesPerSource` frames; `frames` is built only if there is room.

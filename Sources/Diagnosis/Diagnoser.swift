@@ -26,6 +26,8 @@ public struct Diagnoser {
     public static let maximumServers = 10_000
     /// Frames kept per finding for the evidence capture.
     public static let maximumFramesPerSource = 2_000
+    /// Examples a finding quotes (the first ones).
+    public static let maximumExamples = 5
     /// A retry this long after the first attempt is a resolver timeout, not a burst.
     public static let minimumRetryGap = Duration(nanoseconds: 900_000_000)
     /// An answer later than this counts as slow for the upstream rule.
@@ -50,6 +52,7 @@ public struct Diagnoser {
     public var untrackedServerAnswers: Int { observations.untrackedServerAnswers }
     /// Search-path prefixes held now, over all sources (for tests).
     var searchPrefixesHeld: Int { searchPath.prefixesHeld }
+    var searchEvidenceHeld: Int { searchPath.evidenceHeld }
 
     public init() {}
 

@@ -26,10 +26,12 @@ struct ParallelQueryLossRule: DiagnosisRule {
         lossCount += 1
         if (gap - Duration(nanoseconds: 5_000_000_000)).magnitude.nanoseconds <= 500_000_000 { gapsNearFiveSeconds += 1 }
         gapTenths[Int(min(600, max(0, gap.nanoseconds.saturatingAdd(50_000_000) / 100_000_000)))] += 1
-        var lost = Diagnoser.example(transaction)
-        lost.note = "lost, re-sent after \(Diagnoser.seconds(gap)) s; sent with \(partner.type?.description ?? "?") "
-            + "(frame \(partner.frame)), which was answered at once"
-        Diagnoser.appendExample(lost, to: &losses)
+        Diagnoser.appendExample({
+            var lost = Diagnoser.example(transaction)
+            lost.note = "lost, re-sent after \(Diagnoser.seconds(gap)) s; sent with \(partner.type?.description ?? "?") "
+                + "(frame \(partner.frame)), which was answered at once"
+            return lost
+        }(), to: &losses)
         Diagnoser.appendFrames(Diagnoser.frames(of: transaction) + [partner.frame], to: &frames)
         if clients.count < 64 { clients.insert(transaction.client.ip) }
         if servers.count < 64 { servers.insert(transaction.server.ip) }

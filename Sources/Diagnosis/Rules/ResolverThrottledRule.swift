@@ -20,7 +20,10 @@ struct ResolverThrottledRule: DiagnosisRule {
     /// Seconds kept unfolded per pair: further back than the newest by this many are folded
     /// (an unanswered transaction closes a timeout, or a late-answer window, after it was sent).
     static let horizonSeconds: Int64 = 180
-    static let maximumSecondsPerPair = 256
+    /// Seconds held unfolded per pair before the ones behind the horizon are folded: just
+    /// above the horizon, so a pair's table stays in the dictionary's 256-bucket size (192
+    /// entries) — at 256 each of a thousand pairs grew to 512 buckets on long captures.
+    static let maximumSecondsPerPair = 191
     /// Failing seconds quoted as evidence per pair.
     static let maximumQuotedSeconds = 12
     /// Rate bins: attempts per second in [2^k, 2^(k+1)).

@@ -22,6 +22,12 @@ struct SearchPathAmplificationRule: DiagnosisRule {
     /// amplification is undercounted. Above what 320 busy clients use in the benchmark
     /// (at most 320 × 512): 65,536 there halved the amplified lookups counted.
     static let maximumSearchBasesInAll = 262_144
+    /// Prefixes older than this are dropped by the sweep run once per `searchWindow` of
+    /// capture time, so the table holds recent names only, however long the capture (it
+    /// grew to the cap, tens of MB, on long captures). Two windows, not one: answers close
+    /// out of query order, and a query begun up to a window before one seen earlier still
+    /// finds its prefixes.
+    static let sweepAge = Duration(nanoseconds: 2 * searchWindow.nanoseconds)
 
     struct SearchBase {
         var count = 0
@@ -50,28 +56,38 @@ struct SearchPathAmplificationRule: DiagnosisRule {
         guard transaction.outcome == .answered, let rcode = transaction.response?.rcode else { return }
         let known = slot < basesBySource.count && !basesBySource[slot].isEmpty
         guard rcode == .nxDomain || known else { return }
-        if rcode == .nxDomain && prefixesHeld >= Self.maximumSearchBasesInAll { sweep(now: transaction.firstTime) }
+        if prefixesHeld > 0 { sweep(now: transaction.firstTime, atCap: prefixesHeld >= Self.maximumSearchBasesInAll) }
         while basesBySource.count <= slot {
             basesBySource.append([:])
             oldestBySource.append(Timestamp(nanoseconds: .max))
         }
         if let expansions = Self.observe(transaction, rcode: rcode, bases: &basesBySource[slot],
-                                         oldest: &oldestBySource[slot], total: &prefixesHeld) {
+                                         oldest: &oldestBySource[slot], total: &prefixesHeld,
+                                         keepEvidence: keepsEvidence) {
             amplifiedLookups += 1
             extraQueries += expansions.count
             if clients.count < 1024 { clients.insert(transaction.client.ip) }
-            var example = Diagnoser.example(transaction)
-            example.note = "\(expansions.count) NXDOMAIN first, for " + expansions.names.joined(separator: ", ")
-            Diagnoser.appendExample(example, to: &examples)
+            Diagnoser.appendExample({
+                var example = Diagnoser.example(transaction)
+                example.note = "\(expansions.count) NXDOMAIN first, for " + expansions.names.joined(separator: ", ")
+                return example
+            }(), to: &examples)
             Diagnoser.appendFrames(expansions.frames + Diagnoser.frames(of: transaction), to: &frames)
         }
+    }
+
+    /// Whether an amplified lookup found from now on can still add an example or frames to
+    /// the finding: once both lists are full, prefixes keep only their count and time (the
+    /// names and frames they held were most of the rule's memory, all thrown away).
+    private var keepsEvidence: Bool {
+        examples.count < Diagnoser.maximumExamples || frames.count < Diagnoser.maximumFramesPerSource
     }
 
     /// Remembers an NXDOMAIN answer, or for an answered real name returns the expansions it
     /// ends when they amount to amplification.
     private static func observe(
         _ transaction: Transaction, rcode: DNSRCode, bases: inout [UInt64: SearchBase], oldest: inout Timestamp,
-        total: inout Int
+        total: inout Int, keepEvidence: Bool
     ) -> SearchBase? {
         guard let name = transaction.qname else { return nil }
         let now = transaction.firstTime
@@ -90,10 +106,10 @@ struct SearchPathAmplificationRule: DiagnosisRule {
             forEachLabelPrefix(of: name) { hash, isWhole in
                 guard !isWhole else { return }
                 if let index = bases.index(forKey: hash) {
-                    remember(transaction, name: name, in: &bases.values[index], frames: &frames)
+                    remember(transaction, name: name, in: &bases.values[index], frames: &frames, keepEvidence: keepEvidence)
                 } else if total < maximumSearchBasesInAll {
                     var base = SearchBase(time: now)
-                    remember(transaction, name: name, in: &base, frames: &frames)
+                    remember(transaction, name: name, in: &base, frames: &frames, keepEvidence: keepEvidence)
                     bases[hash] = base
                     total += 1
                 }
@@ -114,18 +130,29 @@ struct SearchPathAmplificationRule: DiagnosisRule {
         return expansions
     }
 
-    /// Drops every source's expired search-path prefixes, when all of them together reach
-    /// `maximumSearchBasesInAll`; at most once per `searchWindow` of capture time, so a
-    /// table full of live prefixes is not swept on every NXDOMAIN answer.
-    private mutating func sweep(now: Timestamp) {
+    /// Drops every source's prefixes older than `sweepAge`, or, when all of them together
+    /// reach `maximumSearchBasesInAll`, every expired one (older than `searchWindow`); at
+    /// most once per `searchWindow` of capture time, so a table full of live prefixes is
+    /// not swept on every answer.
+    private mutating func sweep(now: Timestamp, atCap: Bool) {
         guard lastSweep == Timestamp(nanoseconds: Int64.min) || now - lastSweep >= Self.searchWindow else { return }
         lastSweep = now
         prefixesHeld = 0
+        let age = atCap ? Self.searchWindow : Self.sweepAge
         for slot in basesBySource.indices where !basesBySource[slot].isEmpty {
-            basesBySource[slot] = basesBySource[slot].filter { now - $0.value.time <= Self.searchWindow }
+            guard now - oldestBySource[slot] > age else {
+                prefixesHeld += basesBySource[slot].count
+                continue
+            }
+            basesBySource[slot] = basesBySource[slot].filter { now - $0.value.time <= age }
             oldestBySource[slot] = Self.earliestTime(in: basesBySource[slot])
             prefixesHeld += basesBySource[slot].count
         }
+    }
+
+    /// Names and frames the prefixes hold (for tests of the rule's memory).
+    var evidenceHeld: Int {
+        basesBySource.reduce(0) { held, bases in held + bases.values.reduce(0) { $0 + $1.names.count + $1.frames.count } }
     }
 
     /// The earliest time of `bases` (the end of time when there are none): `oldestBySource`'s value.
@@ -133,13 +160,17 @@ struct SearchPathAmplificationRule: DiagnosisRule {
         bases.values.lazy.map(\.time).min() ?? Timestamp(nanoseconds: .max)
     }
 
-    /// Counts an NXDOMAIN answer under one of its label prefixes. `frames` holds the
-    /// transaction's frames once built (only while a prefix still keeps frames).
-    private static func remember(_ transaction: Transaction, name: String, in base: inout SearchBase, frames: inout [Int]?) {
+    /// Counts an NXDOMAIN answer under one of its label prefixes, with its name and frames
+    /// while `keepEvidence`. `frames` holds the transaction's frames once built (only while
+    /// a prefix still keeps frames).
+    private static func remember(
+        _ transaction: Transaction, name: String, in base: inout SearchBase, frames: inout [Int]?, keepEvidence: Bool
+    ) {
         let now = transaction.firstTime
         if now - base.time > searchWindow { base = SearchBase(time: now) }
         base.count += 1
         base.time = now
+        guard keepEvidence else { return }
         if base.names.count < 4 && !base.names.contains(name) { base.names.append(name) }
         if base.frames.count < 16 {
             let transactionFrames = frames ?? Diagnoser.frames(of: transaction)

@@ -33,7 +33,7 @@ struct ShardTotals: Sendable {
 /// before it (nothing of this shard happens in between, so the order holds).
 struct EngineShard {
     /// Hand-overs per chunk sent to the merger.
-    static let chunkSize = 4_096
+    static let chunkSize = 1_024
 
     private var stage: MessageStage
     private let clock = EmissionClock()

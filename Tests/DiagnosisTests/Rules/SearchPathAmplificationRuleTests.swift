@@ -76,3 +76,75 @@ struct SearchPathMemoryTests {
         #expect(amplification.counts.first { $0.0 == "extra_nxdomain_queries" }?.1 == 3)
     }
 }
+
+/// The search-path rule's memory follows the recent traffic, not the capture's length.
+struct SearchPathMemoryOverTimeTests {
+    static func nxDomain(_ client: String, _ name: String, at milliseconds: Int64, frame: Int) -> Transaction {
+        DiagnoserTests.transaction(client: client, server: "10.96.0.10", at: milliseconds, id: UInt16(frame % 65_536),
+                                   name: name, outcome: .answered, rcode: .nxDomain, frame: frame)
+    }
+
+    /// Prefixes two search windows old leave at the next sweep, far below any cap: on long
+    /// captures the table used to grow until `maximumSearchBasesInAll` (tens of MB).
+    @Test func prefixesTwoWindowsOldLeaveBelowTheCap() throws {
+        var diagnoser = Diagnoser()
+        for index in 0..<200 {
+            diagnoser.add(Self.nxDomain("10.244.1.\(index % 50 + 1)", "old\(index).example.", at: Int64(index), frame: index))
+        }
+        #expect(diagnoser.searchPrefixesHeld == 200)
+        // 15 s later (more than one window, less than two): still held, a later answer to an
+        // older query can still find them.
+        diagnoser.add(Self.nxDomain("10.244.1.1", "mid.example.", at: 15_000, frame: 1_000))
+        #expect(diagnoser.searchPrefixesHeld == 201)
+        // 30 s after the first ones: two windows old, swept.
+        diagnoser.add(Self.nxDomain("10.244.1.1", "new.example.", at: 30_000, frame: 1_001))
+        #expect(diagnoser.searchPrefixesHeld == 2)
+        // The rule still works after a sweep.
+        for (offset, suffix) in ["default.svc.cluster.local.", "svc.cluster.local.", "cluster.local."].enumerated() {
+            diagnoser.add(Self.nxDomain("10.244.1.2", "api.github.com." + suffix, at: 30_100 + Int64(offset), frame: 1_010 + offset))
+        }
+        diagnoser.add(DiagnoserTests.transaction(client: "10.244.1.2", server: "10.96.0.10", at: 30_200, id: 9,
+                                                 name: "api.github.com.", outcome: .answered, frame: 1_020))
+        let findings = diagnoser.findings(context: DiagnosisContext(directory: ClusterDirectory(), timeout: .seconds(5)))
+        let amplification = try #require(findings.first { $0.kind == .searchPathAmplification })
+        #expect(amplification.counts.first { $0.0 == "extra_nxdomain_queries" }?.1 == 3)
+    }
+
+    /// Once the finding holds its examples and `maximumFramesPerSource` frames, prefixes learnt
+    /// later keep no names or frames (they would be thrown away): counts stay exact.
+    @Test func prefixesKeepNoEvidenceOnceTheFindingIsFull() throws {
+        var diagnoser = Diagnoser()
+        var frame = 1
+        var time: Int64 = 0
+        func lookup(_ client: String, _ name: String) {
+            for suffix in ["default.svc.cluster.local.", "svc.cluster.local.", "cluster.local."] {
+                diagnoser.add(Self.nxDomain(client, name + suffix, at: time, frame: frame))
+                frame += 2
+                time += 1
+            }
+            diagnoser.add(DiagnoserTests.transaction(client: client, server: "10.96.0.10", at: time, id: 9,
+                                                     name: name, outcome: .answered, frame: frame))
+            frame += 2
+            time += 1
+        }
+        // Each amplified lookup quotes 8 frames (3 NXDOMAIN exchanges and the real one): 250 fill 2,000.
+        for index in 0..<500 { lookup("10.244.1.\(index % 100 + 1)", "n\(index).example.") }
+        let findings = diagnoser.findings(context: DiagnosisContext(directory: ClusterDirectory(), timeout: .seconds(5)))
+        let full = try #require(findings.first { $0.kind == .searchPathAmplification })
+        #expect(full.frames.count == Diagnoser.maximumFramesPerSource)
+        let heldWhenFull = diagnoser.searchEvidenceHeld
+        // New NXDOMAIN names now add prefixes without names or frames.
+        for index in 0..<50 {
+            diagnoser.add(Self.nxDomain("10.244.2.\(index + 1)", "late\(index).example.svc.cluster.local.", at: time, frame: frame))
+            frame += 2
+        }
+        #expect(diagnoser.searchPrefixesHeld > 0)
+        #expect(diagnoser.searchEvidenceHeld == heldWhenFull)
+        // And a lookup found afterwards is still counted.
+        lookup("10.244.3.1", "after.example.")
+        let later = diagnoser.findings(context: DiagnosisContext(directory: ClusterDirectory(), timeout: .seconds(5)))
+        let amplification = try #require(later.first { $0.kind == .searchPathAmplification })
+        #expect(amplification.counts.first { $0.0 == "amplified_lookups" }?.1 == 501)
+        #expect(amplification.counts.first { $0.0 == "extra_nxdomain_queries" }?.1 == 1_503)
+    }
+}
