@@ -127,10 +127,11 @@ struct Observations {
     /// Sources and servers by slot: one lookup per transaction finds a source, whose state
     /// is then updated in place; a server is found by a scan while there are a few (clients
     /// share a few servers), by hashing beyond that.
-    private var sourceSlots: [IPAddress: Int] = [:]
-    private(set) var sourceAddresses: [IPAddress] = []
+    /// Source addresses by slot, found without hashing for most transactions.
+    private var sourceSlots = CachedSlotIndex<IPAddress>()
+    var sourceAddresses: [IPAddress] { sourceSlots.keys }
     private(set) var sourceStates: [SourceState] = []
-    private var serverIndex = SlotIndex<IPAddress>()
+    private var serverIndex = CachedSlotIndex<IPAddress>()
     private var serverStates: [ServerState] = []
     /// Transactions of sources beyond `maximumSources`, counted but not diagnosed.
     private(set) var untrackedSources = 0
@@ -236,11 +237,9 @@ struct Observations {
 
     /// The slot of `client`, made on first sight; nil when `maximumSources` are tracked.
     private mutating func sourceSlot(_ client: IPAddress) -> Int? {
-        if let slot = sourceSlots[client] { return slot }
+        if let slot = sourceSlots.slot(of: client) { return slot }
         guard sourceStates.count < Diagnoser.maximumSources else { return nil }
-        let slot = sourceStates.count
-        sourceSlots[client] = slot
-        sourceAddresses.append(client)
+        let slot = sourceSlots.slot(makingIfNew: client)
         sourceStates.append(SourceState())
         return slot
     }

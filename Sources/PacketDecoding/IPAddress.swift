@@ -1,3 +1,5 @@
+import WireCore
+
 /// An IPv4 or IPv6 address held in two machine words, so it hashes and compares without
 /// allocating. IPv4 addresses live in the low 32 bits of `low` with `isIPv6 == false`.
 public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
@@ -208,4 +210,9 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
         let low = all[4..<8].reduce(UInt64(0)) { $0 << 16 | UInt64($1) }
         return (high, low)
     }
+}
+
+extension IPAddress: QuickHashable {
+    @inlinable
+    public var quickHash: UInt64 { mixed }
 }

@@ -26,9 +26,11 @@ public struct ReportBuilder {
     /// `rejected` total only.
     public static let maximumRejectionKinds = 8
 
-    public struct ServerKey: Hashable, Comparable, Sendable {
+    public struct ServerKey: QuickHashable, Comparable, Sendable {
         public var server: Endpoint
         public var transport: Transport
+
+        public var quickHash: UInt64 { server.mixed ^ UInt64(transport.rawValue) &* 0x94d0_49bb_1331_11eb }
 
         public static func < (lhs: ServerKey, rhs: ServerKey) -> Bool {
             (lhs.server.ip, lhs.server.port, lhs.transport.rawValue) < (rhs.server.ip, rhs.server.port, rhs.transport.rawValue)
@@ -170,7 +172,7 @@ public struct ReportBuilder {
         Dictionary(uniqueKeysWithValues: zip(serverIndex.keys, serverFigures))
     }
     /// Servers by slot, found once per transaction (clients share a few servers).
-    private var serverIndex = SlotIndex<ServerKey>()
+    private var serverIndex = CachedSlotIndex<ServerKey>()
     private var serverFigures: [ServerFigures] = []
     /// Servers beyond `maximumServers`, pooled into one row.
     public private(set) var otherServers = ServerFigures()
@@ -185,14 +187,18 @@ public struct ReportBuilder {
     public private(set) var answersTimedBeforeQuery = 0
 
     /// Queries and failures per time bucket per source, for the HTML timeline.
-    public private(set) var timeline = Timeline()
+    public private(set) var timeline: Timeline
     /// Answered-query latencies in power-of-two microsecond buckets: bucket i holds
     /// latencies in [2^i, 2^(i+1)) µs (bucket 0 also holds < 1 µs).
     public private(set) var latencyBuckets = [Int](repeating: 0, count: 40)
     /// Failed lookups of a `--vantage` run lost between two vantages, with their path.
     public private(set) var lostLookups = LostLookups()
 
-    public init() {}
+    /// `chartsTimeline`: whether the report may be rendered in HTML (the timeline's series
+    /// by source cost a lookup per transaction, for the chart only).
+    public init(chartsTimeline: Bool = true) {
+        timeline = Timeline(chartsSources: chartsTimeline)
+    }
 
     public mutating func add(_ transaction: Transaction) {
         transactions += 1

@@ -41,7 +41,14 @@ public struct Timeline: Sendable {
     /// Of `outsideRange`, those counted since the chart last moved.
     private var outsideSinceMove = 0
 
-    public init() {}
+    /// Whether sources get their series: only the HTML chart reads them (an evidence
+    /// bundle's report.html); without it, the chart's span and what falls outside it are
+    /// still kept (the report's warning), at no per-source cost (a lookup per transaction).
+    public let chartsSources: Bool
+
+    public init(chartsSources: Bool = true) {
+        self.chartsSources = chartsSources
+    }
 
     private var bucketNanoseconds: Int64 { bucketSeconds * 1_000_000_000 }
 
@@ -62,6 +69,7 @@ public struct Timeline: Sendable {
         }
         charted += 1
         bucketCount = max(bucketCount, index + 1)
+        guard chartsSources else { return }
         if let known = series.index(forKey: source) {
             Timeline.bump(&series.values[known], index, failed)
         } else if series.count < Timeline.maximumSources {

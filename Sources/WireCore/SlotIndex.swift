@@ -30,3 +30,53 @@ public struct SlotIndex<Key: Hashable> {
         return slot
     }
 }
+
+/// A key with a cheap, well-mixed word of its own (an address's `mixed`), for lookups that
+/// cannot afford `Hasher` (SipHash, a few hundred instructions) on every transaction.
+public protocol QuickHashable: Hashable {
+    var quickHash: UInt64 { get }
+}
+
+/// `SlotIndex` with a direct-mapped cache of recent keys in front of its dictionary: a key
+/// whose cache line holds it is found with one multiplication and one comparison. The
+/// dictionary stays the truth (every key is in it); the cache only remembers, per line, the
+/// slot last found there, so a collision costs one dictionary lookup, never a wrong slot.
+public struct CachedSlotIndex<Key: QuickHashable> {
+    /// Cache lines (a power of two): a few hundred sources or servers each keep their own.
+    public static var lines: Int { 1 << lineBits }
+    @usableFromInline static var lineBits: Int { 10 }
+
+    @usableFromInline var index = SlotIndex<Key>()
+    /// Per line, the slot plus one last found there (0: none).
+    @usableFromInline var cache = [Int32](repeating: 0, count: CachedSlotIndex.lines)
+
+    public init() {}
+
+    public var keys: [Key] { index.keys }
+    public var count: Int { index.count }
+
+    @inlinable
+    static func line(of key: Key) -> Int {
+        Int(truncatingIfNeeded: (key.quickHash &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - lineBits))
+    }
+
+    /// The slot of `key`, nil if it was never seen.
+    @inlinable
+    public mutating func slot(of key: Key) -> Int? {
+        let line = Self.line(of: key)
+        let cached = Int(cache[line]) - 1
+        if cached >= 0, index.storedKeys[cached] == key { return cached }
+        guard let slot = index.slot(of: key) else { return nil }
+        if slot < Int(Int32.max) { cache[line] = Int32(slot + 1) }
+        return slot
+    }
+
+    /// The slot of `key`, made on first sight (then the next free one, `count` before).
+    @inlinable
+    public mutating func slot(makingIfNew key: Key) -> Int {
+        if let slot = slot(of: key) { return slot }
+        let slot = index.slot(makingIfNew: key)
+        if slot < Int(Int32.max) { cache[Self.line(of: key)] = Int32(slot + 1) }
+        return slot
+    }
+}

@@ -124,7 +124,8 @@ struct AnalysisArguments: ParsableArguments {
         _ body: ((Transaction) -> Void) throws(CaptureError) -> RunResult
     ) throws -> Report {
         let directory = try directory()
-        var figures = ReportBuilder()
+        // Only an evidence bundle renders the report in HTML (report.html, with its timeline).
+        var figures = ReportBuilder(chartsTimeline: bundle != nil)
         var diagnoser = Diagnoser()
         let format = format
         let printsLines = print && format == .ndjson

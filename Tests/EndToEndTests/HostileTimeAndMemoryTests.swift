@@ -93,6 +93,29 @@ struct HostileTimeAndMemoryTests {
         #expect(timeline.charted >= 57)
     }
 
+    /// Without the HTML chart (`analyze`), the timeline keeps no series by source but the
+    /// same span, buckets and transactions outside it (the report's warning) as with it.
+    @Test func timelineWithoutSourcesKeepsTheSameSpanAndOutsideCount() {
+        var charted = ReportBuilder()
+        var uncharted = ReportBuilder(chartsTimeline: false)
+        let now: Int64 = 1_795_652_655
+        var times = [Timestamp(seconds: now - 365 * Self.day, nanoseconds: 0),
+                     Timestamp(seconds: now + 50 * Self.day, nanoseconds: 0)]
+        for second in 0..<3_000 { times.append(Timestamp(seconds: now + Int64(second * 7 % 5_000), nanoseconds: 0)) }
+        for time in times {
+            charted.add(Self.transaction(at: time))
+            uncharted.add(Self.transaction(at: time))
+        }
+        #expect(uncharted.timeline.series.isEmpty && !charted.timeline.series.isEmpty)
+        #expect(uncharted.timeline.start == charted.timeline.start)
+        #expect(uncharted.timeline.bucketSeconds == charted.timeline.bucketSeconds)
+        #expect(uncharted.timeline.bucketCount == charted.timeline.bucketCount)
+        #expect(uncharted.timeline.charted == charted.timeline.charted)
+        #expect(uncharted.timeline.outsideRange == charted.timeline.outsideRange)
+        #expect(charted.timeline.outsideRange > 0 && charted.timeline.bucketSeconds > 1)
+        #expect(uncharted.limitWarnings == charted.limitWarnings && !charted.limitWarnings.isEmpty)
+    }
+
     /// pcapng carries 64-bit timestamps: the extreme ones land on the clock's ends, and
     /// nothing after decoding traps on them (engine, report, every renderer).
     @Test func extremeTimestampsNeverTrap() {
