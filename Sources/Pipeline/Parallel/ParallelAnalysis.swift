@@ -131,7 +131,11 @@ struct ParallelAnalysis {
                 }
             }
             if earliest >= 0 {
-                emit(chunks[earliest].transactions[next[earliest]])
+                // Handed over where it lies: a copy (300 bytes and a retain per reference, the
+                // release later on this thread of what a shard allocated) cost the merging
+                // thread a third of its time.
+                let position = next[earliest]
+                chunks[earliest].transactions.withUnsafeBufferPointer { emit($0[position]) }
                 next[earliest] += 1
                 continue
             }
