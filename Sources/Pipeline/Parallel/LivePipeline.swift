@@ -18,7 +18,8 @@ import WireCore
 /// and the merger never waits for a round that will not come.
 ///
 /// The capture thread waits for the shards only after the stop: `catchUp` (the rounds sent
-/// so far, to know what is still pending before a drain) and `finish`.
+/// so far, to know what is still pending before a drain) and `finish`, which every run must
+/// end with (the shards' threads end there).
 public final class LivePipeline {
     /// Rounds a shard may be behind the capture thread before rounds are dropped; about
     /// 4 × 1,024 operations, or 400 ms of a quiet capture's 100 ms rounds.
