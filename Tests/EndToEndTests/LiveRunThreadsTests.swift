@@ -54,6 +54,34 @@ extension LiveRunTests {
         return run
     }
 
+    /// A `SlowResponder`, waiting up to 3 s for the one of an earlier test to let its port go
+    /// (it closes its socket after its last answer).
+    static func responderOnceThePortIsFree() throws -> SlowResponder {
+        for _ in 0..<30 {
+            if let responder = try? SlowResponder() { return responder }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return try SlowResponder()
+    }
+
+    /// Stops `responder` and returns once its port is free again (at most 3 s), so that the
+    /// next test of the suite can bind it.
+    static func stopAndWaitForThePort(_ responder: SlowResponder) {
+        responder.stop()
+        for _ in 0..<30 {
+            Thread.sleep(forTimeInterval: 0.1)
+            let probe = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            var address = loopback(port: port)
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            close(probe)
+            if bound == 0 { return }
+        }
+    }
+
     /// Issue 13.1 (live): `live --threads 2` on real traffic gives the hooks the same
     /// transactions with the same outcomes and the same expiries as one thread (answered,
     /// unanswered at its deadline, rejected by ICMP); the unanswered query's expiry comes
@@ -61,8 +89,8 @@ extension LiveRunTests {
     /// which a run of one thread does not.
     @Test(.enabled(if: geteuid() == 0, "live capture needs root"))
     func twoThreadsGiveTheHooksWhatOneThreadGivesOnRealTraffic() throws {
-        let responder = try SlowResponder()
-        defer { responder.stop() }
+        let responder = try Self.responderOnceThePortIsFree()
+        defer { Self.stopAndWaitForThePort(responder) }
         let silent = try Self.silentSocket()
         defer { close(silent.descriptor) }
         // A port nothing listens on: the kernel answers with ICMP port unreachable.
@@ -89,6 +117,47 @@ extension LiveRunTests {
         #expect(two.result.parallel?.shards == 2)
         // Nothing dropped: the status line is the one-thread one.
         #expect(two.statusLines.count >= 4 && two.statusLines.allSatisfy { !$0.contains("pipeline") }, "\(two.statusLines)")
+    }
+
+    /// Issue 13.1 (live) with issue 15.1: with 2 pairing threads the stop first takes in what
+    /// the shards have, so the query still waiting is counted (pending across the shards), the
+    /// drain starts, its answer arrives during it and ends it before its limit. As
+    /// `queryInFlightAtTheStopIsAnsweredDuringTheDrain`, with `threads: 2`.
+    @Test(.enabled(if: geteuid() == 0, "live capture needs root"))
+    func twoThreadsDrainWaitsForTheQueryInFlightAtTheStop() throws {
+        let responder = try Self.responderOnceThePortIsFree()
+        defer { Self.stopAndWaitForThePort(responder) }
+        var options = AnalysisOptions()
+        options.ports = [Self.port]
+        var sent = false
+        var stopping = false
+        var transactions: [Transaction] = []
+        var notices: [String] = []
+        let result = try runLive(
+            interface: "any", filter: nil, duration: 30, options: options, threads: 2, hooks: LiveHooks(
+                closed: { transaction in
+                    transactions.append(transaction)
+                    guard transaction.id == 0x1111, transaction.server.port == Self.port, !stopping else { return }
+                    stopping = true
+                    Thread { Self.sendQuery(id: 0x2222) { kill(getpid(), SIGINT) } }.start()
+                },
+                status: { _ in
+                    guard !sent else { return }
+                    sent = true
+                    Thread { Self.sendQuery(id: 0x1111) }.start()
+                },
+                notice: { notices.append($0) }))
+        let live = try #require(result.live)
+        #expect(live.stoppedBy == "signal")
+        #expect(live.pipeline?.threads == 2)
+        let ours = transactions.filter { $0.server.port == Self.port }
+        #expect(Set(ours.map(\.id)) == [0x1111, 0x2222], "\(ours)")
+        #expect(ours.allSatisfy { $0.outcome == .answered }, "\(ours.map { ($0.id, $0.outcome) })")
+        let drain = try #require(live.drain, "no drain: the last query was not pending at the stop")
+        #expect(drain.pendingAtStop >= 1)
+        #expect(!drain.skipped)
+        #expect(drain.lasted < drain.limit, "the drain should end once the answer is in")
+        #expect(notices.contains { $0.hasPrefix("stopping: waiting up to ") }, "\(notices)")
     }
 }
 
