@@ -59,12 +59,18 @@ public struct LiveStatus: Sendable {
     public var engine: EngineStatistics
     /// The last status, after the stop and the closing of every outstanding query.
     public var isFinal = false
+    /// With `--threads` above 1: what the pipeline dropped because its pairing threads fell
+    /// behind (nil with one thread).
+    public var pipelineDrops: PipelineDrops? = nil
 
-    /// The one-line display: `12 s  frames 345  transactions 67  answered 60  unanswered 7  waiting 0  drops 0`.
+    /// The one-line display: `12 s  frames 345  transactions 67  answered 60  unanswered 7  waiting 0  drops 0`,
+    /// then `  pipeline-dropped 1024` (DNS messages) once the parallel pipeline dropped a round:
+    /// until then the line is the same with any number of threads, under 100 columns.
     public var line: String {
         var line = "\(Int(elapsed)) s  frames \(frames)  transactions \(transactions)"
             + "  answered \(answered)  unanswered \(unanswered)  waiting \(waiting)"
         if let kernel { line += "  drops \(kernel.dropped)" }
+        if let pipelineDrops, !pipelineDrops.isEmpty { line += "  pipeline-dropped \(pipelineDrops.messages)" }
         return line
     }
 }
@@ -170,8 +176,14 @@ func interfaceName(index: Int32) -> String? {
 /// so answers in flight are not reported as unanswered. Without `filter`, the default
 /// filter is built for the interface's link type. `hooks` sees frames, closed and expired
 /// transactions, a status about once a second, every pass of the loop and SIGHUP.
+///
+/// `threads` above 1 pairs on that many threads (`LivePipeline`): the calling thread still
+/// captures and runs every hook, in the same order as with one thread; a round of
+/// operations a pairing thread is too far behind to take is dropped and counted
+/// (`LiveSummary.pipeline`), never waited for.
 public func runLive(
-    interface: String, filter: String?, duration: Double?, options: AnalysisOptions, hooks: LiveHooks
+    interface: String, filter: String?, duration: Double?, options: AnalysisOptions, threads: Int = 1,
+    hooks: LiveHooks
 ) throws(CaptureError) -> RunResult {
     let capture = if let filter {
         try LiveCapture(interface: interface, filter: filter)
@@ -188,8 +200,18 @@ public func runLive(
     signal(SIGUSR1) { _ in ringSignals.add(1, ordering: .relaxed) }
     // The report comes after the capture: a signal then must not lose it.
     defer { installFinishingHandlers() }
-    var analyzer = Analyzer(options: options)
-    analyzer.onExpiry = hooks.expired
+    if threads > 1 {
+        var analysis = PipelinedLiveAnalysis(pipeline: LivePipeline(options: options, shards: threads))
+        return captureLoop(capture, interface: interface, duration: duration, analysis: &analysis, hooks: hooks)
+    }
+    var analysis = SingleThreadLiveAnalysis(options: options, expired: hooks.expired)
+    return captureLoop(capture, interface: interface, duration: duration, analysis: &analysis, hooks: hooks)
+}
+
+/// The loop of `runLive` on one capture, whichever analysis runs behind it.
+private func captureLoop<Analysis: LiveAnalysis>(
+    _ capture: LiveCapture, interface: String, duration: Double?, analysis: inout Analysis, hooks: LiveHooks
+) -> RunResult {
     var namer = InterfaceNamer()
     let start = wallClock()
     var lastStatus = start
@@ -203,6 +225,7 @@ public func runLive(
     var drainLimit = Duration(nanoseconds: 0)
     var drain: LiveDrain?
     let emit = hooks.closed
+    let expired = hooks.expired
     func observe(_ transaction: Transaction) {
         closed += 1
         if transaction.outcome == .answered, let latency = transaction.latency,
@@ -212,20 +235,22 @@ public func runLive(
         emit(transaction)
     }
     func currentStatus(_ now: Timestamp) -> LiveStatus {
-        let engine = analyzer.engine.statistics
-        let waiting = analyzer.engine.pendingCount
-        let expired = analyzer.engine.expiredCount
-        return LiveStatus(elapsed: (now - start).seconds, frames: analyzer.packets.frames,
+        let counts = analysis.counts
+        let engine = counts.engine
+        let waiting = counts.pending
+        let expired = counts.heldForLateAnswer
+        return LiveStatus(elapsed: (now - start).seconds, frames: counts.packets.frames,
                           transactions: closed + waiting + expired, answered: engine.answered,
                           unanswered: engine.unanswered + engine.rejected + expired, waiting: waiting,
-                          heldForLateAnswer: expired, kernel: capture.statistics(), packets: analyzer.packets,
-                          engine: engine)
+                          heldForLateAnswer: expired, kernel: capture.statistics(), packets: counts.packets,
+                          engine: engine, pipelineDrops: counts.pipelineDrops)
     }
     capturing: while true {
         let now = wallClock()
         let signals = stopSignals.load(ordering: .relaxed)
         if let started = drainStart {
-            let pending = analyzer.engine.pendingCount
+            analysis.settle(emit: observe, expired: expired)
+            let pending = analysis.counts.pending
             if pending == 0 || signals >= 2 || now - started >= drainLimit {
                 drain = LiveDrain(pendingAtStop: drain?.pendingAtStop ?? 0, limit: drainLimit,
                                   lasted: now - started, skipped: pending > 0 && signals >= 2)
@@ -241,7 +266,8 @@ public func runLive(
                 stoppedBy = "duration"
             }
             if stoppedBy != nil {
-                let pending = analyzer.engine.pendingCount
+                analysis.settle(emit: observe, expired: expired)
+                let pending = analysis.counts.pending
                 guard pending > 0, signals < 2 else { break capturing }
                 drainStart = now
                 drainLimit = liveDrainLimit(slowestAnswer: slowestAnswer)
@@ -257,10 +283,9 @@ public func runLive(
             frameNumber += 1
             hooks.frame?(frame, capture.linkType, capture.snapshotLength)
             namer.observe(frame.bytes, linkType: frame.linkType)
-            analyzer.process(frame: frameNumber, time: frame.timestamp, bytes: frame.bytes,
-                             originalLength: frame.originalLength, linkType: frame.linkType, emit: observe)
+            analysis.process(frame, number: frameNumber, now: now, emit: observe, expired: expired)
         case .timeout:
-            analyzer.advanceIdle(to: now, emit: observe)
+            analysis.idle(now: now, emit: observe, expired: expired)
         case .end, .damaged:
             failure = capture.failure
             if case .interfaceWentAway? = failure {
@@ -277,14 +302,13 @@ public func runLive(
         hooks.pass(now)
     }
     let kernel = capture.statistics()
-    analyzer.finish(emit: observe)
+    var result = analysis.finish(emit: observe, expired: expired)
     var final = currentStatus(wallClock())
     final.isFinal = true
     hooks.status(final)
-    var result = RunResult()
-    result.takeCounts(of: analyzer)
     result.interfaceNames = namer.names
     result.live = LiveSummary(interface: interface, filter: capture.filter, linkType: capture.linkType.description,
-                              kernel: kernel, stoppedBy: stoppedBy ?? "signal", failure: failure?.description, drain: drain)
+                              kernel: kernel, stoppedBy: stoppedBy ?? "signal", failure: failure?.description, drain: drain,
+                              pipeline: analysis.pipelineSummary)
     return result
 }

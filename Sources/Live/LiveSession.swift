@@ -28,6 +28,9 @@ public struct LiveConfiguration: Sendable {
     public var dnsServers: [IPAddress] = []
     /// Interface names from `--interface-names`; names looked up live win.
     public var givenInterfaceNames: [Int32: String] = [:]
+    /// Pairing threads (`--threads`): 1 analyses on the capture thread, more run the
+    /// parallel pipeline (`LivePipeline`); the hooks run on the capture thread either way.
+    public var threads = 1
 
     public init(interface: String) {
         self.interface = interface
@@ -117,7 +120,8 @@ public final class LiveSession {
             },
             notice: { [unowned self] in notice($0) })
         var result = try runLive(interface: configuration.interface, filter: configuration.filter,
-                                 duration: configuration.duration, options: configuration.options, hooks: hooks)
+                                 duration: configuration.duration, options: configuration.options,
+                                 threads: configuration.threads, hooks: hooks)
         if let final = lastStatus { status.finish(final) }
         events.flush()
         if let failure = result.live?.failure { notice(failure) }

@@ -95,9 +95,11 @@ public struct LiveSummary: Sendable, Equatable {
     public var failure: String?
     /// How long the capture went on after the stop for queries still in flight, if it did.
     public var drain: LiveDrain?
+    /// Set for a run with `--threads` above 1: the pipeline's threads and what it dropped.
+    public var pipeline: LivePipelineSummary?
 
     public init(interface: String, filter: String, linkType: String, kernel: CaptureStatistics?, stoppedBy: String,
-                failure: String?, drain: LiveDrain?) {
+                failure: String?, drain: LiveDrain?, pipeline: LivePipelineSummary? = nil) {
         self.interface = interface
         self.filter = filter
         self.linkType = linkType
@@ -105,6 +107,7 @@ public struct LiveSummary: Sendable, Equatable {
         self.stoppedBy = stoppedBy
         self.failure = failure
         self.drain = drain
+        self.pipeline = pipeline
     }
 }
 

@@ -58,6 +58,9 @@ extension Report {
                 out += HTML.fact("Kernel", "received \(kernel.received), dropped \(kernel.dropped), "
                                  + "interface dropped \(kernel.interfaceDropped)")
             }
+            if let pipeline = live.pipeline {
+                out += HTML.fact("Pipeline", HTML.escape("\(pipeline.threads) pairing threads, \(Report.pipelineDropText(pipeline.drops))"))
+            }
         } else {
             let inputs = run.inputs.map { input in
                 var text = "\(HTML.code(input.path)) (\(HTML.escape(input.linkType)), \(counted(input.frames, "frame", "frames")))"

@@ -27,6 +27,9 @@ extension Report {
             out.append("Kernel         received \(kernel.received), dropped \(kernel.dropped), "
                        + "interface dropped \(kernel.interfaceDropped)")
         }
+        if let pipeline = run.live?.pipeline {
+            out.append("Pipeline       \(pipeline.threads) pairing threads, \(Report.pipelineDropText(pipeline.drops))")
+        }
         for (index, line) in vantageLines().enumerated() {
             out.append((index == 0 ? "Vantages       " : "               ") + line.clock)
             out.append("                 " + line.inputs)

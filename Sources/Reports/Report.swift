@@ -64,6 +64,10 @@ public struct Report {
                             + "(interface: \(kernel.interfaceDropped)): "
                             + "some unanswered queries may have been answered")
         }
+        if let drops = run.live?.pipeline?.drops, !drops.isEmpty {
+            warnings.append(Report.pipelineDropText(drops) + ": some queries were never seen and "
+                            + "some unanswered queries may have been answered")
+        }
         if run.packets.cutFrames > 0 {
             warnings.append(counted(run.packets.cutFrames, "frame was", "frames were") + " cut by the capture's snaplen")
         }
@@ -104,6 +108,13 @@ public struct Report {
             capture = [("mode", .string("live")), ("interface", .string(live.interface)),
                        ("filter", .string(live.filter)), ("link_type", .string(live.linkType)),
                        ("kernel", kernel), ("stopped_by", .string(live.stoppedBy))]
+            if let pipeline = live.pipeline {
+                capture.append(("pipeline", .object([
+                    ("threads", .int(pipeline.threads)), ("dropped_rounds", .int(pipeline.drops.rounds)),
+                    ("dropped_messages", .int(pipeline.drops.messages)),
+                    ("dropped_connection_ends", .int(pipeline.drops.connectionEnds)),
+                ])))
+            }
         } else {
             capture = [("mode", .string("offline")), ("inputs", .array(run.inputs.map { input in
                 .object([("path", .string(input.path)), ("link_type", .string(input.linkType)),
@@ -290,5 +301,15 @@ public struct Report {
                         ("p95", milliseconds(histogram.valueAtPercentile(95))),
                         ("p99", milliseconds(histogram.valueAtPercentile(99))),
                         ("max", milliseconds(histogram.max))])
+    }
+}
+
+extension Report {
+    /// `dropped by the pipeline: 3072 DNS messages, 0 ended TCP connections (3 rounds its
+    /// pairing threads were too far behind to take)`: what a live run with `--threads` above 1 lost.
+    static func pipelineDropText(_ drops: PipelineDrops) -> String {
+        "dropped by the pipeline: \(counted(drops.messages, "DNS message", "DNS messages")), "
+            + "\(counted(drops.connectionEnds, "ended TCP connection", "ended TCP connections")) "
+            + "(\(counted(drops.rounds, "round", "rounds")) its pairing threads were too far behind to take)"
     }
 }

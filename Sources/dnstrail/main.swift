@@ -265,6 +265,8 @@ struct Live: ParsableCommand {
 
     @OptionGroup var analysis: AnalysisArguments
 
+    @OptionGroup var parallel: ThreadArguments
+
     @OptionGroup(title: "Pod names from the API server") var cluster: KubernetesArguments
 
     func validate() throws {
@@ -294,6 +296,7 @@ struct Live: ParsableCommand {
         configuration.podFiles = analysis.podFiles
         configuration.dnsServers = analysis.dnsServers.compactMap(IPAddress.init)
         configuration.givenInterfaceNames = try analysis.interfaceNames()
+        configuration.threads = parallel.count
         unblockLiveSignals()
         let output = OutputBuffer()
         let session = LiveSession(configuration: configuration, directory: try analysis.directory(), output: output,
@@ -418,7 +421,7 @@ struct Export: ParsableCommand {
 
 /// `--vantage NAME=FILE[,FILE...]` of analyze and export: captures of one incident taken at
 /// several points at once (issue 10); the analysis is `analyzeVantages`.
-/// `--threads` of the offline subcommands.
+/// `--threads` of analyze, export and live.
 struct ThreadArguments: ParsableArguments {
     @Option(help: ArgumentHelp(
         "Pairing threads (besides one reading and one reporting); the output is the same for any number. "

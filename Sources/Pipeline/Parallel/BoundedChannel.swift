@@ -52,6 +52,23 @@ final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
         return true
     }
 
+    /// Reserves a free slot without waiting; true if there was one. A reservation is used by
+    /// `sendReserved` or given back by `cancelReservation` (for a producer that sends to
+    /// several channels all or none).
+    func tryReserve() -> Bool {
+        free.wait(timeout: .now()) == .success
+    }
+
+    /// Appends `element` into the slot `tryReserve` reserved.
+    func sendReserved(_ element: Element) {
+        put(element)
+    }
+
+    /// Gives back a slot `tryReserve` reserved and that will not be used.
+    func cancelReservation() {
+        free.signal()
+    }
+
     /// Takes the oldest element, waiting while the channel is empty.
     func receive() -> Element {
         filled.wait()

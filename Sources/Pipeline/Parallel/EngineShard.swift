@@ -13,6 +13,26 @@ struct ShardOutput: Sendable {
     var endsRound = false
     /// Set on the shard's last chunk of all: its counts.
     var final: ShardTotals?
+    /// Live runs only: queries whose deadline just passed (`TransactionEngine.onExpiry`),
+    /// `expiryOrders[i]` the order of `expiries[i]`, both sorted by it. An expiry takes the
+    /// order of the hand-over that follows it in its engine (it comes just before that one,
+    /// see `EngineShard.replayLive`), so the merger puts an expiry before a transaction of
+    /// equal order.
+    var expiryOrders: [EmissionOrder] = []
+    var expiries: [Transaction] = []
+    /// Live runs only, on the round's last chunk: the shard's state after the round.
+    var snapshot: ShardSnapshot?
+}
+
+/// One shard's state at the end of a round of a live run: what the status line and the
+/// drain after a stop need (summed over the shards).
+struct ShardSnapshot: Sendable {
+    /// Queries outstanding (not answered, deadline not passed).
+    var pending: Int
+    /// Queries past their deadline held for a late answer.
+    var heldForLateAnswer: Int
+    var packets: PacketStatistics
+    var engine: EngineStatistics
 }
 
 /// The counts of one shard's message stage.
@@ -43,6 +63,8 @@ struct EngineShard {
     /// The shard's last own operation, when it may have left a deadline overdue that has not
     /// fired yet (it fires at the operation after it).
     private var overdueAfter: Int64?
+    /// Set for a live run's shard (`live(options:)`).
+    private var liveHandOver: LiveHandOver?
 
     /// `options` with the engine's memory bounds already divided among the shards.
     init(options: AnalysisOptions) {
@@ -132,6 +154,29 @@ struct EngineShard {
         stage.advance(to: Timestamp(nanoseconds: .min), emit: emit)
     }
 
+    /// A live run's shard: the engine's expiries are handed over too (`ShardOutput.expiries`),
+    /// and every round's last chunk carries a `ShardSnapshot`.
+    static func live(options: AnalysisOptions) -> EngineShard {
+        var shard = EngineShard(options: options)
+        let handOver = LiveHandOver(clock: shard.clock)
+        shard.liveHandOver = handOver
+        shard.stage.engine.onExpiry = { handOver.expired($0) }
+        return shard
+    }
+
+    /// Replays one batch of a live run, handing what closes and what expires to `send` in
+    /// chunks; the last chunk ends the round and carries the shard's snapshot.
+    mutating func replayLive(_ batch: OperationBatch, send: @escaping (ShardOutput) -> Void) {
+        guard let handOver = liveHandOver else { return replay(batch, send: send) }
+        handOver.send = send
+        replay(batch, emit: { handOver.closed($0) })
+        handOver.endRound(
+            snapshot: ShardSnapshot(pending: stage.engine.pendingCount, heldForLateAnswer: stage.engine.expiredCount,
+                                    packets: stage.packets, engine: stage.engine.statistics),
+            final: batch.isLast ? ShardTotals(packets: stage.packets, engine: stage.engine.statistics) : nil)
+        handOver.send = { _ in }
+    }
+
     /// Takes the memory of a chunk the merger is done with, for a later one.
     mutating func reuse(_ output: consuming ShardOutput) {
         guard spareOrders.capacity == 0 else { return }
@@ -139,5 +184,47 @@ struct EngineShard {
         output.transactions.removeAll(keepingCapacity: true)
         spareOrders = output.orders
         spareTransactions = output.transactions
+    }
+}
+
+/// Collects a live shard's hand-overs (closed transactions and expiries, each with its
+/// `EmissionOrder`) into chunks: a reference, because the engine's `onExpiry` hook is a
+/// stored closure. Touched only by the shard's thread.
+final class LiveHandOver {
+    private let clock: EmissionClock
+    private var output = ShardOutput()
+    var send: (ShardOutput) -> Void = { _ in }
+
+    init(clock: EmissionClock) {
+        self.clock = clock
+    }
+
+    func closed(_ transaction: Transaction) {
+        output.orders.append(clock.next())
+        output.transactions.append(transaction)
+        sendIfFull()
+    }
+
+    /// The engine calls `onExpiry` just before the hand-over (or the hold) that follows in the
+    /// same step: the expiry takes that one's order without using it up, so the numbering of
+    /// the transactions stays exactly the offline one.
+    func expired(_ transaction: Transaction) {
+        output.expiryOrders.append(clock.current)
+        output.expiries.append(transaction)
+        sendIfFull()
+    }
+
+    func endRound(snapshot: ShardSnapshot, final: ShardTotals?) {
+        output.endsRound = true
+        output.snapshot = snapshot
+        output.final = final
+        send(output)
+        output = ShardOutput()
+    }
+
+    private func sendIfFull() {
+        guard output.orders.count + output.expiries.count >= EngineShard.chunkSize else { return }
+        send(output)
+        output = ShardOutput()
     }
 }

@@ -102,14 +102,24 @@ struct ShardRouter: MessageSink {
     private(set) var multicastOperations = 0
     private let send: (Int, OperationBatch) -> Void
     private let recycled: (Int) -> OperationBatch?
+    /// Asked before each round but the last is sent (live runs): false drops the round.
+    private let admit: (() -> Bool)?
+    /// Rounds `admit` refused, and what they held (live runs).
+    private(set) var drops = PipelineDrops()
+    /// Rounds sent (the last one included).
+    private(set) var roundsSent = 0
 
     /// `send` hands shard `n` its batch for a round (it may wait while the shard is behind);
     /// `recycled` gives back an emptied batch shard `n` is done with, if there is one.
+    /// `admit`, when given, is asked before every round but the last: false (a shard is too
+    /// far behind to take it) drops the round for every shard, counted in `drops`, so the
+    /// shards' rounds stay aligned for the merger.
     init(shardCount: Int, send: @escaping (Int, OperationBatch) -> Void,
-         recycled: @escaping (Int) -> OperationBatch?) {
+         recycled: @escaping (Int) -> OperationBatch?, admit: (() -> Bool)? = nil) {
         self.shardCount = max(1, shardCount)
         self.send = send
         self.recycled = recycled
+        self.admit = admit
         batches = (0..<self.shardCount).map { _ in OperationBatch(reserving: ShardRouter.roundSize) }
     }
 
@@ -201,7 +211,18 @@ struct ShardRouter: MessageSink {
     /// Ends the input without finishing the engines (the input failed): the shards stop.
     mutating func abandon() { flush(isLast: true) }
 
+    /// Sends the round under way, if it holds anything (live runs: a round goes out at
+    /// every read timeout, not only when full).
+    mutating func endRound() {
+        if nextOperation > roundStart { flush(isLast: false) }
+    }
+
     private mutating func flush(isLast: Bool) {
+        if !isLast, let admit, !admit() {
+            drop()
+            return
+        }
+        roundsSent += 1
         for shard in 0..<shardCount {
             var batch = isLast ? OperationBatch(reserving: 0)
                 : recycled(shard) ?? OperationBatch(reserving: ShardRouter.roundSize)
@@ -212,4 +233,41 @@ struct ShardRouter: MessageSink {
         }
         roundStart = nextOperation
     }
+
+    /// Drops the round under way (no shard had room for it): its messages and ended
+    /// connections are counted, never analysed. Its clock is carried over: the latest time
+    /// reaches every shard as the first clock step of the next round, so deadlines that
+    /// passed during the lost round still fire (a later step would fire them anyway).
+    private mutating func drop() {
+        drops.rounds += 1
+        for shard in 0..<shardCount {
+            for operation in batches[shard].operations {
+                switch operation.kind {
+                case .message: drops.messages += 1
+                case .connectionEnded: drops.connectionEnds += 1
+                case .finish: break
+                }
+            }
+            batches[shard].clear()
+        }
+        roundStart = nextOperation
+        guard clock > Timestamp(nanoseconds: .min) else { return }
+        let index = nextOperation
+        nextOperation += 1
+        for shard in 0..<shardCount { batches[shard].clockSteps.append(ClockStep(index: index, time: clock)) }
+    }
+}
+
+/// What a live run's pipeline dropped because its pairing threads fell behind: whole
+/// rounds (the capture thread never waits for a shard), and what they held.
+public struct PipelineDrops: Sendable, Equatable {
+    public var rounds = 0
+    /// DNS messages (and ICMP errors quoting one) never analysed.
+    public var messages = 0
+    /// Ended TCP connections never looked at (a failed TCP attempt among them goes unseen).
+    public var connectionEnds = 0
+
+    public init() {}
+
+    public var isEmpty: Bool { rounds == 0 }
 }
