@@ -424,7 +424,8 @@ struct Export: ParsableCommand {
 /// `--threads` of analyze, export and live.
 struct ThreadArguments: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Pairing threads (besides one reading and one reporting); the output is the same for any number. "
+        "Pairing threads (besides one reading and one reporting); the output is the same for any number "
+            + "(live: while nothing is dropped for a full queue; drops are counted and reported). "
             + "Default: the cores available (a cgroup CPU quota counts).", valueName: "n"))
     var threads: Int?
 

@@ -262,11 +262,14 @@ struct LiveMerger {
                 }
             }
             if earliest >= 0, let chunk = chunks[earliest] {
+                // Handed over where they lie, not copied (as `ParallelAnalysis` does).
                 if earliestIsExpiry {
-                    expired(chunk.expiries[nextExpiry[earliest]])
+                    let position = nextExpiry[earliest]
+                    chunk.expiries.withUnsafeBufferPointer { expired($0[position]) }
                     nextExpiry[earliest] += 1
                 } else {
-                    closed(chunk.transactions[nextClosed[earliest]])
+                    let position = nextClosed[earliest]
+                    chunk.transactions.withUnsafeBufferPointer { closed($0[position]) }
                     nextClosed[earliest] += 1
                 }
                 continue
