@@ -27,7 +27,7 @@ struct Observations {
         var byOtherBackend: [BackendKey: Counts] = [:]
         var failingExamples: [EvidenceExample] = []
         var backendExamples: [IPAddress: [EvidenceExample]] = [:]
-        var frames: [Int] = []
+        var frames = FrameList()
         var rejections: [String: Int] = [:]
         /// VLAN tags its failing queries carried (a branch ENI on an AWS trunk has its own).
         var vlans: Set<[UInt16]> = []

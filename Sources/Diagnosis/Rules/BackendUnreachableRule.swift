@@ -26,7 +26,7 @@ struct BackendUnreachableRule: DiagnosisRule {
                 }).min(by: { $0.key.backend < $1.key.backend }) else { continue }
                 splits.append(Split(client: ip, server: key.server, good: good.key.backend, bad: key.backend,
                                     failing: counts.unanswered, answered: good.value.answered,
-                                    examples: source.backendExamples[key.backend] ?? [], frames: source.frames))
+                                    examples: source.backendExamples[key.backend] ?? [], frames: Array(source.frames)))
             }
         }
         guard !splits.isEmpty else { return [] }

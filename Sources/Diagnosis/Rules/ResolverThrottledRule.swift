@@ -36,9 +36,26 @@ struct ResolverThrottledRule: DiagnosisRule {
         var server: IPAddress
     }
 
+    /// One second's attempts, 4 bytes a count (a pair holds up to 191 seconds, a thousand
+    /// pairs are tracked): a count beyond 2^32 − 1 in one second stays there.
     struct Second {
-        var sent = 0
-        var lost = 0
+        private var storedSent: UInt32 = 0
+        private var storedLost: UInt32 = 0
+
+        init(sent: Int = 0, lost: Int = 0) {
+            storedSent = UInt32(clamping: sent)
+            storedLost = UInt32(clamping: lost)
+        }
+
+        var sent: Int {
+            get { Int(storedSent) }
+            set { storedSent = UInt32(clamping: newValue) }
+        }
+
+        var lost: Int {
+            get { Int(storedLost) }
+            set { storedLost = UInt32(clamping: newValue) }
+        }
     }
 
     struct Bin {
@@ -59,8 +76,9 @@ struct ResolverThrottledRule: DiagnosisRule {
         var unbinned = 0
         /// Seconds with losses: (second, rate, lost), the first ones, for the evidence.
         var quoted: [(second: Int64, sent: Int, lost: Int)] = []
-        var examples: [EvidenceExample] = []
-        var frames: [Int] = []
+        /// Rendered only for a finding (`ExampleSource`): a thousand pairs keep theirs.
+        var examples: [(source: ExampleSource, frames: [Int])] = []
+        var frames = FrameList()
     }
 
     /// Pair states, and by source slot the (server, state index) of its pairs: a source asks
@@ -95,7 +113,9 @@ struct ResolverThrottledRule: DiagnosisRule {
             states[index].count(second: attempt.time.nanoseconds / 1_000_000_000, lost: attemptIndex != answeredIndex)
         }
         if transaction.outcome == .unanswered {
-            Diagnoser.appendExample(Diagnoser.example(transaction), to: &states[index].examples)
+            if states[index].examples.count < Diagnoser.maximumExamples {
+                states[index].examples.append((ExampleSource(transaction), Diagnoser.frames(of: transaction)))
+            }
             Diagnoser.appendFrames(Diagnoser.frames(of: transaction), to: &states[index].frames)
         }
     }
@@ -188,7 +208,7 @@ struct ResolverThrottledRule: DiagnosisRule {
                      ("lost_attempts_at_low_rate", split.below.lost), ("attempts_at_low_rate", split.below.sent),
                      ("rate_threshold_per_second", threshold), ("peak_rate_per_second", peak),
                      ("lowest_rate_with_losses", lossRates.first ?? 0)],
-            sources: [source], servers: [server], examples: state.examples,
+            sources: [source], servers: [server], examples: state.examples.map { $0.source.example(frames: $0.frames) },
             remediation: "Spread or cut the query rate to this resolver: cache in front of it (NodeLocal DNSCache, CoreDNS "
                 + "`cache` with a longer TTL, prefetch), fewer lookups per client (ndots, FQDNs with a trailing dot), more "
                 + "interfaces or nodes sending (the VPC limit is per ENI), or raise the limit where it is yours. Watch "

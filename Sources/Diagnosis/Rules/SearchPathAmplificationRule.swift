@@ -29,11 +29,24 @@ struct SearchPathAmplificationRule: DiagnosisRule {
     /// finds its prefixes.
     static let sweepAge = Duration(nanoseconds: 2 * searchWindow.nanoseconds)
 
+    /// The NXDOMAIN answers under one prefix: 24 bytes, and the names and frames (in a
+    /// `SearchEvidence`) only while the finding can still quote them (`keepsEvidence`).
     struct SearchBase {
-        var count = 0
+        private var storedCount: UInt32 = 0
         var time: Timestamp
-        var names: [String] = []
-        var frames: [Int] = []
+        fileprivate var evidence: SearchEvidence?
+
+        init(time: Timestamp) {
+            self.time = time
+        }
+
+        var count: Int {
+            get { Int(storedCount) }
+            set { storedCount = UInt32(clamping: newValue) }
+        }
+
+        var names: [String] { evidence?.names ?? [] }
+        var frames: [Int] { evidence?.frames ?? [] }
     }
 
     /// Recent NXDOMAIN names by the hash of each of their label prefixes, by source slot.
@@ -171,11 +184,13 @@ struct SearchPathAmplificationRule: DiagnosisRule {
         base.count += 1
         base.time = now
         guard keepEvidence else { return }
-        if base.names.count < 4 && !base.names.contains(name) { base.names.append(name) }
-        if base.frames.count < 16 {
+        let evidence = base.evidence ?? SearchEvidence()
+        base.evidence = evidence
+        if evidence.names.count < 4 && !evidence.names.contains(name) { evidence.names.append(name) }
+        if evidence.frames.count < 16 {
             let transactionFrames = frames ?? Diagnoser.frames(of: transaction)
             frames = transactionFrames
-            base.frames += transactionFrames.prefix(4)
+            evidence.frames += transactionFrames.prefix(4)
         }
     }
 
@@ -210,4 +225,11 @@ struct SearchPathAmplificationRule: DiagnosisRule {
                 + "or enable CoreDNS's autopath plugin.",
             frames: frames)]
     }
+}
+
+/// A search-path prefix's names and frames: a reference, so a prefix without them (most,
+/// once the finding is full) costs 8 bytes for them. Each belongs to one prefix.
+final class SearchEvidence {
+    var names: [String] = []
+    var frames: [Int] = []
 }

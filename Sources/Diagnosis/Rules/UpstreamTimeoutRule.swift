@@ -41,8 +41,11 @@ struct UpstreamTimeoutRule: DiagnosisRule {
         var sent: Timestamp
         var lastSent: Timestamp
         var waiting: Bool
-        var example: EvidenceExample
+        /// Rendered only when quoted (`example`): thousands are kept, a few quoted.
+        var exampleSource: ExampleSource
         var frames: [Int]
+
+        var example: EvidenceExample { exampleSource.example(frames: frames) }
     }
 
     private var badAnswers: [UInt64: [BadAnswer]] = [:]
@@ -79,7 +82,7 @@ struct UpstreamTimeoutRule: DiagnosisRule {
         failing[client, default: []].append(FailingQuery(
             name: Self.nameHash(name), server: transaction.server.ip, sent: first.time,
             lastSent: transaction.attempts.last?.time ?? first.time, waiting: waiting,
-            example: Diagnoser.example(transaction), frames: Diagnoser.frames(of: transaction)))
+            exampleSource: ExampleSource(transaction), frames: Diagnoser.frames(of: transaction)))
     }
 
     /// The case-folded hash of a whole name (forwarders may change the case).

@@ -18,6 +18,9 @@ import WireCore
 struct ParallelAnalysis {
     /// Rounds a shard may be behind the reader, and the merger behind a shard.
     static let channelCapacity = 4
+    /// Emptied batches and chunks kept per shard for reuse: what one round in flight needs
+    /// (more sat idle when a stage ran ahead, a few hundred KB each: 2.6 MB at the peak).
+    static let spareCapacity = 2
 
     let options: AnalysisOptions
     let shards: Int
@@ -41,8 +44,8 @@ struct ParallelAnalysis {
         let outputs = (0..<shards).map { _ in BoundedChannel<ShardOutput>(capacity: ParallelAnalysis.channelCapacity) }
         // Batches and outputs go back, emptied, to be filled again: fresh ones cost page
         // faults on every round. A full return channel drops the memory instead.
-        let spareInputs = (0..<shards).map { _ in BoundedChannel<OperationBatch>(capacity: ParallelAnalysis.channelCapacity + 2) }
-        let spareOutputs = (0..<shards).map { _ in BoundedChannel<ShardOutput>(capacity: ParallelAnalysis.channelCapacity + 2) }
+        let spareInputs = (0..<shards).map { _ in BoundedChannel<OperationBatch>(capacity: ParallelAnalysis.spareCapacity) }
+        let spareOutputs = (0..<shards).map { _ in BoundedChannel<ShardOutput>(capacity: ParallelAnalysis.spareCapacity) }
 
         let workers = (0..<shards).map { index in
             let input = inputs[index]
