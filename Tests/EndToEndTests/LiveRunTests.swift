@@ -143,10 +143,12 @@ struct LiveRunTests {
     /// query (answered after 1 s: the slowest answer, so a drain limit of about 1.25 s) is
     /// sent at the first status line; once it is answered, the second (answered after
     /// 0.5 s) is sent and the capture stopped with SIGINT right after.
-    @Test(.enabled(if: geteuid() == 0, "live capture needs root"))
-    func queryInFlightAtTheStopIsAnsweredDuringTheDrain() throws {
-        let responder = try SlowResponder()
-        defer { responder.stop() }
+    /// With 2 pairing threads (issue 13.1, live) the stop first takes in what the shards
+    /// have, so the query still waiting is counted as pending across the shards.
+    @Test(.enabled(if: geteuid() == 0, "live capture needs root"), arguments: [1, 2])
+    func queryInFlightAtTheStopIsAnsweredDuringTheDrain(threads: Int) throws {
+        let responder = try Self.responderOnceThePortIsFree()
+        defer { Self.stopAndWaitForThePort(responder) }
         var options = AnalysisOptions()
         options.ports = [Self.port]
         var sent = false
@@ -154,7 +156,7 @@ struct LiveRunTests {
         var transactions: [Transaction] = []
         var notices: [String] = []
         let result = try runLive(
-            interface: "any", filter: nil, duration: 30, options: options, hooks: LiveHooks(
+            interface: "any", filter: nil, duration: 30, options: options, threads: threads, hooks: LiveHooks(
                 closed: { transaction in
                     transactions.append(transaction)
                     guard transaction.id == 0x1111, transaction.server.port == Self.port, !stopping else { return }
@@ -171,6 +173,7 @@ struct LiveRunTests {
         let live = try #require(result.live)
         #expect(live.stoppedBy == "signal")
         #expect(live.failure == nil)
+        #expect(live.pipeline?.threads == (threads > 1 ? threads : nil))
         let ours = transactions.filter { $0.server.port == Self.port }
         #expect(Set(ours.map(\.id)) == [0x1111, 0x2222], "\(ours)")
         #expect(ours.allSatisfy { $0.outcome == .answered }, "\(ours.map { ($0.id, $0.outcome) })")

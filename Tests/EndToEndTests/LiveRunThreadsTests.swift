@@ -118,47 +118,6 @@ extension LiveRunTests {
         // Nothing dropped: the status line is the one-thread one.
         #expect(two.statusLines.count >= 4 && two.statusLines.allSatisfy { !$0.contains("pipeline") }, "\(two.statusLines)")
     }
-
-    /// Issue 13.1 (live) with issue 15.1: with 2 pairing threads the stop first takes in what
-    /// the shards have, so the query still waiting is counted (pending across the shards), the
-    /// drain starts, its answer arrives during it and ends it before its limit. As
-    /// `queryInFlightAtTheStopIsAnsweredDuringTheDrain`, with `threads: 2`.
-    @Test(.enabled(if: geteuid() == 0, "live capture needs root"))
-    func twoThreadsDrainWaitsForTheQueryInFlightAtTheStop() throws {
-        let responder = try Self.responderOnceThePortIsFree()
-        defer { Self.stopAndWaitForThePort(responder) }
-        var options = AnalysisOptions()
-        options.ports = [Self.port]
-        var sent = false
-        var stopping = false
-        var transactions: [Transaction] = []
-        var notices: [String] = []
-        let result = try runLive(
-            interface: "any", filter: nil, duration: 30, options: options, threads: 2, hooks: LiveHooks(
-                closed: { transaction in
-                    transactions.append(transaction)
-                    guard transaction.id == 0x1111, transaction.server.port == Self.port, !stopping else { return }
-                    stopping = true
-                    Thread { Self.sendQuery(id: 0x2222) { kill(getpid(), SIGINT) } }.start()
-                },
-                status: { _ in
-                    guard !sent else { return }
-                    sent = true
-                    Thread { Self.sendQuery(id: 0x1111) }.start()
-                },
-                notice: { notices.append($0) }))
-        let live = try #require(result.live)
-        #expect(live.stoppedBy == "signal")
-        #expect(live.pipeline?.threads == 2)
-        let ours = transactions.filter { $0.server.port == Self.port }
-        #expect(Set(ours.map(\.id)) == [0x1111, 0x2222], "\(ours)")
-        #expect(ours.allSatisfy { $0.outcome == .answered }, "\(ours.map { ($0.id, $0.outcome) })")
-        let drain = try #require(live.drain, "no drain: the last query was not pending at the stop")
-        #expect(drain.pendingAtStop >= 1)
-        #expect(!drain.skipped)
-        #expect(drain.lasted < drain.limit, "the drain should end once the answer is in")
-        #expect(notices.contains { $0.hasPrefix("stopping: waiting up to ") }, "\(notices)")
-    }
 }
 
 /// The time a query was sent, set on the sending thread and read on the capture thread.
