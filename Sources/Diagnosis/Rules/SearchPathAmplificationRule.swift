@@ -184,8 +184,13 @@ struct SearchPathAmplificationRule: DiagnosisRule {
         base.count += 1
         base.time = now
         guard keepEvidence else { return }
-        let evidence = base.evidence ?? SearchEvidence()
-        base.evidence = evidence
+        // Copy on write: a copy of the rule (the live diagnosis probes one) shares them.
+        if base.evidence == nil {
+            base.evidence = SearchEvidence()
+        } else if !isKnownUniquelyReferenced(&base.evidence) {
+            base.evidence = base.evidence?.copy()
+        }
+        guard let evidence = base.evidence else { return }
         if evidence.names.count < 4 && !evidence.names.contains(name) { evidence.names.append(name) }
         if evidence.frames.count < 16 {
             let transactionFrames = frames ?? Diagnoser.frames(of: transaction)
@@ -228,8 +233,16 @@ struct SearchPathAmplificationRule: DiagnosisRule {
 }
 
 /// A search-path prefix's names and frames: a reference, so a prefix without them (most,
-/// once the finding is full) costs 8 bytes for them. Each belongs to one prefix.
+/// once the finding is full) costs 8 bytes for them. Copied before a change when shared
+/// (`SearchPathAmplificationRule.remember`), so the rule keeps value semantics.
 final class SearchEvidence {
     var names: [String] = []
     var frames: [Int] = []
+
+    func copy() -> SearchEvidence {
+        let copy = SearchEvidence()
+        copy.names = names
+        copy.frames = frames
+        return copy
+    }
 }

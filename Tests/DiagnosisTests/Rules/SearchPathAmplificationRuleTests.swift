@@ -147,4 +147,32 @@ struct SearchPathMemoryOverTimeTests {
         #expect(amplification.counts.first { $0.0 == "amplified_lookups" }?.1 == 501)
         #expect(amplification.counts.first { $0.0 == "extra_nxdomain_queries" }?.1 == 1_503)
     }
+
+    /// The prefixes' names and frames are shared by copies of the diagnoser (the live
+    /// diagnosis adds held queries to a copy): a copy's answers never reach the original.
+    @Test func aCopyOfTheDiagnoserLeavesTheOriginalsPrefixesAlone() throws {
+        var original = Diagnoser()
+        original.add(Self.nxDomain("10.244.1.2", "api.github.com.default.svc.cluster.local.", at: 0, frame: 1))
+        let held = original.searchEvidenceHeld
+        var copy = original
+        for (offset, suffix) in ["svc.cluster.local.", "cluster.local."].enumerated() {
+            copy.add(Self.nxDomain("10.244.1.2", "api.github.com." + suffix, at: 1 + Int64(offset), frame: 10 + offset))
+        }
+        #expect(copy.searchEvidenceHeld > held)
+        #expect(original.searchEvidenceHeld == held)
+        // Each finds its own: three NXDOMAIN answers before the name in the copy (its example
+        // names all three), one in the original (a search path doing its job: no finding).
+        let context = DiagnosisContext(directory: ClusterDirectory(), timeout: .seconds(5))
+        var found: [[Finding]] = []
+        for var diagnoser in [original, copy] {
+            diagnoser.add(DiagnoserTests.transaction(client: "10.244.1.2", server: "10.96.0.10", at: 5, id: 9,
+                                                     name: "api.github.com.", outcome: .answered, frame: 20))
+            found.append(diagnoser.findings(context: context).filter { $0.kind == .searchPathAmplification })
+        }
+        #expect(found[0].isEmpty)
+        let amplification = try #require(found[1].first)
+        #expect(amplification.counts.first { $0.0 == "extra_nxdomain_queries" }?.1 == 3)
+        #expect(amplification.examples.first?.note?.contains("api.github.com.cluster.local.") == true)
+    }
 }
+
