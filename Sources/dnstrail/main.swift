@@ -419,8 +419,6 @@ struct Export: ParsableCommand {
     }
 }
 
-/// `--vantage NAME=FILE[,FILE...]` of analyze and export: captures of one incident taken at
-/// several points at once (issue 10); the analysis is `analyzeVantages`.
 /// `--threads` of analyze, export and live.
 struct ThreadArguments: ParsableArguments {
     @Option(help: ArgumentHelp(
@@ -436,6 +434,8 @@ struct ThreadArguments: ParsableArguments {
     var count: Int { threads ?? AvailableCores.count }
 }
 
+/// `--vantage NAME=FILE[,FILE...]` of analyze and export: captures of one incident taken at
+/// several points at once (issue 10); the analysis is `analyzeVantages`.
 struct VantageArguments: ParsableArguments {
     @Option(name: .customLong("vantage"), help: ArgumentHelp(
         "A capture taken at one point (a node), with its name (repeatable, instead of files; rotated files "

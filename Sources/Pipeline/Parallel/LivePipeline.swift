@@ -51,12 +51,10 @@ public final class LivePipeline {
     init(options: AnalysisOptions, shards: Int, channelCapacity: Int, startsShards: Bool = true) {
         let shards = max(2, shards)
         self.shards = shards
-        var shardOptions = options
-        shardOptions.maximumPending = max(1, (options.maximumPending + shards - 1) / shards)
-        shardOptions.maximumExpired = (options.maximumExpired + shards - 1) / shards
+        let shardOptions = ParallelAnalysis.shardOptions(options, shards: shards)
         let inputs = (0..<shards).map { _ in BoundedChannel<OperationBatch>(capacity: channelCapacity) }
         let outputs = (0..<shards).map { _ in BoundedChannel<ShardOutput>(capacity: ParallelAnalysis.channelCapacity) }
-        let spareInputs = (0..<shards).map { _ in BoundedChannel<OperationBatch>(capacity: channelCapacity + 2) }
+        let spareInputs = (0..<shards).map { _ in BoundedChannel<OperationBatch>(capacity: ParallelAnalysis.spareCapacity) }
         let finals = UncheckedBox<[OperationBatch?]>(Array(repeating: nil, count: shards))
         self.inputs = inputs
         self.outputs = outputs
@@ -188,14 +186,8 @@ public final class LivePipeline {
         merger.merge(through: router.roundsSent, waiting: true, closed: closed, expired: expired)
         for worker in workers { worker.join() }
         var result = RunResult()
-        result.packets = frames.packets
-        for totals in merger.totals {
-            result.packets.add(totals.packets)
-            result.engine.add(totals.engine)
-        }
-        result.reassembly = ReassemblySummary(fragments: frames.fragments.statistics, tcp: frames.streams.statistics)
-        result.parallel = ParallelRunSummary(shards: shards, operations: router.operations,
-                                             multicastOperations: router.multicastOperations)
+        result.takeCounts(of: frames, routedBy: router)
+        result.add(merger.totals)
         return result
     }
 }

@@ -37,9 +37,7 @@ struct ParallelAnalysis {
         read: @escaping (_ body: (CapturedFrame) -> Void) throws(CaptureError) -> RunResult,
         emit: (Transaction) -> Void
     ) throws(CaptureError) -> RunResult {
-        var shardOptions = options
-        shardOptions.maximumPending = max(1, (options.maximumPending + shards - 1) / shards)
-        shardOptions.maximumExpired = (options.maximumExpired + shards - 1) / shards
+        let shardOptions = ParallelAnalysis.shardOptions(options, shards: shards)
         let inputs = (0..<shards).map { _ in BoundedChannel<OperationBatch>(capacity: ParallelAnalysis.channelCapacity) }
         let outputs = (0..<shards).map { _ in BoundedChannel<ShardOutput>(capacity: ParallelAnalysis.channelCapacity) }
         // Batches and outputs go back, emptied, to be filled again: fresh ones cost page
@@ -82,10 +80,7 @@ struct ParallelAnalysis {
                 }
                 frames.finish(into: &router, emit: ignore)
                 router.finish()
-                result.parallel = ParallelRunSummary(shards: shards, operations: router.operations,
-                                                     multicastOperations: router.multicastOperations)
-                result.packets = frames.packets
-                result.reassembly = ReassemblySummary(fragments: frames.fragments.statistics, tcp: frames.streams.statistics)
+                result.takeCounts(of: frames, routedBy: router)
                 reading.value = .success(result)
             } catch {
                 reading.value = .failure(error)
@@ -99,11 +94,16 @@ struct ParallelAnalysis {
         for worker in workers { worker.join() }
 
         var result = try reading.value.get()
-        for shard in totals {
-            result.packets.add(shard.packets)
-            result.engine.add(shard.engine)
-        }
+        result.add(totals)
         return result
+    }
+
+    /// `options` for one of `shards` engines: the memory bounds divided among them.
+    static func shardOptions(_ options: AnalysisOptions, shards: Int) -> AnalysisOptions {
+        var shardOptions = options
+        shardOptions.maximumPending = max(1, (options.maximumPending + shards - 1) / shards)
+        shardOptions.maximumExpired = (options.maximumExpired + shards - 1) / shards
+        return shardOptions
     }
 
     /// Merges the shards' chunks, round by round, handing their transactions to `emit` in
@@ -171,4 +171,22 @@ public func analyzeFrames(
     }
     // `read` cannot fail: neither can the run.
     return (try? run.get()) ?? RunResult()
+}
+
+extension RunResult {
+    /// The counts of a parallel run's frame stage (every frame, reassembly) and router.
+    mutating func takeCounts(of frames: FrameStage, routedBy router: ShardRouter) {
+        packets = frames.packets
+        reassembly = ReassemblySummary(fragments: frames.fragments.statistics, tcp: frames.streams.statistics)
+        parallel = ParallelRunSummary(shards: router.shardCount, operations: router.operations,
+                                      multicastOperations: router.multicastOperations)
+    }
+
+    /// Adds the shards' counts (DNS messages, pairing) to the frame stage's.
+    mutating func add(_ totals: [ShardTotals]) {
+        for shard in totals {
+            packets.add(shard.packets)
+            engine.add(shard.engine)
+        }
+    }
 }
