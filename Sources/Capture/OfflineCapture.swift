@@ -49,7 +49,12 @@ public final class OfflineCapture {
     /// For pcapng: the section comment and interface blocks at the start of the file.
     public let pcapngHead: PcapngHead?
     /// Frames returned so far by `next()`.
-    public private(set) var framesRead = 0
+    ///
+    /// The state `next()` changes for every frame is read and written without the runtime's
+    /// exclusivity check (`@exclusivity(unchecked)`): two checks per frame were 170
+    /// instructions, more than decoding its IP and UDP headers (bench/profile.md). A capture
+    /// is read on one thread and no access to these overlaps another.
+    @exclusivity(unchecked) public private(set) var framesRead = 0
     /// The size of the file as stored (compressed, for gzip); nil for a stream (pipe,
     /// FIFO, standard input), whose size is not known before its end.
     public let storedSize: Int64?
@@ -62,7 +67,7 @@ public final class OfflineCapture {
     }
     /// The number of the first frame; later frames continue from it. May be set until the
     /// first `next()` (a peeked first record is numbered when it is returned).
-    public var firstFrameNumber: Int
+    @exclusivity(unchecked) public var firstFrameNumber: Int
 
     /// True for a pcap file with the nanosecond magic (a1b23c4d). pcapng states its
     /// resolution per interface, which libpcap does not expose: false there, although
@@ -78,10 +83,10 @@ public final class OfflineCapture {
     /// Non-nil for the zlib path: lets `next()` tell a truncated gzip stream from a clean end.
     private let gzipReader: UnsafeMutablePointer<dnstrail_gz_reader>?
     private let fractionScale: Int64
-    private var finished = false
+    @exclusivity(unchecked) private var finished = false
     /// What `peekFirstTimestamp()` read, returned by the next `next()`. libpcap's buffer
     /// still holds its bytes: this handle is not read again before then.
-    private var pending: RawRead?
+    @exclusivity(unchecked) private var pending: RawRead?
     private var hasPeeked = false
 
     /// One `pcap_next_ex` result, before it becomes a `CaptureRead`.

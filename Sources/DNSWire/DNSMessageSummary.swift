@@ -66,7 +66,7 @@ public struct DNSMessageSummary: Equatable, Sendable {
 public struct DNSQuestionSummary: Hashable, Sendable {
     /// Offset of the QNAME's first byte in the message.
     public var nameOffset: Int
-    /// `DNSName.hashKey` of the QNAME: FNV-1a 64 over its uncompressed, ASCII-lowercased
+    /// `DNSName.hashKey` of the QNAME: `NameHash` over its uncompressed, ASCII-lowercased
     /// wire form. Equal names have equal hashes whatever their case or compression.
     public var nameHash: UInt64
     /// Octets of the uncompressed QNAME, length bytes and root included.

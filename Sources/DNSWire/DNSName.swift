@@ -128,13 +128,20 @@ public struct DNSName: Sendable, CustomStringConvertible {
     /// The uncompressed wire form, terminal zero included.
     public var wireBytes: [UInt8] { storage + [0] }
 
-    /// FNV-1a 64 over the uncompressed wire form (terminal zero included) with ASCII letters
-    /// lowercased: equal names give equal keys whatever their case or compression. The same
-    /// function as `DNSQuestionSummary.nameHash`, so a summary can be matched to a name.
+    /// `NameHash` over the uncompressed wire form with ASCII letters lowercased: equal names
+    /// give equal keys whatever their case or compression. The same function as
+    /// `DNSQuestionSummary.nameHash`, so a summary can be matched to a name.
     public var hashKey: UInt64 {
-        var hash = NameHash.basis
-        for byte in storage { hash = NameHash.add(byte, to: hash) }
-        return NameHash.add(0, to: hash)
+        storage.withUnsafeBytes { bytes in
+            var hash = NameHash.basis
+            var position = 0
+            while position < bytes.count {
+                let run = 1 + Int(bytes[position])
+                hash = NameHash.add(label: bytes, at: position, count: min(run, bytes.count - position), to: hash)
+                position += run
+            }
+            return NameHash.finish(hash)
+        }
     }
 
     /// True if `self` is `other` or below it (`www.example.com.` is in `example.com.`),
@@ -213,21 +220,64 @@ extension DNSName: Hashable {
     }
 }
 
-/// FNV-1a 64 over ASCII-lowercased bytes: the name hash shared by `DNSName.hashKey` and
-/// the allocation-free name scan.
+/// The name hash shared by `DNSName.hashKey` and the allocation-free name scan: each label,
+/// its length byte and its bytes with ASCII letters lowercased, read 8 bytes at a time and
+/// folded in with a 64 x 64 -> 128-bit multiply (high and low halves xored, as wyhash does),
+/// then the root. Per label, so compression (which splits names between labels) cannot
+/// change it. Byte by byte (FNV-1a) it was a third of the cost of parsing a query.
 enum NameHash {
     static let basis: UInt64 = 0xcbf2_9ce4_8422_2325
-    static let prime: UInt64 = 0x0000_0100_0000_01b3
+    private static let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
 
     @inline(__always)
     static func asciiLowercase(_ byte: UInt8) -> UInt8 {
         byte &- UInt8(ascii: "A") < 26 ? byte | 0x20 : byte
     }
 
+    /// Eight bytes with every ASCII capital letter lowercased (bytes 0x41-0x5A get 0x20).
     @inline(__always)
-    static func add(_ byte: UInt8, to hash: UInt64) -> UInt64 {
-        (hash ^ UInt64(asciiLowercase(byte))) &* prime
+    static func asciiLowercase(word: UInt64) -> UInt64 {
+        let low = word & 0x7F7F_7F7F_7F7F_7F7F
+        let atLeastA = low &+ 0x3F3F_3F3F_3F3F_3F3F     // top bit set where low >= 0x41
+        let pastZ = low &+ 0x2525_2525_2525_2525        // top bit set where low >= 0x5B
+        let capital = atLeastA & ~pastZ & ~word & 0x8080_8080_8080_8080
+        return word | capital >> 2
     }
+
+    @inline(__always)
+    private static func mix(_ hash: UInt64, _ word: UInt64) -> UInt64 {
+        let product = (hash ^ word).multipliedFullWidth(by: multiplier)
+        return product.high ^ product.low
+    }
+
+    /// Adds the `count` bytes at `start` of `bytes`: one label with its length byte. Reads
+    /// up to 7 bytes past them when `bytes` has them (masked off), byte by byte otherwise.
+    @inline(__always)
+    static func add(label bytes: UnsafeRawBufferPointer, at start: Int, count: Int, to hash: UInt64) -> UInt64 {
+        guard let base = bytes.baseAddress else { return hash }
+        var hash = hash
+        var offset = start
+        let end = start + count
+        while offset + 8 <= end {
+            hash = mix(hash, asciiLowercase(word: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))))
+            offset += 8
+        }
+        let rest = end - offset
+        guard rest > 0 else { return hash }
+        var word: UInt64
+        if offset + 8 <= bytes.count {
+            word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                & (UInt64.max >> UInt64(64 - 8 * rest))
+        } else {
+            word = 0
+            for index in 0..<rest { word |= UInt64(bytes[offset + index]) << UInt64(8 * index) }
+        }
+        return mix(hash, asciiLowercase(word: word))
+    }
+
+    /// The hash of a name whose labels were all added (the root label ends it).
+    @inline(__always)
+    static func finish(_ hash: UInt64) -> UInt64 { mix(hash, 0xFF) }
 }
 
 /// What one pass over a name learns without allocating: where it starts, how long it is
@@ -294,17 +344,12 @@ extension DNSName {
                 if length == 0 {
                     try reader.dnsSeek(to: endInPlace ?? position)
                     return ScannedName(offset: start, wireLength: wireLength,
-                                       hashKey: hashing ? NameHash.add(0, to: hash) : 0)
+                                       hashKey: hashing ? NameHash.finish(hash) : 0)
                 }
                 let labelEnd = position + Int(length)
                 guard labelEnd <= end else { throw DNSParseError(.truncated(needed: Int(length)), offset: position) }
                 if hashing {
-                    hash = NameHash.add(length, to: hash)
-                    var index = position
-                    while index < labelEnd {
-                        hash = NameHash.add(bytes[index], to: hash)
-                        index += 1
-                    }
+                    hash = NameHash.add(label: bytes, at: lengthOffset, count: 1 + Int(length), to: hash)
                 }
                 if collect {
                     // Contiguous append (the generic Sequence path goes byte by byte).

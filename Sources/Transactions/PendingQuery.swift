@@ -135,10 +135,15 @@ struct PendingAttempts: RandomAccessCollection, MutableCollection {
     }
 
     /// Whether one was sent from `port` (to the server, or to `backend` when given).
+    /// (Indexed reads of `later`, inlined: the engine asks this of queries read in place,
+    /// and a `for` loop over the array made the caller copy the whole query first.)
+    @inline(__always)
     func contains(port: UInt16, backend: Endpoint? = nil) -> Bool {
         if head.clientPort == port && (backend == nil || head.backend == backend) { return true }
-        for attempt in later where attempt.clientPort == port && (backend == nil || attempt.backend == backend) {
-            return true
+        var index = 0
+        while index < later.count {
+            if later[index].clientPort == port && (backend == nil || later[index].backend == backend) { return true }
+            index += 1
         }
         return false
     }

@@ -138,21 +138,36 @@ struct PendingTable {
         return chunks[chunk][index].transaction.map(test)
     }
 
+    /// `body` applied to the live query of a slot where it lies, for slots `slot(of:)` found
+    /// (a live entry always holds a query). Optional chaining through the entry
+    /// (`$0.pointee.transaction?.isIndexed(...)`) copied the whole query whenever the call
+    /// read one of its arrays: a retain and release per reference and a 200-byte copy, per
+    /// answer (bench/profile.md). An optional's payload lies at its start (Swift's layout of
+    /// a single-payload enum), so the entry's optional is read as the query itself.
+    @inline(__always)
+    private func withLiveQuery<Result>(_ slot: Int, _ body: (UnsafePointer<PendingQuery>) -> Result) -> Result {
+        withEntry(slot) { entry in
+            let optional = UnsafeRawPointer(entry) + PendingTable.transactionOffset
+            return body(optional.assumingMemoryBound(to: PendingQuery.self))
+        }
+    }
+
+    private static let transactionOffset = MemoryLayout<Entry>.offset(of: \Entry.transaction) ?? 0
+
     /// Whether a live transaction was indexed under `key`; nil for a stale or unknown serial.
-    /// Read in place through optional chaining (a closure would take a copy).
     func isIndexed(_ serial: Int, under key: TransactionEngine.ExchangeKey) -> Bool? {
         guard let slot = slot(of: serial) else { return nil }
-        return withEntry(slot) { $0.pointee.transaction?.isIndexed(under: key) }
+        return withLiveQuery(slot) { $0.isIndexed(under: key) }
     }
 
     func isIndexed(_ serial: Int, under key: TransactionEngine.ClientKey) -> Bool? {
         guard let slot = slot(of: serial) else { return nil }
-        return withEntry(slot) { $0.pointee.transaction?.isIndexed(under: key) }
+        return withLiveQuery(slot) { $0.isIndexed(under: key) }
     }
 
     func isIndexed(_ serial: Int, under key: TransactionEngine.RetryKey) -> Bool? {
         guard let slot = slot(of: serial) else { return nil }
-        return withEntry(slot) { $0.pointee.transaction?.isIndexed(under: key) }
+        return withLiveQuery(slot) { $0.isIndexed(under: key) }
     }
 
     /// The serial of the parallel partner a live transaction points to.

@@ -783,28 +783,38 @@ public struct TransactionEngine {
     }
 }
 
-extension PendingQuery {
+extension UnsafePointer<PendingQuery> {
+    // Read field by field where the query lies (`PendingTable.withLiveQuery`): a method of
+    // `PendingQuery` called through `pointee` made the compiler copy the whole query first.
+
     /// Whether one of its attempts was sent from `port` (any port once attempts were
     /// dropped: those were indexed, not kept).
+    @inline(__always)
     private func sentFrom(port: UInt16) -> Bool {
-        droppedAttempts > 0 || attempts.contains(port: port)
+        pointee.droppedAttempts > 0 || pointer(to: \.attempts).unsafelyUnwrapped.pointee.contains(port: port)
     }
 
     /// Whether the engine indexed it under `key`: an attempt's 5-tuple and id, to the server
     /// or to the backend that attempt was DNAT'ed to.
+    @inline(__always)
     func isIndexed(under key: TransactionEngine.ExchangeKey) -> Bool {
-        guard key.client.ip == client.ip, key.transport == transport, key.id == id else { return false }
-        if key.server == server { return sentFrom(port: key.client.port) }
-        return attempts.contains(port: key.client.port, backend: key.server)
+        guard key.client.ip == pointee.client.ip, key.transport == pointee.transport, key.id == pointee.id else {
+            return false
+        }
+        if key.server == pointee.server { return sentFrom(port: key.client.port) }
+        return pointer(to: \.attempts).unsafelyUnwrapped.pointee.contains(port: key.client.port, backend: key.server)
     }
 
+    @inline(__always)
     func isIndexed(under key: TransactionEngine.ClientKey) -> Bool {
-        key.client.ip == client.ip && key.transport == transport && key.id == id && sentFrom(port: key.client.port)
+        key.client.ip == pointee.client.ip && key.transport == pointee.transport && key.id == pointee.id
+            && sentFrom(port: key.client.port)
     }
 
+    @inline(__always)
     func isIndexed(under key: TransactionEngine.RetryKey) -> Bool {
-        key.client == client.ip && key.server == server && key.transport == transport && key.id == id
-            && key.question == question
+        key.client == pointee.client.ip && key.server == pointee.server && key.transport == pointee.transport
+            && key.id == pointee.id && key.question == pointee.question
     }
 }
 

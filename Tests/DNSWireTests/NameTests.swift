@@ -117,11 +117,33 @@ import Testing
         #expect(upper.hashKey != lower.hashKey)
     }
 
-    /// FNV-1a 64 over the lowercased uncompressed wire form, terminal zero included.
+    /// `NameHash` over the lowercased uncompressed wire form: each label (length byte and
+    /// bytes) in little-endian 8-byte words, zero-padded, folded in with a 128-bit multiply
+    /// (high ^ low) from the FNV offset basis, then 0xFF. Known answers from an independent
+    /// implementation (Python, in the commit that introduced the function).
     @Test func hashKeyKnownAnswers() {
-        #expect(DNSName.root.hashKey == 0xaf63_bd4c_8601_b7df)
-        #expect(name("A.").hashKey == 0xd113_bd18_6786_7955)
-        #expect(name("www.example.TEST.").hashKey == 0xc08d_ac27_9d8f_e3a8)
+        #expect(DNSName.root.hashKey == 0xabff_4c1e_d1a7_033c)
+        #expect(name("A.").hashKey == 0x86d7_4327_8fe3_fd9b)
+        #expect(name("www.example.TEST.").hashKey == 0x84d5_13c0_4096_2098)
+        // Labels of more than 7 bytes: whole words, then a tail.
+        #expect(name("a-very-long-label-of-more-than-sixteen-bytes.cluster.local.").hashKey == 0x70f2_3f44_6b06_ba2c)
+    }
+
+    /// The eight-at-a-time lowercasing agrees with the byte-by-byte one for every byte value
+    /// in every position.
+    @Test func wordLowercasingAgreesWithBytes() {
+        for byte in 0...255 {
+            for position in 0..<8 {
+                let filler: UInt64 = 0x5A41_7A61_405B_2E2D   // Z A z a @ [ . -
+                let word = filler & ~(0xFF << UInt64(8 * position)) | UInt64(byte) << UInt64(8 * position)
+                var expected: UInt64 = 0
+                for index in 0..<8 {
+                    let original = UInt8(truncatingIfNeeded: word >> UInt64(8 * index))
+                    expected |= UInt64(NameHash.asciiLowercase(original)) << UInt64(8 * index)
+                }
+                #expect(NameHash.asciiLowercase(word: word) == expected, "byte \(byte) at \(position)")
+            }
+        }
     }
 
     @Test func subdomains() {

@@ -56,6 +56,25 @@ import WireCore
         #expect(try parsed.questions[1].name.hashKey == fromCNAMEChainQuestionHash())
     }
 
+    /// The scan reads a label's last word past its end when the buffer has the bytes (masked
+    /// off) and byte by byte when it ends sooner: both give `hashKey`'s value, for labels of
+    /// every length up to 63 with 0 to 9 bytes after the name, letters in either case.
+    @Test func nameHashIsTheSameWhateverFollowsTheName() throws {
+        for length in 1...63 {
+            let label = String((0..<length).map { Character(UnicodeScalar(UInt8(ascii: $0 % 3 == 0 ? "Q" : "q") &+ UInt8($0 % 7))) })
+            let expected = name("\(label).x.").hashKey
+            for trailing in 0...9 {
+                let bytes = [UInt8(length)] + Array(label.utf8) + [1, UInt8(ascii: "X"), 0] + Array(repeating: 0xAB, count: trailing)
+                let scanned = try bytes.withUnsafeBytes { buffer in
+                    var reader = ByteReader(buffer)
+                    var unused: [UInt8] = []
+                    return try DNSName.scan(&reader, collectingInto: &unused, collect: false)
+                }
+                #expect(scanned.hashKey == expected, "label of \(length), \(trailing) bytes after")
+            }
+        }
+    }
+
     private func fromCNAMEChainQuestionHash() throws -> UInt64? {
         try DNSMessageSummary(parsing: Real.responseWithCNAMEChain).question?.nameHash
     }
