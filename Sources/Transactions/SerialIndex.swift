@@ -1,5 +1,3 @@
-import WireCore
-
 /// A value an index slot can hold, with one reserved for empty slots.
 protocol SerialIndexValue {
     /// Stored in empty slots; never a live value.

@@ -50,9 +50,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
     }
 
     /// Recent NXDOMAIN names by the hash of each of their label prefixes, by source slot.
-    /// The hashes are their own keys (`FlatTable`): `Dictionary` hashed each one again with
-    /// SipHash, a fifth of the rule's cost (bench/profile.md).
-    private var basesBySource: [FlatTable<UInt64, SearchBase>] = []
+    private var basesBySource: [[UInt64: SearchBase]] = []
     /// By source slot, no later than the earliest time of its prefixes: while within
     /// `searchWindow` of an answer, a full table has nothing expired to drop and is not
     /// filtered (it was, on every NXDOMAIN answer of a client at the cap: bench/profile.md).
@@ -73,7 +71,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
         guard rcode == .nxDomain || known else { return }
         if prefixesHeld > 0 { sweep(now: transaction.firstTime, atCap: prefixesHeld >= Self.maximumSearchBasesInAll) }
         while basesBySource.count <= slot {
-            basesBySource.append(FlatTable())
+            basesBySource.append([:])
             oldestBySource.append(Timestamp(nanoseconds: .max))
         }
         if let expansions = Self.observe(transaction, rcode: rcode, bases: &basesBySource[slot],
@@ -101,7 +99,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
     /// Remembers an NXDOMAIN answer, or for an answered real name returns the expansions it
     /// ends when they amount to amplification.
     private static func observe(
-        _ transaction: Transaction, rcode: DNSRCode, bases: inout FlatTable<UInt64, SearchBase>, oldest: inout Timestamp,
+        _ transaction: Transaction, rcode: DNSRCode, bases: inout [UInt64: SearchBase], oldest: inout Timestamp,
         total: inout Int, keepEvidence: Bool
     ) -> SearchBase? {
         guard let name = transaction.qname else { return nil }
@@ -111,7 +109,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
                 // Nothing to drop while the earliest prefix is within the window.
                 guard now - oldest > searchWindow else { return nil }
                 let before = bases.count
-                bases.keep { now - $0.time <= searchWindow }
+                bases = bases.filter { now - $0.value.time <= searchWindow }
                 oldest = earliestTime(in: bases)
                 total -= before - bases.count
                 guard bases.count < maximumSearchBases else { return nil }
@@ -121,11 +119,11 @@ struct SearchPathAmplificationRule: DiagnosisRule {
             forEachLabelPrefix(of: name) { hash, isWhole in
                 guard !isWhole else { return }
                 if let index = bases.index(forKey: hash) {
-                    remember(transaction, name: name, in: &bases[slot: index], frames: &frames, keepEvidence: keepEvidence)
+                    remember(transaction, name: name, in: &bases.values[index], frames: &frames, keepEvidence: keepEvidence)
                 } else if total < maximumSearchBasesInAll {
                     var base = SearchBase(time: now)
                     remember(transaction, name: name, in: &base, frames: &frames, keepEvidence: keepEvidence)
-                    bases.insertNew(hash, base)
+                    bases[hash] = base
                     total += 1
                 }
             }
@@ -159,7 +157,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
                 prefixesHeld += basesBySource[slot].count
                 continue
             }
-            basesBySource[slot].keep { now - $0.time <= age }
+            basesBySource[slot] = basesBySource[slot].filter { now - $0.value.time <= age }
             oldestBySource[slot] = Self.earliestTime(in: basesBySource[slot])
             prefixesHeld += basesBySource[slot].count
         }
@@ -167,16 +165,12 @@ struct SearchPathAmplificationRule: DiagnosisRule {
 
     /// Names and frames the prefixes hold (for tests of the rule's memory).
     var evidenceHeld: Int {
-        var held = 0
-        for bases in basesBySource { bases.forEachValue { held += $0.names.count + $0.frames.count } }
-        return held
+        basesBySource.reduce(0) { held, bases in held + bases.values.reduce(0) { $0 + $1.names.count + $1.frames.count } }
     }
 
     /// The earliest time of `bases` (the end of time when there are none): `oldestBySource`'s value.
-    private static func earliestTime(in bases: FlatTable<UInt64, SearchBase>) -> Timestamp {
-        var earliest = Timestamp(nanoseconds: .max)
-        bases.forEachValue { earliest = min(earliest, $0.time) }
-        return earliest
+    private static func earliestTime(in bases: [UInt64: SearchBase]) -> Timestamp {
+        bases.values.lazy.map(\.time).min() ?? Timestamp(nanoseconds: .max)
     }
 
     /// Counts an NXDOMAIN answer under one of its label prefixes, with its name and frames

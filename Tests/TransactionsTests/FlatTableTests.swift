@@ -1,7 +1,7 @@
 import Testing
-@testable import WireCore
+@testable import Transactions
 
-/// The open-addressing table (the engine's, the search-path rule's) against `Dictionary` as the model.
+/// The engine's open-addressing table against `Dictionary` as the model.
 struct FlatTableTests {
     struct Key: FlatKey, Hashable {
         var value: UInt64
@@ -60,40 +60,5 @@ struct FlatTableTests {
         }
         for value in stride(from: 1, to: 10_000, by: 2) { table[Key(value: UInt64(value))] = nil }
         #expect(table.isEmpty)
-    }
-
-    /// `removeValue`, `keep(where:)` and `forEachValue` against the model, on colliding keys.
-    @Test func removeValueKeepAndForEachAgreeWithDictionary() {
-        var table = FlatTable<Key, Int>()
-        var model: [Key: Int] = [:]
-        for value in 0..<2_000 {
-            table.insertNew(Key(value: UInt64(value)), value * 3)
-            model[Key(value: UInt64(value))] = value * 3
-        }
-        for value in stride(from: 0, to: 2_000, by: 7) {
-            #expect(table.removeValue(forKey: Key(value: UInt64(value))) == model.removeValue(forKey: Key(value: UInt64(value))))
-        }
-        #expect(table.removeValue(forKey: Key(value: 5_000)) == nil)
-        table.keep { $0 % 2 == 0 }
-        model = model.filter { $0.value % 2 == 0 }
-        #expect(table.count == model.count)
-        for value in 0..<2_000 { #expect(table[Key(value: UInt64(value))] == model[Key(value: UInt64(value))]) }
-        var seen: [Int] = []
-        table.forEachValue { seen.append($0) }
-        #expect(seen.sorted() == model.values.sorted())
-        // Still a working table after `keep`: inserts and removals of colliding keys.
-        table.insertNew(Key(value: 7), -1)
-        #expect(table[Key(value: 7)] == -1)
-        #expect(table.removeValue(forKey: Key(value: 7)) == -1)
-    }
-
-    /// A precomputed hash is its own key.
-    @Test func wordsAreTheirOwnKeys() {
-        var table = FlatTable<UInt64, String>()
-        table[0xcbf2_9ce4_8422_2325] = "basis"
-        table[0] = "zero"
-        #expect(table[0xcbf2_9ce4_8422_2325] == "basis")
-        #expect(table[0] == "zero")
-        #expect(table[1] == nil)
     }
 }
