@@ -52,7 +52,9 @@ public final class LiveMetrics: Sendable {
         // Every kind is exported from the start, so "no finding" reads 0, not absent.
         for kind in FindingKind.allCases { findingGauge(kind).set(to: 0) }
         inFlightGauge.set(to: 0)
-        for family in [Family.packets, .kernelDropped, .interfaceDropped] { counter(family, []).increment(by: Int64(0)) }
+        for family in [Family.packets, .kernelDropped, .interfaceDropped, .pipelineDropped] {
+            counter(family, []).increment(by: Int64(0))
+        }
     }
 
     /// The metrics in the Prometheus text exposition format (version 0.0.4).
@@ -118,6 +120,7 @@ public final class LiveMetrics: Sendable {
             advance(.packets, [], from: UInt64(max(0, last.packets)), to: UInt64(max(0, status.packets)))
             advance(.kernelDropped, [], from: last.kernelDropped, to: status.kernelDropped)
             advance(.interfaceDropped, [], from: last.interfaceDropped, to: status.interfaceDropped)
+            advance(.pipelineDropped, [], from: last.pipelineDropped, to: status.pipelineDropped)
             for (reason, count) in status.malformed.sorted(by: { $0.key < $1.key }) {
                 let before = last.malformed[reason] ?? 0
                 guard count > before else { continue }
@@ -189,6 +192,10 @@ public final class LiveMetrics: Sendable {
         static let interfaceDropped = Family(
             name: "dnstrail_capture_interface_dropped_total",
             help: "Packets the interface or its driver dropped (pcap_stats ps_ifdrop).", labels: [])
+        static let pipelineDropped = Family(
+            name: "dnstrail_capture_pipeline_dropped_total",
+            help: "DNS messages dnstrail dropped because its pairing threads fell behind (live --threads above 1).",
+            labels: [])
     }
 
     private func counter(_ family: Family, _ values: [String]) -> Counter {

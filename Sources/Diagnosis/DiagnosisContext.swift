@@ -11,6 +11,9 @@ public struct DiagnosisContext: Sendable {
     public var captureEnd: Timestamp?
     public var kernelDropped: UInt64 = 0
     public var interfaceDropped: UInt64 = 0
+    /// DNS messages a live run on several threads dropped because its pairing threads fell
+    /// behind (`PipelineDrops.messages`): lost as surely as packets the kernel dropped.
+    public var pipelineDroppedMessages = 0
     /// Inputs that ended in damage (cut mid-record), with the reason.
     public var damagedInputs: [String] = []
     /// DNS messages cut by the snaplen, TCP directions with a gap, fragment sets never completed.
@@ -27,7 +30,9 @@ public struct DiagnosisContext: Sendable {
     }
 
     /// Lost or damaged packets: every finding built on silence is weaker for it.
-    var isIncomplete: Bool { kernelDropped > 0 || interfaceDropped > 0 || !damagedInputs.isEmpty }
+    var isIncomplete: Bool {
+        kernelDropped > 0 || interfaceDropped > 0 || pipelineDroppedMessages > 0 || !damagedInputs.isEmpty
+    }
 
     /// Interface `index` by name when known, else `interface N`.
     func interface(_ index: Int32) -> String { interfaceNames[index] ?? "interface \(index)" }

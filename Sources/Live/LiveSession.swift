@@ -177,11 +177,13 @@ public final class LiveSession {
         let directory = directory
         let options = configuration.options
         let kernel = lastStatus?.kernel
+        let pipelineDropped = lastStatus?.pipelineDrops?.messages ?? 0
         let lastTime = lastStatus?.packets.lastTime
         guard let (findings, announcements) = diagnosis.evaluate(now: now, context: {
             var context = DiagnosisContext(directory: directory, timeout: options.timeout, captureEnd: lastTime)
             context.kernelDropped = kernel?.dropped ?? 0
             context.interfaceDropped = kernel?.interfaceDropped ?? 0
+            context.pipelineDroppedMessages = pipelineDropped
             return context
         }) else { return }
         for announcement in announcements {

@@ -22,7 +22,8 @@ public final class MetricsObserver: LiveObserver {
     public func statusTick(_ status: LiveStatus) {
         metrics.update(status: MetricsStatus(
             packets: status.frames, kernelDropped: status.kernel?.dropped ?? 0,
-            interfaceDropped: status.kernel?.interfaceDropped ?? 0, malformed: status.packets.malformedDNS,
+            interfaceDropped: status.kernel?.interfaceDropped ?? 0,
+            pipelineDropped: UInt64(max(0, status.pipelineDrops?.messages ?? 0)), malformed: status.packets.malformedDNS,
             inFlight: status.waiting))
         if let session { metrics.update(directory: session.directory) }
     }

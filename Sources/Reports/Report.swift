@@ -39,6 +39,7 @@ public struct Report {
         var context = DiagnosisContext(directory: directory, timeout: options.timeout, captureEnd: run.packets.lastTime)
         context.kernelDropped = run.live?.kernel?.dropped ?? 0
         context.interfaceDropped = run.live?.kernel?.interfaceDropped ?? 0
+        context.pipelineDroppedMessages = run.live?.pipeline?.drops.messages ?? 0
         context.damagedInputs = run.inputs.compactMap { input in input.damage.map { "\(input.path): \($0)" } }
         context.cutDNSMessages = (run.packets.malformedDNS["cut-by-snaplen"] ?? 0) + (run.packets.malformedDNSBody["cut-by-snaplen"] ?? 0)
         context.damagedTCPDirections = run.reassembly.damagedTCPDirections

@@ -80,26 +80,36 @@ struct PendingQuery {
 extension Transaction {
     /// The transaction a pending query is, not closed yet (outcome `unanswered`, no response,
     /// no expiry). Its fields are moved, not copied (no retain and release per transaction).
+    @inline(__always)
     init(closing query: consuming PendingQuery) {
+        // Everything taken into locals first, each stored property then set once: swapping
+        // into `self`'s own fields made the compiler build the transaction in a temporary
+        // and copy it out (a retain and release per reference, per transaction).
+        var seen: [Int32] = []
+        swap(&seen, &query.seenOn)
+        var rareFields: [Transaction.RareFields] = []
+        swap(&rareFields, &query.rare)
+        let name = query.qname.take()
+        let allAttempts = query.attempts.takeArray()
         client = query.client
         server = query.server
         transport = query.transport
         id = query.id
         opcode = query.opcode
-        qname = query.qname.take()
+        qname = name
         question = query.question
         vlanIDs = query.vlanIDs
         interfaceIndex = query.interfaceIndex
         sentWith = query.sentWith
-        swap(&seenOn, &query.seenOn)
-        attempts = query.attempts.takeArray()
+        seenOn = seen
+        attempts = allAttempts
         droppedAttempts = query.droppedAttempts
         response = nil
         rejections = query.rejections
         outcome = .unanswered
         expiry = nil
         lastTime = query.lastTime
-        swap(&rare, &query.rare)
+        rare = rareFields
     }
 }
 

@@ -100,11 +100,14 @@ struct ExpositionTests {
     /// The status tick's cumulative figures become counters: advanced by the difference, never back.
     @Test func statusFiguresAdvanceCountersMonotonically() {
         let metrics = LiveMetrics(version: "test")
+        // Exported from the start: "nothing dropped" reads 0, not absent.
+        #expect(Exposition(metrics.exposition()).samples["dnstrail_capture_pipeline_dropped_total"] == 0)
         metrics.update(status: MetricsStatus(packets: 10, kernelDropped: 2, interfaceDropped: 1,
                                              malformed: ["header truncated": 3], inFlight: 7))
-        metrics.update(status: MetricsStatus(packets: 25, kernelDropped: 5, interfaceDropped: 1,
+        metrics.update(status: MetricsStatus(packets: 25, kernelDropped: 5, interfaceDropped: 1, pipelineDropped: 12,
                                              malformed: ["header truncated": 4, "question badLabel": 1], inFlight: 2))
         var exposition = Exposition(metrics.exposition())
+        #expect(exposition.samples["dnstrail_capture_pipeline_dropped_total"] == 12)
         #expect(exposition.samples["dnstrail_capture_packets_total"] == 25)
         #expect(exposition.samples["dnstrail_capture_kernel_dropped_total"] == 5)
         #expect(exposition.samples["dnstrail_capture_interface_dropped_total"] == 1)
@@ -113,8 +116,9 @@ struct ExpositionTests {
         #expect(exposition.samples["dnstrail_dns_inflight_queries"] == 2)
         // A restarted source counter (lower figure) adds nothing; growth from there counts.
         metrics.update(status: MetricsStatus(packets: 5, kernelDropped: 0, inFlight: 0))
-        metrics.update(status: MetricsStatus(packets: 8, kernelDropped: 1, inFlight: 0))
+        metrics.update(status: MetricsStatus(packets: 8, kernelDropped: 1, pipelineDropped: 4, inFlight: 0))
         exposition = Exposition(metrics.exposition())
+        #expect(exposition.samples["dnstrail_capture_pipeline_dropped_total"] == 16)
         #expect(exposition.samples["dnstrail_capture_packets_total"] == 28)
         #expect(exposition.samples["dnstrail_capture_kernel_dropped_total"] == 6)
     }

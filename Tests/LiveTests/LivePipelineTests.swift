@@ -1,3 +1,4 @@
+import Attribution
 import Capture
 import Diagnosis
 import Foundation
@@ -135,6 +136,15 @@ struct LivePipelineTests {
         let json = report.json().serialized()
         #expect(json.contains("\"pipeline\":{\"threads\":2,\"dropped_rounds\":\(frames - 4),\"dropped_messages\":\(drops.messages),"
                               + "\"dropped_connection_ends\":\(drops.connectionEnds)}"), "\(json)")
+
+        // And the diagnosis: the capture is incomplete, for this reason (a finding, so that
+        // every "unanswered" finding beside it reads as weaker).
+        let diagnosed = Report(run: run, figures: ReportBuilder(), options: AnalysisOptions(), diagnoser: Diagnoser(),
+                               directory: ClusterDirectory())
+        let incomplete = diagnosed.findings.first { $0.kind == .captureIncomplete }
+        #expect(incomplete?.title == "The capture is incomplete: the analysis dropped \(drops.messages) DNS messages "
+                + "because its pairing threads fell behind", "\(diagnosed.findings.map(\.title))")
+        #expect(incomplete?.counts.first { $0.0 == "pipeline_dropped_messages" }?.1 == drops.messages)
     }
 
     /// With one thread nothing is said of a pipeline (the live report stays as it was).
