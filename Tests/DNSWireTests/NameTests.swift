@@ -129,6 +129,42 @@ import Testing
         #expect(name("a-very-long-label-of-more-than-sixteen-bytes.cluster.local.").hashKey == 0x70f2_3f44_6b06_ba2c)
     }
 
+    /// The presentation form against a plain rendering of RFC 1035 §5.1 (escapes for `.`
+    /// and `\\`, `\\DDD` outside 0x21-0x7E), on names of random labels over every byte value.
+    @Test func descriptionAgreesWithAPlainRenderingForEveryByte() throws {
+        func plain(_ labels: [[UInt8]]) -> String {
+            var text = ""
+            for label in labels {
+                for byte in label {
+                    switch byte {
+                    case UInt8(ascii: "."), UInt8(ascii: "\\"): text += "\\" + String(UnicodeScalar(byte))
+                    case 0x21...0x7E: text += String(UnicodeScalar(byte))
+                    default: text += "\\" + String(String(1000 + Int(byte)).dropFirst())
+                    }
+                }
+                text += "."
+            }
+            return labels.isEmpty ? "." : text
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            var labels: [[UInt8]] = []
+            var total = 1
+            for _ in 0..<Int.random(in: 0...6, using: &generator) {
+                let label = (0..<Int.random(in: 1...20, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                guard total + 1 + label.count <= 255 else { break }
+                total += 1 + label.count
+                labels.append(label)
+            }
+            let name = try #require(DNSName(labels: labels))
+            #expect(name.description == plain(labels))
+        }
+        // Every byte value once, in labels of 63.
+        let all = (0...255).map { UInt8($0) }
+        let labels = [Array(all[0..<63]), Array(all[63..<126]), Array(all[126..<189])]
+        #expect(try #require(DNSName(labels: labels)).description == plain(labels))
+    }
+
     /// The eight-at-a-time lowercasing agrees with the byte-by-byte one for every byte value
     /// in every position.
     @Test func wordLowercasingAgreesWithBytes() {
