@@ -614,19 +614,29 @@ public struct TransactionEngine {
     // transaction; a serial no longer live confirms (as a stored key did).
 
     /// The outstanding transactions indexed under `key`, oldest indexed first.
+    ///
+    /// Inlined: a call of a method of the engine from one of its mutating methods copied the
+    /// whole engine (576 bytes) first, on every lookup.
+    @inline(__always)
     private func serials(under key: ExchangeKey) -> SerialList? {
-        var list: SerialList?
-        byExchange.forEach(forFolded: key.folded) { serial in
-            guard pending.isIndexed(serial, under: key) ?? true else { return }
-            if list?.append(serial) == nil { list = SerialList(serial) }
-        }
-        return list
+        Self.serials(in: byExchange, confirmedBy: pending, forKey: key) { $0.isIndexed($1, under: key) }
     }
 
+    @inline(__always)
     private func serials(under key: ClientKey) -> SerialList? {
+        Self.serials(in: byClient, confirmedBy: pending, forKey: key) { $0.isIndexed($1, under: key) }
+    }
+
+    /// The serials of `index` under the key `isIndexed` confirms (nil from it: a serial no
+    /// longer live, which confirms).
+    @inline(__always)
+    private static func serials<Key: FlatKey>(
+        in index: SerialIndex<Int>, confirmedBy pending: PendingTable, forKey key: Key,
+        _ isIndexed: (PendingTable, Int) -> Bool?
+    ) -> SerialList? {
         var list: SerialList?
-        byClient.forEach(forFolded: key.folded) { serial in
-            guard pending.isIndexed(serial, under: key) ?? true else { return }
+        index.forEach(forFolded: key.folded) { serial in
+            guard isIndexed(pending, serial) ?? true else { return }
             if list?.append(serial) == nil { list = SerialList(serial) }
         }
         return list
