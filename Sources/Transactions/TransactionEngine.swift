@@ -258,7 +258,12 @@ public struct TransactionEngine {
         let client = message.isResponse ? message.destination : message.source
         let key = CopyKey(client: client, transport: message.transport, id: message.id,
                           isResponse: message.isResponse, messageHash: message.messageHash)
+        // Within `copyWindow` either way: the FIFO drops records in capture order, so after
+        // the capture's clock went back one older than the window can still be there, kept
+        // by a newer one ahead of it — of any client, which made the answer depend on what
+        // else shared the engine (1 and 2 threads differed: FuzzPipeline, issue 13).
         if let record = copies[key], record.interfaceIndex != message.interfaceIndex,
+           Self.copyWindow >= (message.time > record.time ? message.time - record.time : record.time - message.time),
            record.ipIdentification == nil || message.ipIdentification == nil
             || record.ipIdentification == message.ipIdentification {
             statistics.copies += 1

@@ -69,4 +69,14 @@ import WireCore
     @Test func test_threadsOrderDiffers() throws {
         try Self.expectSameWithThreads("FuzzPipeline/threads-order-differs")
     }
+
+    /// FuzzPipeline (issue 13, 7 minutes in): the capture's clock goes back 87 s, then a
+    /// query (frame 38) repeats one 85 s older (frame 10: same client, port, id, bytes and
+    /// IP id, another interface). One engine took it for a copy of frame 10 — a record far
+    /// outside `copyWindow`, left in the copy table behind a newer one of another client —
+    /// and dropped it; with 2 threads that other client was on the other shard, the record
+    /// was gone, and frame 38 became a transaction: 33 against 32.
+    @Test func test_staleCopyRecordAfterTheClockWentBack() throws {
+        try Self.expectSameWithThreads("FuzzPipeline/stale-copy-after-clock-went-back")
+    }
 }
