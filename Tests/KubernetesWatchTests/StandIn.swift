@@ -60,7 +60,13 @@ final class StandIn {
     var authorityPEM: [UInt8] { (try? Array(Data(contentsOf: directory.appendingPathComponent("certs/ca.pem")))) ?? [] }
     var kubeconfig: String { directory.appendingPathComponent("kubeconfig").path }
 
-    /// Sends one command (written atomically into the spool folder) and waits until done.
+    /// Longest wait for the stand-in to apply a command (it polls every 50 ms; 2 cores
+    /// shared with AddressSanitizer and the whole suite can hold it off for seconds).
+    static let commandTimeout = Duration.seconds(30)
+
+    /// Sends one command (written atomically into the spool folder) and returns once the
+    /// stand-in applied it (it removes the file after applying); throws if it did not
+    /// within `commandTimeout` or logged it as a bad command.
     func command(_ json: String) throws {
         commandNumber += 1
         let spool = directory.appendingPathComponent("commands")
@@ -69,7 +75,14 @@ final class StandIn {
         try json.write(to: temporary, atomically: false, encoding: .utf8)
         let final = spool.appendingPathComponent(name + ".json")
         try FileManager.default.moveItem(at: temporary, to: final)
-        for _ in 0..<200 where FileManager.default.fileExists(atPath: final.path) { usleep(10_000) }
+        let deadline = ContinuousClock.now + Self.commandTimeout
+        while FileManager.default.fileExists(atPath: final.path) {
+            guard process.isRunning, ContinuousClock.now < deadline else { throw StandInError.commandNotApplied(json) }
+            usleep(10_000)
+        }
+        if let bad = eventLog.split(separator: "\n").first(where: { $0.hasPrefix("bad command \(name).json") }) {
+            throw StandInError.badCommand(String(bad))
+        }
     }
 
     func event(_ type: String, _ resource: String, _ object: String) throws {
@@ -83,6 +96,10 @@ final class StandIn {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
     }
+
+    /// The HTTP requests it answered, without the TLS handshakes: under load the client can
+    /// give up a handshake at its connect timeout and connect again, which sends no request.
+    var httpRequests: [[String: Any]] { requests.filter { $0["method"] != nil } }
 
     /// Its lines about events sent.
     var eventLog: String {
@@ -100,6 +117,8 @@ final class StandIn {
 
 enum StandInError: Error {
     case didNotStart(String)
+    case commandNotApplied(String)
+    case badCommand(String)
 }
 
 /// Polls `condition` every 20 ms until it holds or `seconds` pass; returns whether it held.

@@ -27,7 +27,9 @@ write them atomically: a temporary name not ending in .json, then rename):
   {"op":"bookmark","resource":"pods"}        a BOOKMARK to every open watch of pods
   {"op":"compact"}                           history forgotten: open watches get ERROR 410
                                              and end, and so does any watch from an older version
-  {"op":"gone-next-watch"}                   the next watch request gets HTTP 410 Gone
+  {"op":"gone-next-watch","resource":"pods"} the next watch request of pods gets HTTP 410 Gone
+                                             (only of pods: a Services watch that starts late
+                                             must not take it)
   {"op":"drop-watches","resource":"pods"}    open watch streams are cut mid-event (TCP shutdown)
 
 and says what it did in STATE/requests.log (one JSON object per request: method, path,
@@ -116,7 +118,7 @@ class State:
         self.objects = {name: {} for name in RESOURCES}
         self.history = []             # (version, resource, type, object)
         self.watches = []             # (resource, field selector, label selector, queue)
-        self.gone_next_watch = False
+        self.gone_next_watch = set()  # resources whose next watch request gets HTTP 410
         for resource, items in (objects or {}).items():
             for item in items:
                 self.version += 1
@@ -170,8 +172,8 @@ class State:
                     watch[3].put("GONE")
                 self.log("events.log", "compacted at rv=%d" % self.version)
             elif op == "gone-next-watch":
-                self.gone_next_watch = True
-                self.log("events.log", "next watch gets HTTP 410")
+                self.gone_next_watch.add(command["resource"])
+                self.log("events.log", "next %s watch gets HTTP 410" % command["resource"])
             elif op == "drop-watches":
                 count = 0
                 for watch in self.watches:
@@ -217,11 +219,13 @@ class Handler(BaseHTTPRequestHandler):
             "query": {k: v[0] for k, v in query.items()},
             "authorization": self.headers.get("Authorization"), "status": status}))
 
-    def send_json(self, status, body, query):
+    def send_json(self, status, body, query, close=False):
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if close:  # said, so the client does not pool a connection this server then closes
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
         self.record(status, query)
@@ -270,8 +274,8 @@ class Handler(BaseHTTPRequestHandler):
         timeout = float(query.get("timeoutSeconds", ["1800"])[0])
         events = queue.Queue()
         with state.lock:
-            if state.gone_next_watch:
-                state.gone_next_watch = False
+            if resource in state.gone_next_watch:
+                state.gone_next_watch.discard(resource)
                 status = state.gone_status(version)
                 gone = True
             else:
@@ -282,14 +286,13 @@ class Handler(BaseHTTPRequestHandler):
                     if r == resource and (version == "" or v > int(version)) and matches(obj, field, label)]
                 state.watches.append((resource, field, label, events))
         if gone:
-            self.close_connection = True
-            return self.send_json(410, status, query)
+            return self.send_json(410, status, query, close=True)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")  # each watch stream ends its connection
         self.end_headers()
         self.record(200, query)
-        self.close_connection = True
         try:
             if too_old:
                 self.write_chunk(json.dumps({"type": "ERROR", "object": state.gone_status(version)}).encode() + b"\n")
