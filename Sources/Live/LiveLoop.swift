@@ -86,6 +86,10 @@ public func unblockLiveSignals() {
     pthread_sigmask(SIG_UNBLOCK, &handled, nil)
 }
 
+/// How long a stop may spend reading what the kernel captured before it (see `captureLoop`):
+/// several read timeouts, for a busy link whose buffer is never empty.
+let liveStopCatchUpLimit = Duration(nanoseconds: 500_000_000)
+
 /// How long a live capture goes on after a stop while queries are in flight: the slowest
 /// answer seen in this run plus 20 % and 50 ms, at least 100 ms, at most 2 s.
 public func liveDrainLimit(slowestAnswer: Duration?) -> Duration {
@@ -220,6 +224,12 @@ private func captureLoop<Analysis: LiveAnalysis>(
     var failure: CaptureError?
     var closed = 0
     var slowestAnswer: Duration?
+    // At a stop, what the kernel already holds is taken in first: reads go on until one
+    // finds nothing for a whole read timeout, at most `liveStopCatchUpLimit`. A query sent
+    // just before the signal sits in a block the kernel hands over up to a read timeout
+    // later (TPACKET_V3): without this it was neither counted nor waited for.
+    var catchUpEnd: Timestamp?
+    var caughtUp = false
     // Set once a stop came with queries pending: when it came, how long it may last.
     var drainStart: Timestamp?
     var drainLimit = Duration(nanoseconds: 0)
@@ -265,7 +275,8 @@ private func captureLoop<Analysis: LiveAnalysis>(
             } else if let duration, (now - start).seconds >= duration {
                 stoppedBy = "duration"
             }
-            if stoppedBy != nil {
+            if stoppedBy != nil, catchUpEnd == nil { catchUpEnd = now + liveStopCatchUpLimit }
+            if stoppedBy != nil, caughtUp || signals >= 2 || now >= catchUpEnd ?? now {
                 analysis.settle(emit: observe, expired: expired)
                 let pending = analysis.counts.pending
                 guard pending > 0, signals < 2 else { break capturing }
@@ -286,6 +297,9 @@ private func captureLoop<Analysis: LiveAnalysis>(
             analysis.process(frame, number: frameNumber, now: now, emit: observe, expired: expired)
         case .timeout:
             analysis.idle(now: now, emit: observe, expired: expired)
+            // The wait the signal interrupted ended before the stop was seen: only a
+            // timeout after it means the kernel had nothing more.
+            if catchUpEnd != nil { caughtUp = true }
         case .end, .damaged:
             failure = capture.failure
             if case .interfaceWentAway? = failure {

@@ -142,7 +142,8 @@ struct LiveRunTests {
     /// events, not by wall-clock guesses, so a loaded machine cannot reorder them: the first
     /// query (answered after 1 s: the slowest answer, so a drain limit of about 1.25 s) is
     /// sent at the first status line; once it is answered, the second (answered after
-    /// 0.5 s) is sent and the capture stopped with SIGINT right after.
+    /// 0.5 s) is sent and the capture stopped with SIGINT right after, both before the
+    /// capture thread reads again: the stop first reads what the kernel holds.
     /// With 2 pairing threads (issue 13.1, live) the stop first takes in what the shards
     /// have, so the query still waiting is counted as pending across the shards.
     @Test(.enabled(if: geteuid() == 0, "live capture needs root"), arguments: [1, 2])
@@ -161,8 +162,18 @@ struct LiveRunTests {
                     transactions.append(transaction)
                     guard transaction.id == 0x1111, transaction.server.port == Self.port, !stopping else { return }
                     stopping = true
-                    // kill(2), not raise(3): the test runner's thread may block SIGINT.
-                    Thread { Self.sendQuery(id: 0x2222) { kill(getpid(), SIGINT) } }.start()
+                    // kill(2), not raise(3): the test runner's thread may block SIGINT. The
+                    // capture thread waits here until both are done, so that the query is
+                    // still in the kernel's buffer, unread, when the loop sees the signal: the
+                    // stop must take it in (it was lost when the signal won the race).
+                    let sentAndSignalled = DispatchSemaphore(value: 0)
+                    Thread {
+                        Self.sendQuery(id: 0x2222) {
+                            kill(getpid(), SIGINT)
+                            sentAndSignalled.signal()
+                        }
+                    }.start()
+                    sentAndSignalled.wait()
                 },
                 status: { _ in
                     guard !sent else { return }
