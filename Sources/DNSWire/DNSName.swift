@@ -187,10 +187,11 @@ public struct DNSName: Sendable, CustomStringConvertible {
                             text[written] = byte
                             written += 1
                         default:
-                            text[written] = UInt8(ascii: "\\")
-                            text[written + 1] = UInt8(ascii: "0") + byte / 100
-                            text[written + 2] = UInt8(ascii: "0") + byte / 10 % 10
-                            text[written + 3] = UInt8(ascii: "0") + byte % 10
+                            let escape = decimalEscape(byte)
+                            text[written] = escape.0
+                            text[written + 1] = escape.1
+                            text[written + 2] = escape.2
+                            text[written + 3] = escape.3
                             written += 4
                         }
                         position += 1
@@ -410,8 +411,15 @@ extension DNSName {
 /// `\DDD`: a byte as a backslash and three decimal digits (RFC 1035 §5.1), for bytes that
 /// have no printable form in presentation format.
 func appendDecimalEscape(_ byte: UInt8, to text: inout [UInt8]) {
-    text.append(UInt8(ascii: "\\"))
-    text.append(UInt8(ascii: "0") + byte / 100)
-    text.append(UInt8(ascii: "0") + byte / 10 % 10)
-    text.append(UInt8(ascii: "0") + byte % 10)
+    let escape = decimalEscape(byte)
+    text.append(escape.0)
+    text.append(escape.1)
+    text.append(escape.2)
+    text.append(escape.3)
+}
+
+/// The four bytes of `\DDD` for `byte`.
+@inline(__always)
+func decimalEscape(_ byte: UInt8) -> (UInt8, UInt8, UInt8, UInt8) {
+    (UInt8(ascii: "\\"), UInt8(ascii: "0") + byte / 100, UInt8(ascii: "0") + byte / 10 % 10, UInt8(ascii: "0") + byte % 10)
 }

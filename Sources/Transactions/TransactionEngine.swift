@@ -263,7 +263,7 @@ public struct TransactionEngine {
         // by a newer one ahead of it — of any client, which made the answer depend on what
         // else shared the engine (1 and 2 threads differed: FuzzPipeline, issue 13).
         if let record = copies[key], record.interfaceIndex != message.interfaceIndex,
-           Self.copyWindow >= (message.time > record.time ? message.time - record.time : record.time - message.time),
+           (message.time - record.time).magnitude <= Self.copyWindow,
            record.ipIdentification == nil || message.ipIdentification == nil
             || record.ipIdentification == message.ipIdentification {
             statistics.copies += 1
