@@ -91,6 +91,92 @@ public struct DNSName: Sendable, CustomStringConvertible {
         self.storage = storage
     }
 
+    /// Calls `body` with the `hashKey` of every name made of the first labels of the name
+    /// written `text` (presentation format, as `description` writes it): for
+    /// `api.github.com.svc.` those of `api.`, `api.github.`, `api.github.com.` and the whole
+    /// name, `isWhole` set for the last (the root: its own, once). One pass, nothing allocated: a search-path rule
+    /// learns an NXDOMAIN name's prefixes without a `DNSName` for each, and the real name,
+    /// answered later, is found by its question's `nameHash`. Stops quietly where `init?(_:)`
+    /// would fail (an empty label, a bad escape, a limit exceeded).
+    public static func forEachLeadingNameHash(of text: String, _ body: (_ hash: UInt64, _ isWhole: Bool) -> Void) {
+        if text == "." {
+            body(NameHash.finish(NameHash.basis), true)
+            return
+        }
+        var text = text
+        text.withUTF8 { characters in
+            // The labels so far as on the wire, and 8 spare bytes for `NameHash.add`'s word reads.
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maximumWireLength + 8) { wire in
+                let bytes = UnsafeRawBufferPointer(wire)
+                var hash = NameHash.basis
+                // Most names: no escapes, well within 255 octets. Copied after a first length
+                // byte, each dot is where the next label's length byte goes: one pass finds the
+                // dots, fills in the lengths and hashes each label (~5 instructions a byte;
+                // the byte-by-byte loop below costs several times that).
+                if characters.count <= maximumWireLength - 2, let base = characters.baseAddress,
+                   let target = wire.baseAddress, !characters.contains(UInt8(ascii: "\\")) {
+                    (target + 1).update(from: base, count: characters.count)
+                    let end = characters.count + 1
+                    var labelStart = 0
+                    for index in 1..<end where target[index] == UInt8(ascii: ".") {
+                        let length = index - labelStart - 1
+                        guard length > 0, length <= maximumLabelLength else { return }
+                        target[labelStart] = UInt8(length)
+                        hash = NameHash.add(label: bytes, at: labelStart, count: length + 1, to: hash)
+                        body(NameHash.finish(hash), index + 1 == end)
+                        labelStart = index
+                    }
+                    let length = end - labelStart - 1
+                    guard length > 0, length <= maximumLabelLength else { return }
+                    target[labelStart] = UInt8(length)
+                    body(NameHash.finish(NameHash.add(label: bytes, at: labelStart, count: length + 1, to: hash)), true)
+                    return
+                }
+                var labelStart = 0
+                var written = 1
+                var index = 0
+                let count = characters.count
+                while index < count {
+                    var character = characters[index]
+                    index += 1
+                    if character == UInt8(ascii: ".") {
+                        let length = written - labelStart - 1
+                        guard length > 0 else { return }
+                        wire[labelStart] = UInt8(length)
+                        hash = NameHash.add(label: bytes, at: labelStart, count: length + 1, to: hash)
+                        body(NameHash.finish(hash), index == count)
+                        labelStart = written
+                        written += 1
+                        continue
+                    }
+                    if character == UInt8(ascii: "\\") {
+                        guard index < count else { return }
+                        character = characters[index]
+                        index += 1
+                        if let hundreds = decimalDigit(character) {
+                            guard index + 1 < count, let tens = decimalDigit(characters[index]),
+                                  let units = decimalDigit(characters[index + 1]) else { return }
+                            index += 2
+                            let value = hundreds * 100 + tens * 10 + units
+                            guard value <= 255 else { return }
+                            character = UInt8(value)
+                        }
+                    }
+                    // The label within 63 bytes, the name with its root byte within 255.
+                    guard written - labelStart <= maximumLabelLength, written + 1 < maximumWireLength else { return }
+                    wire[written] = character
+                    written += 1
+                }
+                // A last label without its trailing dot (the name is taken as absolute).
+                let length = written - labelStart - 1
+                guard length > 0 else { return }
+                wire[labelStart] = UInt8(length)
+                hash = NameHash.add(label: bytes, at: labelStart, count: length + 1, to: hash)
+                body(NameHash.finish(hash), true)
+            }
+        }
+    }
+
     private static func decimalDigit(_ character: UInt8) -> Int? {
         character >= UInt8(ascii: "0") && character <= UInt8(ascii: "9")
             ? Int(character - UInt8(ascii: "0")) : nil

@@ -165,6 +165,55 @@ import Testing
         #expect(try #require(DNSName(labels: labels)).description == plain(labels))
     }
 
+    /// The leading names' hashes, read from the presentation form, are the `hashKey`s of the
+    /// names made of the first 1, 2, ... labels, on random names over every byte value (the
+    /// escapes `\\.`, `\\\\` and `\\DDD` included) and mixed case; text that `init?(_:)`
+    /// refuses stops where it fails.
+    @Test func leadingNameHashesAreThoseOfTheLeadingNames() throws {
+        func hashes(_ text: String) -> [UInt64] {
+            var found: [UInt64] = []
+            var wholes: [Bool] = []
+            DNSName.forEachLeadingNameHash(of: text) { hash, isWhole in
+                found.append(hash)
+                wholes.append(isWhole)
+            }
+            #expect(wholes.dropLast().allSatisfy { !$0 }, "\(text)")
+            return found
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            var labels: [[UInt8]] = []
+            var total = 1
+            for _ in 0..<Int.random(in: 1...6, using: &generator) {
+                let label = (0..<Int.random(in: 1...20, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                guard total + 1 + label.count <= 255 else { break }
+                total += 1 + label.count
+                labels.append(label)
+            }
+            let name = try #require(DNSName(labels: labels))
+            let expected = try (1...labels.count).map { try #require(DNSName(labels: Array(labels.prefix($0)))).hashKey }
+            #expect(hashes(name.description) == expected, "\(name)")
+            // Without the trailing dot the name is the same (taken as absolute).
+            #expect(hashes(String(name.description.dropLast())) == expected, "\(name)")
+        }
+        #expect(hashes("API.GitHub.com.svc.cluster.local.").prefix(3) == hashes("api.github.com.")[...])
+        #expect(hashes(".") == [DNSName.root.hashKey])
+        #expect(hashes("a\\.b.c.") == [name("a\\.b.").hashKey, name("a\\.b.c.").hashKey])
+        #expect(hashes("a\\098.c.") == hashes("ab.c."))
+        // Where `init?(_:)` fails: an empty label, a bad escape, a label of 64, a name over 255.
+        #expect(hashes("a..b.") == [name("a.").hashKey])
+        #expect(hashes("a.b\\25x.") == [name("a.").hashKey])
+        #expect(hashes("a.b\\256.") == [name("a.").hashKey])
+        #expect(hashes("a." + String(repeating: "x", count: 64) + ".") == [name("a.").hashKey])
+        let sixtyThree = String(repeating: "y", count: 63)
+        let longest = [String](repeating: sixtyThree, count: 3).joined(separator: ".") + "." + String(repeating: "z", count: 61) + "."
+        #expect(DNSName(longest) != nil)
+        #expect(hashes(longest).count == 4)
+        #expect(DNSName(longest + "q.") == nil)
+        #expect(hashes(longest + "q.").count == 4)
+        #expect(hashes("").isEmpty)
+    }
+
     /// The eight-at-a-time lowercasing agrees with the byte-by-byte one for every byte value
     /// in every position.
     @Test func wordLowercasingAgreesWithBytes() {

@@ -5,9 +5,10 @@ import WireCore
 
 /// Incident 7, ndots:5 (RFC 1535 search lists): `api.github.com` asked first as
 /// `api.github.com.<suffix>` for every search suffix, each NXDOMAIN, then as itself.
-/// Each NXDOMAIN name is remembered under the hash of every leading part of it that
-/// ends at a label (`api.`, `api.github.`, ...), so the real name, when answered, finds
-/// its expansions with one lookup — no string work per answer.
+/// Each NXDOMAIN name is remembered under the name hash of every leading part of it that
+/// ends at a label (`api.`, `api.github.`, ...: `DNSName.forEachLeadingNameHash`), so the
+/// real name, when answered, finds its expansions with one lookup by its question's
+/// `nameHash` — no string work per answer.
 struct SearchPathAmplificationRule: DiagnosisRule {
     static let kind = FindingKind.searchPathAmplification
 
@@ -50,7 +51,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
     }
 
     /// Recent NXDOMAIN names by the hash of each of their label prefixes, by source slot.
-    private var basesBySource: [[UInt64: SearchBase]] = []
+    private var basesBySource: [SearchPrefixTable] = []
     /// By source slot, no later than the earliest time of its prefixes: while within
     /// `searchWindow` of an answer, a full table has nothing expired to drop and is not
     /// filtered (it was, on every NXDOMAIN answer of a client at the cap: bench/profile.md).
@@ -71,7 +72,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
         guard rcode == .nxDomain || known else { return }
         if prefixesHeld > 0 { sweep(now: transaction.firstTime, atCap: prefixesHeld >= Self.maximumSearchBasesInAll) }
         while basesBySource.count <= slot {
-            basesBySource.append([:])
+            basesBySource.append(SearchPrefixTable())
             oldestBySource.append(Timestamp(nanoseconds: .max))
         }
         if let expansions = Self.observe(transaction, rcode: rcode, bases: &basesBySource[slot],
@@ -99,7 +100,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
     /// Remembers an NXDOMAIN answer, or for an answered real name returns the expansions it
     /// ends when they amount to amplification.
     private static func observe(
-        _ transaction: Transaction, rcode: DNSRCode, bases: inout [UInt64: SearchBase], oldest: inout Timestamp,
+        _ transaction: Transaction, rcode: DNSRCode, bases: inout SearchPrefixTable, oldest: inout Timestamp,
         total: inout Int, keepEvidence: Bool
     ) -> SearchBase? {
         guard let name = transaction.qname else { return nil }
@@ -109,21 +110,21 @@ struct SearchPathAmplificationRule: DiagnosisRule {
                 // Nothing to drop while the earliest prefix is within the window.
                 guard now - oldest > searchWindow else { return nil }
                 let before = bases.count
-                bases = bases.filter { now - $0.value.time <= searchWindow }
+                bases.filter { now - $0.time <= searchWindow }
                 oldest = earliestTime(in: bases)
                 total -= before - bases.count
                 guard bases.count < maximumSearchBases else { return nil }
             }
             oldest = min(oldest, now)
             var frames: [Int]?
-            forEachLabelPrefix(of: name) { hash, isWhole in
+            DNSName.forEachLeadingNameHash(of: name) { hash, isWhole in
                 guard !isWhole else { return }
                 if let index = bases.index(forKey: hash) {
-                    remember(transaction, name: name, in: &bases.values[index], frames: &frames, keepEvidence: keepEvidence)
+                    remember(transaction, name: name, in: &bases[slot: index], frames: &frames, keepEvidence: keepEvidence)
                 } else if total < maximumSearchBasesInAll {
                     var base = SearchBase(time: now)
                     remember(transaction, name: name, in: &base, frames: &frames, keepEvidence: keepEvidence)
-                    bases[hash] = base
+                    bases.insertNew(hash, base)
                     total += 1
                 }
             }
@@ -131,9 +132,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
         }
         // Amplification is about lookups that succeed in the end; a real name answered
         // SERVFAIL is an upstream problem, reported by its own rule.
-        guard rcode == .noError, !bases.isEmpty else { return nil }
-        var whole: UInt64 = 0
-        forEachLabelPrefix(of: name) { hash, isWhole in if isWhole { whole = hash } }
+        guard rcode == .noError, !bases.isEmpty, let whole = transaction.question?.nameHash else { return nil }
         guard let expansions = bases.removeValue(forKey: whole) else { return nil }
         total -= 1
         guard now - expansions.time <= searchWindow,
@@ -157,7 +156,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
                 prefixesHeld += basesBySource[slot].count
                 continue
             }
-            basesBySource[slot] = basesBySource[slot].filter { now - $0.value.time <= age }
+            basesBySource[slot].filter { now - $0.time <= age }
             oldestBySource[slot] = Self.earliestTime(in: basesBySource[slot])
             prefixesHeld += basesBySource[slot].count
         }
@@ -169,8 +168,8 @@ struct SearchPathAmplificationRule: DiagnosisRule {
     }
 
     /// The earliest time of `bases` (the end of time when there are none): `oldestBySource`'s value.
-    private static func earliestTime(in bases: [UInt64: SearchBase]) -> Timestamp {
-        bases.values.lazy.map(\.time).min() ?? Timestamp(nanoseconds: .max)
+    private static func earliestTime(in bases: SearchPrefixTable) -> Timestamp {
+        bases.earliestTime ?? Timestamp(nanoseconds: .max)
     }
 
     /// Counts an NXDOMAIN answer under one of its label prefixes, with its name and frames
@@ -196,21 +195,6 @@ struct SearchPathAmplificationRule: DiagnosisRule {
             let transactionFrames = frames ?? Diagnoser.frames(of: transaction)
             frames = transactionFrames
             evidence.frames += transactionFrames.prefix(4)
-        }
-    }
-
-    /// Calls `body` with the FNV-1a hash of every leading part of `name` that ends with a
-    /// dot (ASCII case folded), the last one being the whole name.
-    static func forEachLabelPrefix(of name: String, _ body: (UInt64, Bool) -> Void) {
-        var name = name
-        name.withUTF8 { utf8 in
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-            for index in utf8.indices {
-                let byte = utf8[index]
-                let folded = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte
-                hash = (hash ^ UInt64(folded)) &* 0x0000_0100_0000_01b3
-                if byte == 0x2e { body(hash, index == utf8.count - 1) }
-            }
         }
     }
 

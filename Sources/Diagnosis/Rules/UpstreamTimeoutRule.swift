@@ -54,10 +54,10 @@ struct UpstreamTimeoutRule: DiagnosisRule {
     mutating func observe(_ transaction: Transaction, source slot: Int) {
         switch transaction.outcome {
         case .answered, .late:
-            guard let response = transaction.response, let name = transaction.qname else { return }
+            // By the question's case-folded name hash: forwarders may change the case.
+            guard let response = transaction.response, let hash = transaction.question?.nameHash else { return }
             let slow = transaction.latency.map { $0 > Diagnoser.lateAnswer } ?? false
             guard response.rcode == .servFail || slow else { return }
-            let hash = Self.nameHash(name)
             guard badAnswers[hash] != nil || badAnswers.count < Self.maximumNames,
                   badAnswers[hash, default: []].count < Self.maximumAnswersPerName else { return }
             badAnswers[hash, default: []].append(
@@ -75,23 +75,14 @@ struct UpstreamTimeoutRule: DiagnosisRule {
     }
 
     private mutating func remember(_ transaction: Transaction, waiting: Bool) {
-        guard let name = transaction.qname, let first = transaction.attempts.first else { return }
+        guard let name = transaction.question?.nameHash, let first = transaction.attempts.first else { return }
         let client = transaction.client.ip
         guard failing[client] != nil || failing.count < Self.maximumSources,
               failing[client, default: []].count < Self.maximumQueriesPerSource else { return }
         failing[client, default: []].append(FailingQuery(
-            name: Self.nameHash(name), server: transaction.server.ip, sent: first.time,
+            name: name, server: transaction.server.ip, sent: first.time,
             lastSent: transaction.attempts.last?.time ?? first.time, waiting: waiting,
             exampleSource: ExampleSource(transaction), frames: Diagnoser.frames(of: transaction)))
-    }
-
-    /// The case-folded hash of a whole name (forwarders may change the case).
-    static func nameHash(_ name: String) -> UInt64 {
-        var whole: UInt64 = 0
-        SearchPathAmplificationRule.forEachLabelPrefix(of: name.hasSuffix(".") ? name : name + ".") { hash, isWhole in
-            if isWhole { whole = hash }
-        }
-        return whole
     }
 
     /// A server answering SERVFAIL or late, and the forwarders linked to it.
