@@ -18,10 +18,20 @@ struct Observations {
 
     struct SourceState {
         var counts = Counts()
-        /// By the server address the client used (ClusterIP, NodeLocal, pod IP): one lookup
-        /// per transaction holds its counts, those of the attempts that reached that very
-        /// address, and whether the server lists this source as answered.
-        var perServer: [IPAddress: ServerCounts] = [:]
+        /// The server addresses the client used (ClusterIP, NodeLocal, pod IP), by slot: one
+        /// lookup per transaction (a scan of the few a client uses, no hashing) finds its
+        /// counts, those of the attempts that reached that very address, and whether the
+        /// server lists this source as answered.
+        private var serverSlots = SlotIndex<IPAddress>()
+        private var serverCounts: [ServerCounts] = []
+
+        /// The server addresses the client used, in order of first use.
+        var servers: [IPAddress] { serverSlots.keys }
+
+        /// By the server address the client used.
+        var perServer: [IPAddress: ServerCounts] {
+            Dictionary(uniqueKeysWithValues: zip(serverSlots.keys, serverCounts))
+        }
         /// Attempts that reached another address than the one the client used (the DNAT
         /// backend, or where the answer came from), per client-used server.
         var byOtherBackend: [BackendKey: Counts] = [:]
@@ -44,12 +54,14 @@ struct Observations {
         var mainLeg: LostLeg? { lostLegs.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key }
 
         /// By the server address the client used.
-        var byServer: [IPAddress: Counts] { perServer.mapValues(\.counts) }
+        var byServer: [IPAddress: Counts] {
+            Dictionary(uniqueKeysWithValues: zip(serverSlots.keys, serverCounts.lazy.map(\.counts)))
+        }
 
         /// Unanswered attempts seen again after the node's DNAT (sent on to a backend: they
         /// left the pod's side), and those never seen past it.
         var unansweredAfterDNAT: Int { byOtherBackend.values.reduce(0) { $0 + $1.unanswered } }
-        var unansweredBeforeDNAT: Int { perServer.values.reduce(0) { $0 + $1.direct.unanswered } }
+        var unansweredBeforeDNAT: Int { serverCounts.reduce(0) { $0 + $1.direct.unanswered } }
 
         /// Its queries left this node and died beyond it: every query failed, none was
         /// rejected by ICMP, and most unanswered attempts were seen after the DNAT.
@@ -63,7 +75,7 @@ struct Observations {
         /// By the server actually reached (the DNAT backend when known), per client-used server.
         var byBackend: [BackendKey: Counts] {
             var all = byOtherBackend
-            for (server, entry) in perServer where entry.direct.answered + entry.direct.unanswered > 0 {
+            for (server, entry) in zip(serverSlots.keys, serverCounts) where entry.direct.answered + entry.direct.unanswered > 0 {
                 all[BackendKey(server: server, backend: server)] = entry.direct
             }
             return all
@@ -71,14 +83,15 @@ struct Observations {
 
         /// Updates the entry of `server` in place, made on first sight.
         mutating func updateServer(_ server: IPAddress, _ update: (inout ServerCounts) -> Void) {
-            if let index = perServer.index(forKey: server) {
-                update(&perServer.values[index])
+            if let slot = serverSlots.slot(of: server) {
+                update(&serverCounts[slot])
                 return
             }
-            guard perServer.count < Diagnoser.maximumServersPerSource else { return }
+            guard serverCounts.count < Diagnoser.maximumServersPerSource else { return }
             var entry = ServerCounts()
             update(&entry)
-            perServer[server] = entry
+            _ = serverSlots.slot(makingIfNew: server)
+            serverCounts.append(entry)
         }
     }
 

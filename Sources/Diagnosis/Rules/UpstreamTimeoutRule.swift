@@ -148,7 +148,7 @@ struct UpstreamTimeoutRule: DiagnosisRule {
     /// Whether `source` asked any of `servers` itself (answered or not).
     static func isClient(_ source: Observations.SourceState?, of servers: Set<IPAddress>) -> Bool {
         guard let source else { return false }
-        return source.perServer.keys.contains { servers.contains($0) }
+        return source.servers.contains { servers.contains($0) }
     }
 
     /// A forwarder as findings name it; a node's address with the host-network DNS pods
