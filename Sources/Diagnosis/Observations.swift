@@ -283,6 +283,14 @@ struct Observations {
     /// `byOtherBackend`.
     private static func countAttempts(_ transaction: Transaction, server: IPAddress, source: inout SourceState) -> Counts {
         var direct = Counts()
+        // Most transactions: one attempt, answered by the address it was sent to (what the
+        // loop below finds for them, without its lookups).
+        if transaction.attempts.count == 1, transaction.outcome == .answered || transaction.outcome == .late,
+           let response = transaction.response, response.attemptIndex == 0, transaction.attempts[0].backend == nil,
+           response.source.map({ $0.ip == server }) ?? true {
+            direct.answered = 1
+            return direct
+        }
         let respondedIndex = transaction.response?.attemptIndex
         let reached = transaction.backend?.ip ?? transaction.response?.source?.ip ?? server
         for (index, attempt) in transaction.attempts.enumerated() {
