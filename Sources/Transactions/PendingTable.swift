@@ -154,6 +154,24 @@ struct PendingTable {
 
     private static let transactionOffset = MemoryLayout<Entry>.offset(of: \Entry.transaction) ?? 0
 
+    /// `body` applied in place to the query of a live serial; false (and `body` not called)
+    /// for a stale or unknown serial. For the hot path: changing a field through the
+    /// subscript (`table[serial]?.field = …`) runs its `_modify` coroutine, whose frame is
+    /// allocated and freed on every call (~320 instructions: a retry, each query of a
+    /// parallel A/AAAA pair; bench/profile.md). The payload is written where `withLiveQuery`
+    /// reads it; a query stays a query, so the optional stays `.some`.
+    @inline(__always)
+    @discardableResult
+    mutating func modify(_ serial: Int, _ body: (inout PendingQuery) -> Void) -> Bool {
+        guard let slot = slot(of: serial) else { return false }
+        let (chunk, index) = PendingTable.place(slot)
+        chunks[chunk].withUnsafeMutableBufferPointer { entries in
+            let optional = UnsafeMutableRawPointer(entries.baseAddress.unsafelyUnwrapped + index) + PendingTable.transactionOffset
+            body(&optional.assumingMemoryBound(to: PendingQuery.self).pointee)
+        }
+        return true
+    }
+
     /// Whether a live transaction was indexed under `key`; nil for a stale or unknown serial.
     func isIndexed(_ serial: Int, under key: TransactionEngine.ExchangeKey) -> Bool? {
         guard let slot = slot(of: serial) else { return nil }

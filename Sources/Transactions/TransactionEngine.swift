@@ -452,8 +452,10 @@ public struct TransactionEngine {
         let previous = byRetry.index(forKey: retryKey, where: { holds($0, retryKey) }).map { byRetry[slot: $0] }
         if let serial = previous, let lastTime = pending.lastTime(serial), message.time - lastTime <= window {
             // A resend of an outstanding query: same id and question, any source port.
-            pending[serial]?.addAttempt(Attempt(frame: message.frame, time: message.time, clientPort: client.port),
-                                        seenOn: copyKey == nil ? nil : message.interfaceIndex)
+            pending.modify(serial) {
+                $0.addAttempt(Attempt(frame: message.frame, time: message.time, clientPort: client.port),
+                              seenOn: copyKey == nil ? nil : message.interfaceIndex)
+            }
             statistics.retries += 1
             if let copyKey { copies[copyKey]?.serial = serial }
             index(serial, under: exchangeKey, emit: emit)
@@ -466,13 +468,14 @@ public struct TransactionEngine {
         }
         let name = qname()
         if pending.count >= maximumPending { evictOldest(emit: emit) }
-        let serial = pending.insert(PendingQuery(
+        let creation = emissionClock.map { Int(truncatingIfNeeded: $0.current.operation) }
+        let query = PendingQuery(
             client: client, server: server, transport: message.transport, id: message.id,
             opcode: message.opcode, qname: name, question: message.question,
             vlanIDs: message.vlanIDs, interfaceIndex: message.interfaceIndex, underlay: message.underlay,
             seenOn: copyKey != nil ? [message.interfaceIndex] : [],
-            first: Attempt(frame: message.frame, time: message.time, clientPort: client.port)),
-            creation: emissionClock.map { Int(truncatingIfNeeded: $0.current.operation) })
+            first: Attempt(frame: message.frame, time: message.time, clientPort: client.port))
+        let serial = pending.insert(consume query, creation: creation)
         // `previous`, if any, closed above and left the table.
         if let retry = byRetry.index(forKey: retryKey, where: { holds($0, retryKey) }) {
             byRetry[slot: retry] = serial
@@ -493,10 +496,14 @@ public struct TransactionEngine {
             lastOnSocket[slot: socketIndex] = serial
             if let sibling = pending.firstAttempt(other), sibling.question != message.question,
                message.time - sibling.time <= TransactionEngine.parallelWindow {
-                pending[other]?.sentWith = ParallelQuery(frame: message.frame, type: message.question?.type,
-                                                         answeredFirstTry: false, serial: serial)
-                pending[serial]?.sentWith = ParallelQuery(frame: sibling.frame, type: sibling.question?.type,
-                                                          answeredFirstTry: false, serial: other)
+                pending.modify(other) {
+                    $0.sentWith = ParallelQuery(frame: message.frame, type: message.question?.type,
+                                                answeredFirstTry: false, serial: serial)
+                }
+                pending.modify(serial) {
+                    $0.sentWith = ParallelQuery(frame: sibling.frame, type: sibling.question?.type,
+                                                answeredFirstTry: false, serial: other)
+                }
             }
         } else {
             lastOnSocket.insertNew(socket, serial)
@@ -696,7 +703,8 @@ public struct TransactionEngine {
         }
         if let partner = transaction.sentWith, pending.partnerSerial(partner.serial) == serial {
             // Tell the partner still outstanding how this one fared.
-            pending[partner.serial]?.sentWith?.answeredFirstTry = outcome == .answered && transaction.answeredFirstTry
+            let answeredFirstTry = outcome == .answered && transaction.answeredFirstTry
+            pending.modify(partner.serial) { $0.sentWith?.answeredFirstTry = answeredFirstTry }
         }
         if transaction.server.ip.isMulticast {
             let groupKey = GroupKey(group: transaction.server, transport: transaction.transport, id: transaction.id)

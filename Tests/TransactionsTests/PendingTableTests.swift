@@ -1,0 +1,49 @@
+import PacketDecoding
+import Testing
+import WireCore
+@testable import Transactions
+
+/// PendingTable's in-place change (`modify`): it changes the live query of a serial where it
+/// lies, as the subscript's `_modify` does, and nothing for a stale or unknown serial.
+struct PendingTableTests {
+    static func query(id: UInt16, name: String) -> PendingQuery {
+        PendingQuery(
+            client: Endpoint(ip: IPAddress(ipv4: 0x0AF4_010B), port: 40_000),
+            server: Endpoint(ip: IPAddress(ipv4: 0x0A60_000A), port: 53), transport: .udp, id: id, opcode: .query,
+            qname: name, question: nil, vlanIDs: VLANIDs(), interfaceIndex: 3, underlay: nil,
+            seenOn: [], first: Attempt(frame: Int(id), time: Timestamp(nanoseconds: Int64(id)), clientPort: 40_000))
+    }
+
+    @Test func modifyChangesTheLiveQueryInPlaceAndNothingElse() {
+        var table = PendingTable()
+        let serials = (0..<5_000).map { table.insert(Self.query(id: UInt16($0 % 60_000), name: "n\($0).example.")) }
+        // Free some slots and reuse them: a stale serial's slot now holds another query.
+        for serial in serials[100..<200] { _ = table.remove(serial) }
+        let reused = (0..<100).map { table.insert(Self.query(id: UInt16(9_000 + $0), name: "r\($0).example.")) }
+        for (index, serial) in serials.enumerated() where !(100..<200).contains(index) {
+            let changed = table.modify(serial) { query in
+                query.addAttempt(Attempt(frame: 100_000 + index, time: Timestamp(nanoseconds: 1_000_000), clientPort: 40_001),
+                                 seenOn: 4)
+                query.sentWith = ParallelQuery(frame: index, type: .aaaa, answeredFirstTry: false, serial: serial)
+            }
+            #expect(changed)
+        }
+        for serial in serials[100..<200] {
+            #expect(!table.modify(serial) { _ in Issue.record("called for the stale serial \(serial)") })
+        }
+        #expect(!table.modify(-1) { _ in Issue.record("called for serial -1") })
+        #expect(!table.modify(Int(Int32.max) << 32 | 7) { _ in Issue.record("called for an unknown serial") })
+        for (index, serial) in serials.enumerated() where !(100..<200).contains(index) {
+            let query = table.remove(serial)
+            #expect(query?.qname == "n\(index).example.")
+            #expect(query?.attempts.map(\.frame) == [index % 60_000, 100_000 + index])
+            #expect(query?.seenOn == [4])
+            #expect(query?.sentWith?.frame == index && query?.sentWith?.serial == serial)
+        }
+        for (index, serial) in reused.enumerated() {
+            let query = table.remove(serial)
+            #expect(query?.qname == "r\(index).example." && query?.attempts.count == 1 && query?.sentWith == nil)
+        }
+        #expect(table.count == 0)
+    }
+}
