@@ -564,7 +564,7 @@ public struct TransactionEngine {
         var transaction = Transaction(closing: query)
         record(message, answering: &transaction, from: key.client.port, answeredFrom: answeredFrom)
         if answeredFrom != nil { statistics.answeredFromAnotherAddress += 1 }
-        retire(consume transaction, serial: serial, outcome: .answered, expiry: nil, emit: emit)
+        retire(&transaction, serial: serial, outcome: .answered, expiry: nil, emit: emit)
     }
 
     /// Sets `message` as the response of `transaction`.
@@ -669,13 +669,14 @@ public struct TransactionEngine {
 
     private mutating func close(serial: Int, outcome: Outcome, expiry: ExpiryReason?, emit: (Transaction) -> Void) {
         guard let query = pending.remove(serial) else { return }
-        retire(Transaction(closing: query), serial: serial, outcome: outcome, expiry: expiry, emit: emit)
+        var transaction = Transaction(closing: query)
+        retire(&transaction, serial: serial, outcome: outcome, expiry: expiry, emit: emit)
     }
 
     /// Unindexes a transaction just taken out of `pending` and hands it on: to its parent
     /// (a TCP retry), to the parking (a truncated answer), or to `emit`.
     private mutating func retire(
-        _ transaction: consuming Transaction, serial: Int, outcome requested: Outcome, expiry: ExpiryReason?,
+        _ transaction: inout Transaction, serial: Int, outcome requested: Outcome, expiry: ExpiryReason?,
         emit: (Transaction) -> Void
     ) {
         let waiting = requested == .unanswered || requested == .inFlight
