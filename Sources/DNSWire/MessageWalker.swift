@@ -32,9 +32,14 @@ struct MessageWalker {
             if knownName == nil, reader.position - name.offset == name.wireLength {
                 knownName = KnownName(offset: name.offset, wireLength: name.wireLength)
             }
-            let type = try reader.dnsReadUInt16()
-            let rawClass = try reader.dnsReadUInt16()
-            return QuestionView(name: name, type: DNSType(type), rawClass: rawClass)
+            guard reader.remaining >= 4 else {
+                // Field by field, so that the error names the first field cut short.
+                let type = try reader.dnsReadUInt16()
+                return QuestionView(name: name, type: DNSType(type), rawClass: try reader.dnsReadUInt16())
+            }
+            let fields = try reader.dnsReadBytes(4)
+            return QuestionView(name: name, type: DNSType(UInt16(bigEndian: fields.loadUnaligned(as: UInt16.self))),
+                                rawClass: UInt16(bigEndian: fields.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
         } catch {
             throw error.located(in: .question, number: number)
         }
@@ -81,10 +86,24 @@ struct MessageWalker {
         let recordStart = reader.position
         var unused: [UInt8] = []
         let name = try DNSName.scan(&reader, collectingInto: &unused, collect: false, hashing: false, known: knownName)
-        let type = DNSType(try reader.dnsReadUInt16())
-        let rawClass = try reader.dnsReadUInt16()
-        let ttl = try reader.dnsReadUInt32()
-        let rdataLength = Int(try reader.dnsReadUInt16())
+        let type: DNSType
+        let rawClass: UInt16
+        let ttl: UInt32
+        let rdataLength: Int
+        if reader.remaining >= 10 {
+            // TYPE, CLASS, TTL and RDLENGTH from one checked read.
+            let fields = try reader.dnsReadBytes(10)
+            type = DNSType(UInt16(bigEndian: fields.loadUnaligned(fromByteOffset: 0, as: UInt16.self)))
+            rawClass = UInt16(bigEndian: fields.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
+            ttl = UInt32(bigEndian: fields.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+            rdataLength = Int(UInt16(bigEndian: fields.loadUnaligned(fromByteOffset: 8, as: UInt16.self)))
+        } else {
+            // Field by field, so that the error names the first field cut short.
+            type = DNSType(try reader.dnsReadUInt16())
+            rawClass = try reader.dnsReadUInt16()
+            ttl = try reader.dnsReadUInt32()
+            rdataLength = Int(try reader.dnsReadUInt16())
+        }
         let rdataStart = reader.position
         guard rdataLength <= reader.remaining else {
             throw DNSParseError(.truncated(needed: rdataLength), offset: rdataStart)
