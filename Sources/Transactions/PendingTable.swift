@@ -54,6 +54,7 @@ struct PendingTable {
     /// number in the serial instead of this table's count (a parallel run numbers serials by
     /// global operation, so that serials of several engines order as one engine's would);
     /// it must increase from one insert to the next.
+    @inline(__always)
     mutating func insert(_ transaction: consuming PendingQuery, creation: Int? = nil) -> Int {
         let slot: Int
         if let reused = freeSlots.popLast() {
