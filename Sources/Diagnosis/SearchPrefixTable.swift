@@ -12,7 +12,7 @@ import WireCore
 /// a slot and turn every lookup into a scan of the table.
 ///
 /// Same footprint as the dictionary it replaces (a key and a `SearchBase`, 32 bytes a slot,
-/// at most 3/4 full); a filter that leaves a quarter or less shrinks it.
+/// at most 3/4 full); a filter shrinks it to fit what is left, as the dictionary's did.
 struct SearchPrefixTable {
     typealias Base = SearchPathAmplificationRule.SearchBase
 
@@ -131,9 +131,9 @@ struct SearchPrefixTable {
         }
     }
 
-    /// Keeps the entries whose base satisfies `keep`, in place. Shrinks when an eighth or
-    /// less is left, to a table a quarter full (a source busy again soon does not grow it
-    /// back at once); nothing is allocated otherwise.
+    /// Keeps the entries whose base satisfies `keep`, in place; then shrinks to the smallest
+    /// table that holds them at most 3/4 full, if that is smaller (nothing is allocated
+    /// otherwise).
     mutating func filter(_ keep: (Base) -> Bool) {
         guard count > 0 else { return }
         if hasZero && !keep(bases[keys.count]) { remove(at: keys.count) }
@@ -148,14 +148,15 @@ struct SearchPrefixTable {
                 index += 1
             }
         }
-        guard count * 8 <= keys.count else { return }
         guard count > 0 else {
             (keys, bases, shift, hasZero) = ([], [], 64, false)
             return
         }
+        // The smallest table at most 3/4 full, as `Dictionary.filter` makes (the peak of a
+        // long run holds hundreds of these tables just filtered).
         var bits: UInt64 = 3
-        while count * 4 > 1 << bits { bits += 1 }
-        rebuild(capacityBits: bits, entries: entries)
+        while count * 4 > 3 << bits { bits += 1 }
+        if bits < 64 - shift { rebuild(capacityBits: bits, entries: entries) }
     }
 
     /// The earliest time of the bases, if any.

@@ -1,6 +1,7 @@
 /// Small integer slots for keys in order of first sight, so that per-key state can live in
 /// arrays and be changed in place. A key is found by a scan while there are a few (cheaper
-/// than hashing it) and by a dictionary beyond that; the dictionary always holds every key.
+/// than hashing it) and by a dictionary beyond that, made when the keys outgrow the scan
+/// (most users hold a few: a client's servers, one per source): from then on it holds every key.
 public struct SlotIndex<Key: Hashable> {
     /// Up to this many keys a linear scan finds a slot faster than one hash.
     public static var scannedKeys: Int { 8 }
@@ -26,7 +27,13 @@ public struct SlotIndex<Key: Hashable> {
         if let slot = slot(of: key) { return slot }
         let slot = storedKeys.count
         storedKeys.append(key)
-        slots[key] = slot
+        if storedKeys.count > SlotIndex.scannedKeys {
+            if slots.isEmpty {
+                for (index, known) in storedKeys.enumerated() { slots[known] = index }
+            } else {
+                slots[key] = slot
+            }
+        }
         return slot
     }
 }
