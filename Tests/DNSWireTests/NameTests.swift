@@ -148,14 +148,7 @@ import Testing
         }
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<2_000 {
-            var labels: [[UInt8]] = []
-            var total = 1
-            for _ in 0..<Int.random(in: 0...6, using: &generator) {
-                let label = (0..<Int.random(in: 1...20, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
-                guard total + 1 + label.count <= 255 else { break }
-                total += 1 + label.count
-                labels.append(label)
-            }
+            let labels = Self.randomLabels(0...6, using: &generator)
             let name = try #require(DNSName(labels: labels))
             #expect(name.description == plain(labels))
         }
@@ -165,9 +158,22 @@ import Testing
         #expect(try #require(DNSName(labels: labels)).description == plain(labels))
     }
 
+    /// Up to `count` labels of 1 to 20 random bytes, as many as fit in a name.
+    static func randomLabels(_ count: ClosedRange<Int>, using generator: inout some RandomNumberGenerator) -> [[UInt8]] {
+        var labels: [[UInt8]] = []
+        var total = 1
+        for _ in 0..<Int.random(in: count, using: &generator) {
+            let label = (0..<Int.random(in: 1...20, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            guard total + 1 + label.count <= 255 else { break }
+            total += 1 + label.count
+            labels.append(label)
+        }
+        return labels
+    }
+
     /// The leading names' hashes, read from the presentation form, are the `hashKey`s of the
     /// names made of the first 1, 2, ... labels, on random names over every byte value (the
-    /// escapes `\\.`, `\\\\` and `\\DDD` included) and mixed case; text that `init?(_:)`
+    /// escapes `\.`, `\\` and `\DDD` included) and mixed case; text that `init?(_:)`
     /// refuses stops where it fails.
     @Test func leadingNameHashesAreThoseOfTheLeadingNames() throws {
         func hashes(_ text: String) -> [UInt64] {
@@ -182,14 +188,7 @@ import Testing
         }
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<2_000 {
-            var labels: [[UInt8]] = []
-            var total = 1
-            for _ in 0..<Int.random(in: 1...6, using: &generator) {
-                let label = (0..<Int.random(in: 1...20, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
-                guard total + 1 + label.count <= 255 else { break }
-                total += 1 + label.count
-                labels.append(label)
-            }
+            let labels = Self.randomLabels(1...6, using: &generator)
             let name = try #require(DNSName(labels: labels))
             let expected = try (1...labels.count).map { try #require(DNSName(labels: Array(labels.prefix($0)))).hashKey }
             #expect(hashes(name.description) == expected, "\(name)")
