@@ -94,10 +94,11 @@ public struct DNSName: Sendable, CustomStringConvertible {
     /// Calls `body` with the `hashKey` of every name made of the first labels of the name
     /// written `text` (presentation format, as `description` writes it): for
     /// `api.github.com.svc.` those of `api.`, `api.github.`, `api.github.com.` and the whole
-    /// name, `isWhole` set for the last (the root: its own, once). One pass, nothing allocated: a search-path rule
-    /// learns an NXDOMAIN name's prefixes without a `DNSName` for each, and the real name,
-    /// answered later, is found by its question's `nameHash`. Stops quietly where `init?(_:)`
-    /// would fail (an empty label, a bad escape, a limit exceeded).
+    /// name, `isWhole` set for the last (the root: its own, once). One pass, nothing
+    /// allocated: a search-path rule learns an NXDOMAIN name's prefixes without a `DNSName`
+    /// for each, and the real name, answered later, is found by its question's `nameHash`.
+    /// Stops quietly where `init?(_:)` would fail (an empty label, a bad escape, a limit
+    /// exceeded).
     public static func forEachLeadingNameHash(of text: String, _ body: (_ hash: UInt64, _ isWhole: Bool) -> Void) {
         if text == "." {
             body(NameHash.finish(NameHash.basis), true)

@@ -27,11 +27,6 @@ struct Observations {
 
         /// The server addresses the client used, in order of first use.
         var servers: [IPAddress] { serverSlots.keys }
-
-        /// By the server address the client used.
-        var perServer: [IPAddress: ServerCounts] {
-            Dictionary(uniqueKeysWithValues: zip(serverSlots.keys, serverCounts))
-        }
         /// Attempts that reached another address than the one the client used (the DNAT
         /// backend, or where the answer came from), per client-used server.
         var byOtherBackend: [BackendKey: Counts] = [:]
