@@ -468,14 +468,13 @@ public struct TransactionEngine {
         }
         let name = qname()
         if pending.count >= maximumPending { evictOldest(emit: emit) }
-        let creation = emissionClock.map { Int(truncatingIfNeeded: $0.current.operation) }
-        let query = PendingQuery(
+        let serial = pending.insert(PendingQuery(
             client: client, server: server, transport: message.transport, id: message.id,
             opcode: message.opcode, qname: name, question: message.question,
             vlanIDs: message.vlanIDs, interfaceIndex: message.interfaceIndex, underlay: message.underlay,
             seenOn: copyKey != nil ? [message.interfaceIndex] : [],
-            first: Attempt(frame: message.frame, time: message.time, clientPort: client.port))
-        let serial = pending.insert(consume query, creation: creation)
+            first: Attempt(frame: message.frame, time: message.time, clientPort: client.port)),
+            creation: emissionClock.map { Int(truncatingIfNeeded: $0.current.operation) })
         // `previous`, if any, closed above and left the table.
         if let retry = byRetry.index(forKey: retryKey, where: { holds($0, retryKey) }) {
             byRetry[slot: retry] = serial
