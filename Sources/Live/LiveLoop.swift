@@ -323,6 +323,6 @@ private func captureLoop<Analysis: LiveAnalysis>(
     result.interfaceNames = namer.names
     result.live = LiveSummary(interface: interface, filter: capture.filter, linkType: capture.linkType.description,
                               kernel: kernel, stoppedBy: stoppedBy ?? "signal", failure: failure?.description, drain: drain,
-                              pipeline: analysis.pipelineSummary)
+                              pipeline: analysis.pipelineSummary, framesBeforeFilter: capture.framesBeforeFilter)
     return result
 }

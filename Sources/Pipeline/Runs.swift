@@ -97,9 +97,12 @@ public struct LiveSummary: Sendable, Equatable {
     public var drain: LiveDrain?
     /// Set for a run with `--threads` above 1: the pipeline's threads and what it dropped.
     public var pipeline: LivePipelineSummary?
+    /// Frames skipped at the start, captured while libpcap set the capture up (before its
+    /// filter was in force: `LiveCapture.framesBeforeFilter`).
+    public var framesBeforeFilter: Int
 
     public init(interface: String, filter: String, linkType: String, kernel: CaptureStatistics?, stoppedBy: String,
-                failure: String?, drain: LiveDrain?, pipeline: LivePipelineSummary? = nil) {
+                failure: String?, drain: LiveDrain?, pipeline: LivePipelineSummary? = nil, framesBeforeFilter: Int = 0) {
         self.interface = interface
         self.filter = filter
         self.linkType = linkType
@@ -108,6 +111,7 @@ public struct LiveSummary: Sendable, Equatable {
         self.failure = failure
         self.drain = drain
         self.pipeline = pipeline
+        self.framesBeforeFilter = framesBeforeFilter
     }
 }
 

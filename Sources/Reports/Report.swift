@@ -108,7 +108,8 @@ public struct Report {
             }
             capture = [("mode", .string("live")), ("interface", .string(live.interface)),
                        ("filter", .string(live.filter)), ("link_type", .string(live.linkType)),
-                       ("kernel", kernel), ("stopped_by", .string(live.stoppedBy))]
+                       ("kernel", kernel), ("frames_before_filter", .int(live.framesBeforeFilter)),
+                       ("stopped_by", .string(live.stoppedBy))]
             if let pipeline = live.pipeline {
                 capture.append(("pipeline", .object([
                     ("threads", .int(pipeline.threads)), ("dropped_rounds", .int(pipeline.drops.rounds)),
