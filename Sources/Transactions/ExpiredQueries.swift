@@ -14,9 +14,9 @@ import WireCore
 /// held transaction is indexed under each exchange key its attempts were sent with (to the
 /// server, and to the backend an attempt was DNAT'ed to). The caller bounds `slotCount`.
 ///
-/// Memory: one slot (a `Transaction` inline, 256 bytes) and 16-byte index entries per held
-/// query, plus its name and attempts: a `Dictionary` of transactions cost twice that (its
-/// buckets hold the 240-byte value, a quarter or more of them empty).
+/// Memory: one slot (a `Transaction` inline with its first attempt, 288 bytes) and 16-byte
+/// index entries per held query, plus its name and any later attempts: a `Dictionary` of
+/// transactions cost twice that (its buckets hold the value, a quarter or more of them empty).
 struct ExpiredQueries {
     /// A held transaction and when it is released; nil once a late answer took it.
     struct Slot {

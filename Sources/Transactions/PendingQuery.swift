@@ -5,7 +5,8 @@ import WireCore
 /// An outstanding query as the pending table keeps it: a `Transaction` without what only a
 /// closed one has (response, outcome, expiry), its first attempt inline (most queries are
 /// sent once) and its fields ordered to leave no padding. 208 bytes and the name, where a
-/// `Transaction` took 232 and its attempts array 96 more (issue 14.3: 1 M outstanding).
+/// `Transaction` took 232 and its attempts array 96 more (issue 14.3: 1 M outstanding; a
+/// `Transaction` now keeps its first attempt inline too, 280 bytes).
 /// Becomes a `Transaction` when it closes (`Transaction(closing:)`).
 struct PendingQuery {
     var client: Endpoint
@@ -21,7 +22,7 @@ struct PendingQuery {
     var sentWith: ParallelQuery?
     var seenOn: [Int32]
     /// Every transmission kept, in capture order (at most `TransactionEngine.maximumAttempts`).
-    var attempts: PendingAttempts
+    var attempts: Attempts
     var droppedAttempts: Int
     var rejections: Int
     /// Time of the most recent attempt, counted or kept.
@@ -45,7 +46,7 @@ struct PendingQuery {
         self.vlanIDs = vlanIDs
         sentWith = nil
         self.seenOn = seenOn
-        attempts = PendingAttempts(first)
+        attempts = Attempts(first)
         droppedAttempts = 0
         rejections = 0
         lastTime = first.time
@@ -90,7 +91,7 @@ extension Transaction {
         var rareFields: [Transaction.RareFields] = []
         swap(&rareFields, &query.rare)
         let name = query.qname.take()
-        let allAttempts = query.attempts.takeArray()
+        let allAttempts = query.attempts.take()
         client = query.client
         server = query.server
         transport = query.transport
@@ -110,48 +111,5 @@ extension Transaction {
         expiry = nil
         lastTime = query.lastTime
         rare = rareFields
-    }
-}
-
-/// A pending query's attempts: the first inline, later ones in an array allocated only
-/// when the query is re-sent.
-struct PendingAttempts: RandomAccessCollection, MutableCollection {
-    private(set) var head: Attempt
-    private var later: [Attempt] = []
-
-    init(_ first: Attempt) { head = first }
-
-    var startIndex: Int { 0 }
-    var endIndex: Int { 1 + later.count }
-
-    subscript(position: Int) -> Attempt {
-        get { position == 0 ? head : later[position - 1] }
-        set {
-            if position == 0 { head = newValue } else { later[position - 1] = newValue }
-        }
-    }
-
-    mutating func append(_ attempt: Attempt) { later.append(attempt) }
-
-    /// All of them in one array (one allocation), leaving `later` empty.
-    mutating func takeArray() -> [Attempt] {
-        guard !later.isEmpty else { return [head] }
-        var all: [Attempt] = []
-        all.reserveCapacity(1 + later.count)
-        all.append(head)
-        all.append(contentsOf: later)
-        later = []
-        return all
-    }
-
-    /// Whether one was sent from `port` (to the server, or to `backend` when given).
-    /// Inlined: the engine asks it of queries read in place (`PendingTable.withLiveQuery`).
-    @inline(__always)
-    func contains(port: UInt16, backend: Endpoint? = nil) -> Bool {
-        if head.clientPort == port && (backend == nil || head.backend == backend) { return true }
-        for attempt in later where attempt.clientPort == port && (backend == nil || attempt.backend == backend) {
-            return true
-        }
-        return false
     }
 }

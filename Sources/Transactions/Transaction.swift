@@ -95,6 +95,59 @@ public struct Attempt: Hashable, Sendable {
     public var backend: Endpoint? = nil
 }
 
+/// A transaction's attempts: the first inline, later ones in an array allocated only when
+/// the query was re-sent. Most queries are sent once: closing one into a `Transaction`
+/// allocates nothing for its attempts (an array of one took an allocation and its release
+/// per transaction, ~260 instructions per frame on the 1 M capture; bench/profile.md).
+public struct Attempts: RandomAccessCollection, MutableCollection, Sendable {
+    // Inlinable: diagnosis and reports read attempts in other modules, where a call per
+    // index or count cost more than the allocation this type saves.
+    @usableFromInline private(set) var head: Attempt
+    @usableFromInline var later: [Attempt] = []
+
+    @inlinable
+    public init(_ first: Attempt) { head = first }
+
+    /// `attempts` in order; at least one.
+    init(_ attempts: [Attempt]) {
+        head = attempts[0]
+        later = Array(attempts.dropFirst())
+    }
+
+    @inlinable public var startIndex: Int { 0 }
+    @inlinable public var endIndex: Int { 1 + later.count }
+    @inlinable public var count: Int { 1 + later.count }
+    @inlinable public var first: Attempt? { head }
+
+    @inlinable
+    public subscript(position: Int) -> Attempt {
+        get { position == 0 ? head : later[position - 1] }
+        set {
+            if position == 0 { head = newValue } else { later[position - 1] = newValue }
+        }
+    }
+
+    mutating func append(_ attempt: Attempt) { later.append(attempt) }
+
+    /// These attempts, leaving only the first here (moved: no retain of the later ones).
+    mutating func take() -> Attempts {
+        var taken = Attempts(head)
+        swap(&taken.later, &later)
+        return taken
+    }
+
+    /// Whether one was sent from `port` (to the server, or to `backend` when given).
+    /// Inlined: the engine asks it of queries read in place (`PendingTable.withLiveQuery`).
+    @inline(__always)
+    func contains(port: UInt16, backend: Endpoint? = nil) -> Bool {
+        if head.clientPort == port && (backend == nil || head.backend == backend) { return true }
+        for attempt in later where attempt.clientPort == port && (backend == nil || attempt.backend == backend) {
+            return true
+        }
+        return false
+    }
+}
+
 /// The response that closed a transaction.
 public struct ResponseRecord: Hashable, Sendable {
     public var frame: Int
@@ -223,7 +276,7 @@ public struct Transaction: Sendable {
     /// For an unanswered query the last one is where it was last seen.
     public var seenOn: [Int32] = []
     /// Every transmission, in capture order (at most `TransactionEngine.maximumAttempts`).
-    public var attempts: [Attempt]
+    public var attempts: Attempts
     /// Attempts beyond `maximumAttempts`, counted but not kept.
     public var droppedAttempts: Int
     public var response: ResponseRecord?
@@ -266,7 +319,7 @@ public struct Transaction: Sendable {
     init(
         client: Endpoint, server: Endpoint, transport: Transport, id: UInt16, opcode: DNSOpcode, qname: String?,
         question: QuestionKey?, vlanIDs: VLANIDs, interfaceIndex: Int32, underlay: Underlay?,
-        sentWith: ParallelQuery? = nil, seenOn: [Int32] = [], attempts: [Attempt], droppedAttempts: Int,
+        sentWith: ParallelQuery? = nil, seenOn: [Int32] = [], attempts: Attempts, droppedAttempts: Int,
         response: ResponseRecord?, rejection: Rejection?, rejections: Int = 0, fallback: Fallback?, outcome: Outcome,
         expiry: ExpiryReason?, lastTime: Timestamp
     ) {

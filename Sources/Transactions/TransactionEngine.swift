@@ -433,7 +433,7 @@ public struct TransactionEngine {
         let failure = Transaction(
             client: connection.client, server: connection.server, transport: .tcp, id: 0, opcode: .query,
             qname: nil, question: nil, vlanIDs: connection.vlanIDs, interfaceIndex: connection.interfaceIndex,
-            underlay: nil, attempts: [Attempt(frame: synFrame, time: connection.synTime, clientPort: connection.client.port)],
+            underlay: nil, attempts: Attempts(Attempt(frame: synFrame, time: connection.synTime, clientPort: connection.client.port)),
             droppedAttempts: max(0, connection.synCount - 1), response: nil, rejection: nil, fallback: nil,
             outcome: connection.resetByServer ? .reset : .handshakeFailed, expiry: nil, lastTime: connection.lastTime)
         deliver(failure, emit: emit)

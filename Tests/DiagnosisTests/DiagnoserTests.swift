@@ -30,7 +30,7 @@ struct DiagnoserTests {
         var transaction = Transaction(
             client: Endpoint(ip: ip(client), port: port), server: Endpoint(ip: ip(server), port: 53), transport: .udp,
             id: id, opcode: .query, qname: name, question: QuestionKey(nameHash: DNSName(name)?.hashKey ?? 0, type: type, qclass: .in),
-            vlanIDs: VLANIDs(), interfaceIndex: -1, underlay: nil, attempts: attempts, droppedAttempts: 0,
+            vlanIDs: VLANIDs(), interfaceIndex: -1, underlay: nil, attempts: Attempts(attempts), droppedAttempts: 0,
             response: response, rejection: nil, fallback: nil, outcome: outcome,
             expiry: outcome == .unanswered ? .timeout : outcome == .inFlight ? .captureEnd : nil,
             lastTime: response?.time ?? last)

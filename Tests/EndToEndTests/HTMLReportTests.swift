@@ -159,7 +159,7 @@ struct HTMLReportTests {
             client: Endpoint(ip: client, port: 40_000), server: server, transport: .udp, id: 7,
             opcode: .query, qname: qname, question: QuestionKey(nameHash: 1, type: .a, qclass: DNSClass(1)),
             vlanIDs: VLANIDs(), interfaceIndex: -1, underlay: nil,
-            attempts: [Attempt(frame: 1, time: time, clientPort: 40_000)], droppedAttempts: 0, response: response,
+            attempts: Attempts(Attempt(frame: 1, time: time, clientPort: 40_000)), droppedAttempts: 0, response: response,
             rejection: nil, fallback: nil, outcome: answered ? .answered : .unanswered,
             expiry: answered ? nil : .timeout, lastTime: time)
     }

@@ -23,7 +23,7 @@ struct HostileTimeAndMemoryTests {
             client: Endpoint(ip: client, port: 40_000), server: Endpoint(ip: IPAddress(ipv4: server), port: 53),
             transport: .udp, id: 7, opcode: .query, qname: qname,
             question: QuestionKey(nameHash: DNSName(qname)?.hashKey ?? 0, type: .a, qclass: DNSClass(1)), vlanIDs: VLANIDs(), interfaceIndex: -1,
-            underlay: nil, attempts: [Attempt(frame: 1, time: time, clientPort: 40_000)], droppedAttempts: 0,
+            underlay: nil, attempts: Attempts(Attempt(frame: 1, time: time, clientPort: 40_000)), droppedAttempts: 0,
             response: response, rejection: nil, fallback: nil, outcome: answeredAt == nil ? .unanswered : .answered,
             expiry: answeredAt == nil ? .timeout : nil, lastTime: time)
     }

@@ -109,7 +109,7 @@ struct FindingWatchTests {
 
     static func transaction(client: String, at milliseconds: Int64, id: UInt16, outcome: Outcome) -> Transaction {
         let sent = Timestamp(nanoseconds: milliseconds * 1_000_000)
-        let attempts = [Attempt(frame: 1, time: sent, clientPort: 40_000)]
+        let attempts = Attempts(Attempt(frame: 1, time: sent, clientPort: 40_000))
         let response = outcome == .answered
             ? ResponseRecord(frame: 2, time: sent + .milliseconds(1), rcode: .noError, isTruncated: false, attemptIndex: 0) : nil
         return Transaction(

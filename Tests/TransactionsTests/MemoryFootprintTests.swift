@@ -7,15 +7,17 @@ import WireCore
 /// query holds inline is pinned here; scripts/bench-memory measures the whole.
 struct MemoryFootprintTests {
     /// An overlay, an ICMP error and a TCP fallback (220 bytes) live out of line: few
-    /// transactions have one, every outstanding query paid for all three.
+    /// transactions have one, every outstanding query paid for all three. The first attempt
+    /// lives inline (`Attempts`, 48 bytes more): an array of one cost an allocation of 96
+    /// bytes per transaction.
     @Test func outstandingTransactionStaysSmallInline() {
-        #expect(MemoryLayout<Transaction>.stride <= 240)
+        #expect(MemoryLayout<Transaction>.stride <= 280)
     }
 
     /// Issue 12.2: a query past its deadline waits for a late answer in one slot of the
     /// expired table (up to 100,000 of them): the transaction inline and its release time.
     @Test func expiredSlotStaysSmallInline() {
-        #expect(MemoryLayout<ExpiredQueries.Slot>.stride <= 256)
+        #expect(MemoryLayout<ExpiredQueries.Slot>.stride <= 288)
     }
 
     /// An outstanding query is kept without what only a closed transaction has (a response,
@@ -65,7 +67,7 @@ struct MemoryFootprintTests {
             client: Endpoint(ip: IPAddress(ipv4: 0x0AF4_010B), port: 40_000),
             server: Endpoint(ip: IPAddress(ipv4: 0x0A60_000A), port: 53), transport: .udp, id: 7, opcode: .query,
             qname: "a.example.", question: nil, vlanIDs: VLANIDs(), interfaceIndex: -1, underlay: nil,
-            attempts: [Attempt(frame: 1, time: time, clientPort: 40_000)], droppedAttempts: 0, response: nil,
+            attempts: Attempts(Attempt(frame: 1, time: time, clientPort: 40_000)), droppedAttempts: 0, response: nil,
             rejection: nil, fallback: nil, outcome: .unanswered, expiry: nil, lastTime: time)
         #expect(transaction.underlay == nil && transaction.rejection == nil && transaction.fallback == nil)
         let copy = transaction
