@@ -45,7 +45,7 @@ public struct DNSName: Sendable, CustomStringConvertible {
     /// escapes `\X` and `\DDD` of RFC 1035 §5.1. A missing trailing dot is accepted: the name
     /// is taken as absolute. `nil` for an empty label, a bad escape, or a limit exceeded.
     public init?(_ text: String) {
-        if text == "." {
+        if text.utf8.count == 1 && text == "." {
             self.storage = []
             return
         }
@@ -100,8 +100,8 @@ public struct DNSName: Sendable, CustomStringConvertible {
     /// Stops quietly where `init?(_:)` would fail (an empty label, a bad escape, a limit
     /// exceeded).
     public static func forEachLeadingNameHash(of text: String, _ body: (_ hash: UInt64, _ isWhole: Bool) -> Void) {
-        if text == "." {
-            body(NameHash.finish(NameHash.basis), true)
+        if text.utf8.count == 1 && text == "." {
+            body(NameHash.finish(NameHash.basis, length: 0), true)
             return
         }
         var text = text
@@ -109,7 +109,7 @@ public struct DNSName: Sendable, CustomStringConvertible {
             // The labels so far as on the wire, and 8 spare bytes for `NameHash.add`'s word reads.
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maximumWireLength + 8) { wire in
                 let bytes = UnsafeRawBufferPointer(wire)
-                var hash = NameHash.basis
+                var prefixes = NameHash.Prefixes()
                 // Most names: no escapes, well within 255 octets. Copied after a first length
                 // byte, each dot is where the next label's length byte goes: one pass finds the
                 // dots, fills in the lengths and hashes each label (~5 instructions a byte;
@@ -123,14 +123,13 @@ public struct DNSName: Sendable, CustomStringConvertible {
                         let length = index - labelStart - 1
                         guard length > 0, length <= maximumLabelLength else { return }
                         target[labelStart] = UInt8(length)
-                        hash = NameHash.add(label: bytes, at: labelStart, count: length + 1, to: hash)
-                        body(NameHash.finish(hash), index + 1 == end)
+                        body(NameHash.prefix(ofFirst: index, in: bytes, folding: &prefixes), index + 1 == end)
                         labelStart = index
                     }
                     let length = end - labelStart - 1
                     guard length > 0, length <= maximumLabelLength else { return }
                     target[labelStart] = UInt8(length)
-                    body(NameHash.finish(NameHash.add(label: bytes, at: labelStart, count: length + 1, to: hash)), true)
+                    body(NameHash.prefix(ofFirst: end, in: bytes, folding: &prefixes), true)
                     return
                 }
                 var labelStart = 0
@@ -144,8 +143,7 @@ public struct DNSName: Sendable, CustomStringConvertible {
                         let length = written - labelStart - 1
                         guard length > 0 else { return }
                         wire[labelStart] = UInt8(length)
-                        hash = NameHash.add(label: bytes, at: labelStart, count: length + 1, to: hash)
-                        body(NameHash.finish(hash), index == count)
+                        body(NameHash.prefix(ofFirst: written, in: bytes, folding: &prefixes), index == count)
                         labelStart = written
                         written += 1
                         continue
@@ -172,8 +170,7 @@ public struct DNSName: Sendable, CustomStringConvertible {
                 let length = written - labelStart - 1
                 guard length > 0 else { return }
                 wire[labelStart] = UInt8(length)
-                hash = NameHash.add(label: bytes, at: labelStart, count: length + 1, to: hash)
-                body(NameHash.finish(hash), true)
+                body(NameHash.prefix(ofFirst: written, in: bytes, folding: &prefixes), true)
             }
         }
     }
@@ -219,16 +216,7 @@ public struct DNSName: Sendable, CustomStringConvertible {
     /// give equal keys whatever their case or compression. The same function as
     /// `DNSQuestionSummary.nameHash`, so a summary can be matched to a name.
     public var hashKey: UInt64 {
-        storage.withUnsafeBytes { bytes in
-            var hash = NameHash.basis
-            var position = 0
-            while position < bytes.count {
-                let run = 1 + Int(bytes[position])
-                hash = NameHash.add(label: bytes, at: position, count: min(run, bytes.count - position), to: hash)
-                position += run
-            }
-            return NameHash.finish(hash)
-        }
+        storage.withUnsafeBytes { NameHash.of($0, at: 0, count: $0.count) }
     }
 
     /// True if `self` is `other` or below it (`www.example.com.` is in `example.com.`),
@@ -329,11 +317,15 @@ extension DNSName: Hashable {
     }
 }
 
-/// The name hash shared by `DNSName.hashKey` and the allocation-free name scan: each label,
-/// its length byte and its bytes with ASCII letters lowercased, read 8 bytes at a time and
-/// folded in with a 64 x 64 -> 128-bit multiply (high and low halves xored, as wyhash does),
-/// then the root. Per label, so compression (which splits names between labels) cannot
-/// change it. Byte by byte (FNV-1a) it was a third of the cost of parsing a query.
+/// The name hash shared by `DNSName.hashKey`, the allocation-free name scan and
+/// `DNSName.forEachLeadingNameHash`: the uncompressed wire form without its root byte (each
+/// label's length byte and bytes) with ASCII letters lowercased, read as little-endian 8-byte
+/// words, the last one zero-padded, each folded in with a 64 x 64 -> 128-bit multiply (high
+/// and low halves xored, as wyhash does), then the length. Over the whole form, not label by
+/// label: a question's name (never compressed) is hashed in one run of words after its labels
+/// are checked, about a third of the cost of a word run per label; a compressed name is put
+/// together first, so compression cannot change the hash. Byte by byte (FNV-1a) it was a
+/// third of the cost of parsing a query.
 enum NameHash {
     static let basis: UInt64 = 0xcbf2_9ce4_8422_2325
     private static let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -354,15 +346,15 @@ enum NameHash {
     }
 
     @inline(__always)
-    private static func mix(_ hash: UInt64, _ word: UInt64) -> UInt64 {
+    static func mix(_ hash: UInt64, _ word: UInt64) -> UInt64 {
         let product = (hash ^ word).multipliedFullWidth(by: multiplier)
         return product.high ^ product.low
     }
 
-    /// Adds the `count` bytes at `start` of `bytes`: one label with its length byte. Reads
-    /// up to 7 bytes past them when `bytes` has them (masked off), byte by byte otherwise.
+    /// Adds the `count` bytes at `start` of `bytes` as words, the last zero-padded. Reads up
+    /// to 7 bytes past them when `bytes` has them (masked off), byte by byte otherwise.
     @inline(__always)
-    static func add(label bytes: UnsafeRawBufferPointer, at start: Int, count: Int, to hash: UInt64) -> UInt64 {
+    static func add(_ bytes: UnsafeRawBufferPointer, at start: Int, count: Int, to hash: UInt64) -> UInt64 {
         guard let base = bytes.baseAddress else { return hash }
         var hash = hash
         var offset = start
@@ -384,9 +376,35 @@ enum NameHash {
         return mix(hash, asciiLowercase(word: word))
     }
 
-    /// The hash of a name whose labels were all added (the root label ends it).
+    /// The hash of a name whose `length` bytes (all but the root byte) were added.
     @inline(__always)
-    static func finish(_ hash: UInt64) -> UInt64 { mix(hash, 0xFF) }
+    static func finish(_ hash: UInt64, length: Int) -> UInt64 { mix(hash, UInt64(truncatingIfNeeded: length) << 8 | 0xFF) }
+
+    /// The hash of the name whose wire form without its root byte is the `count` bytes at
+    /// `start` of `bytes`.
+    @inline(__always)
+    static func of(_ bytes: UnsafeRawBufferPointer, at start: Int, count: Int) -> UInt64 {
+        finish(add(bytes, at: start, count: count, to: basis), length: count)
+    }
+
+    /// The hashes of the leading parts of a wire form written from the start of a buffer, as
+    /// they end: each whole word is folded in once (`prefix(ofFirst:in:folding:)`).
+    struct Prefixes {
+        fileprivate var hash = NameHash.basis
+        fileprivate var folded = 0
+    }
+
+    /// The hash of the name made of the first `length` bytes of `bytes` (whole labels), which
+    /// must not change afterwards; each call of one `Prefixes` asks for a longer one.
+    @inline(__always)
+    static func prefix(ofFirst length: Int, in bytes: UnsafeRawBufferPointer, folding state: inout Prefixes) -> UInt64 {
+        let whole = length & ~7
+        if whole > state.folded {
+            state.hash = add(bytes, at: state.folded, count: whole - state.folded, to: state.hash)
+            state.folded = whole
+        }
+        return finish(add(bytes, at: state.folded, count: length - state.folded, to: state.hash), length: length)
+    }
 }
 
 /// What one pass over a name learns without allocating: where it starts, how long it is
@@ -438,7 +456,6 @@ extension DNSName {
         var endInPlace: Int? = nil
         var wireLength = 0
         var pointers = 0
-        var hash = NameHash.basis
         while true {
             let lengthOffset = position
             guard position < end else { throw DNSParseError(.truncated(needed: 1), offset: position) }
@@ -452,14 +469,16 @@ extension DNSName {
                 }
                 if length == 0 {
                     try reader.dnsSeek(to: endInPlace ?? position)
-                    return ScannedName(offset: start, wireLength: wireLength,
-                                       hashKey: hashing ? NameHash.finish(hash) : 0)
+                    var hashKey: UInt64 = 0
+                    if hashing {
+                        // Uncompressed (every question name): its labels lie in one run.
+                        hashKey = endInPlace == nil ? NameHash.of(bytes, at: start, count: wireLength - 1)
+                            : hashOfCompressed(in: bytes, at: start, length: wireLength - 1)
+                    }
+                    return ScannedName(offset: start, wireLength: wireLength, hashKey: hashKey)
                 }
                 let labelEnd = position + Int(length)
                 guard labelEnd <= end else { throw DNSParseError(.truncated(needed: Int(length)), offset: position) }
-                if hashing {
-                    hash = NameHash.add(label: bytes, at: lengthOffset, count: 1 + Int(length), to: hash)
-                }
                 if collect {
                     // Contiguous append (the generic Sequence path goes byte by byte).
                     storage.append(length)
@@ -491,6 +510,34 @@ extension DNSName {
                 // 0b01 (extended label type, RFC 6891 §5) and 0b10 (reserved).
                 throw DNSParseError(.labelTooLong(length: Int(length)), offset: lengthOffset)
             }
+        }
+    }
+}
+
+extension DNSName {
+    /// `NameHash` of the compressed name at `start` of `bytes`, which `scan` has just walked
+    /// (`length` octets without the root byte): its labels put together, then hashed.
+    static func hashOfCompressed(in bytes: UnsafeRawBufferPointer, at start: Int, length: Int) -> UInt64 {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maximumWireLength + 8) { buffer in
+            var written = 0
+            var position = start
+            // Bounded as the scan was (at most `length` octets, 127 pointers), also if the
+            // bytes changed in between.
+            var jumps = 0
+            while written < length, position < bytes.count, jumps <= maximumCompressionPointers {
+                let byte = bytes[position]
+                if byte >> 6 == 0b11 {
+                    guard position + 1 < bytes.count else { break }
+                    position = Int(byte & 0x3F) << 8 | Int(bytes[position + 1])
+                    jumps += 1
+                    continue
+                }
+                let run = min(1 + Int(byte), length - written, bytes.count - position)
+                for offset in 0..<run { buffer[written + offset] = bytes[position + offset] }
+                written += run
+                position += run
+            }
+            return NameHash.of(UnsafeRawBufferPointer(buffer), at: 0, count: written)
         }
     }
 }

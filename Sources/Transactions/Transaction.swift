@@ -266,6 +266,8 @@ public struct Transaction: Sendable {
         if let response, attempts.indices.contains(response.attemptIndex), let backend = attempts[response.attemptIndex].backend {
             return backend
         }
+        // Sent once (most queries): no search.
+        if attempts.count == 1 { return attempts[0].backend }
         return attempts.last { $0.backend != nil }?.backend
     }
     /// Another query sent from the same socket (client address and port, same server)

@@ -75,6 +75,45 @@ import WireCore
         }
     }
 
+    /// A compressed name is hashed from its labels put together: random names over every
+    /// byte value, each a few labels of its own and a pointer into the labels of an earlier
+    /// name (itself compressed against a third, sometimes), give the `hashKey` of the whole.
+    @Test func compressedNamesOfRandomLabelsHashAsTheirWholeName() throws {
+        var generator = SystemRandomNumberGenerator()
+        func wire(_ labels: [[UInt8]]) -> [UInt8] { labels.flatMap { [UInt8($0.count)] + $0 } }
+        for _ in 0..<1_000 {
+            // 12 bytes of header, then: first (uncompressed), second (labels + pointer into
+            // first), third (labels + pointer into second's own labels or into first).
+            let first = NameTests.randomLabels(1...4, using: &generator)
+            var bytes = [UInt8](repeating: 0, count: 12)
+            let firstOffsets = first.indices.map { index in 12 + wire(Array(first.prefix(index))).count }
+            bytes += wire(first) + [0]
+            let intoFirst = Int.random(in: first.indices, using: &generator)
+            let second = NameTests.randomLabels(1...3, using: &generator)
+            let secondStart = bytes.count
+            let secondOffsets = second.indices.map { index in secondStart + wire(Array(second.prefix(index))).count }
+            bytes += wire(second) + [0xC0 | UInt8(firstOffsets[intoFirst] >> 8), UInt8(firstOffsets[intoFirst] & 0xFF)]
+            let secondWhole = second + first[intoFirst...]
+            let third = NameTests.randomLabels(0...2, using: &generator)
+            let thirdStart = bytes.count
+            let (target, suffix) = Bool.random(using: &generator)
+                ? { let index = Int.random(in: second.indices, using: &generator)
+                    return (secondOffsets[index], Array(secondWhole[index...])) }()
+                : (firstOffsets[0], first)
+            bytes += wire(third) + [0xC0 | UInt8(target >> 8), UInt8(target & 0xFF)] + Array(repeating: 0xAB, count: 3)
+            for (start, labels) in [(secondStart, secondWhole), (thirdStart, third + suffix)] {
+                guard let whole = DNSName(labels: labels) else { continue }  // more than 255 octets
+                let scanned = try bytes.withUnsafeBytes { buffer in
+                    var reader = ByteReader(buffer, position: start)
+                    var unused: [UInt8] = []
+                    return try DNSName.scan(&reader, collectingInto: &unused, collect: false)
+                }
+                #expect(scanned.hashKey == whole.hashKey, "\(whole)")
+                #expect(scanned.wireLength == whole.wireLength)
+            }
+        }
+    }
+
     private func fromCNAMEChainQuestionHash() throws -> UInt64? {
         try DNSMessageSummary(parsing: Real.responseWithCNAMEChain).question?.nameHash
     }
