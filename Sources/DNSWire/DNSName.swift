@@ -445,6 +445,21 @@ extension DNSName {
         hashing: Bool = true,
         known: KnownName? = nil
     ) throws(DNSParseError) -> ScannedName {
+        guard collect else { return try scan(&reader, into: nil, hashing: hashing, known: known) }
+        return try withUnsafeMutablePointer(to: &storage) { labels throws(DNSParseError) in
+            try scan(&reader, into: labels, hashing: hashing, known: known)
+        }
+    }
+
+    /// As `scan(_:collectingInto:collect:hashing:known:)` without collecting: no array to make
+    /// and release per name (the message walker's questions and records).
+    static func scan(_ reader: inout ByteReader, hashing: Bool = true, known: KnownName? = nil) throws(DNSParseError) -> ScannedName {
+        try scan(&reader, into: nil, hashing: hashing, known: known)
+    }
+
+    private static func scan(
+        _ reader: inout ByteReader, into storage: UnsafeMutablePointer<[UInt8]>?, hashing: Bool, known: KnownName?
+    ) throws(DNSParseError) -> ScannedName {
         // Indexed loads on the raw bytes with explicit bounds checks (the same errors, at the
         // same offsets, as `ByteReader`'s reads): this loop runs for every byte of every
         // question name, and the reader's per-read calls cost several times the work.
@@ -479,10 +494,10 @@ extension DNSName {
                 }
                 let labelEnd = position + Int(length)
                 guard labelEnd <= end else { throw DNSParseError(.truncated(needed: Int(length)), offset: position) }
-                if collect {
+                if let storage {
                     // Contiguous append (the generic Sequence path goes byte by byte).
-                    storage.append(length)
-                    storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[position..<labelEnd]))
+                    storage.pointee.append(length)
+                    storage.pointee.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[position..<labelEnd]))
                 }
                 position = labelEnd
             case 0b11:
@@ -498,7 +513,7 @@ extension DNSName {
                     throw DNSParseError(.tooManyPointers, offset: lengthOffset)
                 }
                 if endInPlace == nil { endInPlace = position }
-                if !collect && !hashing, let known, known.offset == target,
+                if storage == nil && !hashing, let known, known.offset == target,
                    wireLength + known.wireLength <= maximumWireLength {
                     try reader.dnsSeek(to: endInPlace ?? position)
                     return ScannedName(offset: start, wireLength: wireLength + known.wireLength, hashKey: 0)

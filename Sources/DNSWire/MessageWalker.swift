@@ -27,8 +27,7 @@ struct MessageWalker {
 
     mutating func question(number: Int) throws(DNSParseError) -> QuestionView {
         do throws(DNSParseError) {
-            var unused: [UInt8] = []
-            let name = try DNSName.scan(&reader, collectingInto: &unused, collect: false)
+            let name = try DNSName.scan(&reader)
             if knownName == nil, reader.position - name.offset == name.wireLength {
                 knownName = KnownName(offset: name.offset, wireLength: name.wireLength)
             }
@@ -82,10 +81,10 @@ struct MessageWalker {
         }
     }
 
+    @inline(__always)
     private mutating func readRecord(in section: DNSSection) throws(DNSParseError) -> RecordView {
         let recordStart = reader.position
-        var unused: [UInt8] = []
-        let name = try DNSName.scan(&reader, collectingInto: &unused, collect: false, hashing: false, known: knownName)
+        let name = try DNSName.scan(&reader, hashing: false, known: knownName)
         let type: DNSType
         let rawClass: UInt16
         let ttl: UInt32
@@ -149,7 +148,6 @@ struct MessageWalker {
         if reader.isAtEnd, rawClass == DNSClass.any.rawValue || rawClass == DNSClass.none.rawValue, type != .opt {
             return .unknown
         }
-        var unused: [UInt8] = []
         switch type {
         case .a:
             return .a(DNSRecordData.IPv4Address(rawValue: try reader.dnsReadUInt32()))
@@ -160,18 +158,18 @@ struct MessageWalker {
             let low = UInt64(try address.dnsReadUInt32()) << 32 | UInt64(try address.dnsReadUInt32())
             return .aaaa(DNSRecordData.IPv6Address(high: high, low: low))
         case .cname, .ns, .ptr:
-            return .name(try DNSName.scan(&reader, collectingInto: &unused, collect: false, hashing: false, known: known))
+            return .name(try DNSName.scan(&reader, hashing: false, known: known))
         case .mx:
             let preference = try reader.dnsReadUInt16()
-            return .mx(preference, try DNSName.scan(&reader, collectingInto: &unused, collect: false, hashing: false, known: known))
+            return .mx(preference, try DNSName.scan(&reader, hashing: false, known: known))
         case .srv:
             let priority = try reader.dnsReadUInt16()
             let weight = try reader.dnsReadUInt16()
             let port = try reader.dnsReadUInt16()
-            return .srv(priority, weight, port, try DNSName.scan(&reader, collectingInto: &unused, collect: false, hashing: false, known: known))
+            return .srv(priority, weight, port, try DNSName.scan(&reader, hashing: false, known: known))
         case .soa:
-            let mname = try DNSName.scan(&reader, collectingInto: &unused, collect: false, hashing: false, known: known)
-            let rname = try DNSName.scan(&reader, collectingInto: &unused, collect: false, hashing: false, known: known)
+            let mname = try DNSName.scan(&reader, hashing: false, known: known)
+            let rname = try DNSName.scan(&reader, hashing: false, known: known)
             return .soa(
                 mname, rname,
                 serial: try reader.dnsReadUInt32(), refresh: try reader.dnsReadUInt32(),

@@ -323,8 +323,7 @@ public struct TransactionEngine {
     /// Expires every transaction whose deadline is before `time`.
     public mutating func advance(to time: Timestamp, emit: (Transaction) -> Void) {
         if time > clock { clock = time }
-        while let earliest = deadlines.min, earliest.time < clock {
-            deadlines.popMin()
+        while deadlines.earliestTime < clock, let earliest = deadlines.popMin() {
             guard let lastTime = pending.lastTime(earliest.serial), lastTime + window == earliest.time else { continue }
             emissionClock?.enter(.deadline, key: (earliest.time.nanoseconds, Int64(earliest.serial), 0, 0, 0, 0))
             close(serial: earliest.serial, outcome: .unanswered, expiry: .timeout, emit: emit)
@@ -334,8 +333,7 @@ public struct TransactionEngine {
                                                        done.order.2, done.order.3, done.order.4))
             deliver(done.transaction, emit: emit)
         }
-        while let earliest = parkDeadlines.min, earliest.time < clock {
-            parkDeadlines.popMin()
+        while parkDeadlines.earliestTime < clock, let earliest = parkDeadlines.popMin() {
             guard !fallbackInProgress.contains(earliest.serial) else { continue }
             // No TCP retry came: the truncated answer stands alone.
             emissionClock?.enter(.fallbackWait, key: (earliest.time.nanoseconds, Int64(earliest.serial), 0, 0, 0, 0))
