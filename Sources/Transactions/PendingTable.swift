@@ -208,10 +208,14 @@ struct PendingTable {
     mutating func remove(_ serial: Int) -> PendingQuery? {
         guard let slot = slot(of: serial) else { return nil }
         let (chunk, index) = PendingTable.place(slot)
-        chunks[chunk][index].serial = -1
         freeSlots.append(slot)
         count -= 1
-        return chunks[chunk][index].transaction.take()
+        // In place: through the array's subscript the query was copied three times.
+        return chunks[chunk].withUnsafeMutableBufferPointer { entries in
+            let entry = entries.baseAddress.unsafelyUnwrapped + index
+            entry.pointee.serial = -1
+            return entry.pointee.transaction.take()
+        }
     }
 
     /// Live serials, oldest first.

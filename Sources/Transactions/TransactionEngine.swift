@@ -571,11 +571,17 @@ public struct TransactionEngine {
         // resolver re-sent on the same socket a whole timeout later — that resend is a new
         // attempt in its own right (tshark calls resends within 5 s retransmissions and
         // pairs the answer with the original, later ones with themselves).
-        var attemptIndex = transaction.attempts.firstIndex { $0.clientPort == clientPort } ?? 0
-        for (index, attempt) in transaction.attempts.enumerated()
-        where index > attemptIndex && attempt.clientPort == clientPort && attempt.time <= message.time
-            && attempt.time - transaction.attempts[attemptIndex].time >= timeout {
-            attemptIndex = index
+        // By index: iterating would copy the attempts (a retain and release per answer).
+        var attemptIndex = 0
+        if transaction.attempts.count > 1 {
+            attemptIndex = transaction.attempts.firstIndex { $0.clientPort == clientPort } ?? 0
+            for index in transaction.attempts.indices where index > attemptIndex {
+                let attempt = transaction.attempts[index]
+                if attempt.clientPort == clientPort && attempt.time <= message.time
+                    && attempt.time - transaction.attempts[attemptIndex].time >= timeout {
+                    attemptIndex = index
+                }
+            }
         }
         transaction.response = ResponseRecord(frame: message.frame, time: message.time, rcode: message.rcode,
                                               isTruncated: message.isTruncated, attemptIndex: attemptIndex,
@@ -678,7 +684,8 @@ public struct TransactionEngine {
     ) {
         let waiting = requested == .unanswered || requested == .inFlight
         let outcome = waiting && transaction.rejection != nil ? .rejected : requested
-        for attempt in transaction.attempts {
+        for index in transaction.attempts.indices {
+            let attempt = transaction.attempts[index]
             let key = ExchangeKey(client: Endpoint(ip: transaction.client.ip, port: attempt.clientPort),
                                   server: transaction.server, transport: transaction.transport, id: transaction.id)
             removeSerial(serial, under: key, from: &byExchange)

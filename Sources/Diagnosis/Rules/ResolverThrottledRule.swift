@@ -109,8 +109,9 @@ struct ResolverThrottledRule: DiagnosisRule {
             pairsBySource[slot].append((server, index))
         }
         let answeredIndex = transaction.outcome == .unanswered ? nil : transaction.response?.attemptIndex
-        for (attemptIndex, attempt) in transaction.attempts.enumerated() {
-            states[index].count(second: attempt.time.nanoseconds / 1_000_000_000, lost: attemptIndex != answeredIndex)
+        for attemptIndex in transaction.attempts.indices {
+            let second = transaction.attempts[attemptIndex].time.nanoseconds / 1_000_000_000
+            states[index].count(second: second, lost: attemptIndex != answeredIndex)
         }
         if transaction.outcome == .unanswered {
             if states[index].examples.count < Diagnoser.maximumExamples {
