@@ -112,8 +112,9 @@ public struct DNSName: Sendable, CustomStringConvertible {
                 var prefixes = NameHash.Prefixes()
                 // Most names: no escapes, well within 255 octets. Copied after a first length
                 // byte, each dot is where the next label's length byte goes: one pass finds the
-                // dots, fills in the lengths and hashes each label (~5 instructions a byte;
-                // the byte-by-byte loop below costs several times that).
+                // dots, fills in the lengths and hashes each prefix as it ends, every whole word
+                // once (a few instructions a byte; the byte-by-byte loop below costs several
+                // times that).
                 if characters.count <= maximumWireLength - 2, let base = characters.baseAddress,
                    let target = wire.baseAddress, !characters.contains(UInt8(ascii: "\\")) {
                     (target + 1).update(from: base, count: characters.count)
@@ -323,7 +324,7 @@ extension DNSName: Hashable {
 /// words, the last one zero-padded, each folded in with a 64 x 64 -> 128-bit multiply (high
 /// and low halves xored, as wyhash does), then the length. Over the whole form, not label by
 /// label: a question's name (never compressed) is hashed in one run of words after its labels
-/// are checked, about a third of the cost of a word run per label; a compressed name is put
+/// are checked (a run per label cost the name scan a third more); a compressed name is put
 /// together first, so compression cannot change the hash. Byte by byte (FNV-1a) it was a
 /// third of the cost of parsing a query.
 enum NameHash {
@@ -346,7 +347,7 @@ enum NameHash {
     }
 
     @inline(__always)
-    static func mix(_ hash: UInt64, _ word: UInt64) -> UInt64 {
+    private static func mix(_ hash: UInt64, _ word: UInt64) -> UInt64 {
         let product = (hash ^ word).multipliedFullWidth(by: multiplier)
         return product.high ^ product.low
     }
