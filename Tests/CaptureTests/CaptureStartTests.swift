@@ -37,7 +37,7 @@ struct CaptureStartTests {
     /// Without the skipping, a reply sent during the swap was lost while its request,
     /// captured just before it, was returned: each client's exchange straddles the swap's
     /// start about half the time (measured: 2 of 5 single-client captures failed), so three
-    /// clients and three captures fail all but about one run in 500.
+    /// clients and three captures fail all but about one run in 500 (measured: 5 of 5 failed).
     @Test(.enabled(if: geteuid() == 0, "live capture needs root"))
     func noRequestCapturedAtTheStartLacksItsReply() throws {
         let exchange = try PingPong(clients: 3)
