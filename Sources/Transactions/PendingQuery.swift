@@ -30,30 +30,6 @@ struct PendingQuery {
     /// The overlay and the first ICMP error, out of line (`Transaction.rare`).
     fileprivate var rare: [Transaction.RareFields]
 
-    init(
-        client: Endpoint, server: Endpoint, transport: Transport, id: UInt16, opcode: DNSOpcode, qname: String?,
-        question: QuestionKey?, vlanIDs: VLANIDs, interfaceIndex: Int32, underlay: Underlay?, seenOn: [Int32],
-        first: Attempt
-    ) {
-        self.client = client
-        self.transport = transport
-        self.opcode = opcode
-        self.id = id
-        self.server = server
-        self.interfaceIndex = interfaceIndex
-        self.qname = qname
-        self.question = question
-        self.vlanIDs = vlanIDs
-        sentWith = nil
-        self.seenOn = seenOn
-        attempts = Attempts(first)
-        droppedAttempts = 0
-        rejections = 0
-        lastTime = first.time
-        rare = []
-        if let underlay { rare = [Transaction.RareFields(underlay: underlay)] }
-    }
-
     var underlay: Underlay? { rare.first?.underlay }
 
     /// The first ICMP error quoting one of its attempts.
@@ -78,6 +54,21 @@ struct PendingQuery {
     }
 }
 
+extension PendingQuery {
+    /// In an extension, through the memberwise initializer: see `Transaction`'s.
+    init(
+        client: Endpoint, server: Endpoint, transport: Transport, id: UInt16, opcode: DNSOpcode, qname: String?,
+        question: QuestionKey?, vlanIDs: VLANIDs, interfaceIndex: Int32, underlay: Underlay?, seenOn: [Int32],
+        first: Attempt
+    ) {
+        self.init(
+            client: client, transport: transport, opcode: opcode, id: id, server: server, interfaceIndex: interfaceIndex,
+            qname: qname, question: question, vlanIDs: vlanIDs, sentWith: nil, seenOn: seenOn, attempts: Attempts(first),
+            droppedAttempts: 0, rejections: 0, lastTime: first.time,
+            rare: underlay.map { [Transaction.RareFields(underlay: $0)] } ?? [])
+    }
+}
+
 extension Transaction {
     /// The transaction a pending query is, not closed yet (outcome `unanswered`, no response,
     /// no expiry). Its fields are moved, not copied (no retain and release per transaction).
@@ -92,24 +83,11 @@ extension Transaction {
         swap(&rareFields, &query.rare)
         let name = query.qname.take()
         let allAttempts = query.attempts.take()
-        client = query.client
-        server = query.server
-        transport = query.transport
-        id = query.id
-        opcode = query.opcode
-        qname = name
-        question = query.question
-        vlanIDs = query.vlanIDs
-        interfaceIndex = query.interfaceIndex
-        sentWith = query.sentWith
-        seenOn = seen
-        attempts = allAttempts
-        droppedAttempts = query.droppedAttempts
-        response = nil
-        rejections = query.rejections
-        outcome = .unanswered
-        expiry = nil
-        lastTime = query.lastTime
-        rare = rareFields
+        self.init(
+            client: query.client, server: query.server, transport: query.transport, id: query.id, opcode: query.opcode,
+            qname: name, question: query.question, vlanIDs: query.vlanIDs, interfaceIndex: query.interfaceIndex,
+            sentWith: query.sentWith, seenOn: seen, attempts: allAttempts, droppedAttempts: query.droppedAttempts,
+            response: nil, rejections: query.rejections, outcome: .unanswered, expiry: nil, lastTime: query.lastTime,
+            rare: rareFields)
     }
 }

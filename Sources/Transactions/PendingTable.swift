@@ -74,8 +74,16 @@ struct PendingTable {
         let serial = ((creation ?? created) & 0x7FFF_FFFF) << 32 | slot
         created += 1
         let (chunk, index) = PendingTable.place(slot)
-        chunks[chunk][index].serial = serial
-        chunks[chunk][index].transaction = consume transaction
+        chunks[chunk].withUnsafeMutableBufferPointer { entries in
+            let entry = entries.baseAddress.unsafelyUnwrapped + index
+            entry.pointee.serial = serial
+            // Initialized over the slot's nil (a new slot, or one `remove` emptied): nothing
+            // to release. Assigning through the subscript destroyed that nil through the
+            // runtime's generic witness (~60 instructions per query) and checked the chunk's
+            // uniqueness once more.
+            (UnsafeMutableRawPointer(entry) + PendingTable.transactionOffset)
+                .assumingMemoryBound(to: PendingQuery?.self).initialize(to: transaction)
+        }
         count += 1
         return serial
     }

@@ -670,6 +670,9 @@ public struct TransactionEngine {
         }
     }
 
+    /// Not inlined: inlined into `observeQuery` (for the rare same-question query after a
+    /// timeout), its optional transaction was destroyed on every query, nil or not.
+    @inline(never)
     private mutating func close(serial: Int, outcome: Outcome, expiry: ExpiryReason?, emit: (Transaction) -> Void) {
         guard let query = pending.remove(serial) else { return }
         var transaction = Transaction(closing: query)
