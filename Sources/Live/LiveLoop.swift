@@ -194,6 +194,11 @@ public func runLive(
     } else {
         try LiveCapture(interface: interface, dnsPorts: options.ports)
     }
+    // As tcpdump's "listening on": from here on what arrives is analysed (frames before the
+    // filter was in force are skipped, `framesBeforeFilter`), so scripts wait for this line
+    // before they send traffic.
+    hooks.notice("capturing on \(interface) (link type \(capture.linkType), filter in \(capture.filterInKernel ? "the kernel" : "user space"))"
+        + (capture.activationWarning.map { "; libpcap: \($0)" } ?? ""))
     stopSignals.store(0, ordering: .relaxed)
     hangupSignals.store(0, ordering: .relaxed)
     ringSignals.store(0, ordering: .relaxed)

@@ -72,22 +72,31 @@ extension PendingQuery {
 extension Transaction {
     /// The transaction a pending query is, not closed yet (outcome `unanswered`, no response,
     /// no expiry). Its fields are moved, not copied (no retain and release per transaction).
-    @inline(__always)
     init(closing query: consuming PendingQuery) {
-        // Inlined, each stored property set once from locals: ~80 instructions fewer per
-        // transaction than a separate function swapping into `self`'s fields (bench/profile.md).
-        // The compiler still builds it in a temporary and copies it once at the call site.
-        var seen: [Int32] = []
-        swap(&seen, &query.seenOn)
-        var rareFields: [Transaction.RareFields] = []
-        swap(&rareFields, &query.rare)
-        let name = query.qname.take()
-        let allAttempts = query.attempts.take()
+        self = withUnsafeMutablePointer(to: &query) { query in
+            let transaction = Transaction(movingOutOf: query)
+            // What was moved out is put back empty, so `query` can be destroyed as usual.
+            query.pointer(to: \.qname).unsafelyUnwrapped.initialize(to: nil)
+            query.pointer(to: \.seenOn).unsafelyUnwrapped.initialize(to: [])
+            query.pointer(to: \.attempts).unsafelyUnwrapped.initialize(to: Attempts(transaction.attempts.head))
+            query.pointer(to: \.rare).unsafelyUnwrapped.initialize(to: [])
+            return transaction
+        }
+    }
+
+    /// The transaction the query at `query` is, its references (name, interfaces, attempts,
+    /// rare fields) moved out: no retain for them here and no release of the query left
+    /// behind, whose memory then holds no value: the caller overwrites it without destroying
+    /// it (`PendingTable.close`), or puts values back (`init(closing:)`).
+    @inline(__always)
+    init(movingOutOf query: UnsafeMutablePointer<PendingQuery>) {
         self.init(
-            client: query.client, server: query.server, transport: query.transport, id: query.id, opcode: query.opcode,
-            qname: name, question: query.question, vlanIDs: query.vlanIDs, interfaceIndex: query.interfaceIndex,
-            sentWith: query.sentWith, seenOn: seen, attempts: allAttempts, droppedAttempts: query.droppedAttempts,
-            response: nil, rejections: query.rejections, outcome: .unanswered, expiry: nil, lastTime: query.lastTime,
-            rare: rareFields)
+            client: query.pointee.client, server: query.pointee.server, transport: query.pointee.transport,
+            id: query.pointee.id, opcode: query.pointee.opcode, qname: query.pointer(to: \.qname).unsafelyUnwrapped.move(),
+            question: query.pointee.question, vlanIDs: query.pointee.vlanIDs, interfaceIndex: query.pointee.interfaceIndex,
+            sentWith: query.pointee.sentWith, seenOn: query.pointer(to: \.seenOn).unsafelyUnwrapped.move(),
+            attempts: query.pointer(to: \.attempts).unsafelyUnwrapped.move(), droppedAttempts: query.pointee.droppedAttempts,
+            response: nil, rejections: query.pointee.rejections, outcome: .unanswered, expiry: nil,
+            lastTime: query.pointee.lastTime, rare: query.pointer(to: \.rare).unsafelyUnwrapped.move())
     }
 }

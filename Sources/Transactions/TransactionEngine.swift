@@ -553,12 +553,11 @@ public struct TransactionEngine {
         guard let serial = candidates.first(where: { serial in
             guard let asked = pending.question(serial), let answered = message.question else { return true }
             return asked == answered
-        }), let query = pending.remove(serial) else {
+        }), var transaction = pending.close(serial) else {
             if answeredFrom == nil, answerLate(message, key: key, emit: emit) { return }
             statistics.unsolicited[.questionMismatch, default: 0] += 1
             return
         }
-        var transaction = Transaction(closing: query)
         record(message, answering: &transaction, from: key.client.port, answeredFrom: answeredFrom)
         if answeredFrom != nil { statistics.answeredFromAnotherAddress += 1 }
         retire(&transaction, serial: serial, outcome: .answered, expiry: nil, emit: emit)
@@ -674,8 +673,7 @@ public struct TransactionEngine {
     /// timeout), its optional transaction was destroyed on every query, nil or not.
     @inline(never)
     private mutating func close(serial: Int, outcome: Outcome, expiry: ExpiryReason?, emit: (Transaction) -> Void) {
-        guard let query = pending.remove(serial) else { return }
-        var transaction = Transaction(closing: query)
+        guard var transaction = pending.close(serial) else { return }
         retire(&transaction, serial: serial, outcome: outcome, expiry: expiry, emit: emit)
     }
 

@@ -436,6 +436,9 @@ struct LiveRunTests {
         let result = try runProcess(CLITests.binary, ["live", "-i", "lo", "--duration", "1.5", "--port", "15355"],
                                     in: Paths.root)
         #expect(result.status == 0, "\(result.errors)")
+        // The first line says the capture runs (its filter in force), as tcpdump's "listening on".
+        #expect(result.errors.split(separator: "\n").first == "dnstrail: capturing on lo (link type EN10MB, filter in the kernel)",
+                "\(result.errors)")
         let status = try #require(result.errors.split(separator: "\n").first { $0.contains(" frames ") })
         #expect(status.hasPrefix("dnstrail: 1 s  frames "), "\(status)")
         #expect(status.contains("  transactions 0  answered 0  unanswered 0  waiting 0  drops 0"), "\(status)")

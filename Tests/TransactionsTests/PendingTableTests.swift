@@ -46,4 +46,35 @@ struct PendingTableTests {
         }
         #expect(table.count == 0)
     }
+
+    /// `close` moves a live query's references out of its slot into the transaction
+    /// (`Transaction(movingOutOf:)`): the same transaction as `remove` and
+    /// `Transaction(closing:)`, the slot reusable, a stale serial closing nothing. It reads
+    /// the slot's optional as the query: Swift lays a single-payload optional's payload
+    /// at its start, with no tag byte after it when the payload has spare values.
+    @Test func closeMovesTheQueryOutAsRemoveAndClosingDo() {
+        #expect(MemoryLayout<PendingQuery?>.size == MemoryLayout<PendingQuery>.size)
+        var table = PendingTable()
+        var other = PendingTable()
+        let serials = (0..<300).map { index in
+            var query = Self.query(id: UInt16(index), name: "c\(index).example.")
+            if index % 3 == 0 {
+                query.addAttempt(Attempt(frame: 10_000 + index, time: Timestamp(nanoseconds: 5), clientPort: 40_002), seenOn: 7)
+            }
+            _ = other.insert(query)
+            return table.insert(query)
+        }
+        for (index, serial) in serials.enumerated() {
+            let closed = table.close(serial)
+            let reference = other.remove(serial).map { Transaction(closing: $0) }
+            #expect(closed?.qname == "c\(index).example." && closed?.qname == reference?.qname)
+            #expect(closed?.attempts.map(\.frame) == reference?.attempts.map(\.frame))
+            #expect(closed?.seenOn == reference?.seenOn && closed?.lastTime == reference?.lastTime)
+            #expect(closed?.outcome == .unanswered && closed?.response == nil)
+            #expect(table.close(serial) == nil)
+        }
+        #expect(table.count == 0)
+        let reused = table.insert(Self.query(id: 1, name: "again.example."))
+        #expect(table.close(reused)?.qname == "again.example.")
+    }
 }
