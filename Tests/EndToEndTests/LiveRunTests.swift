@@ -220,7 +220,7 @@ struct LiveRunTests {
         var notices: [String] = []
         var transactions: [Transaction] = []
         // Status 1 (~1 s): the query. Status 2 (~2 s, the query pending): the first
-        // SIGINT. The drain's first notice: the second. (kill(2), not raise(3): the test
+        // SIGINT. The drain's first notice (after the start's "capturing on"): the second. (kill(2), not raise(3): the test
         // runner's thread may block SIGINT; the process-wide signal reaches runLive's handler.)
         let result = try runLive(
             interface: "lo", filter: nil, duration: 10, options: options, hooks: LiveHooks(
@@ -232,14 +232,15 @@ struct LiveRunTests {
                 },
                 notice: { text in
                     notices.append(text)
-                    if notices.count == 1 { kill(getpid(), SIGINT) }
+                    if text.hasPrefix("stopping: ") { kill(getpid(), SIGINT) }
                 }))
         let live = try #require(result.live)
         #expect(live.stoppedBy == "signal")
         let drain = try #require(live.drain)
         #expect(drain.skipped)
         #expect(drain.pendingAtStop == 1)
-        #expect(notices.count == 2, "\(notices)")
+        #expect(notices.count == 3, "\(notices)")
+        #expect(notices.first?.hasPrefix("capturing on lo ") == true, "\(notices)")
         #expect(notices.last?.hasPrefix("second signal: stopping now, 1 query still in flight") == true, "\(notices)")
         #expect(transactions.filter { $0.id == 0x3333 }.allSatisfy { $0.outcome != .answered })
         #expect(transactions.contains { $0.id == 0x3333 })
