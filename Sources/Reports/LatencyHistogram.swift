@@ -117,11 +117,13 @@ public struct LatencyHistogram: Sendable, Equatable {
 
     // HDR's bucket arithmetic (unit magnitude 0), for `precision` = log2(sub-buckets / 2).
 
+    @inline(__always)
     static func bucket(of value: UInt64, precision: Int) -> Int {
         let mask = (UInt64(1) << (precision + 1)) - 1
         return (63 - precision) - (value | mask).leadingZeroBitCount
     }
 
+    @inline(__always)
     static func index(of value: UInt64, precision: Int) -> Int {
         let bucket = bucket(of: value, precision: precision)
         let subBucket = Int(value >> bucket)

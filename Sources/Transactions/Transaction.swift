@@ -259,18 +259,21 @@ public struct Transaction: Sendable {
     public var interfaceIndex: Int32
     /// The overlay the query crossed nodes in, with the node addresses, if any.
     public var underlay: Underlay? {
-        get { rare.first?.underlay }
+        @inlinable get { rare.first?.underlay }
         set { updateRare { $0.underlay = newValue } }
     }
     /// Where a ClusterIP query was DNAT'ed to: the backend of the answered attempt, or of
     /// the last attempt whose DNAT'ed copy was seen.
+    @inlinable
     public var backend: Endpoint? {
-        if let response, attempts.indices.contains(response.attemptIndex), let backend = attempts[response.attemptIndex].backend {
-            return backend
+        @inline(__always) get {
+            if let response, attempts.indices.contains(response.attemptIndex), let backend = attempts[response.attemptIndex].backend {
+                return backend
+            }
+            // Sent once (most queries): no search.
+            if attempts.count == 1 { return attempts[0].backend }
+            return attempts.last { $0.backend != nil }?.backend
         }
-        // Sent once (most queries): no search.
-        if attempts.count == 1 { return attempts[0].backend }
-        return attempts.last { $0.backend != nil }?.backend
     }
     /// Another query sent from the same socket (client address and port, same server)
     /// within `TransactionEngine.parallelWindow` of this one — glibc's and musl's
@@ -286,13 +289,13 @@ public struct Transaction: Sendable {
     public var response: ResponseRecord?
     /// The first ICMP error quoting one of its attempts, and how many came in all.
     public var rejection: Rejection? {
-        get { rare.first?.rejection }
+        @inlinable get { rare.first?.rejection }
         set { updateRare { $0.rejection = newValue } }
     }
     public var rejections = 0
     /// For a truncated UDP answer: what became of the TCP retry, if the client made one.
     public var fallback: Fallback? {
-        get { rare.first?.fallback }
+        @inlinable get { rare.first?.fallback }
         set { updateRare { $0.fallback = newValue } }
     }
     public var outcome: Outcome
@@ -305,13 +308,14 @@ public struct Transaction: Sendable {
     /// inline), kept out of line: an empty array is one word and allocates nothing, so an
     /// outstanding query costs a third less (issue 14.3: 1 M outstanding in the default cap).
     /// Handed over whole from the pending query.
-    var rare: [RareFields] = []
+    @usableFromInline var rare: [RareFields] = []
 
+    @usableFromInline
     struct RareFields: Sendable {
-        var underlay: Underlay?
-        var rejection: Rejection?
-        var fallback: Fallback?
-        var vantagePath: VantagePath?
+        @usableFromInline var underlay: Underlay?
+        @usableFromInline var rejection: Rejection?
+        @usableFromInline var fallback: Fallback?
+        @usableFromInline var vantagePath: VantagePath?
 
         var isEmpty: Bool { underlay == nil && rejection == nil && fallback == nil && vantagePath == nil }
     }
@@ -320,9 +324,9 @@ public struct Transaction: Sendable {
         rare.update(change)
     }
 
-    public var firstTime: Timestamp { attempts.first?.time ?? lastTime }
-    public var attemptCount: Int { attempts.count + droppedAttempts }
-    public var isTruncated: Bool { response?.isTruncated ?? false }
+    @inlinable public var firstTime: Timestamp { attempts.first?.time ?? lastTime }
+    @inlinable public var attemptCount: Int { attempts.count + droppedAttempts }
+    @inlinable public var isTruncated: Bool { response?.isTruncated ?? false }
 
     /// Answered before the client had to send it again.
     public var answeredFirstTry: Bool {
@@ -334,17 +338,19 @@ public struct Transaction: Sendable {
     /// TCP answer when a truncated answer was retried over TCP successfully); for a late
     /// answer, how long after the first attempt it came. Never negative: nil when unanswered, and when the answer's capture time is before the
     /// query's (`isAnsweredBeforeQuery`: packets out of time order, a clock stepped back).
-    public var latency: Duration? {
-        guard let answeredAt, answeredAt >= firstTime else { return nil }
-        return answeredAt - firstTime
+    @inlinable public var latency: Duration? {
+        @inline(__always) get {
+            guard let answeredAt, answeredAt >= firstTime else { return nil }
+            return answeredAt - firstTime
+        }
     }
 
     /// When the answer the client used came: the TCP answer after a truncated one, else the response.
-    public var answeredAt: Timestamp? { fallback?.responseTime ?? response?.time }
+    @inlinable public var answeredAt: Timestamp? { fallback?.responseTime ?? response?.time }
 
     /// An answer timed before its query: the capture's clock went backwards between them.
     /// Such a transaction is answered but has no latency.
-    public var isAnsweredBeforeQuery: Bool {
+    @inlinable public var isAnsweredBeforeQuery: Bool {
         guard let answeredAt else { return false }
         return answeredAt < firstTime
     }
