@@ -161,7 +161,10 @@ struct PendingTable {
         }
     }
 
-    private static let transactionOffset = MemoryLayout<Entry>.offset(of: \Entry.transaction) ?? 0
+    /// Computed, not a stored static: the compiler folds it to a constant, where a `static
+    /// let` went through its one-time initialization check on every read.
+    @inline(__always)
+    private static var transactionOffset: Int { MemoryLayout<Entry>.offset(of: \Entry.transaction).unsafelyUnwrapped }
 
     /// `body` applied in place to the query of a live serial; false (and `body` not called)
     /// for a stale or unknown serial. For the hot path: changing a field through the
