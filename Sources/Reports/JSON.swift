@@ -103,12 +103,6 @@ extension JSONValue {
         text.append(UInt8(ascii: "\""))
     }
 
-    /// Whether `appendQuoted` would escape anything in `value`.
-    static func needsEscaping(_ value: String) -> Bool {
-        value.utf8.withContiguousStorageIfAvailable { $0.contains(where: isEscaped) }
-            ?? value.utf8.contains(where: isEscaped)
-    }
-
     @inline(__always)
     private static func isEscaped(_ byte: UInt8) -> Bool {
         byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
