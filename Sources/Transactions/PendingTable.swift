@@ -77,7 +77,7 @@ struct PendingTable {
         chunks[chunk].withUnsafeMutableBufferPointer { entries in
             let entry = entries.baseAddress.unsafelyUnwrapped + index
             entry.pointee.serial = serial
-            // Initialized over the slot's nil (a new slot, or one `remove` emptied): nothing
+            // Initialized over the slot's nil (a new slot, or one `close` emptied): nothing
             // to release. Assigning through the subscript destroyed that nil through the
             // runtime's generic witness (~60 instructions per query) and checked the chunk's
             // uniqueness once more.
@@ -99,7 +99,7 @@ struct PendingTable {
 
     /// The transaction of a live serial, nil for a stale or unknown one. Assigning through
     /// it (`table[serial]?.field = …`) changes the stored transaction in place; assigning
-    /// nil is not allowed (use `remove`), nor is storing under a serial not live.
+    /// nil is not allowed (use `close`), nor is storing under a serial not live.
     subscript(serial: Int) -> PendingQuery? {
         _read {
             if let slot = slot(of: serial) {
@@ -116,7 +116,7 @@ struct PendingTable {
                 // AddressSanitizer (PendingTable.swift, heap-use-after-free in the debug build).
                 let (chunk, index) = PendingTable.place(slot)
                 yield &chunks[chunk][index].transaction
-                precondition(chunks[chunk][index].transaction != nil, "PendingTable: use remove(_:) to drop a transaction")
+                precondition(chunks[chunk][index].transaction != nil, "PendingTable: use close(_:) to drop a transaction")
             } else {
                 var absent: PendingQuery?
                 yield &absent

@@ -131,13 +131,6 @@ public struct Attempts: RandomAccessCollection, MutableCollection, Sendable {
 
     mutating func append(_ attempt: Attempt) { later.append(attempt) }
 
-    /// These attempts, leaving only the first here (moved: no retain of the later ones).
-    mutating func take() -> Attempts {
-        var taken = Attempts(head)
-        swap(&taken.later, &later)
-        return taken
-    }
-
     /// Whether one was sent from `port` (to the server, or to `backend` when given).
     /// Inlined: the engine asks it of queries read in place (`PendingTable.withLiveQuery`).
     @inline(__always)
