@@ -113,6 +113,9 @@ public final class OfflineCapture {
             throw error
         }
         self.handle = handle
+        // Only the thread reading frames touches the stream (one at a time): stdio's lock,
+        // taken twice per record once the process has a second thread, is left out.
+        __fsetlocking(pcap_file(handle), Int32(FSETLOCKING_BYCALLER))
         self.descriptor = source.descriptor
         self.storedSize = source.isRegularFile && !input.isStandardInput ? source.storedSize : nil
         self.gzipReader = source.gzipReader

@@ -10,14 +10,14 @@ import WireCore
 protocol LiveAnalysis {
     /// Analyses one captured frame (its bytes are valid only during the call).
     mutating func process(
-        _ frame: CapturedFrame, number: Int, now: Timestamp, emit: (Transaction) -> Void, expired: (Transaction) -> Void)
+        _ frame: CapturedFrame, number: Int, now: Timestamp, emit: (consuming Transaction) -> Void, expired: (Transaction) -> Void)
     /// A read timed out: the capture was idle until `now`.
-    mutating func idle(now: Timestamp, emit: (Transaction) -> Void, expired: (Transaction) -> Void)
+    mutating func idle(now: Timestamp, emit: (consuming Transaction) -> Void, expired: (Transaction) -> Void)
     /// After a stop, and at every pass of the drain: everything captured so far is analysed,
     /// so `counts.pending` is exact.
-    mutating func settle(emit: (Transaction) -> Void, expired: (Transaction) -> Void)
+    mutating func settle(emit: (consuming Transaction) -> Void, expired: (Transaction) -> Void)
     /// Closes everything outstanding; the run's counts.
-    mutating func finish(emit: (Transaction) -> Void, expired: (Transaction) -> Void) -> RunResult
+    mutating func finish(emit: (consuming Transaction) -> Void, expired: (Transaction) -> Void) -> RunResult
     /// The counters the status line shows.
     var counts: LiveCounts { get }
     /// What the report says of the pipeline (nil with one thread).
@@ -43,19 +43,19 @@ struct SingleThreadLiveAnalysis: LiveAnalysis {
     }
 
     mutating func process(
-        _ frame: CapturedFrame, number: Int, now: Timestamp, emit: (Transaction) -> Void, expired: (Transaction) -> Void
+        _ frame: CapturedFrame, number: Int, now: Timestamp, emit: (consuming Transaction) -> Void, expired: (Transaction) -> Void
     ) {
         analyzer.process(frame: number, time: frame.timestamp, bytes: frame.bytes, originalLength: frame.originalLength,
                          linkType: frame.linkType, emit: emit)
     }
 
-    mutating func idle(now: Timestamp, emit: (Transaction) -> Void, expired: (Transaction) -> Void) {
+    mutating func idle(now: Timestamp, emit: (consuming Transaction) -> Void, expired: (Transaction) -> Void) {
         analyzer.advanceIdle(to: now, emit: emit)
     }
 
-    mutating func settle(emit: (Transaction) -> Void, expired: (Transaction) -> Void) {}
+    mutating func settle(emit: (consuming Transaction) -> Void, expired: (Transaction) -> Void) {}
 
-    mutating func finish(emit: (Transaction) -> Void, expired: (Transaction) -> Void) -> RunResult {
+    mutating func finish(emit: (consuming Transaction) -> Void, expired: (Transaction) -> Void) -> RunResult {
         analyzer.finish(emit: emit)
         var result = RunResult()
         result.takeCounts(of: analyzer)
@@ -85,24 +85,24 @@ struct PipelinedLiveAnalysis: LiveAnalysis {
     let pipeline: LivePipeline
 
     mutating func process(
-        _ frame: CapturedFrame, number: Int, now: Timestamp, emit: (Transaction) -> Void, expired: (Transaction) -> Void
+        _ frame: CapturedFrame, number: Int, now: Timestamp, emit: (consuming Transaction) -> Void, expired: (Transaction) -> Void
     ) {
         pipeline.process(frame, number: number)
         if pipeline.roundIsDue(now: now) { pipeline.endRound(now: now) }
         pipeline.deliver(closed: emit, expired: expired)
     }
 
-    mutating func idle(now: Timestamp, emit: (Transaction) -> Void, expired: (Transaction) -> Void) {
+    mutating func idle(now: Timestamp, emit: (consuming Transaction) -> Void, expired: (Transaction) -> Void) {
         pipeline.advanceIdle(to: now)
         pipeline.endRound(now: now)
         pipeline.deliver(closed: emit, expired: expired)
     }
 
-    mutating func settle(emit: (Transaction) -> Void, expired: (Transaction) -> Void) {
+    mutating func settle(emit: (consuming Transaction) -> Void, expired: (Transaction) -> Void) {
         pipeline.catchUp(closed: emit, expired: expired)
     }
 
-    mutating func finish(emit: (Transaction) -> Void, expired: (Transaction) -> Void) -> RunResult {
+    mutating func finish(emit: (consuming Transaction) -> Void, expired: (Transaction) -> Void) -> RunResult {
         pipeline.finish(closed: emit, expired: expired)
     }
 

@@ -98,7 +98,7 @@ public struct Analyzer {
     /// Analyses one captured frame; closed transactions go to `emit`.
     public mutating func process(
         frame number: Int, time: Timestamp, bytes: UnsafeRawBufferPointer, originalLength: Int,
-        linkType: LinkType, emit: (Transaction) -> Void
+        linkType: LinkType, emit: (consuming Transaction) -> Void
     ) {
         frames.process(frame: number, time: time, bytes: bytes, originalLength: originalLength, linkType: linkType,
                        into: &messages, emit: emit)
@@ -106,14 +106,14 @@ public struct Analyzer {
 
     /// Ends the run: open TCP connections end, incomplete fragment sets are counted, and
     /// outstanding queries become unanswered (capture end).
-    public mutating func finish(emit: (Transaction) -> Void) {
+    public mutating func finish(emit: (consuming Transaction) -> Void) {
         frames.finish(into: &messages, emit: emit)
         messages.engine.finish(emit: emit)
     }
 
     /// Lets pending queries expire while a live capture is idle (live capture time is the
     /// system clock, so idle time is capture time too).
-    public mutating func advanceIdle(to time: Timestamp, emit: (Transaction) -> Void) {
+    public mutating func advanceIdle(to time: Timestamp, emit: (consuming Transaction) -> Void) {
         messages.engine.advance(to: time, emit: emit)
     }
 }

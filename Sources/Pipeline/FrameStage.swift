@@ -21,10 +21,10 @@ public struct MessageContext: Sendable {
 public protocol MessageSink {
     mutating func message(
         _ payload: UnsafeRawBufferPointer, isCut: Bool, frame: Int, time: Timestamp, source: Endpoint,
-        destination: Endpoint, transport: Transport, context: MessageContext, emit: (Transaction) -> Void)
-    mutating func connectionEnded(_ connection: TCPConnectionReport, emit: (Transaction) -> Void)
+        destination: Endpoint, transport: Transport, context: MessageContext, emit: (consuming Transaction) -> Void)
+    mutating func connectionEnded(_ connection: TCPConnectionReport, emit: (consuming Transaction) -> Void)
     /// The capture clock reached `time` (a frame that carries no DNS message for the sink).
-    mutating func advance(to time: Timestamp, emit: (Transaction) -> Void)
+    mutating func advance(to time: Timestamp, emit: (consuming Transaction) -> Void)
 }
 
 /// The first half of the analysis, one per run and never split: link, IP and transport
@@ -57,7 +57,7 @@ public struct FrameStage {
     /// Decodes one captured frame and hands what it carries to `sink`.
     public mutating func process<Sink: MessageSink>(
         frame number: Int, time: Timestamp, bytes: UnsafeRawBufferPointer, originalLength: Int,
-        linkType: LinkType, into sink: inout Sink, emit: (Transaction) -> Void
+        linkType: LinkType, into sink: inout Sink, emit: (consuming Transaction) -> Void
     ) {
         packets.frames += 1
         packets.bytes += originalLength
@@ -84,7 +84,7 @@ public struct FrameStage {
 
     /// A frame decoded to a UDP or TCP payload on a DNS port, or to an ICMP error quoting one.
     private mutating func handleDecoded<Sink: MessageSink>(
-        frame number: Int, time: Timestamp, into sink: inout Sink, emit: (Transaction) -> Void
+        frame number: Int, time: Timestamp, into sink: inout Sink, emit: (consuming Transaction) -> Void
     ) {
         if packet.transport == .tcp && packet.icmpError == nil {
             handleSegment(frame: number, time: time, into: &sink, emit: emit)
@@ -106,7 +106,7 @@ public struct FrameStage {
     /// RFC 791 §3.2 / RFC 8200 §4.5: fragments are held until the datagram is complete;
     /// the frame that completes it carries the message (as tshark numbers it).
     private mutating func handleFragment<Sink: MessageSink>(
-        frame number: Int, time: Timestamp, into sink: inout Sink, emit: (Transaction) -> Void
+        frame number: Int, time: Timestamp, into sink: inout Sink, emit: (consuming Transaction) -> Void
     ) {
         sink.advance(to: time, emit: emit)
         let fragment = packet.fragment
@@ -138,7 +138,7 @@ public struct FrameStage {
     /// RFC 7766 §8: DNS over TCP, reassembled per connection; each complete message is
     /// paired like a UDP one, and connections that fail before any message are reported.
     private mutating func handleSegment<Sink: MessageSink>(
-        frame number: Int, time: Timestamp, into sink: inout Sink, emit: (Transaction) -> Void
+        frame number: Int, time: Timestamp, into sink: inout Sink, emit: (consuming Transaction) -> Void
     ) {
         let sourceIsServer = decoder.isDNSPort(packet.sourcePort)
         let destinationIsServer = decoder.isDNSPort(packet.destinationPort)
@@ -180,7 +180,7 @@ public struct FrameStage {
     /// the engine's copy window has its whole DNS messages fed to the engine, which
     /// records the copy's interface (and counts it) as it does for UDP.
     private mutating func feedIfCopyOnAnotherInterface<Sink: MessageSink>(
-        _ segment: TCPSegment, into sink: inout Sink, emit: (Transaction) -> Void
+        _ segment: TCPSegment, into sink: inout Sink, emit: (consuming Transaction) -> Void
     ) {
         let seen = RecentTCPSegment(key: segment.key, fromClient: segment.fromClient, sequence: segment.sequence,
                                     length: segment.payload.count, interfaceIndex: packet.interfaceIndex, time: segment.time)
@@ -213,7 +213,7 @@ public struct FrameStage {
         }
     }
 
-    private mutating func handle<Sink: MessageSink>(_ events: [TCPEvent], into sink: inout Sink, emit: (Transaction) -> Void) {
+    private mutating func handle<Sink: MessageSink>(_ events: [TCPEvent], into sink: inout Sink, emit: (consuming Transaction) -> Void) {
         for event in events {
             switch event {
             case .message(let key, let fromClient, let bytes, let frame, _, let time):
@@ -238,7 +238,7 @@ public struct FrameStage {
     }
 
     /// Expires reassembly state on the capture clock.
-    private mutating func sweep<Sink: MessageSink>(now: Timestamp, into sink: inout Sink, emit: (Transaction) -> Void) {
+    private mutating func sweep<Sink: MessageSink>(now: Timestamp, into sink: inout Sink, emit: (consuming Transaction) -> Void) {
         lastSweep = now
         fragments.expire(now: now)
         var events = tcpEvents
@@ -249,7 +249,7 @@ public struct FrameStage {
     }
 
     /// Ends the run's reassembly: open TCP connections end, incomplete fragment sets are counted.
-    public mutating func finish<Sink: MessageSink>(into sink: inout Sink, emit: (Transaction) -> Void) {
+    public mutating func finish<Sink: MessageSink>(into sink: inout Sink, emit: (consuming Transaction) -> Void) {
         var events = tcpEvents
         events.removeAll(keepingCapacity: true)
         streams.finish { events.append($0) }

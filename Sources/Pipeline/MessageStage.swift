@@ -21,7 +21,7 @@ public struct MessageStage: MessageSink {
     /// Parses one DNS message and feeds it (or the ICMP error quoting it) to the engine.
     public mutating func message(
         _ payload: UnsafeRawBufferPointer, isCut: Bool, frame number: Int, time: Timestamp, source: Endpoint,
-        destination: Endpoint, transport: Transport, context: MessageContext, emit: (Transaction) -> Void
+        destination: Endpoint, transport: Transport, context: MessageContext, emit: (consuming Transaction) -> Void
     ) {
         guard let message = parse(payload, isCut: isCut) else {
             engine.advance(to: time, emit: emit)
@@ -46,11 +46,11 @@ public struct MessageStage: MessageSink {
         }, emit: emit)
     }
 
-    public mutating func connectionEnded(_ connection: TCPConnectionReport, emit: (Transaction) -> Void) {
+    public mutating func connectionEnded(_ connection: TCPConnectionReport, emit: (consuming Transaction) -> Void) {
         engine.observeConnectionEnd(connection, emit: emit)
     }
 
-    public mutating func advance(to time: Timestamp, emit: (Transaction) -> Void) {
+    public mutating func advance(to time: Timestamp, emit: (consuming Transaction) -> Void) {
         engine.advance(to: time, emit: emit)
     }
 

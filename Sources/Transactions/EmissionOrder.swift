@@ -52,7 +52,7 @@ public struct EmissionOrder: Comparable, Sendable {
 /// checked for exclusive access at run time on every read and write (4 % of a parallel run's
 /// time, measured), and this one is only ever touched by the thread of its engine.
 public final class EmissionClock {
-    private let storage: UnsafeMutablePointer<EmissionOrder>
+    @usableFromInline let storage: UnsafeMutablePointer<EmissionOrder>
 
     public init() {
         storage = .allocate(capacity: 1)
@@ -67,11 +67,13 @@ public final class EmissionClock {
     public var current: EmissionOrder { storage.pointee }
 
     /// Starts input operation `operation` (its clock step first).
+    @inlinable
     public func begin(operation: Int64) {
         storage.pointee.operation = operation
         enter(.deadline, key: (0, 0, 0, 0, 0, 0))
     }
 
+    @inlinable @usableFromInline
     func enter(_ phase: EmissionOrder.Phase, key: EmissionOrder.Key) {
         storage.pointee.phase = phase.rawValue
         storage.pointee.key = key
@@ -79,6 +81,7 @@ public final class EmissionClock {
     }
 
     /// The order of one hand-over (or hold) now; the next one under the same key comes after it.
+    @inlinable
     public func next() -> EmissionOrder {
         let order = storage.pointee
         storage.pointee.step += 1

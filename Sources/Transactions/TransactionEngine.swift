@@ -231,7 +231,7 @@ public struct TransactionEngine {
     /// Feeds one DNS message. `qname` is called only when a new transaction starts, so the
     /// name is rendered once per query, never per response. Closed transactions go to `emit`.
     public mutating func observe(
-        _ message: MessageObservation, qname: () -> String?, emit: (Transaction) -> Void
+        _ message: MessageObservation, qname: () -> String?, emit: (consuming Transaction) -> Void
     ) {
         advance(to: message.time, emit: emit)
         var copyKey: CopyKey?
@@ -297,7 +297,7 @@ public struct TransactionEngine {
     /// the quoted message). A quoted query closes its transaction as rejected; a quoted
     /// response means the client had already given up (its port was closed) and is counted.
     public mutating func observeICMPError(
-        _ quoted: MessageObservation, error: ICMPError, frame: Int, time: Timestamp, emit: (Transaction) -> Void
+        _ quoted: MessageObservation, error: ICMPError, frame: Int, time: Timestamp, emit: (consuming Transaction) -> Void
     ) {
         advance(to: time, emit: emit)
         guard !quoted.isResponse else {
@@ -321,7 +321,7 @@ public struct TransactionEngine {
     }
 
     /// Expires every transaction whose deadline is before `time`.
-    public mutating func advance(to time: Timestamp, emit: (Transaction) -> Void) {
+    public mutating func advance(to time: Timestamp, emit: (consuming Transaction) -> Void) {
         if time > clock { clock = time }
         while deadlines.earliestTime < clock, let earliest = deadlines.popMin() {
             guard let lastTime = pending.lastTime(earliest.serial), lastTime + window == earliest.time else { continue }
@@ -347,7 +347,7 @@ public struct TransactionEngine {
     /// probably on its way); one the client already re-sent (the client timed out at least
     /// once: another attempt, or the same question asked again later under a new id, as
     /// unbound and CoreDNS do) or waiting `timeout` or more is unanswered.
-    public mutating func finish(emit: (Transaction) -> Void) {
+    public mutating func finish(emit: (consuming Transaction) -> Void) {
         advance(to: clock, emit: emit)
         // Expired queries first (their deadlines passed before anything still outstanding's):
         // no late answer can come any more.
@@ -411,7 +411,7 @@ public struct TransactionEngine {
     /// client and whose SYN went unanswered, or was refused with RST, is a failed TCP
     /// attempt: it completes the oldest truncated answer from that client to that server
     /// still waiting for its fallback, or is reported on its own (client IP, server, SYN).
-    public mutating func observeConnectionEnd(_ connection: TCPConnectionReport, emit: (Transaction) -> Void) {
+    public mutating func observeConnectionEnd(_ connection: TCPConnectionReport, emit: (consuming Transaction) -> Void) {
         advance(to: connection.lastTime, emit: emit)
         guard connection.clientMessages == 0, let synFrame = connection.synFrame,
               connection.resetByServer || !connection.synAcknowledged else { return }
@@ -438,7 +438,7 @@ public struct TransactionEngine {
     }
 
     private mutating func observeQuery(
-        _ message: MessageObservation, copyKey: CopyKey?, qname: () -> String?, emit: (Transaction) -> Void
+        _ message: MessageObservation, copyKey: CopyKey?, qname: () -> String?, emit: (consuming Transaction) -> Void
     ) {
         statistics.queries += 1
         let client = message.source
@@ -525,7 +525,7 @@ public struct TransactionEngine {
         statistics.peakPending = max(statistics.peakPending, pending.count)
     }
 
-    private mutating func observeResponse(_ message: MessageObservation, emit: (Transaction) -> Void) {
+    private mutating func observeResponse(_ message: MessageObservation, emit: (consuming Transaction) -> Void) {
         statistics.responses += 1
         let key = ExchangeKey(client: message.destination, server: message.source,
                               transport: message.transport, id: message.id)
@@ -560,7 +560,7 @@ public struct TransactionEngine {
         }
         record(message, answering: &transaction, from: key.client.port, answeredFrom: answeredFrom)
         if answeredFrom != nil { statistics.answeredFromAnotherAddress += 1 }
-        retire(&transaction, serial: serial, outcome: .answered, expiry: nil, emit: emit)
+        retire(consume transaction, serial: serial, outcome: .answered, expiry: nil, emit: emit)
     }
 
     /// Sets `message` as the response of `transaction`.
@@ -590,20 +590,20 @@ public struct TransactionEngine {
     /// A response no outstanding query takes may answer a query past its deadline, still
     /// held (same 5-tuple and id, same question if it carries one): that one closes as
     /// `late`. An outstanding query with the same key was looked up first and wins.
-    private mutating func answerLate(_ message: MessageObservation, key: ExchangeKey, emit: (Transaction) -> Void) -> Bool {
+    private mutating func answerLate(_ message: MessageObservation, key: ExchangeKey, emit: (consuming Transaction) -> Void) -> Bool {
         guard expired.count > 0, var transaction = expired.take(answering: key, question: message.question) else {
             return false
         }
         record(message, answering: &transaction, from: key.client.port, answeredFrom: nil)
         transaction.outcome = .late
         transaction.expiry = nil
-        deliver(transaction, emit: emit)
+        deliver(consume transaction, emit: emit)
         return true
     }
 
     /// Adds `serial` to the transactions sharing an exchange key, evicting the oldest
     /// beyond `maximumSharingKey`. Each table is hashed once and its list changed in place.
-    private mutating func index(_ serial: Int, under key: ExchangeKey, emit: (Transaction) -> Void) {
+    private mutating func index(_ serial: Int, under key: ExchangeKey, emit: (consuming Transaction) -> Void) {
         let clientKey = ClientKey(client: key.client, transport: key.transport, id: key.id)
         if let clients = serials(under: clientKey) {
             if !clients.contains(serial) && clients.count < TransactionEngine.maximumSharingKey {
@@ -660,7 +660,7 @@ public struct TransactionEngine {
         pending.isIndexed(serial, under: key) ?? true
     }
 
-    private mutating func evictOldest(emit: (Transaction) -> Void) {
+    private mutating func evictOldest(emit: (consuming Transaction) -> Void) {
         while let earliest = deadlines.popMin() {
             guard pending.contains(earliest.serial) else { continue }
             statistics.evicted += 1
@@ -672,16 +672,16 @@ public struct TransactionEngine {
     /// Not inlined: inlined into `observeQuery` (for the rare same-question query after a
     /// timeout), its optional transaction was destroyed on every query, nil or not.
     @inline(never)
-    private mutating func close(serial: Int, outcome: Outcome, expiry: ExpiryReason?, emit: (Transaction) -> Void) {
-        guard var transaction = pending.close(serial) else { return }
-        retire(&transaction, serial: serial, outcome: outcome, expiry: expiry, emit: emit)
+    private mutating func close(serial: Int, outcome: Outcome, expiry: ExpiryReason?, emit: (consuming Transaction) -> Void) {
+        guard let transaction = pending.close(serial) else { return }
+        retire(consume transaction, serial: serial, outcome: outcome, expiry: expiry, emit: emit)
     }
 
     /// Unindexes a transaction just taken out of `pending` and hands it on: to its parent
     /// (a TCP retry), to the parking (a truncated answer), or to `emit`.
     private mutating func retire(
-        _ transaction: inout Transaction, serial: Int, outcome requested: Outcome, expiry: ExpiryReason?,
-        emit: (Transaction) -> Void
+        _ transaction: consuming Transaction, serial: Int, outcome requested: Outcome, expiry: ExpiryReason?,
+        emit: (consuming Transaction) -> Void
     ) {
         let waiting = requested == .unanswered || requested == .inFlight
         let outcome = waiting && transaction.rejection != nil ? .rejected : requested
@@ -724,26 +724,26 @@ public struct TransactionEngine {
         transaction.expiry = expiry
         if !fallbackParents.isEmpty, let parent = fallbackParents.removeValue(forKey: serial) {
             // The TCP retry of a truncated answer: it completes that transaction.
-            attachFallback(transaction, to: parent, emit: emit)
+            attachFallback(consume transaction, to: parent, emit: emit)
             return
         }
         if transaction.transport == .udp, outcome == .answered, transaction.isTruncated {
-            park(transaction, serial: serial)
+            park(consume transaction, serial: serial)
             return
         }
         if expiry == .timeout, transaction.outcome == .unanswered || transaction.outcome == .rejected {
             onExpiry?(transaction)
         }
         if expiry == .timeout, transaction.outcome == .unanswered, maximumExpired > 0 {
-            hold(transaction, emit: emit)
+            hold(consume transaction, emit: emit)
             return
         }
-        deliver(transaction, emit: emit)
+        deliver(consume transaction, emit: emit)
     }
 
     /// Keeps a query whose deadline just passed for `lateWindow`, for a late answer; when
     /// the table is full, the one held longest is handed over as unanswered first.
-    private mutating func hold(_ transaction: Transaction, emit: (Transaction) -> Void) {
+    private mutating func hold(_ transaction: consuming Transaction, emit: (consuming Transaction) -> Void) {
         // The cap bounds the slots, those a late answer emptied included (the table's memory).
         while expired.slotCount >= maximumExpired, let oldest = expired.releaseOldest() {
             statistics.expiredReleasedEarly += 1
@@ -755,7 +755,8 @@ public struct TransactionEngine {
     }
 
     /// Counts a finished transaction and hands it over.
-    private mutating func deliver(_ transaction: Transaction, emit: (Transaction) -> Void) {
+    @inline(__always)
+    private mutating func deliver(_ transaction: consuming Transaction, emit: (consuming Transaction) -> Void) {
         switch transaction.outcome {
         case .answered: statistics.answered += 1
         case .late: statistics.late += 1
@@ -765,11 +766,11 @@ public struct TransactionEngine {
         case .multicast: statistics.multicastQueries += 1
         case .handshakeFailed, .reset: break
         }
-        emit(transaction)
+        emit(consume transaction)
     }
 
     /// Holds a truncated UDP answer until its TCP retry is known.
-    private mutating func park(_ transaction: Transaction, serial: Int) {
+    private mutating func park(_ transaction: consuming Transaction, serial: Int) {
         parked[serial] = transaction
         let deadline = (transaction.response?.time ?? transaction.lastTime) + timeout
         parkDeadlines.insert(Deadline(time: deadline, serial: serial))
@@ -781,7 +782,7 @@ public struct TransactionEngine {
     }
 
     /// Releases a parked transaction, with whatever fallback it has learned.
-    private mutating func unpark(_ serial: Int, emit: (Transaction) -> Void) {
+    private mutating func unpark(_ serial: Int, emit: (consuming Transaction) -> Void) {
         guard let transaction = parked.removeValue(forKey: serial) else { return }
         fallbackInProgress.remove(serial)
         let key = FallbackKey(client: transaction.client.ip, server: transaction.server.ip,
@@ -790,10 +791,10 @@ public struct TransactionEngine {
         let pair = ServerPair(client: transaction.client.ip, server: transaction.server)
         removeSerial(serial, under: pair, from: &parkedByPair)
         if transaction.fallback != nil { statistics.fallbacks += 1 }
-        deliver(transaction, emit: emit)
+        deliver(consume transaction, emit: emit)
     }
 
-    private mutating func attachFallback(_ tcp: Transaction, to parent: Int, emit: (Transaction) -> Void) {
+    private mutating func attachFallback(_ tcp: consuming Transaction, to parent: Int, emit: (consuming Transaction) -> Void) {
         guard var transaction = parked[parent] else {
             deliver(tcp, emit: emit)
             return
@@ -912,6 +913,7 @@ public struct EngineStatistics: Sendable, Equatable {
 
 extension IPAddress {
     /// 224.0.0.0/4 or ff00::/8.
+    @inlinable
     public var isMulticast: Bool {
         isIPv6 ? high >> 56 == 0xff : (low >> 28) & 0xf == 0xe
     }

@@ -79,6 +79,10 @@ struct EngineShard {
         var transactions = spareTransactions
         spareOrders = []
         spareTransactions = []
+        // No spare came back yet: room for a whole chunk at once (grown one append at a
+        // time, the transactions were copied ten times over).
+        orders.reserveCapacity(EngineShard.chunkSize)
+        transactions.reserveCapacity(EngineShard.chunkSize)
         let clock = clock
         replay(batch) { transaction in
             orders.append(clock.next())
@@ -95,7 +99,7 @@ struct EngineShard {
                          final: batch.isLast ? ShardTotals(packets: stage.packets, engine: stage.engine.statistics) : nil))
     }
 
-    private mutating func replay(_ batch: OperationBatch, emit: (Transaction) -> Void) {
+    private mutating func replay(_ batch: OperationBatch, emit: (consuming Transaction) -> Void) {
         batch.bytes.withUnsafeBytes { bytes in
             batch.operations.withUnsafeBufferPointer { operations in
                 batch.clockSteps.withUnsafeBufferPointer { steps in
@@ -138,7 +142,7 @@ struct EngineShard {
         if let last = overdueAfter, last < batch.throughOperation { fireOverdue(before: batch.throughOperation + 1, emit: emit) }
     }
 
-    private mutating func clockStep(_ step: ClockStep, emit: (Transaction) -> Void) {
+    private mutating func clockStep(_ step: ClockStep, emit: (consuming Transaction) -> Void) {
         fireOverdue(before: step.index, emit: emit)
         clock.begin(operation: step.index)
         stage.advance(to: step.time, emit: emit)
@@ -146,7 +150,7 @@ struct EngineShard {
 
     /// Before operation `index`: what the shard's last operation left overdue fires at the
     /// operation after it, unless that is `index` itself (its own advance fires it there).
-    private mutating func fireOverdue(before index: Int64, emit: (Transaction) -> Void) {
+    private mutating func fireOverdue(before index: Int64, emit: (consuming Transaction) -> Void) {
         guard let last = overdueAfter else { return }
         overdueAfter = nil
         guard last + 1 < index else { return }

@@ -39,7 +39,7 @@ public final class LivePipeline {
     private let startShard: [() -> Void]
     private var workers: [WorkerThread] = []
     private var lastRoundEnd = Timestamp(nanoseconds: .min)
-    private let ignore: (Transaction) -> Void = { _ in }
+    private let ignore: (consuming Transaction) -> Void = { _ in }
 
     /// A pipeline of `shards` pairing threads (at least 2), started at once.
     public convenience init(options: AnalysisOptions, shards: Int) {
