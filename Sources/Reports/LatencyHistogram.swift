@@ -102,16 +102,21 @@ public struct LatencyHistogram: Sendable, Equatable {
     }
 
     private func insertionPoint(_ index: UInt32) -> Int {
-        // Through the buffer: `low` and `high` stay within it, and the array's bounds check
-        // on every probe was a quarter of a record's cost.
+        // Through the buffer: the probes stay within it, and the array's bounds check on
+        // every probe was a quarter of a record's cost. The range halves the same way
+        // whatever is found: the loop's own branch is always predicted, only the step's is
+        // not (the compiler keeps it a branch however it is written). 10 % less time per
+        // record than the classic search (perf samples, 5 M capture).
         indices.withUnsafeBufferPointer { buckets in
-            var low = 0
-            var high = buckets.count
-            while low < high {
-                let middle = (low + high) &>> 1
-                if buckets[middle] < index { low = middle &+ 1 } else { high = middle }
+            var base = 0
+            var length = buckets.count
+            guard length > 0 else { return 0 }
+            while length > 1 {
+                let half = length &>> 1
+                if buckets[base &+ half] < index { base &+= half }
+                length &-= half
             }
-            return low
+            return buckets[base] < index ? base &+ 1 : base
         }
     }
 
