@@ -78,7 +78,7 @@ struct SearchPrefixTable {
         if keys.isEmpty {
             (keys, bases, shift) = Self.storage(capacityBits: 3)
         } else if (count + 1) * 4 > keys.count * 3 {
-            rebuild(capacityBits: 64 - shift + 1, entries: entries)
+            rebuild(capacityBits: 64 - shift + 1)
         }
         place(hash, base)
         count += 1
@@ -133,39 +133,38 @@ struct SearchPrefixTable {
 
     /// Keeps the entries whose base satisfies `keep`, in place; then shrinks to the smallest
     /// table that holds them at most 3/4 full, if that is smaller (nothing is allocated
-    /// otherwise).
-    mutating func filter(_ keep: (Base) -> Bool) {
-        guard count > 0 else { return }
-        if hasZero && !keep(bases[keys.count]) { remove(at: keys.count) }
+    /// otherwise). Returns the earliest time of the bases kept (`earliestTime`, found on the
+    /// way instead of in a second pass over the table).
+    @discardableResult
+    mutating func filter(_ keep: (Base) -> Bool) -> Timestamp? {
+        guard count > 0 else { return nil }
+        var earliest: Timestamp?
+        if hasZero {
+            if keep(bases[keys.count]) { earliest = bases[keys.count].time } else { remove(at: keys.count) }
+        }
         // A removal moves later entries of the probe sequence back, into this slot or after
         // it (or, wrapping, an entry already kept into a slot not yet seen): look again at
-        // this slot until it is empty or kept.
+        // this slot until it is empty or kept. (An entry seen twice is kept twice.)
         var index = 0
         while index < keys.count {
-            if keys[index] != Self.empty && !keep(bases[index]) {
-                remove(at: index)
-            } else {
+            if keys[index] == Self.empty {
                 index += 1
+            } else if keep(bases[index]) {
+                earliest = Swift.min(earliest ?? bases[index].time, bases[index].time)
+                index += 1
+            } else {
+                remove(at: index)
             }
         }
         guard count > 0 else {
             (keys, bases, shift, hasZero) = ([], [], 64, false)
-            return
+            return nil
         }
         // The smallest table at most 3/4 full, as `Dictionary.filter` makes (the peak of a
         // long run holds hundreds of these tables just filtered).
         var bits: UInt64 = 3
         while count * 4 > 3 << bits { bits += 1 }
-        if bits < 64 - shift { rebuild(capacityBits: bits, entries: entries) }
-    }
-
-    /// The earliest time of the bases, if any.
-    var earliestTime: Timestamp? {
-        var earliest: Timestamp?
-        for index in keys.indices where keys[index] != Self.empty {
-            earliest = Swift.min(earliest ?? bases[index].time, bases[index].time)
-        }
-        if hasZero { earliest = Swift.min(earliest ?? bases[keys.count].time, bases[keys.count].time) }
+        if bits < 64 - shift { rebuild(capacityBits: bits) }
         return earliest
     }
 
@@ -178,11 +177,14 @@ struct SearchPrefixTable {
         return entries
     }
 
-    private mutating func rebuild(capacityBits: UInt64, entries: [(UInt64, Base)]) {
+    /// Moves every entry into new storage of `1 << capacityBits` slots, straight from the
+    /// old (no list of the entries in between: a rebuild of a table at the cap copied 512).
+    private mutating func rebuild(capacityBits: UInt64) {
+        let (oldKeys, oldBases, hadZero) = (keys, bases, hasZero)
         (keys, bases, shift) = Self.storage(capacityBits: capacityBits)
         hasZero = false
-        for (hash, base) in entries { place(hash, base) }
-        count = entries.count
+        for index in oldKeys.indices where oldKeys[index] != Self.empty { place(oldKeys[index], oldBases[index]) }
+        if hadZero { place(Self.empty, oldBases[oldKeys.count]) }
     }
 
     /// Every base, in no particular order.

@@ -50,8 +50,9 @@ struct SearchPrefixTableTests {
                     #expect(table.removeValue(forKey: key)?.time == model.removeValue(forKey: key)?.time)
                 default:
                     let cut = Int64.random(in: 0...Int64(step), using: &generator)
-                    table.filter { $0.time.nanoseconds >= cut }
+                    let earliest = table.filter { $0.time.nanoseconds >= cut }
                     model = model.filter { $0.value.time.nanoseconds >= cut }
+                    #expect(earliest == model.values.map(\.time).min())
                 }
                 if step % 97 == 0 { Self.agree(table, model, probes: universe) }
             }

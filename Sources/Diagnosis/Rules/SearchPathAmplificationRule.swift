@@ -110,8 +110,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
                 // Nothing to drop while the earliest prefix is within the window.
                 guard now - oldest > searchWindow else { return nil }
                 let before = bases.count
-                bases.filter { now - $0.time <= searchWindow }
-                oldest = earliestTime(in: bases)
+                oldest = bases.filter { now - $0.time <= searchWindow } ?? Timestamp(nanoseconds: .max)
                 total -= before - bases.count
                 guard bases.count < maximumSearchBases else { return nil }
             }
@@ -156,8 +155,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
                 prefixesHeld += basesBySource[slot].count
                 continue
             }
-            basesBySource[slot].filter { now - $0.time <= age }
-            oldestBySource[slot] = Self.earliestTime(in: basesBySource[slot])
+            oldestBySource[slot] = basesBySource[slot].filter { now - $0.time <= age } ?? Timestamp(nanoseconds: .max)
             prefixesHeld += basesBySource[slot].count
         }
     }
@@ -165,11 +163,6 @@ struct SearchPathAmplificationRule: DiagnosisRule {
     /// Names and frames the prefixes hold (for tests of the rule's memory).
     var evidenceHeld: Int {
         basesBySource.reduce(0) { held, bases in held + bases.values.reduce(0) { $0 + $1.names.count + $1.frames.count } }
-    }
-
-    /// The earliest time of `bases` (the end of time when there are none): `oldestBySource`'s value.
-    private static func earliestTime(in bases: SearchPrefixTable) -> Timestamp {
-        bases.earliestTime ?? Timestamp(nanoseconds: .max)
     }
 
     /// Counts an NXDOMAIN answer under one of its label prefixes, with its name and frames
