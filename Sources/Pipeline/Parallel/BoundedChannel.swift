@@ -40,15 +40,15 @@ final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
     }
 
     /// Appends `element`, waiting while the channel is full.
-    func send(_ element: Element) {
+    func send(_ element: consuming Element) {
         free.wait()
-        put(element)
+        put(consume element)
     }
 
     /// Appends `element` unless the channel is full; false (and the element dropped) if it is.
-    func trySend(_ element: Element) -> Bool {
+    func trySend(_ element: consuming Element) -> Bool {
         guard free.wait(timeout: .now()) == .success else { return false }
-        put(element)
+        put(consume element)
         return true
     }
 
@@ -60,8 +60,8 @@ final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
     }
 
     /// Appends `element` into the slot `tryReserve` reserved.
-    func sendReserved(_ element: Element) {
-        put(element)
+    func sendReserved(_ element: consuming Element) {
+        put(consume element)
     }
 
     /// Gives back a slot `tryReserve` reserved and that will not be used.
@@ -82,11 +82,13 @@ final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
     }
 
     /// The producer's side, once `free` granted a slot.
-    private func put(_ element: Element) {
+    private func put(_ element: consuming Element) {
         let position = tail.load(ordering: .relaxed)
         // The consumer freed this slot before the release store of `head` that `free` followed.
         _ = head.load(ordering: .acquiring)
-        slots[position % capacity] = element
+        // Moved in: a copy left with the producer could still hold the element's buffers
+        // when the consumer changes them (a copy on write of a whole chunk, seen).
+        slots[position % capacity] = consume element
         tail.store(position + 1, ordering: .releasing)
         filled.signal()
     }

@@ -74,7 +74,7 @@ struct EngineShard {
 
     /// Replays one batch (its operations and clock steps, in index order), handing what
     /// closes to `send` in chunks; the last chunk ends the round.
-    mutating func replay(_ batch: OperationBatch, send: (ShardOutput) -> Void) {
+    mutating func replay(_ batch: OperationBatch, send: (consuming ShardOutput) -> Void) {
         var orders = spareOrders
         var transactions = spareTransactions
         spareOrders = []
@@ -88,15 +88,25 @@ struct EngineShard {
             orders.append(clock.next())
             transactions.append(transaction)
             if orders.count >= EngineShard.chunkSize {
-                send(ShardOutput(orders: orders, transactions: transactions))
-                orders = []
-                transactions = []
+                send(EngineShard.chunk(taking: &orders, &transactions))
                 orders.reserveCapacity(EngineShard.chunkSize)
                 transactions.reserveCapacity(EngineShard.chunkSize)
             }
         }
-        send(ShardOutput(orders: orders, transactions: transactions, endsRound: true,
-                         final: batch.isLast ? ShardTotals(packets: stage.packets, engine: stage.engine.statistics) : nil))
+        send(EngineShard.chunk(taking: &orders, &transactions, endsRound: true,
+                               final: batch.isLast ? ShardTotals(packets: stage.packets, engine: stage.engine.statistics) : nil))
+    }
+
+    /// A chunk holding the arrays, which are left empty: the shard keeps no reference to what
+    /// it hands over, so the merger's use of the chunk never finds it shared (and copies it).
+    private static func chunk(
+        taking orders: inout [EmissionOrder], _ transactions: inout [Transaction], endsRound: Bool = false,
+        final: ShardTotals? = nil
+    ) -> ShardOutput {
+        var chunk = ShardOutput(endsRound: endsRound, final: final)
+        swap(&chunk.orders, &orders)
+        swap(&chunk.transactions, &transactions)
+        return chunk
     }
 
     private mutating func replay(_ batch: OperationBatch, emit: (consuming Transaction) -> Void) {

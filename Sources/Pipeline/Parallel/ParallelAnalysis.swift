@@ -55,7 +55,7 @@ struct ParallelAnalysis {
                 while true {
                     var batch = input.receive()
                     if let spare = spareOutput.tryReceive() { shard.reuse(spare) }
-                    shard.replay(batch) { output.send($0) }
+                    shard.replay(batch) { chunk in output.send(consume chunk) }
                     if batch.isLast { return }
                     batch.clear()
                     _ = spareInput.trySend(batch)
