@@ -22,7 +22,9 @@ import WireCore
 ///
 /// Memory: the engine holds outstanding transactions, at most `maximumPending`, and
 /// expired ones, at most `maximumExpired`; a transaction leaves as soon as it is answered
-/// or its late window ends, and is handed to the caller.
+/// or its late window ends, and is handed to the caller. `emit` takes each one `consuming`:
+/// the caller owns it from then on (a parallel run's shard moves it into the chunk it sends,
+/// with no copy and no reference counting), and the engine keeps nothing of it.
 /// All time is capture time: expiry advances as frames arrive, never by the wall clock.
 public struct TransactionEngine {
     public static let defaultTimeout = Duration(nanoseconds: 5_000_000_000)
