@@ -168,15 +168,6 @@ struct SearchPrefixTable {
         return earliest
     }
 
-    /// Every hash with its base, in no particular order.
-    private var entries: [(UInt64, Base)] {
-        var entries: [(UInt64, Base)] = []
-        entries.reserveCapacity(count)
-        for index in keys.indices where keys[index] != Self.empty { entries.append((keys[index], bases[index])) }
-        if hasZero { entries.append((Self.empty, bases[keys.count])) }
-        return entries
-    }
-
     /// Moves every entry into new storage of `1 << capacityBits` slots, straight from the
     /// old (no list of the entries in between: a rebuild of a table at the cap copied 512).
     private mutating func rebuild(capacityBits: UInt64) {
@@ -188,5 +179,9 @@ struct SearchPrefixTable {
     }
 
     /// Every base, in no particular order.
-    var values: [Base] { entries.map(\.1) }
+    var values: [Base] {
+        var values = keys.indices.filter { keys[$0] != Self.empty }.map { bases[$0] }
+        if hasZero { values.append(bases[keys.count]) }
+        return values
+    }
 }
