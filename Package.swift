@@ -35,6 +35,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // One inline C function, the CPU's prefetch hint (no library).
+        .systemLibrary(name: "CPrefetch"),
         // Shared vocabulary: the bounds-checked byte reader, capture timestamps, link types.
         .target(name: "WireCore"),
         // libpcap wrapper: offline files (pcap, pcapng, gzip) and live capture. The only
@@ -67,7 +69,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // From transactions to findings: the known DNS incidents, with evidence and remedies.
-        .target(name: "Diagnosis", dependencies: ["WireCore", "PacketDecoding", "DNSWire", "Transactions", "Attribution"]),
+        .target(name: "Diagnosis", dependencies: ["WireCore", "PacketDecoding", "DNSWire", "Transactions", "Attribution", "CPrefetch"]),
         // Human, JSON and NDJSON reports.
         .target(name: "Reports", dependencies: [
             "WireCore", "PacketDecoding", "DNSWire", "Transactions", "Pipeline", "Diagnosis", "Attribution",

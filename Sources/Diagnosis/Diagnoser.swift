@@ -69,6 +69,7 @@ public struct Diagnoser {
             break
         }
         guard let slot = observations.add(transaction) else { return }
+        searchPath.prefetch(transaction, source: slot)
         tcpBlocked.observe(transaction, source: slot)
         parallelQueryLoss.observe(transaction, source: slot)
         upstreamTimeout.observe(transaction, source: slot)

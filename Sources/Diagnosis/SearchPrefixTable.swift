@@ -1,8 +1,9 @@
+import CPrefetch
 import WireCore
 
 /// One source's search-path prefixes by name hash (`SearchPathAmplificationRule`): open
-/// addressing with linear probing in two flat arrays, power-of-two capacity, at most three
-/// quarters full, backward-shift deletion (no tombstones).
+/// addressing with linear probing, power-of-two capacity, at most three quarters full,
+/// backward-shift deletion (no tombstones).
 ///
 /// The keys are `NameHash` values, already mixed, so a slot is picked by one multiplication
 /// instead of `Dictionary`'s SipHash: with a dictionary the rule hashed about 1 M keys per
@@ -11,20 +12,32 @@ import WireCore
 /// whoever sends the queries, and without a secret one could pick names whose hashes share
 /// a slot and turn every lookup into a scan of the table.
 ///
-/// Same footprint as the dictionary it replaces (a key and a `SearchBase`, 32 bytes a slot,
-/// at most 3/4 full); a filter shrinks it to fit what is left, as the dictionary's did.
+/// Three arrays by slot: the keys (probing reads only them), each prefix's count and time
+/// (plain words: grown, shrunk and shifted without reference counting), and its names and
+/// frames (`SearchEvidence`), an array made only once a prefix keeps some: the rule stops
+/// keeping them when its finding is full, and tables made after that never have one. 24
+/// bytes a slot (32 with the names), at most 3/4 full; a filter shrinks the table to fit
+/// what is left, as `Dictionary.filter` does.
 struct SearchPrefixTable {
     typealias Base = SearchPathAmplificationRule.SearchBase
 
+    /// A prefix's count and time.
+    private struct Entry {
+        var time: Timestamp
+        var count: UInt32
+    }
+
     private static let seed = UInt64.random(in: .min ... .max)
     /// Marks an empty slot in `keys`; the entry of hash 0 itself, if any, is kept after the
-    /// slots (`bases[keys.count]`, `hasZero`).
+    /// slots (`entries[keys.count]`, `hasZero`).
     private static let empty: UInt64 = 0
+    private static let vacant = Entry(time: Timestamp(nanoseconds: 0), count: 0)
 
-    // Keys and bases apart: probing reads only keys (plain words, no reference counting).
     private var keys: [UInt64]
     /// One per slot, and one more for hash 0.
-    private var bases: [Base]
+    private var entries: [Entry]
+    /// Empty, or laid out as `entries` (nil in every empty slot).
+    private var evidence: [SearchEvidence?]
     private var hasZero = false
     private var shift: UInt64
     private let seed: UInt64
@@ -33,7 +46,7 @@ struct SearchPrefixTable {
     /// Empty, nothing allocated until the first insertion (most sources never have a prefix).
     init() {
         seed = Self.seed
-        (keys, bases, shift) = ([], [], 64)
+        (keys, entries, evidence, shift) = ([], [], [], 64)
     }
 
     var isEmpty: Bool { count == 0 }
@@ -41,12 +54,8 @@ struct SearchPrefixTable {
     /// Slots allocated (for tests of its memory).
     var capacity: Int { keys.count }
 
-    private static var placeholder: Base { Base(time: Timestamp(nanoseconds: 0)) }
-
-    private static func storage(capacityBits: UInt64) -> ([UInt64], [Base], UInt64) {
-        let capacity = 1 << capacityBits
-        return (Array(repeating: empty, count: capacity), Array(repeating: placeholder, count: capacity + 1), 64 - capacityBits)
-    }
+    /// Slots that can hold names and frames (0 until a prefix keeps some; for tests).
+    var evidenceCapacity: Int { evidence.count }
 
     @inline(__always)
     private func home(_ key: UInt64) -> Int {
@@ -57,50 +66,99 @@ struct SearchPrefixTable {
     func index(forKey hash: UInt64) -> Int? {
         guard count > 0 else { return nil }
         if hash == Self.empty { return hasZero ? keys.count : nil }
-        let mask = keys.count - 1
-        var index = home(hash)
-        while true {
-            let candidate = keys[index]
-            if candidate == hash { return index }
-            if candidate == Self.empty { return nil }
-            index = (index + 1) & mask
+        return keys.withUnsafeBufferPointer { keys in
+            let mask = keys.count &- 1
+            var index = home(hash)
+            while true {
+                let candidate = keys[index]
+                if candidate == hash { return index }
+                if candidate == Self.empty { return nil }
+                index = (index &+ 1) & mask
+            }
         }
+    }
+
+    /// Starts loading the slot where `hash` is looked for first (its key and its entry), for
+    /// a lookup or an insertion a little later: the tables of hundreds of sources are far
+    /// larger than the cache, and waiting for each miss in turn was most of the rule's time.
+    /// Mutating only so that it is called in place: a call on a copy made one (three arrays
+    /// retained and released).
+    mutating func prefetch(_ hash: UInt64) {
+        guard !keys.isEmpty, hash != Self.empty else { return }
+        let index = home(hash)
+        keys.withUnsafeBufferPointer { dnstrail_prefetch($0.baseAddress.unsafelyUnwrapped + index) }
+        entries.withUnsafeBufferPointer { dnstrail_prefetch($0.baseAddress.unsafelyUnwrapped + index) }
     }
 
     /// The base in a slot returned by `index(forKey:)` (valid until the next insertion or removal).
     subscript(slot index: Int) -> Base {
-        get { bases[index] }
-        _modify { yield &bases[index] }
+        get {
+            Base(storedCount: entries[index].count, time: entries[index].time,
+                 evidence: evidence.isEmpty ? nil : evidence[index])
+        }
+        _modify {
+            // The names and frames are moved out for the change and back (no retain: the
+            // rule copies them before a change only when another table shares them).
+            var base = Base(storedCount: entries[index].count, time: entries[index].time, evidence: takeEvidence(at: index))
+            defer {
+                entries[index] = Entry(time: base.time, count: base.storedCount)
+                put(base.evidence.take(), at: index)
+            }
+            yield &base
+        }
+    }
+
+    private mutating func takeEvidence(at index: Int) -> SearchEvidence? {
+        guard !evidence.isEmpty else { return nil }
+        return evidence[index].take()
+    }
+
+    /// Stores names and frames in an empty slot, or in the slot they were taken from.
+    private mutating func put(_ names: consuming SearchEvidence?, at index: Int) {
+        guard let names else { return }
+        if evidence.isEmpty { evidence = Array(repeating: nil, count: entries.count) }
+        evidence[index] = names
     }
 
     /// Adds a hash known to be absent.
-    mutating func insertNew(_ hash: UInt64, _ base: Base) {
+    mutating func insertNew(_ hash: UInt64, _ base: consuming Base) {
         if keys.isEmpty {
-            (keys, bases, shift) = Self.storage(capacityBits: 3)
+            allocate(capacityBits: 3, withEvidence: false)
         } else if (count + 1) * 4 > keys.count * 3 {
             rebuild(capacityBits: 64 - shift + 1)
         }
-        place(hash, base)
+        let names = base.evidence.take()
+        place(hash, Entry(time: base.time, count: base.storedCount), names)
         count += 1
     }
 
-    private mutating func place(_ hash: UInt64, _ base: Base) {
+    private mutating func allocate(capacityBits: UInt64, withEvidence: Bool) {
+        let capacity = 1 << capacityBits
+        keys = Array(repeating: Self.empty, count: capacity)
+        entries = Array(repeating: Self.vacant, count: capacity + 1)
+        evidence = withEvidence ? Array(repeating: nil, count: capacity + 1) : []
+        shift = 64 - capacityBits
+    }
+
+    private mutating func place(_ hash: UInt64, _ entry: Entry, _ names: consuming SearchEvidence?) {
         guard hash != Self.empty else {
             hasZero = true
-            bases[keys.count] = base
+            entries[keys.count] = entry
+            put(names, at: keys.count)
             return
         }
         let mask = keys.count - 1
         var index = home(hash)
         while keys[index] != Self.empty { index = (index + 1) & mask }
         keys[index] = hash
-        bases[index] = base
+        entries[index] = entry
+        put(names, at: index)
     }
 
     /// Removes and returns the base of `hash`, if any.
     mutating func removeValue(forKey hash: UInt64) -> Base? {
         guard let index = index(forKey: hash) else { return nil }
-        let base = bases[index]
+        let base = Base(storedCount: entries[index].count, time: entries[index].time, evidence: takeEvidence(at: index))
         remove(at: index)
         return base
     }
@@ -109,12 +167,14 @@ struct SearchPrefixTable {
     /// so every entry stays reachable from its home slot.
     private mutating func remove(at index: Int) {
         count -= 1
-        bases[index] = Self.placeholder
+        entries[index] = Self.vacant
+        if !evidence.isEmpty { evidence[index] = nil }
         guard index < keys.count else {
             hasZero = false
             return
         }
         let mask = keys.count - 1
+        let hasEvidence = !evidence.isEmpty
         var hole = index
         keys[hole] = Self.empty
         var next = (hole + 1) & mask
@@ -124,23 +184,24 @@ struct SearchPrefixTable {
             if (next - home(key)) & mask >= (next - hole) & mask {
                 keys[hole] = key
                 keys[next] = Self.empty
-                bases.swapAt(hole, next)
+                entries[hole] = entries[next]
+                entries[next] = Self.vacant
+                if hasEvidence { evidence.swapAt(hole, next) }
                 hole = next
             }
             next = (next + 1) & mask
         }
     }
 
-    /// Keeps the entries whose base satisfies `keep`, in place; then shrinks to the smallest
+    /// Keeps the entries whose time satisfies `keep`, in place; then shrinks to the smallest
     /// table that holds them at most 3/4 full, if that is smaller (nothing is allocated
-    /// otherwise). Returns the earliest time of the bases kept (`earliestTime`, found on the
-    /// way instead of in a second pass over the table).
+    /// otherwise). Returns the earliest time kept (found on the way, not in a second pass).
     @discardableResult
-    mutating func filter(_ keep: (Base) -> Bool) -> Timestamp? {
+    mutating func filter(keepingTimes keep: (Timestamp) -> Bool) -> Timestamp? {
         guard count > 0 else { return nil }
         var earliest: Timestamp?
         if hasZero {
-            if keep(bases[keys.count]) { earliest = bases[keys.count].time } else { remove(at: keys.count) }
+            if keep(entries[keys.count].time) { earliest = entries[keys.count].time } else { remove(at: keys.count) }
         }
         // A removal moves later entries of the probe sequence back, into this slot or after
         // it (or, wrapping, an entry already kept into a slot not yet seen): look again at
@@ -149,15 +210,15 @@ struct SearchPrefixTable {
         while index < keys.count {
             if keys[index] == Self.empty {
                 index += 1
-            } else if keep(bases[index]) {
-                earliest = Swift.min(earliest ?? bases[index].time, bases[index].time)
+            } else if keep(entries[index].time) {
+                earliest = Swift.min(earliest ?? entries[index].time, entries[index].time)
                 index += 1
             } else {
                 remove(at: index)
             }
         }
         guard count > 0 else {
-            (keys, bases, shift, hasZero) = ([], [], 64, false)
+            (keys, entries, evidence, shift, hasZero) = ([], [], [], 64, false)
             return nil
         }
         // The smallest table at most 3/4 full, as `Dictionary.filter` makes (the peak of a
@@ -169,19 +230,24 @@ struct SearchPrefixTable {
     }
 
     /// Moves every entry into new storage of `1 << capacityBits` slots, straight from the
-    /// old (no list of the entries in between: a rebuild of a table at the cap copied 512).
+    /// old; the names and frames only if some are left (their array is dropped otherwise).
     private mutating func rebuild(capacityBits: UInt64) {
-        let (oldKeys, oldBases, hadZero) = (keys, bases, hasZero)
-        (keys, bases, shift) = Self.storage(capacityBits: capacityBits)
+        let (oldKeys, oldEntries, hadZero) = (keys, entries, hasZero)
+        var oldEvidence = evidence
+        evidence = []
+        let withEvidence = oldEvidence.contains { $0 != nil }
+        allocate(capacityBits: capacityBits, withEvidence: withEvidence)
         hasZero = false
-        for index in oldKeys.indices where oldKeys[index] != Self.empty { place(oldKeys[index], oldBases[index]) }
-        if hadZero { place(Self.empty, oldBases[oldKeys.count]) }
+        for index in oldKeys.indices where oldKeys[index] != Self.empty {
+            place(oldKeys[index], oldEntries[index], withEvidence ? oldEvidence[index].take() : nil)
+        }
+        if hadZero { place(Self.empty, oldEntries[oldKeys.count], withEvidence ? oldEvidence[oldKeys.count].take() : nil) }
     }
 
     /// Every base, in no particular order.
     var values: [Base] {
-        var values = keys.indices.filter { keys[$0] != Self.empty }.map { bases[$0] }
-        if hasZero { values.append(bases[keys.count]) }
+        var values = keys.indices.filter { keys[$0] != Self.empty }.map { self[slot: $0] }
+        if hasZero { values.append(self[slot: keys.count]) }
         return values
     }
 }

@@ -50,7 +50,7 @@ struct SearchPrefixTableTests {
                     #expect(table.removeValue(forKey: key)?.time == model.removeValue(forKey: key)?.time)
                 default:
                     let cut = Int64.random(in: 0...Int64(step), using: &generator)
-                    let earliest = table.filter { $0.time.nanoseconds >= cut }
+                    let earliest = table.filter(keepingTimes: { $0.nanoseconds >= cut })
                     model = model.filter { $0.value.time.nanoseconds >= cut }
                     #expect(earliest == model.values.map(\.time).min())
                 }
@@ -67,7 +67,7 @@ struct SearchPrefixTableTests {
         for key in UInt64(1)...100 { original.insertNew(key, Self.base(Int64(key))) }
         var copy = original
         _ = copy.removeValue(forKey: 5)
-        copy.filter { $0.time.nanoseconds > 50 }
+        copy.filter(keepingTimes: { $0.nanoseconds > 50 })
         copy[slot: copy.index(forKey: 60)!].count = 9
         #expect(original.count == 100)
         #expect(original.index(forKey: 5) != nil)
@@ -75,16 +75,51 @@ struct SearchPrefixTableTests {
         #expect(copy.count == 50)
     }
 
+    /// Names and frames move with their prefix through growth, the backward shifts of
+    /// removal and a filter's shrinking; a table that never kept any has no room for them,
+    /// and one whose last were removed drops it at its next rebuild.
+    @Test func namesMoveWithTheirPrefix() {
+        var table = SearchPrefixTable()
+        for key in UInt64(1)...40 { table.insertNew(key, Self.base(Int64(key))) }
+        #expect(table.evidenceCapacity == 0)
+        for key in UInt64(41)...400 {
+            var base = Self.base(Int64(key))
+            if key % 3 == 0 {
+                base.evidence = SearchEvidence()
+                base.evidence?.names = ["n\(key)"]
+            }
+            table.insertNew(key, base)
+        }
+        #expect(table.evidenceCapacity == table.capacity + 1)
+        for key in stride(from: UInt64(41), through: 400, by: 7) { _ = table.removeValue(forKey: key) }
+        table.filter(keepingTimes: { $0.nanoseconds > 100 })
+        for key in UInt64(1)...400 {
+            let removed = key <= 100 || (key >= 41 && (key - 41) % 7 == 0)
+            guard let index = table.index(forKey: key) else {
+                #expect(removed, "key \(key)")
+                continue
+            }
+            #expect(!removed, "key \(key)")
+            #expect(table[slot: index].names == (key % 3 == 0 ? ["n\(key)"] : []), "key \(key)")
+            table[slot: index].count += 1
+            #expect(table[slot: index].names == (key % 3 == 0 ? ["n\(key)"] : []), "key \(key)")
+        }
+        table.filter(keepingTimes: { $0.nanoseconds % 3 != 0 })
+        #expect(table.values.allSatisfy { $0.names.isEmpty })
+        table.filter(keepingTimes: { $0.nanoseconds > 300 })
+        #expect(table.count > 0 && table.evidenceCapacity == 0)
+    }
+
     /// A filter gives back the memory of what it removed.
     @Test func filterThatLeavesFewShrinks() {
         var table = SearchPrefixTable()
         for key in UInt64(1)...5_000 { table.insertNew(key, Self.base(Int64(key))) }
-        table.filter { $0.time.nanoseconds <= 10 }
+        table.filter(keepingTimes: { $0.nanoseconds <= 10 })
         #expect(table.count == 10)
         #expect(table.capacity == 16)  // 10 entries at most 3/4 full
         for key in UInt64(1)...10 { #expect(table.index(forKey: key) != nil) }
         #expect(table.index(forKey: 11) == nil)
-        table.filter { _ in false }
+        table.filter(keepingTimes: { _ in false })
         #expect(table.capacity == 0 && table.isEmpty && table.index(forKey: 1) == nil)
     }
 }
