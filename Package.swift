@@ -35,8 +35,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // One inline C function, the CPU's prefetch hint (no library).
-        .systemLibrary(name: "CPrefetch"),
+        // Inline C for the hot path where Swift has no spelling: the prefetch hint, a branch-free search (no library).
+        .systemLibrary(name: "CHotPath"),
         // Shared vocabulary: the bounds-checked byte reader, capture timestamps, link types.
         .target(name: "WireCore"),
         // libpcap wrapper: offline files (pcap, pcapng, gzip) and live capture. The only
@@ -69,11 +69,11 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // From transactions to findings: the known DNS incidents, with evidence and remedies.
-        .target(name: "Diagnosis", dependencies: ["WireCore", "PacketDecoding", "DNSWire", "Transactions", "Attribution", "CPrefetch"]),
+        .target(name: "Diagnosis", dependencies: ["WireCore", "PacketDecoding", "DNSWire", "Transactions", "Attribution", "CHotPath"]),
         // Human, JSON and NDJSON reports.
         .target(name: "Reports", dependencies: [
             "WireCore", "PacketDecoding", "DNSWire", "Transactions", "Pipeline", "Diagnosis", "Attribution",
-            "Capture", "Evidence",
+            "Capture", "Evidence", "CHotPath",
         ]),
         // `dnstrail live`: the capture loop, the event stream with FINDING lines, the status
         // line, --pods reloads, and the observer hook (LiveObserver) for metrics and triggers.

@@ -1,4 +1,4 @@
-import CPrefetch
+import CHotPath
 import WireCore
 
 /// One source's search-path prefixes by name hash (`SearchPathAmplificationRule`): open
