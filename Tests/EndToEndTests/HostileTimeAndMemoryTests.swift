@@ -197,6 +197,36 @@ struct HostileTimeAndMemoryTests {
         }
     }
 
+    /// Hundreds of buckets, arriving in every order, each found by the branch-free search:
+    /// still exactly HDR's percentiles, bucket by bucket (values up to 2,047 µs each have
+    /// their own bucket at full precision; at most 1,024 buckets, so precision stays full).
+    @Test func fullHistogramMatchesHDRPercentiles() {
+        var generator = SystemRandomNumberGenerator()
+        for trial in 0..<8 {
+            var sparse = LatencyHistogram()
+            var dense = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000,
+                                          numberOfSignificantValueDigits: .three)
+            let spread = UInt64([60, 70, 200, 1_000, 1_023, 900, 1_024, 500][trial])
+            for step in 0..<6_000 {
+                // Buckets arrive in every order: rising, falling, at random, with far outliers.
+                let value: UInt64 = switch trial % 3 {
+                case 0: UInt64(step) % spread + 1
+                case 1: spread - UInt64(step) % spread
+                default: step % 97 == 0 ? UInt64.random(in: 2_048...3_600_000_000, using: &generator)
+                    : UInt64.random(in: 1...spread, using: &generator)
+                }
+                sparse.record(value)
+                _ = dense.record(value)
+            }
+            #expect(sparse.precision == LatencyHistogram.fullPrecision)
+            for percentile in stride(from: 0.0, through: 100, by: 0.5) {
+                #expect(sparse.valueAtPercentile(percentile) == dense.valueAtPercentile(percentile),
+                        "p\(percentile), trial \(trial)")
+            }
+            #expect(sparse.totalCount == dense.totalCount)
+        }
+    }
+
     /// A server with every latency distinct stays within `maximumBuckets` (precision
     /// halves), and its percentiles stay within the coarser resolution.
     @Test func latencyHistogramStaysBoundedByMergingBuckets() {
