@@ -83,11 +83,13 @@ struct SearchPrefixTable {
     /// larger than the cache, and waiting for each miss in turn was most of the rule's time.
     /// Mutating only so that it is called in place: a call on a copy made one (three arrays
     /// retained and released).
-    mutating func prefetch(_ hash: UInt64) {
+    /// `withEntry`: the entry's too, for an insertion or a change (a lookup that most often
+    /// finds nothing reads only the key).
+    mutating func prefetch(_ hash: UInt64, withEntry: Bool) {
         guard !keys.isEmpty, hash != Self.empty else { return }
         let index = home(hash)
         keys.withUnsafeBufferPointer { dnstrail_prefetch($0.baseAddress.unsafelyUnwrapped + index) }
-        entries.withUnsafeBufferPointer { dnstrail_prefetch($0.baseAddress.unsafelyUnwrapped + index) }
+        if withEntry { entries.withUnsafeBufferPointer { dnstrail_prefetch($0.baseAddress.unsafelyUnwrapped + index) } }
     }
 
     /// The base in a slot returned by `index(forKey:)` (valid until the next insertion or removal).

@@ -123,7 +123,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
                 var count = 0
                 DNSName.forEachLeadingNameHash(of: name) { hash, isWhole in
                     guard !isWhole, count < prefixes.count else { return }
-                    bases.prefetch(hash)
+                    bases.prefetch(hash, withEntry: true)
                     prefixes[count] = hash
                     count += 1
                 }
@@ -158,7 +158,7 @@ struct SearchPathAmplificationRule: DiagnosisRule {
     mutating func prefetch(_ transaction: Transaction, source slot: Int) {
         guard transaction.outcome == .answered, slot < basesBySource.count, transaction.response?.rcode == .noError,
               let whole = transaction.question?.nameHash else { return }
-        basesBySource[slot].prefetch(whole)
+        basesBySource[slot].prefetch(whole, withEntry: false)
     }
 
     /// Drops every source's prefixes older than `sweepAge`, or, when all of them together
