@@ -10,7 +10,8 @@ import CHotPath
 /// highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)` fed the same
 /// values. Past that, adjacent buckets merge pairwise (one significant bit less each time,
 /// at worst 5 of the 11 bits: about 3 % resolution), so one histogram never exceeds
-/// `maximumBuckets` entries (12 KB).
+/// `maximumBuckets` entries (12 KB), plus, above `indexedAbove` buckets, the index that
+/// finds a bucket in constant time (3.6 KB at full precision, less once merged).
 public struct LatencyHistogram: Sendable, Equatable {
     /// Values above this (1 h in microseconds) are recorded as this.
     public static let highestTrackableValue: UInt64 = 3_600_000_000
@@ -19,6 +20,10 @@ public struct LatencyHistogram: Sendable, Equatable {
     /// log2 of half the sub-buckets per bucket at full precision: three significant digits
     /// need 2,048 sub-buckets (HDR: the power of two above 2 × 10^3).
     static let fullPrecision = 10
+    /// Buckets above which `record` finds a value's bucket through the bit index: the
+    /// binary search over a thousand buckets is ten dependent loads, `record` the merging
+    /// thread's largest item on the benchmark's capture (perf: 2.4 % of all samples).
+    static let indexedAbove = 64
 
     /// Current log2 of half the sub-buckets per power-of-two bucket (`fullPrecision` until merged).
     public private(set) var precision = LatencyHistogram.fullPrecision
@@ -28,6 +33,12 @@ public struct LatencyHistogram: Sendable, Equatable {
     public private(set) var totalCount: UInt64 = 0
     private var maxValue: UInt64 = 0
     private var minNonZeroValue: UInt64 = .max
+    /// Empty while at most `indexedAbove` buckets are held; then one bit per possible bucket
+    /// index at the current precision, set for each held, and per 64-bit word the number of
+    /// held buckets before it: a bucket's position in `indices` is `heldBefore[word]` plus
+    /// the bits set below its own (two independent loads and a population count).
+    private var held: [UInt64] = []
+    private var heldBefore: [UInt16] = []
 
     public init() {}
 
@@ -38,17 +49,59 @@ public struct LatencyHistogram: Sendable, Equatable {
     public mutating func record(_ value: UInt64) {
         let value = Swift.min(value, LatencyHistogram.highestTrackableValue)
         let index = UInt32(truncatingIfNeeded: LatencyHistogram.index(of: value, precision: precision))
-        let position = insertionPoint(index)
-        if position < indices.count, indices[position] == index {
-            counts[position] &+= 1
+        if held.isEmpty {
+            let position = insertionPoint(index)
+            if position < indices.count, indices[position] == index {
+                counts[position] &+= 1
+            } else {
+                insert(index, at: position)
+            }
         } else {
-            indices.insert(index, at: position)
-            counts.insert(1, at: position)
+            let word = Int(truncatingIfNeeded: index &>> 6)
+            let bit: UInt64 = 1 &<< UInt64(index & 63)
+            let bits = held[word]
+            let position = Int(truncatingIfNeeded: heldBefore[word]) &+ (bits & (bit &- 1)).nonzeroBitCount
+            if bits & bit != 0 {
+                counts[position] &+= 1
+            } else {
+                insert(index, at: position)
+            }
         }
         totalCount &+= 1
         if value > maxValue { maxValue = value }
         if value != 0, value < minNonZeroValue { minNonZeroValue = value }
         while indices.count > LatencyHistogram.maximumBuckets, precision > 1 { halvePrecision() }
+    }
+
+    /// Adds a bucket of one value at its place, in the index too.
+    private mutating func insert(_ index: UInt32, at position: Int) {
+        indices.insert(index, at: position)
+        counts.insert(1, at: position)
+        if !held.isEmpty {
+            let word = Int(truncatingIfNeeded: index &>> 6)
+            held[word] |= 1 &<< UInt64(index & 63)
+            for later in (word + 1)..<heldBefore.count { heldBefore[later] &+= 1 }
+        } else if indices.count > LatencyHistogram.indexedAbove {
+            buildIndex()
+        }
+    }
+
+    /// Builds the bit index from `indices` at the current precision, or drops it when at
+    /// most `indexedAbove` buckets are held (so that equal contents have equal indexes).
+    private mutating func buildIndex() {
+        guard indices.count > LatencyHistogram.indexedAbove else {
+            (held, heldBefore) = ([], [])
+            return
+        }
+        let words = LatencyHistogram.index(of: LatencyHistogram.highestTrackableValue, precision: precision) >> 6 + 1
+        held = Array(repeating: 0, count: words)
+        heldBefore = Array(repeating: 0, count: words)
+        for index in indices { held[Int(index >> 6)] |= 1 << UInt64(index & 63) }
+        var before = 0
+        for word in 0..<words {
+            heldBefore[word] = UInt16(before)
+            before += held[word].nonzeroBitCount
+        }
     }
 
     /// The largest value that `percentile` % of recorded values are at or below, as HDR
@@ -101,6 +154,7 @@ public struct LatencyHistogram: Sendable, Equatable {
         indices = mergedIndices
         counts = mergedCounts
         precision = coarser
+        buildIndex()
     }
 
     private func insertionPoint(_ index: UInt32) -> Int {

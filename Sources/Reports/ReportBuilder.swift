@@ -19,8 +19,8 @@ public struct ReportBuilder {
     /// names (15 MB).
     public static let maximumUnansweredGroups = 10_000
     /// Servers (address, port, transport) listed one by one; the transactions of further
-    /// servers are pooled in `otherServers`. Worst case about 13 KB each (the latency
-    /// histogram at its `LatencyHistogram.maximumBuckets`): 130 MB.
+    /// servers are pooled in `otherServers`. Worst case about 17 KB each (the latency
+    /// histogram at its `LatencyHistogram.maximumBuckets`, with its bit index): 170 MB.
     public static let maximumServers = 10_000
     /// Distinct ICMP (reason, sender) pairs kept per group; further ones count in the group's
     /// `rejected` total only.
