@@ -58,7 +58,7 @@ let package = Package(
         // Drives frames from Capture through decoding and DNS parsing into the engine.
         // Also the parallel pipeline: a reader, sharded engines, an ordered merge (Synchronization, Deque).
         .target(name: "Pipeline", dependencies: [
-            "WireCore", "Capture", "PacketDecoding", "Reassembly", "DNSWire", "Transactions", "Evidence",
+            "WireCore", "Capture", "PacketDecoding", "Reassembly", "DNSWire", "Transactions", "Evidence", "CHotPath",
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
         // Who is behind an IP: pods, nodes and Services from `kubectl get pods,svc -A -o json`.
