@@ -165,14 +165,18 @@ struct HostileTimeAndMemoryTests {
 
     // MARK: Memory per server
 
+    /// The HDR histogram `LatencyHistogram` matches while it keeps full precision.
+    static func hdrHistogram() -> Histogram<UInt64> {
+        Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+    }
+
     /// The sparse histogram gives exactly the HDR histogram's percentiles while it keeps
     /// full precision, on latencies spread like real ones and on edge values.
     @Test func latencyHistogramMatchesHDRPercentiles() {
         var generator = SystemRandomNumberGenerator()
         for trial in 0..<40 {
             var sparse = LatencyHistogram()
-            var dense = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000,
-                                          numberOfSignificantValueDigits: .three)
+            var dense = Self.hdrHistogram()
             let count = trial < 5 ? trial + 1 : Int.random(in: 1...400, using: &generator)
             for _ in 0..<count {
                 let value: UInt64 = switch Int.random(in: 0..<6, using: &generator) {
@@ -205,8 +209,7 @@ struct HostileTimeAndMemoryTests {
         var generator = SystemRandomNumberGenerator()
         for trial in 0..<8 {
             var sparse = LatencyHistogram()
-            var dense = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000,
-                                          numberOfSignificantValueDigits: .three)
+            var dense = Self.hdrHistogram()
             let spread = UInt64([60, 70, 200, 1_000, 1_023, 900, 1_024, 500][trial])
             for step in 0..<6_000 {
                 // Buckets arrive in every order: rising, falling, at random, with far outliers.
