@@ -230,8 +230,13 @@ struct CaptureFileSource {
     /// them go (after the streams are closed).
     var buffers = StreamBuffers()
 
-    /// stdio buffer for the capture stream: libpcap reads each record with two small
-    /// `fread`s, so a large buffer turns them into few system calls.
+    /// stdio buffer of a plain regular file's stream: libpcap reads each record with two
+    /// small `fread`s, so a large buffer turns them into few system calls. Only there: such a
+    /// file is open only while it is read (`orderByFirstPacket` reopens it at its turn),
+    /// while streams (pipes, FIFOs, standard input) stay open with their first record
+    /// peeked, possibly hundreds at once; and the buffer of a stream read through zlib or
+    /// replayed (`ReplayStream`, both `fopencookie`) sets only how often its read function is
+    /// called, not the system calls (stdio keeps its default buffer there).
     static let streamBufferSize = 1 << 18
 
     /// Opens `input`, rejecting what cannot be a capture (directory, empty, too short)
@@ -253,7 +258,6 @@ struct CaptureFileSource {
             fclose(source.file)
             throw .cannotOpen(path: input.display, reason: Pcap.systemError(code))
         }
-        source.buffers.attach(to: replay, size: streamBufferSize)
         source.file = replay
         return source
     }
@@ -336,9 +340,7 @@ struct CaptureFileSource {
             dnstrail_gz_reader_discard(reader)
             throw .cannotOpen(path: path, reason: Pcap.systemError(code))
         }
-        let source = CaptureFileSource(file: file, magic: magic, isCompressed: compressed, gzipReader: reader)
-        source.buffers.attach(to: file, size: streamBufferSize)
-        return source
+        return CaptureFileSource(file: file, magic: magic, isCompressed: compressed, gzipReader: reader)
     }
 
     private static func tooShortReason(count: Int, compressed: Bool) -> String {
