@@ -35,7 +35,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // Inline C for the hot path where Swift has no spelling: the prefetch hint, a branch-free search (no library).
+        // Inline C for the hot path where Swift has no spelling: the prefetch hint (no library).
         .systemLibrary(name: "CHotPath"),
         // Shared vocabulary: the bounds-checked byte reader, capture timestamps, link types.
         .target(name: "WireCore"),
@@ -73,7 +73,7 @@ let package = Package(
         // Human, JSON and NDJSON reports.
         .target(name: "Reports", dependencies: [
             "WireCore", "PacketDecoding", "DNSWire", "Transactions", "Pipeline", "Diagnosis", "Attribution",
-            "Capture", "Evidence", "CHotPath",
+            "Capture", "Evidence",
         ]),
         // `dnstrail live`: the capture loop, the event stream with FINDING lines, the status
         // line, --pods reloads, and the observer hook (LiveObserver) for metrics and triggers.
