@@ -78,8 +78,9 @@ public final class OfflineCapture {
     public var interfaceNames: [Int32: String] { pcapngHead?.interfaceNames ?? [:] }
 
     private let handle: OpaquePointer
-    /// The stream's stdio buffers: released after `deinit` has closed the stream.
-    private let streamBuffers: StreamBuffers
+    /// The stream's stdio buffer, if dnstrail gave it one: released after `deinit` has
+    /// closed the stream.
+    private let streamBuffer: StreamBuffer?
     /// The descriptor under the stdio stream (owned by it): only its offset is read.
     private let descriptor: Int32
     /// Non-nil for the zlib path: lets `next()` tell a truncated gzip stream from a clean end.
@@ -115,7 +116,7 @@ public final class OfflineCapture {
             throw error
         }
         self.handle = handle
-        self.streamBuffers = source.buffers
+        self.streamBuffer = source.buffer
         // Only the thread reading frames touches the stream (one at a time): stdio's lock,
         // taken twice per record once the process has a second thread, is left out.
         __fsetlocking(pcap_file(handle), Int32(FSETLOCKING_BYCALLER))
@@ -226,9 +227,9 @@ struct CaptureFileSource {
     var storedSize: Int64?
     /// For pcapng: what its first blocks say (read by dnstrail, see `PcapngHead`).
     var pcapngHead: PcapngHead?
-    /// The stdio buffers of the streams above, freed once the last holder of the source lets
-    /// them go (after the streams are closed).
-    var buffers = StreamBuffers()
+    /// The stdio buffer of a plain regular file's stream (`streamBufferSize`), freed once the
+    /// last holder of the source lets it go (after the stream is closed).
+    var buffer: StreamBuffer?
 
     /// stdio buffer of a plain regular file's stream: libpcap reads each record with two
     /// small `fread`s, so a large buffer turns them into few system calls. Only there: such a
@@ -301,10 +302,9 @@ struct CaptureFileSource {
                     close(descriptor)
                     throw .cannotOpen(path: path, reason: Pcap.systemError(code))
                 }
-                let source = CaptureFileSource(file: file, magic: magic, isCompressed: false, gzipReader: nil,
-                                               isRegularFile: true, descriptor: descriptor, storedSize: Int64(status.st_size))
-                source.buffers.attach(to: file, size: streamBufferSize)
-                return source
+                return CaptureFileSource(file: file, magic: magic, isCompressed: false, gzipReader: nil, isRegularFile: true,
+                                         descriptor: descriptor, storedSize: Int64(status.st_size),
+                                         buffer: StreamBuffer(for: file, size: streamBufferSize))
             }
         }
         var source = try openThroughZlib(descriptor: descriptor, path: path)
@@ -370,25 +370,26 @@ struct CaptureFileSource {
     }
 }
 
-/// stdio buffers given to capture streams, freed when the last holder lets them go: after
-/// the streams are closed (`OfflineCapture` closes its stream in `deinit`, before its stored
+/// A stdio buffer given to a capture stream, freed when the last holder lets it go: after the
+/// stream is closed (`OfflineCapture` closes its stream in `deinit`, before its stored
 /// properties are released; a source that failed to open is closed before it is dropped).
-final class StreamBuffers: @unchecked Sendable {
-    private var buffers: [UnsafeMutableRawPointer] = []
+final class StreamBuffer: @unchecked Sendable {  // Its one pointer never changes.
+    private let pointer: UnsafeMutableRawPointer
 
-    /// Gives `file` a buffer of `size` bytes. glibc ignores the size `setvbuf` is given
-    /// without a buffer and keeps its own of 4 KB: a `read` system call per 4 KB, 150,000
-    /// for a 600 MB capture (strace), where this makes 2,400.
-    func attach(to file: UnsafeMutablePointer<FILE>, size: Int) {
-        guard let buffer = malloc(size) else { return }
-        guard setvbuf(file, buffer.assumingMemoryBound(to: CChar.self), _IOFBF, size) == 0 else {
-            free(buffer)
-            return
+    /// Gives `file` a buffer of `size` bytes; nil if it cannot (the stream keeps stdio's).
+    /// glibc ignores the size `setvbuf` is given without a buffer and keeps its own of 4 KB:
+    /// a `read` system call per 4 KB, 150,000 for a 600 MB capture (strace), where this
+    /// makes 2,400.
+    init?(for file: UnsafeMutablePointer<FILE>, size: Int) {
+        guard let pointer = malloc(size) else { return nil }
+        guard setvbuf(file, pointer.assumingMemoryBound(to: CChar.self), _IOFBF, size) == 0 else {
+            free(pointer)
+            return nil
         }
-        buffers.append(buffer)
+        self.pointer = pointer
     }
 
     deinit {
-        for buffer in buffers { free(buffer) }
+        free(pointer)
     }
 }
