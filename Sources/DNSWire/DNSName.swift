@@ -454,8 +454,46 @@ extension DNSName {
 
     /// As `scan(_:collectingInto:collect:hashing:known:)` without collecting: no array to make
     /// and release per name (the message walker's questions and records).
+    ///
+    /// The common names are read here with only the checks they need: labels in place to
+    /// the root (every question name), or to a pointer into `known` (a record's owner, `c0 0c`).
+    /// Any other byte (another pointer, a bad or cut label, a name too long) sends the name
+    /// to the full loop, from its start: the same result and the same error either way.
     static func scan(_ reader: inout ByteReader, hashing: Bool = true, known: KnownName? = nil) throws(DNSParseError) -> ScannedName {
-        try scan(&reader, into: nil, hashing: hashing, known: known)
+        let bytes = reader.bytes
+        let end = bytes.count
+        let start = reader.position
+        var position = start
+        var wireLength = 0  // of the labels read, without the root
+        while position < end {
+            let byte = bytes[position]
+            if byte &- 1 < 63 {  // a label of 1 to 63 octets
+                let length = Int(byte)
+                let labelEnd = position &+ 1 &+ length
+                guard labelEnd <= end, wireLength &+ 1 &+ length <= maximumWireLength else { break }
+                wireLength &+= 1 &+ length
+                position = labelEnd
+            } else if byte == 0 {
+                guard wireLength < maximumWireLength else { break }
+                try reader.dnsSeek(to: position + 1)
+                return ScannedName(offset: start, wireLength: wireLength + 1,
+                                   hashKey: hashing ? NameHash.of(bytes, at: start, count: wireLength) : 0)
+            } else {
+                // The name's first pointer, so its target must lie before `start`. Into the
+                // known name (whole, in place, before `start`) at one of its labels, it ends
+                // the name as the rest of the known name would (SOA names, CNAME targets).
+                guard !hashing, let known, byte >> 6 == 0b11, position + 1 < end else { break }
+                let target = Int(byte & 0x3F) << 8 | Int(bytes[position + 1])
+                let knownEnd = known.offset + known.wireLength
+                guard target >= known.offset, target < knownEnd, knownEnd <= start else { break }
+                var label = known.offset
+                while label < target { label += 1 + Int(bytes[label]) }
+                guard label == target, wireLength + knownEnd - target <= maximumWireLength else { break }
+                try reader.dnsSeek(to: position + 2)
+                return ScannedName(offset: start, wireLength: wireLength + knownEnd - target, hashKey: 0)
+            }
+        }
+        return try scan(&reader, into: nil, hashing: hashing, known: known)
     }
 
     private static func scan(

@@ -191,3 +191,72 @@ import WireCore
         }
     }
 }
+
+/// `DNSName.scan(_:hashing:known:)` reads the common names (labels to the root, labels to a
+/// pointer into the known name) itself and leaves every other name to the full loop: for
+/// any bytes, name start and clamp, with or without the question as the known name (as the
+/// walker has it: scanned whole, in place), both must give the same name, hash, reader
+/// position and error.
+@Suite struct NameScanFastPathTests {
+    /// A question `svc.cluster.local` at 12, then names ending at the root, at a pointer to
+    /// each label of the question, to the middle of a label, forward, past the clamp; then
+    /// every byte of that message mutated at random, clamped at random.
+    @Test func fastPathAgreesWithTheFullLoopOnEveryInput() throws {
+        var message = MessageBuilder(counts: (1, 1, 0, 0))
+        let questionOffset = message.question("svc.cluster.local")
+        let knownLength = 19
+        var starts = [questionOffset]
+        for target in [questionOffset, questionOffset + 4, questionOffset + 12, questionOffset + 18,
+                       questionOffset + 2, questionOffset + 40, 0] {
+            starts.append(message.name("a.bb", pointer: target))
+            starts.append(message.pointer(target))
+        }
+        starts.append(message.name(String(repeating: "x", count: 63) + "." + String(repeating: "y", count: 63)
+                                   + "." + String(repeating: "z", count: 63) + "." + String(repeating: "w", count: 50),
+                                   pointer: questionOffset))
+        starts.append(message.name("www.example.test"))
+        let original = message.bytes
+        var generator = SystemRandomNumberGenerator()
+        var compared = 0
+        for round in 0..<4_000 {
+            var bytes = original
+            if round > 0 {
+                for _ in 0..<Int.random(in: 1...6, using: &generator) {
+                    bytes[Int.random(in: 12..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+                }
+            }
+            let clamp = round % 3 == 0 ? bytes.count : Int.random(in: 12...bytes.count, using: &generator)
+            // As the walker makes it: the question, when it scans whole and in place.
+            let questionName = bytes.withUnsafeBytes { whole -> KnownName? in
+                var reader = ByteReader(UnsafeRawBufferPointer(rebasing: whole[..<clamp]), position: questionOffset)
+                var unused: [UInt8] = []
+                guard let name = try? DNSName.scan(&reader, collectingInto: &unused, collect: false),
+                      reader.position - name.offset == name.wireLength else { return nil }
+                return KnownName(offset: name.offset, wireLength: name.wireLength)
+            }
+            if round == 0 { #expect(questionName?.wireLength == knownLength) }
+            for start in starts where start < clamp {
+                for hashing in [false, true] {
+                    for known in [nil, questionName] {
+                        try bytes.withUnsafeBytes { whole in
+                            let clamped = UnsafeRawBufferPointer(rebasing: whole[..<clamp])
+                            var full = ByteReader(clamped, position: start)
+                            var fast = full
+                            var unused: [UInt8] = []
+                            let expected = Result { () throws(DNSParseError) in
+                                try DNSName.scan(&full, collectingInto: &unused, collect: false, hashing: hashing, known: known)
+                            }
+                            let found = Result { () throws(DNSParseError) in
+                                try DNSName.scan(&fast, hashing: hashing, known: known)
+                            }
+                            #expect(found == expected, "round \(round), name at \(start), clamp \(clamp)")
+                            if case .success = expected { #expect(fast.position == full.position) }
+                            compared += 1
+                        }
+                    }
+                }
+            }
+        }
+        #expect(compared > 100_000)
+    }
+}
