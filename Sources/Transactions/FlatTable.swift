@@ -16,48 +16,64 @@ protocol FlatKey: Equatable {
 /// collide share a probe sequence; the folded words mix every field, so that takes keys
 /// built for it.
 struct FlatTable<Key: FlatKey, Value> {
-    // Keys and values apart: probing reads only keys (plain values, no reference counting).
-    private var keys: ContiguousArray<Key?>
-    private var values: ContiguousArray<Value?>
+    /// A key with its folded word (0 in an empty slot; a key whose word is 0 is stored as
+    /// 1) and its value, in one slot: a probe compares words first and reads one cache line;
+    /// a removal's shifting and a growth move entries without folding their keys again; a
+    /// change checks one array for uniqueness, not two.
+    private struct Slot {
+        var word: UInt64
+        var key: Key?
+        var value: Value?
+
+        static var empty: Slot { Slot(word: 0, key: nil, value: nil) }
+    }
+
+    private var slots: ContiguousArray<Slot>
     private var shift: UInt64
     private(set) var count = 0
 
     init() {
-        keys = ContiguousArray(repeating: nil, count: 16)
-        values = ContiguousArray(repeating: nil, count: 16)
+        slots = ContiguousArray(repeating: .empty, count: 16)
         shift = 64 - 4
     }
 
     var isEmpty: Bool { count == 0 }
 
     @inline(__always)
-    private func home(_ key: Key) -> Int {
-        Int(truncatingIfNeeded: (key.folded &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    private static func stored(_ folded: UInt64) -> UInt64 { folded == 0 ? 1 : folded }
+
+    @inline(__always)
+    private static func home(_ word: UInt64, shift: UInt64) -> Int {
+        Int(truncatingIfNeeded: (word &* 0x9E37_79B9_7F4A_7C15) >> shift)
     }
 
-    /// The slot holding `key`, if any.
-    func index(forKey key: Key) -> Int? {
-        let mask = keys.count - 1
-        var index = home(key)
-        while let candidate = keys[index] {
-            if candidate == key { return index }
-            index = (index + 1) & mask
+    /// The slot holding `key`, if any; `folded` is `key.folded` when the caller has it.
+    func index(forKey key: Key, folded: UInt64? = nil) -> Int? {
+        let word = FlatTable.stored(folded ?? key.folded)
+        return slots.withUnsafeBufferPointer { slots in
+            // Never full (at most half), so every probe ends at an empty slot.
+            let mask = slots.count - 1
+            var index = FlatTable.home(word, shift: shift)
+            while slots[index].word != 0 {
+                if slots[index].word == word && slots[index].key == key { return index }
+                index = (index + 1) & mask
+            }
+            return nil
         }
-        return nil
     }
 
     /// The value in a slot returned by `index(forKey:)` (valid until the next insertion or removal).
     subscript(slot index: Int) -> Value {
-        get { values[index]! }
-        _modify { yield &values[index]! }
+        get { slots[index].value! }
+        _modify { yield &slots[index].value! }
     }
 
     subscript(key: Key) -> Value? {
-        get { index(forKey: key).map { values[$0]! } }
+        get { index(forKey: key).map { slots[$0].value! } }
         set {
             if let index = index(forKey: key) {
                 if let newValue {
-                    values[index] = newValue
+                    slots[index].value = newValue
                 } else {
                     remove(at: index)
                 }
@@ -67,49 +83,53 @@ struct FlatTable<Key: FlatKey, Value> {
         }
     }
 
-    /// Adds a key known to be absent.
-    mutating func insertNew(_ key: Key, _ value: Value) {
-        if (count + 1) * 2 > keys.count { grow() }
-        let mask = keys.count - 1
-        var index = home(key)
-        while keys[index] != nil { index = (index + 1) & mask }
-        keys[index] = key
-        values[index] = value
+    /// Adds a key known to be absent; `folded` is `key.folded` when the caller has it.
+    mutating func insertNew(_ key: Key, _ value: Value, folded: UInt64? = nil) {
+        if (count + 1) * 2 > slots.count { grow() }
+        let slot = Slot(word: FlatTable.stored(folded ?? key.folded), key: key, value: value)
+        let shift = shift
+        slots.withUnsafeMutableBufferPointer { FlatTable.place(slot, in: $0, shift: shift) }
         count += 1
+    }
+
+    @inline(__always)
+    private static func place(_ slot: Slot, in slots: UnsafeMutableBufferPointer<Slot>, shift: UInt64) {
+        let mask = slots.count - 1
+        var index = home(slot.word, shift: shift)
+        while slots[index].word != 0 { index = (index + 1) & mask }
+        slots[index] = slot
     }
 
     /// Removes the entry in a slot returned by `index(forKey:)`, moving back the entries
     /// after it that probed past it, so every entry stays reachable from its home slot.
     mutating func remove(at index: Int) {
-        let mask = keys.count - 1
-        var hole = index
-        keys[hole] = nil
-        values[hole] = nil
-        count -= 1
-        var next = (hole + 1) & mask
-        while let key = keys[next] {
-            // The entry at `next` may fill the hole unless its home lies cyclically in (hole, next].
-            let distanceToHole = (next - hole) & mask
-            let distanceFromHome = (next - home(key)) & mask
-            if distanceFromHome >= distanceToHole {
-                keys[hole] = key
-                keys[next] = nil
-                values.swapAt(hole, next)
-                hole = next
+        let shift = shift
+        slots.withUnsafeMutableBufferPointer { slots in
+            let mask = slots.count - 1
+            var hole = index
+            slots[hole] = .empty
+            var next = (hole + 1) & mask
+            while slots[next].word != 0 {
+                // The entry at `next` may fill the hole unless its home lies cyclically in (hole, next].
+                let distanceToHole = (next - hole) & mask
+                let distanceFromHome = (next - FlatTable.home(slots[next].word, shift: shift)) & mask
+                if distanceFromHome >= distanceToHole {
+                    slots.swapAt(hole, next)
+                    hole = next
+                }
+                next = (next + 1) & mask
             }
-            next = (next + 1) & mask
         }
+        count -= 1
     }
 
     private mutating func grow() {
-        let oldKeys = keys
-        let oldValues = values
-        keys = ContiguousArray(repeating: nil, count: oldKeys.count * 2)
-        values = ContiguousArray(repeating: nil, count: oldKeys.count * 2)
+        let old = slots
+        slots = ContiguousArray(repeating: .empty, count: old.count * 2)
         shift -= 1
-        count = 0
-        for index in oldKeys.indices {
-            if let key = oldKeys[index], let value = oldValues[index] { insertNew(key, value) }
+        let shift = shift
+        slots.withUnsafeMutableBufferPointer { slots in
+            for slot in old where slot.word != 0 { FlatTable.place(slot, in: slots, shift: shift) }
         }
     }
 

@@ -20,9 +20,17 @@ extension Int: SerialIndexValue {
 /// Issue 14.3: at 1 M outstanding queries (2^21 slots per table) the keys made three
 /// tables of 56 to 80 bytes a slot, 470 MB; folded words and serials make them 100 MB.
 struct SerialIndex<Value: SerialIndexValue> {
-    /// Folded words, 0 in empty slots (a key whose word is 0 is stored as 1).
-    private var words: ContiguousArray<UInt64>
-    private var values: ContiguousArray<Value>
+    /// A key's folded word (0 in an empty slot; a key whose word is 0 is stored as 1) and
+    /// its value, side by side: a probe reads one cache line, and a change checks that one
+    /// array is unique once (two arrays cost two checks and two lines per operation).
+    private struct Slot {
+        var word: UInt64
+        var value: Value
+
+        static var empty: Slot { Slot(word: 0, value: .vacant) }
+    }
+
+    private var slots: ContiguousArray<Slot>
     private var shift: UInt64
     private(set) var count = 0
 
@@ -34,21 +42,20 @@ struct SerialIndex<Value: SerialIndexValue> {
     init(minimumCapacity: Int) {
         var bits: UInt64 = 4
         while 1 << bits < minimumCapacity * 2 { bits += 1 }
-        words = ContiguousArray(repeating: 0, count: 1 << bits)
-        values = ContiguousArray(repeating: .vacant, count: 1 << bits)
+        slots = ContiguousArray(repeating: .empty, count: 1 << bits)
         shift = 64 - bits
     }
 
     var isEmpty: Bool { count == 0 }
 
     /// Slots in the table (twice the entries it can hold before growing).
-    var capacity: Int { words.count }
+    var capacity: Int { slots.count }
 
     @inline(__always)
     private static func stored(_ folded: UInt64) -> UInt64 { folded == 0 ? 1 : folded }
 
     @inline(__always)
-    private func home(_ word: UInt64) -> Int {
+    private static func home(_ word: UInt64, shift: UInt64) -> Int {
         Int(truncatingIfNeeded: (word &* 0x9E37_79B9_7F4A_7C15) >> shift)
     }
 
@@ -57,72 +64,78 @@ struct SerialIndex<Value: SerialIndexValue> {
     @inline(__always)
     func index(forFolded folded: UInt64, where matches: (Value) -> Bool) -> Int? {
         let word = SerialIndex.stored(folded)
-        let mask = words.count - 1
-        var index = home(word)
-        while words[index] != 0 {
-            if words[index] == word && matches(values[index]) { return index }
-            index = (index + 1) & mask
+        return slots.withUnsafeBufferPointer { slots in
+            // Never full (at most half), so every probe ends at an empty slot.
+            let mask = slots.count - 1
+            var index = SerialIndex.home(word, shift: shift)
+            while slots[index].word != 0 {
+                if slots[index].word == word && matches(slots[index].value) { return index }
+                index = (index + 1) & mask
+            }
+            return nil
         }
-        return nil
     }
 
     /// The value in a slot returned by `index(forFolded:where:)` (valid until the next insertion or removal).
     subscript(slot index: Int) -> Value {
-        get { values[index] }
-        _modify { yield &values[index] }
+        get { slots[index].value }
+        _modify { yield &slots[index].value }
     }
 
     /// Adds an entry for a key known to have none.
     mutating func insertNew(folded: UInt64, _ value: Value) {
-        if (count + 1) * 2 > words.count { grow() }
-        place(SerialIndex.stored(folded), value)
+        if (count + 1) * 2 > slots.count { grow() }
+        let shift = shift
+        slots.withUnsafeMutableBufferPointer { SerialIndex.place(Slot(word: SerialIndex.stored(folded), value: value), in: $0, shift: shift) }
         count += 1
     }
 
-    private mutating func place(_ word: UInt64, _ value: Value) {
-        let mask = words.count - 1
-        var index = home(word)
-        while words[index] != 0 { index = (index + 1) & mask }
-        words[index] = word
-        values[index] = value
+    @inline(__always)
+    private static func place(_ slot: Slot, in slots: UnsafeMutableBufferPointer<Slot>, shift: UInt64) {
+        let mask = slots.count - 1
+        var index = home(slot.word, shift: shift)
+        while slots[index].word != 0 { index = (index + 1) & mask }
+        slots[index] = slot
     }
 
     /// Removes the entry in a slot, moving back the entries after it that probed past it,
     /// so every entry stays reachable from its home slot.
     mutating func remove(at index: Int) {
-        let mask = words.count - 1
-        var hole = index
-        words[hole] = 0
-        values[hole] = .vacant
-        count -= 1
-        var next = (hole + 1) & mask
-        while words[next] != 0 {
-            // The entry at `next` may fill the hole unless its home lies cyclically in (hole, next].
-            let distanceToHole = (next - hole) & mask
-            let distanceFromHome = (next - home(words[next])) & mask
-            if distanceFromHome >= distanceToHole {
-                words[hole] = words[next]
-                words[next] = 0
-                values.swapAt(hole, next)
-                hole = next
+        let shift = shift
+        slots.withUnsafeMutableBufferPointer { slots in
+            let mask = slots.count - 1
+            var hole = index
+            slots[hole] = .empty
+            var next = (hole + 1) & mask
+            while slots[next].word != 0 {
+                // The entry at `next` may fill the hole unless its home lies cyclically in (hole, next].
+                let distanceToHole = (next - hole) & mask
+                let distanceFromHome = (next - SerialIndex.home(slots[next].word, shift: shift)) & mask
+                if distanceFromHome >= distanceToHole {
+                    slots[hole] = slots[next]
+                    slots[next] = .empty
+                    hole = next
+                }
+                next = (next + 1) & mask
             }
-            next = (next + 1) & mask
         }
+        count -= 1
     }
 
     private mutating func grow() {
-        let oldWords = words
-        let oldValues = values
-        words = ContiguousArray(repeating: 0, count: oldWords.count * 2)
-        values = ContiguousArray(repeating: .vacant, count: oldWords.count * 2)
+        let old = slots
+        slots = ContiguousArray(repeating: .empty, count: old.count * 2)
         shift -= 1
+        let shift = shift
         // From an empty slot on, cyclically: a probe sequence that wraps past the end is
         // moved in its order, so entries of one folded word keep theirs.
-        let mask = oldWords.count - 1
-        let start = oldWords.firstIndex(of: 0) ?? 0
-        for offset in oldWords.indices {
-            let index = (start + offset) & mask
-            if oldWords[index] != 0 { place(oldWords[index], oldValues[index]) }
+        let mask = old.count - 1
+        let start = old.firstIndex { $0.word == 0 } ?? 0
+        slots.withUnsafeMutableBufferPointer { slots in
+            for offset in old.indices {
+                let slot = old[(start + offset) & mask]
+                if slot.word != 0 { SerialIndex.place(slot, in: slots, shift: shift) }
+            }
         }
     }
 
@@ -132,11 +145,13 @@ struct SerialIndex<Value: SerialIndexValue> {
     @inline(__always)
     func forEach(forFolded folded: UInt64, _ body: (Value) -> Void) {
         let word = SerialIndex.stored(folded)
-        let mask = words.count - 1
-        var index = home(word)
-        while words[index] != 0 {
-            if words[index] == word { body(values[index]) }
-            index = (index + 1) & mask
+        slots.withUnsafeBufferPointer { slots in
+            let mask = slots.count - 1
+            var index = SerialIndex.home(word, shift: shift)
+            while slots[index].word != 0 {
+                if slots[index].word == word { body(slots[index].value) }
+                index = (index + 1) & mask
+            }
         }
     }
 }

@@ -490,7 +490,8 @@ public struct TransactionEngine {
             }
         }
         socketOrder.append((message.time, socket, serial))
-        if let socketIndex = lastOnSocket.index(forKey: socket) {
+        let socketWord = socket.folded
+        if let socketIndex = lastOnSocket.index(forKey: socket, folded: socketWord) {
             let other = lastOnSocket[slot: socketIndex]
             lastOnSocket[slot: socketIndex] = serial
             if let sibling = pending.firstAttempt(other), sibling.question != message.question,
@@ -505,7 +506,7 @@ public struct TransactionEngine {
                 }
             }
         } else {
-            lastOnSocket.insertNew(socket, serial)
+            lastOnSocket.insertNew(socket, serial, folded: socketWord)
         }
         if let copyKey { copies[copyKey]?.serial = serial }
         if message.transport == .tcp {
