@@ -233,6 +233,9 @@ struct SearchPrefixTable {
 
     /// Moves every entry into new storage of `1 << capacityBits` slots, straight from the
     /// old; the names and frames only if some are left (their array is dropped otherwise).
+    /// Through the arrays' buffers: element by element (a uniqueness check per array and a
+    /// release of the empty names it overwrote, per entry) a table's growth cost 240
+    /// instructions an entry (bench/profile.md).
     private mutating func rebuild(capacityBits: UInt64) {
         let (oldKeys, oldEntries, hadZero) = (keys, entries, hasZero)
         var oldEvidence = evidence
@@ -240,10 +243,31 @@ struct SearchPrefixTable {
         let withEvidence = oldEvidence.contains { $0 != nil }
         allocate(capacityBits: capacityBits, withEvidence: withEvidence)
         hasZero = false
-        for index in oldKeys.indices where oldKeys[index] != Self.empty {
-            place(oldKeys[index], oldEntries[index], withEvidence ? oldEvidence[index].take() : nil)
+        let (seed, shift) = (seed, shift)
+        func home(_ key: UInt64) -> Int { Int(truncatingIfNeeded: ((key ^ seed) &* 0x9E37_79B9_7F4A_7C15) >> shift) }
+        keys.withUnsafeMutableBufferPointer { keys in
+            entries.withUnsafeMutableBufferPointer { entries in
+                let mask = keys.count - 1
+                // `evidence` (new) and `oldEvidence` only with names: empty arrays otherwise.
+                evidence.withUnsafeMutableBufferPointer { evidence in
+                    oldEvidence.withUnsafeMutableBufferPointer { oldEvidence in
+                        for old in oldKeys.indices where oldKeys[old] != Self.empty {
+                            let key = oldKeys[old]
+                            var index = home(key)
+                            while keys[index] != Self.empty { index = (index + 1) & mask }
+                            keys[index] = key
+                            entries[index] = oldEntries[old]
+                            if withEvidence { evidence[index] = oldEvidence[old].take() }
+                        }
+                    }
+                }
+            }
         }
-        if hadZero { place(Self.empty, oldEntries[oldKeys.count], withEvidence ? oldEvidence[oldKeys.count].take() : nil) }
+        if hadZero {
+            hasZero = true
+            entries[keys.count] = oldEntries[oldKeys.count]
+            if withEvidence { evidence[keys.count] = oldEvidence[oldKeys.count].take() }
+        }
     }
 
     /// Every base, in no particular order.
