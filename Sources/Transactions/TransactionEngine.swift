@@ -73,7 +73,7 @@ public struct TransactionEngine {
         var id: UInt16
 
         var folded: UInt64 {
-            client.mixed ^ (server.mixed &* 0x94d0_49bb_1331_11eb) ^ UInt64(id) << 32 ^ UInt64(transport.rawValue) << 48
+            client.mixed ^ KeyFolds.serverWord(server) ^ KeyFolds.idWord(id) ^ KeyFolds.transportWord(transport)
         }
     }
 
@@ -86,13 +86,46 @@ public struct TransactionEngine {
         var question: QuestionKey?
 
         var folded: UInt64 {
-            var word = client.mixed ^ (server.mixed &* 0x94d0_49bb_1331_11eb) ^ UInt64(id) << 32
-                ^ UInt64(transport.rawValue) << 48
-            if let question {
-                word ^= question.nameHash &* 0xff51_afd7_ed55_8ccd ^ UInt64(question.type.rawValue) << 16
-                    ^ UInt64(question.qclass.rawValue)
-            }
-            return word
+            client.mixed ^ KeyFolds.serverWord(server) ^ KeyFolds.idWord(id) ^ KeyFolds.transportWord(transport)
+                ^ KeyFolds.questionWord(question)
+        }
+    }
+
+    /// The folded words of one exchange's keys (`ExchangeKey`, `ClientKey`, `SocketKey`,
+    /// `RetryKey`), equal to theirs, made from its endpoints' mixed words once: each key's
+    /// `folded` mixes the endpoints again (a multiplication per address and per port), and
+    /// a query looked its keys up or indexed them eight times, an answer four.
+    struct KeyFolds {
+        var exchange: UInt64
+        var client: UInt64
+        var socket: UInt64
+        var retry: UInt64
+
+        init(client: Endpoint, server: Endpoint, transport: Transport, id: UInt16, question: QuestionKey?) {
+            let clientWord = client.mixed
+            let serverWord = KeyFolds.serverWord(server)
+            let transportWord = KeyFolds.transportWord(transport)
+            let idWord = KeyFolds.idWord(id)
+            socket = clientWord ^ serverWord ^ transportWord
+            exchange = socket ^ idWord
+            self.client = clientWord ^ idWord ^ transportWord
+            retry = client.ip.mixed ^ serverWord ^ idWord ^ transportWord ^ KeyFolds.questionWord(question)
+        }
+
+        @inline(__always)
+        static func serverWord(_ server: Endpoint) -> UInt64 { server.mixed &* 0x94d0_49bb_1331_11eb }
+
+        @inline(__always)
+        static func idWord(_ id: UInt16) -> UInt64 { UInt64(id) << 32 }
+
+        @inline(__always)
+        static func transportWord(_ transport: Transport) -> UInt64 { UInt64(transport.rawValue) << 48 }
+
+        @inline(__always)
+        static func questionWord(_ question: QuestionKey?) -> UInt64 {
+            guard let question else { return 0 }
+            return question.nameHash &* 0xff51_afd7_ed55_8ccd ^ UInt64(question.type.rawValue) << 16
+                ^ UInt64(question.qclass.rawValue)
         }
     }
 
@@ -126,7 +159,7 @@ public struct TransactionEngine {
         var server: Endpoint
         var transport: Transport
 
-        var folded: UInt64 { client.mixed ^ (server.mixed &* 0x94d0_49bb_1331_11eb) ^ UInt64(transport.rawValue) << 48 }
+        var folded: UInt64 { client.mixed ^ KeyFolds.serverWord(server) ^ KeyFolds.transportWord(transport) }
     }
 
     /// The latest outstanding query per socket, to pair parallel queries. Entries leave when
@@ -134,7 +167,7 @@ public struct TransactionEngine {
     /// (they can pair with nothing then): the table holds the last 50 ms of queries, not
     /// every outstanding one (120 bytes each at 1 M outstanding).
     private var lastOnSocket = FlatTable<SocketKey, Int>()
-    private var socketOrder = Deque<(time: Timestamp, socket: SocketKey, serial: Int)>()
+    private var socketOrder = Deque<(time: Timestamp, socket: SocketKey, folded: UInt64, serial: Int)>()
 
     /// Outstanding transactions kept per exchange or group key (several queries may share
     /// a 5-tuple and id: A and AAAA from one socket with id 0, mDNS); the oldest leaves first.
@@ -158,7 +191,7 @@ public struct TransactionEngine {
         var transport: Transport
         var id: UInt16
 
-        var folded: UInt64 { client.mixed ^ UInt64(id) << 32 ^ UInt64(transport.rawValue) << 48 }
+        var folded: UInt64 { client.mixed ^ KeyFolds.idWord(id) ^ KeyFolds.transportWord(transport) }
     }
     private var deadlines = DeadlineQueue()
 
@@ -282,7 +315,9 @@ public struct TransactionEngine {
                     transaction.attempts[index].backend = server
                     pending[serial] = transaction
                     self.index(serial, under: ExchangeKey(client: message.source, server: server,
-                                                          transport: message.transport, id: message.id), emit: { _ in })
+                                                          transport: message.transport, id: message.id),
+                               folds: KeyFolds(client: message.source, server: server, transport: message.transport,
+                                               id: message.id, question: message.question), emit: { _ in })
                 } else {
                     pending[serial] = transaction
                 }
@@ -448,8 +483,10 @@ public struct TransactionEngine {
         let retryKey = RetryKey(client: client.ip, server: server, transport: message.transport,
                                 id: message.id, question: message.question)
         let exchangeKey = ExchangeKey(client: client, server: server, transport: message.transport, id: message.id)
-        // One hash of the retry key for the lookup; the serial found serves both cases below.
-        let previous = byRetry.index(forKey: retryKey, where: { holds($0, retryKey) }).map { byRetry[slot: $0] }
+        let folds = KeyFolds(client: client, server: server, transport: message.transport, id: message.id,
+                             question: message.question)
+        // One lookup of the retry key; the serial found serves both cases below.
+        let previous = byRetry.index(forFolded: folds.retry, where: { holds($0, retryKey) }).map { byRetry[slot: $0] }
         if let serial = previous, let lastTime = pending.lastTime(serial), message.time - lastTime <= window {
             // A resend of an outstanding query: same id and question, any source port.
             pending.modify(serial) {
@@ -458,7 +495,7 @@ public struct TransactionEngine {
             }
             statistics.retries += 1
             if let copyKey { copies[copyKey]?.serial = serial }
-            index(serial, under: exchangeKey, emit: emit)
+            index(serial, under: exchangeKey, folds: folds, emit: emit)
             deadlines.insert(Deadline(time: message.time + window, serial: serial))
             return
         }
@@ -476,22 +513,22 @@ public struct TransactionEngine {
             first: Attempt(frame: message.frame, time: message.time, clientPort: client.port)),
             creation: emissionClock.map { Int(truncatingIfNeeded: $0.current.operation) })
         // `previous`, if any, closed above and left the table.
-        if let retry = byRetry.index(forKey: retryKey, where: { holds($0, retryKey) }) {
+        if let retry = byRetry.index(forFolded: folds.retry, where: { holds($0, retryKey) }) {
             byRetry[slot: retry] = serial
         } else {
-            byRetry.insertNew(retryKey, serial)
+            byRetry.insertNew(folded: folds.retry, serial)
         }
-        index(serial, under: exchangeKey, emit: emit)
+        index(serial, under: exchangeKey, folds: folds, emit: emit)
         let socket = SocketKey(client: client, server: server, transport: message.transport)
         while let oldest = socketOrder.first, message.time - oldest.time > TransactionEngine.parallelWindow {
             socketOrder.removeFirst()
-            if let index = lastOnSocket.index(forKey: oldest.socket), lastOnSocket[slot: index] == oldest.serial {
+            if let index = lastOnSocket.index(forKey: oldest.socket, folded: oldest.folded),
+               lastOnSocket[slot: index] == oldest.serial {
                 lastOnSocket.remove(at: index)
             }
         }
-        socketOrder.append((message.time, socket, serial))
-        let socketWord = socket.folded
-        if let socketIndex = lastOnSocket.index(forKey: socket, folded: socketWord) {
+        socketOrder.append((message.time, socket, folds.socket, serial))
+        if let socketIndex = lastOnSocket.index(forKey: socket, folded: folds.socket) {
             let other = lastOnSocket[slot: socketIndex]
             lastOnSocket[slot: socketIndex] = serial
             if let sibling = pending.firstAttempt(other), sibling.question != message.question,
@@ -506,7 +543,7 @@ public struct TransactionEngine {
                 }
             }
         } else {
-            lastOnSocket.insertNew(socket, serial, folded: socketWord)
+            lastOnSocket.insertNew(socket, serial, folded: folds.socket)
         }
         if let copyKey { copies[copyKey]?.serial = serial }
         if message.transport == .tcp {
@@ -606,21 +643,22 @@ public struct TransactionEngine {
 
     /// Adds `serial` to the transactions sharing an exchange key, evicting the oldest
     /// beyond `maximumSharingKey`. Each table is hashed once and its list changed in place.
-    private mutating func index(_ serial: Int, under key: ExchangeKey, emit: (consuming Transaction) -> Void) {
+    /// `folds`: the key's, as `KeyFolds` makes them (its exchange and client words are used).
+    private mutating func index(_ serial: Int, under key: ExchangeKey, folds: KeyFolds, emit: (consuming Transaction) -> Void) {
         let clientKey = ClientKey(client: key.client, transport: key.transport, id: key.id)
-        if let clients = serials(under: clientKey) {
+        if let clients = serials(under: clientKey, folded: folds.client) {
             if !clients.contains(serial) && clients.count < TransactionEngine.maximumSharingKey {
-                byClient.insertNew(clientKey, serial)
+                byClient.insertNew(folded: folds.client, serial)
             }
         } else {
-            byClient.insertNew(clientKey, serial)
+            byClient.insertNew(folded: folds.client, serial)
         }
-        guard var exchange = serials(under: key) else {
-            byExchange.insertNew(key, serial)
+        guard var exchange = serials(under: key, folded: folds.exchange) else {
+            byExchange.insertNew(folded: folds.exchange, serial)
             return
         }
         guard !exchange.contains(serial) else { return }
-        byExchange.insertNew(key, serial)
+        byExchange.insertNew(folded: folds.exchange, serial)
         exchange.append(serial)
         if exchange.count > TransactionEngine.maximumSharingKey {
             close(serial: exchange.first, outcome: .unanswered, expiry: .evicted, emit: emit)
@@ -635,24 +673,24 @@ public struct TransactionEngine {
     /// Inlined: a call of a method of the engine from one of its mutating methods copied the
     /// whole engine (576 bytes) first, on every lookup.
     @inline(__always)
-    private func serials(under key: ExchangeKey) -> SerialList? {
-        Self.serials(in: byExchange, confirmedBy: pending, forKey: key) { $0.isIndexed($1, under: key) }
+    private func serials(under key: ExchangeKey, folded: UInt64? = nil) -> SerialList? {
+        Self.serials(in: byExchange, confirmedBy: pending, folded: folded ?? key.folded) { $0.isIndexed($1, under: key) }
     }
 
     @inline(__always)
-    private func serials(under key: ClientKey) -> SerialList? {
-        Self.serials(in: byClient, confirmedBy: pending, forKey: key) { $0.isIndexed($1, under: key) }
+    private func serials(under key: ClientKey, folded: UInt64? = nil) -> SerialList? {
+        Self.serials(in: byClient, confirmedBy: pending, folded: folded ?? key.folded) { $0.isIndexed($1, under: key) }
     }
 
     /// The serials of `index` under the key `isIndexed` confirms (nil from it: a serial no
     /// longer live, which confirms).
     @inline(__always)
-    private static func serials<Key: FlatKey>(
-        in index: SerialIndex<Int>, confirmedBy pending: PendingTable, forKey key: Key,
+    private static func serials(
+        in index: SerialIndex<Int>, confirmedBy pending: PendingTable, folded: UInt64,
         _ isIndexed: (PendingTable, Int) -> Bool?
     ) -> SerialList? {
         var list: SerialList?
-        index.forEach(forFolded: key.folded) { serial in
+        index.forEach(forFolded: folded) { serial in
             guard isIndexed(pending, serial) ?? true else { return }
             if list?.append(serial) == nil { list = SerialList(serial) }
         }
@@ -688,25 +726,29 @@ public struct TransactionEngine {
     ) {
         let waiting = requested == .unanswered || requested == .inFlight
         let outcome = waiting && transaction.rejection != nil ? .rejected : requested
+        // The first attempt's folds serve the retry key (no port in it) and the socket key.
+        var firstFolds: KeyFolds?
         for index in transaction.attempts.indices {
             let attempt = transaction.attempts[index]
-            let key = ExchangeKey(client: Endpoint(ip: transaction.client.ip, port: attempt.clientPort),
-                                  server: transaction.server, transport: transaction.transport, id: transaction.id)
-            removeSerial(serial, under: key, from: &byExchange)
-            let clientKey = ClientKey(client: key.client, transport: key.transport, id: key.id)
-            removeSerial(serial, under: clientKey, from: &byClient)
+            let client = Endpoint(ip: transaction.client.ip, port: attempt.clientPort)
+            let folds = KeyFolds(client: client, server: transaction.server, transport: transaction.transport,
+                                 id: transaction.id, question: transaction.question)
+            if index == transaction.attempts.startIndex { firstFolds = folds }
+            removeSerial(serial, folded: folds.exchange, from: &byExchange)
+            removeSerial(serial, folded: folds.client, from: &byClient)
             if let backend = attempt.backend {
-                removeSerial(serial, under: ExchangeKey(client: key.client, server: backend, transport: key.transport,
-                                                        id: key.id), from: &byExchange)
+                removeSerial(serial, under: ExchangeKey(client: client, server: backend, transport: transaction.transport,
+                                                        id: transaction.id), from: &byExchange)
             }
         }
-        let retryKey = RetryKey(client: transaction.client.ip, server: transaction.server,
-                                transport: transaction.transport, id: transaction.id, question: transaction.question)
-        if let retry = byRetry.index(forKey: retryKey, where: { $0 == serial }) { byRetry.remove(at: retry) }
-        if let first = transaction.attempts.first {
+        let retryFold = firstFolds?.retry
+            ?? RetryKey(client: transaction.client.ip, server: transaction.server, transport: transaction.transport,
+                        id: transaction.id, question: transaction.question).folded
+        if let retry = byRetry.index(forFolded: retryFold, where: { $0 == serial }) { byRetry.remove(at: retry) }
+        if let first = transaction.attempts.first, let firstFolds {
             let socket = SocketKey(client: Endpoint(ip: transaction.client.ip, port: first.clientPort),
                                    server: transaction.server, transport: transaction.transport)
-            if let index = lastOnSocket.index(forKey: socket), lastOnSocket[slot: index] == serial {
+            if let index = lastOnSocket.index(forKey: socket, folded: firstFolds.socket), lastOnSocket[slot: index] == serial {
                 lastOnSocket.remove(at: index)
             }
         }
@@ -933,7 +975,12 @@ func removeSerial<Key: Hashable>(_ serial: Int, under key: Key, from table: inou
 /// Removes the entry of `serial` under `key` (a retiring transaction has left the pending
 /// table: its serial identifies the entry).
 func removeSerial<Key: FlatKey>(_ serial: Int, under key: Key, from table: inout SerialIndex<Int>) {
-    guard let index = table.index(forKey: key, where: { $0 == serial }) else { return }
+    removeSerial(serial, folded: key.folded, from: &table)
+}
+
+/// As `removeSerial(_:under:from:)`, given the key's folded word.
+func removeSerial(_ serial: Int, folded: UInt64, from table: inout SerialIndex<Int>) {
+    guard let index = table.index(forFolded: folded, where: { $0 == serial }) else { return }
     table.remove(at: index)
 }
 
