@@ -121,3 +121,68 @@ struct SplitMix64: RandomNumberGenerator {
         }
     }
 }
+
+/// The summary steps over the common records without building their views
+/// (`MessageWalker.checkRecord`), `DNSMessage` reads every one: for a response with every
+/// kind the step takes (A, AAAA, CNAME, MX, SRV, SOA, an unknown type, an OPT without
+/// options) and every single byte of it changed to each of a set of values, both must
+/// accept and reject the same bytes with the same errors.
+@Suite struct RecordStepTests {
+    static var response: [UInt8] {
+        var message = MessageBuilder(counts: (1, 6, 1, 2))
+        let question = message.question("svc.cluster.local")
+        message.pointer(question)
+        message.recordTail(type: 1, rdata: [10, 96, 0, 10])
+        message.pointer(question)
+        message.recordTail(type: 28, rdata: Array(repeating: 0x20, count: 16))
+        message.pointer(question)
+        var target = MessageBuilder(counts: (0, 0, 0, 0))
+        target.name("web", pointer: question)
+        message.recordTail(type: 5, rdata: Array(target.bytes.dropFirst(12)))
+        message.pointer(question)
+        message.recordTail(type: 15, rdata: [0, 10] + Array(target.bytes.dropFirst(12)))
+        message.pointer(question)
+        message.recordTail(type: 33, rdata: [0, 1, 0, 2, 0, 53] + Array(target.bytes.dropFirst(12)))
+        message.pointer(question)
+        message.recordTail(type: 99, rdata: [1, 2, 3])
+        message.name("cluster.local")
+        var soa = MessageBuilder(counts: (0, 0, 0, 0))
+        soa.name("ns.dns", pointer: question + 4)
+        soa.name("hostmaster", pointer: question + 4)
+        for value: UInt32 in [1, 7200, 1800, 86400, 30] { soa.uint32(value) }
+        message.recordTail(type: 6, rdata: Array(soa.bytes.dropFirst(12)))
+        message.pointer(question)
+        message.recordTail(type: 1, rdata: [10, 0, 0, 1])
+        message.opt()
+        return message.bytes
+    }
+
+    @Test func everySingleByteChangeIsJudgedAsTheFullReadJudgesIt() {
+        let original = Self.response
+        #expect(RobustnessTests.check(original).isParsed)
+        var outcomes = (parsed: 0, bodyErrors: 0, rejected: 0)
+        for index in 12..<original.count {
+            let byte = original[index]
+            for value in Set([0, 1, 2, 3, 4, 5, 15, 16, 20, 41, 63, 64, 0xC0, 0xC1, 0xFF, byte &+ 1, byte &- 1, byte ^ 0x80]) {
+                var bytes = original
+                bytes[index] = value
+                for cut in [bytes.count, bytes.count - 1, index + 1] where cut <= bytes.count {
+                    switch RobustnessTests.check(Array(bytes[..<cut])) {
+                    case .parsed: outcomes.parsed += 1
+                    case .bodyError: outcomes.bodyErrors += 1
+                    case .rejected: outcomes.rejected += 1
+                    case .disagreement(let what):
+                        Issue.record("byte \(index) set to \(value), cut at \(cut): \(what)")
+                        return
+                    }
+                }
+            }
+        }
+        #expect(outcomes.parsed > 100)
+        #expect(outcomes.bodyErrors > 1_000)
+    }
+}
+
+extension RobustnessTests.Outcome {
+    var isParsed: Bool { if case .parsed = self { true } else { false } }
+}
