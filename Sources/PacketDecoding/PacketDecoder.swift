@@ -196,6 +196,60 @@ public struct PacketDecoder: Sendable {
     public func decode(
         _ bytes: UnsafeRawBufferPointer, linkType: LinkType, isCut: Bool, into packet: inout DecodedPacket
     ) -> SkipReason? {
+        if linkType == .ethernet, !isCut, decodeEthernetUDPv4(bytes, into: &packet) { return nil }
+        return decodeFrame(bytes, linkType: linkType, isCut: isCut, into: &packet)
+    }
+
+    /// The frame most captures are made of, an untagged Ethernet frame with an unfragmented
+    /// IPv4 datagram carrying UDP to or from a DNS port, decoded in one pass over fixed
+    /// offsets with one length check: what `decodeFrame` finds for it, field for field.
+    /// Returns false, `packet` untouched, for any other frame or any doubt (a length that
+    /// does not add up, a fragment, another port), which `decodeFrame` then decodes or
+    /// rejects with its reason. The layered path took about 300 instructions per frame.
+    @inline(__always)
+    func decodeEthernetUDPv4(_ bytes: UnsafeRawBufferPointer, into packet: inout DecodedPacket) -> Bool {
+        let ip = 14
+        guard bytes.count >= ip + 20 + 8, let base = bytes.baseAddress else { return false }
+        func word(_ offset: Int) -> UInt16 { UInt16(bigEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt16.self)) }
+        func address(_ offset: Int) -> IPAddress {
+            IPAddress(ipv4: UInt32(bigEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        }
+        let versionAndLength = base.load(fromByteOffset: ip, as: UInt8.self)
+        guard word(12) == EtherType.ipv4.rawValue, versionAndLength >> 4 == 4 else { return false }
+        let headerLength = Int(versionAndLength & 0x0f) * 4
+        let totalLength = Int(word(ip + 2))
+        guard headerLength >= 20, totalLength >= headerLength + 8, totalLength <= bytes.count - ip,
+              word(ip + 6) & 0x3fff == 0, IPProtocol(rawValue: base.load(fromByteOffset: ip + 9, as: UInt8.self)) == .udp
+        else { return false }
+        let udp = ip + headerLength
+        let sourcePort = word(udp)
+        let destinationPort = word(udp + 2)
+        guard isDNSPort(sourcePort) || isDNSPort(destinationPort) else { return false }
+        let length = Int(word(udp + 4))
+        let available = totalLength - headerLength - 8
+        // RFC 768: a zero length (jumbogram, or unset) takes what is there.
+        let payloadLength = length == 0 ? available : length - 8
+        guard length == 0 || (length >= 8 && payloadLength <= available) else { return false }
+        packet.interfaceIndex = -1
+        packet.vlanIDs = VLANIDs()
+        packet.icmpError = nil
+        packet.underlay = nil
+        packet.encapsulationDepth = 0
+        packet.source = address(ip + 12)
+        packet.destination = address(ip + 16)
+        packet.ipIdentification = UInt32(word(ip + 4))
+        packet.transport = .udp
+        packet.sourcePort = sourcePort
+        packet.destinationPort = destinationPort
+        packet.payloadIsCut = false
+        packet.payload = UnsafeRawBufferPointer(rebasing: bytes[(udp + 8)..<(udp + 8 + payloadLength)])
+        return true
+    }
+
+    /// `decode` layer by layer, for every link type and frame.
+    func decodeFrame(
+        _ bytes: UnsafeRawBufferPointer, linkType: LinkType, isCut: Bool, into packet: inout DecodedPacket
+    ) -> SkipReason? {
         packet.interfaceIndex = -1
         packet.vlanIDs = VLANIDs()
         packet.payloadIsCut = false

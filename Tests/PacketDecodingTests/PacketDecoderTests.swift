@@ -301,3 +301,58 @@ struct IPAddressTests {
         #expect(IPAddress("169.254.20.10")?.bytes == [169, 254, 20, 10])
     }
 }
+
+/// `decode` takes the common frame (Ethernet, IPv4 unfragmented, UDP on a DNS port) in one
+/// pass (`decodeEthernetUDPv4`) and leaves every other to `decodeFrame`: for every single
+/// byte of such a frame (with options, padding, a zero UDP length) changed to each of a set
+/// of values, and cut short, both must give the same reason and the same packet.
+struct FrameFastPathTests {
+    static func fields(_ packet: DecodedPacket) -> String {
+        "\(packet.interfaceIndex) \(packet.vlanIDs.array) \(packet.source) \(packet.destination) \(packet.transport) "
+            + "\(packet.sourcePort) \(packet.destinationPort) \(Array(packet.payload)) \(packet.payloadIsCut) "
+            + "\(String(describing: packet.ipIdentification)) \(String(describing: packet.underlay)) "
+            + "\(String(describing: packet.icmpError)) \(packet.encapsulationDepth)"
+    }
+
+    @Test func fastPathAgreesWithTheLayeredDecoding() {
+        let decoder = PacketDecoder(ports: [53, 5353])
+        let header = PacketDecoderTests.ethernetHeader + [0x08, 0x00]
+        var withOptions = PacketDecoderTests.ipv4UDP
+        withOptions[0] = 0x46
+        withOptions[3] += 4
+        withOptions.insert(contentsOf: [1, 1, 1, 0], at: 20)
+        var zeroLength = PacketDecoderTests.ipv4UDP
+        zeroLength[24] = 0
+        zeroLength[25] = 0
+        let frames = [header + PacketDecoderTests.ipv4UDP, header + PacketDecoderTests.ipv4UDP + Array(repeating: 0, count: 11),
+                      header + withOptions, header + zeroLength]
+        var fast = 0
+        var compared = 0
+        for frame in frames {
+            for index in frame.indices {
+                let byte = frame[index]
+                for value in Set([0, 1, 4, 5, 6, 8, 17, 20, 0x20, 0x35, 0x40, 0x45, 0x81, 0xFF, byte &+ 1, byte &- 1]) {
+                    var bytes = frame
+                    bytes[index] = value
+                    for cut in Set([bytes.count, bytes.count - 1, index + 1, 42]) where cut <= bytes.count {
+                        Array(bytes[..<cut]).withUnsafeBytes { raw in
+                            var quick = DecodedPacket()
+                            var layered = DecodedPacket()
+                            if decoder.decodeEthernetUDPv4(raw, into: &quick) { fast += 1 }
+                            var viaDecode = DecodedPacket()
+                            let reason = decoder.decode(raw, linkType: .ethernet, isCut: false, into: &viaDecode)
+                            let expected = decoder.decodeFrame(raw, linkType: .ethernet, isCut: false, into: &layered)
+                            #expect(reason == expected, "byte \(index) = \(value), cut \(cut)")
+                            if expected == nil {
+                                #expect(Self.fields(viaDecode) == Self.fields(layered), "byte \(index) = \(value), cut \(cut)")
+                            }
+                            compared += 1
+                        }
+                    }
+                }
+            }
+        }
+        #expect(fast > 1_000)
+        #expect(compared > 5_000)
+    }
+}
