@@ -115,23 +115,44 @@ public struct DNSName: Sendable, CustomStringConvertible {
                 // dots, fills in the lengths and hashes each prefix as it ends, every whole word
                 // once (a few instructions a byte; the byte-by-byte loop below costs several
                 // times that).
+                // Dots and backslashes are found eight bytes at a time (`NameHash.bytes(_:equalTo:)`).
                 if characters.count <= maximumWireLength - 2, let base = characters.baseAddress,
-                   let target = wire.baseAddress, !characters.contains(UInt8(ascii: "\\")) {
+                   let target = wire.baseAddress {
                     (target + 1).update(from: base, count: characters.count)
                     let end = characters.count + 1
-                    var labelStart = 0
-                    for index in 1..<end where target[index] == UInt8(ascii: ".") {
-                        let length = index - labelStart - 1
+                    // Zeros after the name: the last word read holds no dot nor backslash there.
+                    (target + end).initialize(repeating: 0, count: 8)
+                    func word(at offset: Int) -> UInt64 {
+                        UInt64(littleEndian: UnsafeRawPointer(target + offset).loadUnaligned(as: UInt64.self))
+                    }
+                    var escaped = false
+                    for offset in stride(from: 1, to: end, by: 8)
+                    where NameHash.bytes(word(at: offset), equalTo: UInt8(ascii: "\\")) != 0 {
+                        escaped = true
+                        break
+                    }
+                    if !escaped {
+                        var labelStart = 0
+                        for offset in stride(from: 1, to: end, by: 8) {
+                            // Read before any length byte is written into it (those go to dots
+                            // already found, at or before `offset + 7`).
+                            var dots = NameHash.bytes(word(at: offset), equalTo: UInt8(ascii: "."))
+                            while dots != 0 {
+                                let index = offset + dots.trailingZeroBitCount >> 3
+                                dots &= dots &- 1
+                                let length = index - labelStart - 1
+                                guard length > 0, length <= maximumLabelLength else { return }
+                                target[labelStart] = UInt8(length)
+                                body(NameHash.prefix(ofFirst: index, in: bytes, folding: &prefixes), index + 1 == end)
+                                labelStart = index
+                            }
+                        }
+                        let length = end - labelStart - 1
                         guard length > 0, length <= maximumLabelLength else { return }
                         target[labelStart] = UInt8(length)
-                        body(NameHash.prefix(ofFirst: index, in: bytes, folding: &prefixes), index + 1 == end)
-                        labelStart = index
+                        body(NameHash.prefix(ofFirst: end, in: bytes, folding: &prefixes), true)
+                        return
                     }
-                    let length = end - labelStart - 1
-                    guard length > 0, length <= maximumLabelLength else { return }
-                    target[labelStart] = UInt8(length)
-                    body(NameHash.prefix(ofFirst: end, in: bytes, folding: &prefixes), true)
-                    return
                 }
                 var labelStart = 0
                 var written = 1
@@ -344,6 +365,15 @@ enum NameHash {
         let pastZ = low &+ 0x2525_2525_2525_2525        // top bit set where low >= 0x5B
         let capital = atLeastA & ~pastZ & ~word & 0x8080_8080_8080_8080
         return word | capital >> 2
+    }
+
+    /// 0x80 in each byte of `word` equal to `byte`, 0 in the others; exact (no carry crosses
+    /// a byte, unlike the shorter `(x - 0x01..) & ~x & 0x80..`).
+    @inline(__always)
+    static func bytes(_ word: UInt64, equalTo byte: UInt8) -> UInt64 {
+        let difference = word ^ UInt64(byte) &* 0x0101_0101_0101_0101
+        let low = 0x7F7F_7F7F_7F7F_7F7F as UInt64
+        return ~(((difference & low) &+ low) | difference | low)
     }
 
     @inline(__always)

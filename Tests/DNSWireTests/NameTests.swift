@@ -200,6 +200,25 @@ import Testing
             // Without the trailing dot the name is the same (taken as absolute).
             #expect(hashes(String(name.description.dropLast())) == expected, "\(name)")
         }
+        // Names without escapes (the fast path: dots found eight bytes at a time), of every
+        // length up to 255 octets and labels of 1 to 63 letters, digits and hyphens.
+        let plain = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_".utf8)
+        for _ in 0..<2_000 {
+            var labels: [[UInt8]] = []
+            var total = 0
+            let longest = Int.random(in: 1...63, using: &generator)
+            for _ in 0..<Int.random(in: 1...40, using: &generator) {
+                let label = (0..<Int.random(in: 1...longest, using: &generator)).map { _ in plain.randomElement(using: &generator)! }
+                guard total + 1 + label.count <= 254 else { break }
+                total += 1 + label.count
+                labels.append(label)
+            }
+            guard !labels.isEmpty else { continue }
+            let name = try #require(DNSName(labels: labels))
+            let expected = try (1...labels.count).map { try #require(DNSName(labels: Array(labels.prefix($0)))).hashKey }
+            #expect(hashes(name.description) == expected, "\(name)")
+            #expect(hashes(String(name.description.dropLast())) == expected, "\(name)")
+        }
         #expect(hashes("API.GitHub.com.svc.cluster.local.").prefix(3) == hashes("api.github.com.")[...])
         #expect(hashes(".") == [DNSName.root.hashKey])
         #expect(hashes("a\\.b.c.") == [name("a\\.b.").hashKey, name("a\\.b.c.").hashKey])
