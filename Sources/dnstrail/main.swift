@@ -173,6 +173,7 @@ struct AnalysisArguments: ParsableArguments {
 
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "analyze",
         abstract: "Analyse capture files (.pcap, .pcapng, optionally gzip-compressed).",
         discussion: """
             Several files (a rotated capture) are read in the order of their first packet and \
@@ -208,6 +209,7 @@ struct Analyze: ParsableCommand {
 
 struct Live: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "live",
         abstract: "Capture live (needs root or CAP_NET_RAW): failures as they happen, the report when stopped.",
         discussion: """
             Standard output: each transaction that ends badly (unanswered at its deadline, \
@@ -356,6 +358,7 @@ extension EventSelection: ExpressibleByArgument {}
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Analyse captures and write an incident evidence bundle.",
         discussion: """
             The bundle: evidence.pcapng (only the packets the findings cite, each with a comment \
@@ -468,6 +471,7 @@ struct VantageArguments: ParsableArguments {
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Check an evidence bundle against its manifest.",
         discussion: """
             A bundle is evidence from someone else: verify reads only regular files inside it \
