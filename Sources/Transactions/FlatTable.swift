@@ -48,6 +48,7 @@ struct FlatTable<Key: FlatKey, Value> {
     }
 
     /// The slot holding `key`, if any; `folded` is `key.folded` when the caller has it.
+    @inline(__always)
     func index(forKey key: Key, folded: UInt64? = nil) -> Int? {
         let word = FlatTable.stored(folded ?? key.folded)
         return slots.withUnsafeBufferPointer { slots in
