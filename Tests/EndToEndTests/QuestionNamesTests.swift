@@ -74,4 +74,22 @@ struct QuestionNamesTests {
             #expect(result.cached == result.rendered)
         }
     }
+
+    /// Tens of thousands of distinct names, asked twice over in random order: the table
+    /// grows (to its largest) while holding names, which move into the larger table; every
+    /// answer, cached or rendered, is the name's own text.
+    @Test func namesKeepTheirTextThroughTheTablesGrowth() throws {
+        let cache = QuestionNames()
+        var generator = SystemRandomNumberGenerator()
+        let names = (0..<40_000).map { index in [Array("host-\(index)".utf8), Array("ns-\(index % 97)".utf8), Array("svc".utf8)] }
+        var asked = names.indices.map { $0 }
+        for round in 0..<2 {
+            asked.shuffle(using: &generator)
+            for index in asked {
+                let result = try Self.text(cache, Self.query(names[index]))
+                #expect(result.cached == result.rendered, "round \(round), name \(index)")
+                #expect(result.rendered == "host-\(index).ns-\(index % 97).svc.")
+            }
+        }
+    }
 }
