@@ -512,8 +512,9 @@ public struct TransactionEngine {
             seenOn: copyKey != nil ? [message.interfaceIndex] : [],
             first: Attempt(frame: message.frame, time: message.time, clientPort: client.port)),
             creation: emissionClock.map { Int(truncatingIfNeeded: $0.current.operation) })
-        // `previous`, if any, closed above and left the table.
-        if let retry = byRetry.index(forFolded: folds.retry, where: { holds($0, retryKey) }) {
+        // `previous`, if any, closed above and left the table. Without one, the lookup above
+        // found no entry under the key, and closing or evicting since only removed some.
+        if previous != nil, let retry = byRetry.index(forFolded: folds.retry, where: { holds($0, retryKey) }) {
             byRetry[slot: retry] = serial
         } else {
             byRetry.insertNew(folded: folds.retry, serial)
