@@ -571,30 +571,29 @@ public struct TransactionEngine {
         let key = ExchangeKey(client: message.destination, server: message.source,
                               transport: message.transport, id: message.id)
         // Several outstanding queries may share the 5-tuple and id; the response belongs to
-        // the oldest whose question it repeats (any, if it carries none).
-        var candidates = serials(under: key)
-        if candidates == nil, message.destination.ip.isMulticast {
+        // the oldest whose question it repeats (any, if it carries none). The candidates are
+        // walked in place (no list of them made per answer).
+        var candidates = answering(message, in: byExchange, folded: key.folded) { $0.isIndexed($1, under: key) }
+        if !candidates.any, message.destination.ip.isMulticast,
+           let group = byGroup[GroupKey(group: message.destination, transport: message.transport, id: message.id)] {
             // mDNS (RFC 6762 §6): the owner of the name multicasts its answer to the group
             // the query went to, from its own address.
-            candidates = byGroup[GroupKey(group: message.destination, transport: message.transport, id: message.id)]
+            candidates = (true, group.first(where: { answers(message, serial: $0) }))
         }
-        if candidates == nil, answerLate(message, key: key, emit: emit) { return }
+        if !candidates.any, answerLate(message, key: key, emit: emit) { return }
         var answeredFrom: Endpoint?
-        if candidates == nil, message.question != nil,
-           let sameClient = serials(under: ClientKey(client: message.destination, transport: message.transport, id: message.id)) {
+        if !candidates.any, message.question != nil {
             // No query to this address, but one from the same client port with the same id
             // and question to another: the address changed between query and answer.
-            candidates = sameClient
-            answeredFrom = message.source
+            let clientKey = ClientKey(client: message.destination, transport: message.transport, id: message.id)
+            candidates = answering(message, in: byClient, folded: clientKey.folded) { $0.isIndexed($1, under: clientKey) }
+            if candidates.any { answeredFrom = message.source }
         }
-        guard let candidates else {
+        guard candidates.any else {
             statistics.unsolicited[.noMatchingQuery, default: 0] += 1
             return
         }
-        guard let serial = candidates.first(where: { serial in
-            guard let asked = pending.question(serial), let answered = message.question else { return true }
-            return asked == answered
-        }), var transaction = pending.close(serial) else {
+        guard let serial = candidates.first, var transaction = pending.close(serial) else {
             if answeredFrom == nil, answerLate(message, key: key, emit: emit) { return }
             statistics.unsolicited[.questionMismatch, default: 0] += 1
             return
@@ -602,6 +601,31 @@ public struct TransactionEngine {
         record(message, answering: &transaction, from: key.client.port, answeredFrom: answeredFrom)
         if answeredFrom != nil { statistics.answeredFromAnotherAddress += 1 }
         retire(consume transaction, serial: serial, outcome: .answered, expiry: nil, emit: emit)
+    }
+
+    /// Whether `message` may answer the transaction `serial`: it repeats its question, or one
+    /// of them has none (a serial no longer live has none).
+    @inline(__always)
+    private func answers(_ message: MessageObservation, serial: Int) -> Bool {
+        guard let asked = pending.question(serial), let answered = message.question else { return true }
+        return asked == answered
+    }
+
+    /// The serials `index` holds under `folded` that `isIndexed` confirms (nil from it: a
+    /// serial no longer live, which confirms), in their order: whether there is any, and the
+    /// first that `message` answers, as `serials(under:)` and then `first(where:)` found them.
+    @inline(__always)
+    private func answering(
+        _ message: MessageObservation, in index: SerialIndex<Int>, folded: UInt64, _ isIndexed: (PendingTable, Int) -> Bool?
+    ) -> (any: Bool, first: Int?) {
+        var any = false
+        var first: Int?
+        index.forEach(forFolded: folded) { serial in
+            guard first == nil, isIndexed(pending, serial) ?? true else { return }
+            any = true
+            if answers(message, serial: serial) { first = serial }
+        }
+        return (any, first)
     }
 
     /// Sets `message` as the response of `transaction`.
