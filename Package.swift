@@ -51,7 +51,7 @@ let package = Package(
         // Link layer, VLAN, IPv4/IPv6, UDP/TCP headers: zero-copy views.
         .target(name: "PacketDecoding", dependencies: ["WireCore"], swiftSettings: hotPathSettings),
         // Stateful, bounded reassembly: IPv4/IPv6 fragments and DNS-over-TCP streams.
-        .target(name: "Reassembly", dependencies: ["WireCore", "PacketDecoding"]),
+        .target(name: "Reassembly", dependencies: ["WireCore", "PacketDecoding"], swiftSettings: hotPathSettings),
         // Hand-written DNS wire-format parser (RFC 1035, 3596, 2782, 6891).
         .target(name: "DNSWire", dependencies: ["WireCore"], swiftSettings: hotPathSettings),
         // Query/response pairing, retries, timeouts.
