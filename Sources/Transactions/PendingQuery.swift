@@ -28,13 +28,13 @@ struct PendingQuery {
     /// Time of the most recent attempt, counted or kept.
     var lastTime: Timestamp
     /// The overlay and the first ICMP error, out of line (`Transaction.rare`).
-    fileprivate var rare: [Transaction.RareFields]
+    fileprivate var rare: [Transaction.RareFields]?
 
-    var underlay: Underlay? { rare.first?.underlay }
+    var underlay: Underlay? { rare?.first?.underlay }
 
     /// The first ICMP error quoting one of its attempts.
     var rejection: Rejection? {
-        get { rare.first?.rejection }
+        get { rare?.first?.rejection }
         set { rare.update { $0.rejection = newValue } }
     }
 
@@ -65,7 +65,7 @@ extension PendingQuery {
             client: client, transport: transport, opcode: opcode, id: id, server: server, interfaceIndex: interfaceIndex,
             qname: qname, question: question, vlanIDs: vlanIDs, sentWith: nil, seenOn: seenOn, attempts: Attempts(first),
             droppedAttempts: 0, rejections: 0, lastTime: first.time,
-            rare: underlay.map { [Transaction.RareFields(underlay: $0)] } ?? [])
+            rare: underlay.map { [Transaction.RareFields(underlay: $0)] })
     }
 }
 
@@ -79,7 +79,7 @@ extension Transaction {
             query.pointer(to: \.qname).unsafelyUnwrapped.initialize(to: nil)
             query.pointer(to: \.seenOn).unsafelyUnwrapped.initialize(to: [])
             query.pointer(to: \.attempts).unsafelyUnwrapped.initialize(to: Attempts(transaction.attempts.head))
-            query.pointer(to: \.rare).unsafelyUnwrapped.initialize(to: [])
+            query.pointer(to: \.rare).unsafelyUnwrapped.initialize(to: nil)
             return transaction
         }
     }

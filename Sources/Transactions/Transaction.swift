@@ -108,7 +108,9 @@ public struct Attempts: RandomAccessCollection, MutableCollection, Sendable {
     // them cost more than the allocation saved (measured: +64 M instructions on the 1 M
     // capture instead of -38 M).
     @usableFromInline private(set) var head: Attempt
-    @usableFromInline var later: [Attempt] = []
+    /// Nil, not empty, for a query sent once: making and destroying its transaction then
+    /// calls nothing for it (an empty array is still retained and released).
+    @usableFromInline var later: [Attempt]? = nil
 
     @inlinable
     public init(_ first: Attempt) { head = first }
@@ -116,29 +118,32 @@ public struct Attempts: RandomAccessCollection, MutableCollection, Sendable {
     /// `attempts` in order; at least one.
     init(_ attempts: [Attempt]) {
         head = attempts[0]
-        later = Array(attempts.dropFirst())
+        later = attempts.count > 1 ? Array(attempts.dropFirst()) : nil
     }
 
     @inlinable public var startIndex: Int { 0 }
-    @inlinable public var endIndex: Int { 1 + later.count }
-    @inlinable public var count: Int { 1 + later.count }
+    @inlinable public var endIndex: Int { 1 + (later?.count ?? 0) }
+    @inlinable public var count: Int { 1 + (later?.count ?? 0) }
     @inlinable public var first: Attempt? { head }
 
     @inlinable
     public subscript(position: Int) -> Attempt {
-        get { position == 0 ? head : later[position - 1] }
+        get { position == 0 ? head : later![position - 1] }
         set {
-            if position == 0 { head = newValue } else { later[position - 1] = newValue }
+            if position == 0 { head = newValue } else { later![position - 1] = newValue }
         }
     }
 
-    mutating func append(_ attempt: Attempt) { later.append(attempt) }
+    mutating func append(_ attempt: Attempt) {
+        if later == nil { later = [attempt] } else { later!.append(attempt) }
+    }
 
     /// Whether one was sent from `port` (to the server, or to `backend` when given).
     /// Inlined: the engine asks it of queries read in place (`PendingTable.withLiveQuery`).
     @inline(__always)
     func contains(port: UInt16, backend: Endpoint? = nil) -> Bool {
         if head.clientPort == port && (backend == nil || head.backend == backend) { return true }
+        guard let later else { return false }
         for attempt in later where attempt.clientPort == port && (backend == nil || attempt.backend == backend) {
             return true
         }
@@ -255,7 +260,7 @@ public struct Transaction: Sendable {
     public var interfaceIndex: Int32
     /// The overlay the query crossed nodes in, with the node addresses, if any.
     public var underlay: Underlay? {
-        @inlinable get { rare.first?.underlay }
+        @inlinable get { rare?.first?.underlay }
         set { updateRare { $0.underlay = newValue } }
     }
     /// Where a ClusterIP query was DNAT'ed to: the backend of the answered attempt, or of
@@ -285,13 +290,13 @@ public struct Transaction: Sendable {
     public var response: ResponseRecord?
     /// The first ICMP error quoting one of its attempts, and how many came in all.
     public var rejection: Rejection? {
-        @inlinable get { rare.first?.rejection }
+        @inlinable get { rare?.first?.rejection }
         set { updateRare { $0.rejection = newValue } }
     }
     public var rejections = 0
     /// For a truncated UDP answer: what became of the TCP retry, if the client made one.
     public var fallback: Fallback? {
-        @inlinable get { rare.first?.fallback }
+        @inlinable get { rare?.first?.fallback }
         set { updateRare { $0.fallback = newValue } }
     }
     public var outcome: Outcome
@@ -301,10 +306,12 @@ public struct Transaction: Sendable {
     public var lastTime: Timestamp
 
     /// Fields few transactions set (an overlay, an ICMP error, a TCP fallback: 220 bytes
-    /// inline), kept out of line: an empty array is one word and allocates nothing, so an
-    /// outstanding query costs a third less (issue 14.3: 1 M outstanding in the default cap).
+    /// inline), kept out of line: nil is one word and allocates nothing, so an outstanding
+    /// query costs a third less (issue 14.3: 1 M outstanding in the default cap). Nil, not
+    /// an empty array, when none is set: making and destroying a transaction then calls
+    /// nothing for it (an empty array is still retained and released). One element when set.
     /// Handed over whole from the pending query.
-    @usableFromInline var rare: [RareFields] = []
+    @usableFromInline var rare: [RareFields]? = nil
 
     @usableFromInline
     struct RareFields: Sendable {
@@ -370,7 +377,7 @@ extension Transaction {
             question: question, vlanIDs: vlanIDs, interfaceIndex: interfaceIndex, sentWith: sentWith, seenOn: seenOn,
             attempts: attempts, droppedAttempts: droppedAttempts, response: response, rejections: rejections,
             outcome: outcome, expiry: expiry, lastTime: lastTime,
-            rare: hasRare ? [RareFields(underlay: underlay, rejection: rejection, fallback: fallback)] : [])
+            rare: hasRare ? [RareFields(underlay: underlay, rejection: rejection, fallback: fallback)] : nil)
     }
 }
 
@@ -383,15 +390,15 @@ public enum UnsolicitedReason: String, Sendable, CaseIterable {
     case questionMismatch = "question-mismatch"
 }
 
-extension [Transaction.RareFields] {
+extension Optional where Wrapped == [Transaction.RareFields] {
     /// Changes the one element, creating it only when the change sets a field.
     mutating func update(_ change: (inout Transaction.RareFields) -> Void) {
-        if isEmpty {
+        if self == nil {
             var fields = Transaction.RareFields()
             change(&fields)
             if !fields.isEmpty { self = [fields] }
         } else {
-            change(&self[0])
+            change(&self![0])
         }
     }
 }

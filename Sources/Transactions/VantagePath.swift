@@ -58,7 +58,7 @@ public struct VantagePath: Hashable, Sendable {
 extension Transaction {
     /// The vantage points that saw this lookup (multi-vantage runs only; nil otherwise).
     public var vantagePath: VantagePath? {
-        @inlinable get { rare.first?.vantagePath }
+        @inlinable get { rare?.first?.vantagePath }
         set { rare.update { $0.vantagePath = newValue } }
     }
 
