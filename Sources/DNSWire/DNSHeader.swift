@@ -41,6 +41,7 @@ public struct DNSHeader: Hashable, Sendable {
         try self.init(reading: &reader)
     }
 
+    @inline(__always)
     init(reading reader: inout ByteReader) throws(DNSParseError) {
         guard reader.remaining >= Self.length else {
             throw DNSParseError(.truncated(needed: Self.length), offset: reader.position, section: .header)
