@@ -73,6 +73,7 @@ public struct MessageStage: MessageSink {
     /// Parses header and first question, counting what is malformed. A damaged question
     /// with an intact header still yields a message that pairs by 5-tuple and id alone (as
     /// a FORMERR answer without a question does); without a header there is nothing to use.
+    @inline(__always)
     private mutating func parse(_ payload: UnsafeRawBufferPointer, isCut: Bool) -> ParsedMessage? {
         do {
             let summary = try DNSMessageSummary(parsing: payload)
