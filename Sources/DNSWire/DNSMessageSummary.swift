@@ -21,6 +21,7 @@ public struct DNSMessageSummary: Equatable, Sendable {
     /// question and record as `DNSMessage` would, names followed and RDATA checked, keeping
     /// the first error in `bodyError`. Throws only when the header or the first question is
     /// unreadable: without them a packet cannot be paired.
+    @inline(__always)
     public init(parsing bytes: UnsafeRawBufferPointer, validateBody: Bool = true) throws(DNSParseError) {
         var walker = try MessageWalker(bytes)
         header = walker.header
