@@ -97,6 +97,7 @@ struct MessageWalker {
         guard rdataLength <= bytes.count - rdataStart else { return false }
         let rdataEnd = rdataStart + rdataLength
         // A name in RDATA, read as `readRData` reads it: clamped to the RDATA's end.
+        @inline(__always)
         func name(at offset: Int) -> Int? {
             var inside = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[..<rdataEnd]), position: offset)
             guard (try? DNSName.scan(&inside, hashing: false, known: knownName)) != nil else { return nil }
