@@ -83,6 +83,7 @@ struct SerialIndex<Value: SerialIndexValue> {
     }
 
     /// Adds an entry for a key known to have none.
+    @inline(__always)
     mutating func insertNew(folded: UInt64, _ value: Value) {
         if (count + 1) * 2 > slots.count { grow() }
         let shift = shift
