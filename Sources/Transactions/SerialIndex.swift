@@ -101,6 +101,7 @@ struct SerialIndex<Value: SerialIndexValue> {
 
     /// Removes the entry in a slot, moving back the entries after it that probed past it,
     /// so every entry stays reachable from its home slot.
+    @inline(__always)
     mutating func remove(at index: Int) {
         let shift = shift
         slots.withUnsafeMutableBufferPointer { slots in
