@@ -85,6 +85,7 @@ struct FlatTable<Key: FlatKey, Value> {
     }
 
     /// Adds a key known to be absent; `folded` is `key.folded` when the caller has it.
+    @inline(__always)
     mutating func insertNew(_ key: Key, _ value: Value, folded: UInt64? = nil) {
         if (count + 1) * 2 > slots.count { grow() }
         let slot = Slot(word: FlatTable.stored(folded ?? key.folded), key: key, value: value)
