@@ -104,6 +104,7 @@ struct FlatTable<Key: FlatKey, Value> {
 
     /// Removes the entry in a slot returned by `index(forKey:)`, moving back the entries
     /// after it that probed past it, so every entry stays reachable from its home slot.
+    @inline(__always)
     mutating func remove(at index: Int) {
         let shift = shift
         slots.withUnsafeMutableBufferPointer { slots in
