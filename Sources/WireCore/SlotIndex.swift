@@ -67,12 +67,18 @@ public struct CachedSlotIndex<Key: QuickHashable> {
         Int(truncatingIfNeeded: (key.quickHash &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - lineBits))
     }
 
-    /// The slot of `key`, nil if it was never seen.
-    @inlinable
+    /// The slot of `key`, nil if it was never seen. The cache's hit inlined where it is
+    /// asked (once or twice per transaction), the dictionary's lookup called.
+    @inlinable @inline(__always)
     public mutating func slot(of key: Key) -> Int? {
         let line = Self.line(of: key)
         let cached = Int(cache[line]) - 1
         if cached >= 0, index.storedKeys[cached] == key { return cached }
+        return slot(missedInCache: key, line: line)
+    }
+
+    @inlinable @inline(never)
+    mutating func slot(missedInCache key: Key, line: Int) -> Int? {
         guard let slot = index.slot(of: key) else { return nil }
         if slot < Int(Int32.max) { cache[line] = Int32(slot + 1) }
         return slot
