@@ -19,6 +19,7 @@ struct MessageWalker {
     /// question's hash is used).
     private var knownName: KnownName?
 
+    @inline(__always)
     init(_ message: UnsafeRawBufferPointer) throws(DNSParseError) {
         self.message = message
         reader = ByteReader(message)
@@ -135,6 +136,7 @@ struct MessageWalker {
     }
 
     /// RFC 1035 has no room for bytes after the last record.
+    @inline(__always)
     func checkEnd() throws(DNSParseError) {
         guard reader.isAtEnd else {
             throw DNSParseError(.trailingBytes(count: reader.remaining), offset: reader.position)

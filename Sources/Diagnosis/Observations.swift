@@ -244,6 +244,7 @@ struct Observations {
     }
 
     /// The slot of `client`, made on first sight; nil when `maximumSources` are tracked.
+    @inline(__always)
     private mutating func sourceSlot(_ client: IPAddress) -> Int? {
         if let slot = sourceSlots.slot(of: client) { return slot }
         guard sourceStates.count < Diagnoser.maximumSources else { return nil }
@@ -254,6 +255,7 @@ struct Observations {
 
     /// The slot of `server`, made on first sight; nil for a new server once
     /// `maximumServers` are tracked.
+    @inline(__always)
     private mutating func serverSlot(_ server: IPAddress) -> Int? {
         if let slot = serverIndex.slot(of: server) { return slot }
         guard serverStates.count < Diagnoser.maximumServers else { return nil }
