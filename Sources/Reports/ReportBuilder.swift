@@ -151,6 +151,7 @@ public struct ReportBuilder {
     public private(set) var multicast = 0
     public private(set) var retried = 0
     public private(set) var truncated = 0
+    @inline(__always)
     private mutating func countRCode(of transaction: Transaction) {
         guard let response = transaction.response else { return }
         let code = Int(response.rcode.rawValue)
@@ -315,6 +316,7 @@ public struct ReportBuilder {
 
     /// The slot of `key`'s figures, made on first sight; nil for a new server once
     /// `maximumServers` are listed.
+    @inline(__always)
     private mutating func serverSlot(_ key: ServerKey) -> Int? {
         if let slot = serverIndex.slot(of: key) { return slot }
         guard serverFigures.count < ReportBuilder.maximumServers else { return nil }

@@ -83,6 +83,7 @@ public struct Timeline: Sendable {
 
     /// The bucket of a chartable `time`, widening or shifting the chart to reach it; nil
     /// when reaching it would take buckets wider than `maximumBucketSeconds`.
+    @inline(__always)
     private mutating func place(_ time: Timestamp) -> Int? {
         guard let start else {
             // The chart starts on the whole second (floor, also before 1970).

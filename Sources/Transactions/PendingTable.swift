@@ -201,12 +201,14 @@ struct PendingTable {
     }
 
     /// The serial of the parallel partner a live transaction points to.
+    @inline(__always)
     func partnerSerial(_ serial: Int) -> Int? {
         guard let slot = slot(of: serial) else { return nil }
         return withEntry(slot) { $0.pointee.transaction?.sentWith?.serial }
     }
 
     /// What parallel pairing needs of a live transaction.
+    @inline(__always)
     func firstAttempt(_ serial: Int) -> (question: QuestionKey?, time: Timestamp, frame: Int)? {
         guard let slot = slot(of: serial) else { return nil }
         return withEntry(slot) { entry in
