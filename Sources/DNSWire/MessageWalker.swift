@@ -26,6 +26,7 @@ struct MessageWalker {
         header = try DNSHeader(reading: &reader)
     }
 
+    @inline(__always)
     mutating func question(number: Int) throws(DNSParseError) -> QuestionView {
         do throws(DNSParseError) {
             let name = try DNSName.scan(&reader)
