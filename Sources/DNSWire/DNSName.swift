@@ -489,6 +489,7 @@ extension DNSName {
     /// the root (every question name), or to a pointer into `known` (a record's owner, `c0 0c`).
     /// Any other byte (another pointer, a bad or cut label, a name too long) sends the name
     /// to the full loop, from its start: the same result and the same error either way.
+    @inline(__always)
     static func scan(_ reader: inout ByteReader, hashing: Bool = true, known: KnownName? = nil) throws(DNSParseError) -> ScannedName {
         let bytes = reader.bytes
         let end = bytes.count
