@@ -20,7 +20,7 @@ struct FlatTable<Key: FlatKey, Value> {
     /// 1) and its value, in one slot: a probe compares words first and reads one cache line;
     /// a removal's shifting and a growth move entries without folding their keys again; a
     /// change checks one array for uniqueness, not two.
-    private struct Slot {
+    private struct Slot: WordSlot {
         var word: UInt64
         var key: Key?
         var value: Value?
@@ -39,22 +39,16 @@ struct FlatTable<Key: FlatKey, Value> {
 
     var isEmpty: Bool { count == 0 }
 
-    @inline(__always)
-    private static func stored(_ folded: UInt64) -> UInt64 { folded == 0 ? 1 : folded }
 
-    @inline(__always)
-    private static func home(_ word: UInt64, shift: UInt64) -> Int {
-        Int(truncatingIfNeeded: (word &* 0x9E37_79B9_7F4A_7C15) >> shift)
-    }
 
     /// The slot holding `key`, if any; `folded` is `key.folded` when the caller has it.
     @inline(__always)
     func index(forKey key: Key, folded: UInt64? = nil) -> Int? {
-        let word = FlatTable.stored(folded ?? key.folded)
+        let word = OpenAddressing.stored(folded ?? key.folded)
         return slots.withUnsafeBufferPointer { slots in
             // Never full (at most half), so every probe ends at an empty slot.
             let mask = slots.count - 1
-            var index = FlatTable.home(word, shift: shift)
+            var index = OpenAddressing.home(word, shift: shift)
             while slots[index].word != 0 {
                 if slots[index].word == word && slots[index].key == key { return index }
                 index = (index + 1) & mask
@@ -88,18 +82,10 @@ struct FlatTable<Key: FlatKey, Value> {
     @inline(__always)
     mutating func insertNew(_ key: Key, _ value: Value, folded: UInt64? = nil) {
         if (count + 1) * 2 > slots.count { grow() }
-        let slot = Slot(word: FlatTable.stored(folded ?? key.folded), key: key, value: value)
+        let slot = Slot(word: OpenAddressing.stored(folded ?? key.folded), key: key, value: value)
         let shift = shift
-        slots.withUnsafeMutableBufferPointer { FlatTable.place(slot, in: $0, shift: shift) }
+        slots.withUnsafeMutableBufferPointer { OpenAddressing.place(slot, in: $0, shift: shift) }
         count += 1
-    }
-
-    @inline(__always)
-    private static func place(_ slot: Slot, in slots: UnsafeMutableBufferPointer<Slot>, shift: UInt64) {
-        let mask = slots.count - 1
-        var index = home(slot.word, shift: shift)
-        while slots[index].word != 0 { index = (index + 1) & mask }
-        slots[index] = slot
     }
 
     /// Removes the entry in a slot returned by `index(forKey:)`, moving back the entries
@@ -107,22 +93,7 @@ struct FlatTable<Key: FlatKey, Value> {
     @inline(__always)
     mutating func remove(at index: Int) {
         let shift = shift
-        slots.withUnsafeMutableBufferPointer { slots in
-            let mask = slots.count - 1
-            var hole = index
-            slots[hole] = .empty
-            var next = (hole + 1) & mask
-            while slots[next].word != 0 {
-                // The entry at `next` may fill the hole unless its home lies cyclically in (hole, next].
-                let distanceToHole = (next - hole) & mask
-                let distanceFromHome = (next - FlatTable.home(slots[next].word, shift: shift)) & mask
-                if distanceFromHome >= distanceToHole {
-                    slots.swapAt(hole, next)
-                    hole = next
-                }
-                next = (next + 1) & mask
-            }
-        }
+        slots.withUnsafeMutableBufferPointer { OpenAddressing.remove(at: index, in: $0, shift: shift) }
         count -= 1
     }
 
@@ -132,7 +103,7 @@ struct FlatTable<Key: FlatKey, Value> {
         shift -= 1
         let shift = shift
         slots.withUnsafeMutableBufferPointer { slots in
-            for slot in old where slot.word != 0 { FlatTable.place(slot, in: slots, shift: shift) }
+            for slot in old where slot.word != 0 { OpenAddressing.place(slot, in: slots, shift: shift) }
         }
     }
 

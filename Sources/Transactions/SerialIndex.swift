@@ -23,7 +23,7 @@ struct SerialIndex<Value: SerialIndexValue> {
     /// A key's folded word (0 in an empty slot; a key whose word is 0 is stored as 1) and
     /// its value, side by side: a probe reads one cache line, and a change checks that one
     /// array is unique once (two arrays cost two checks and two lines per operation).
-    private struct Slot {
+    private struct Slot: WordSlot {
         var word: UInt64
         var value: Value
 
@@ -51,23 +51,17 @@ struct SerialIndex<Value: SerialIndexValue> {
     /// Slots in the table (twice the entries it can hold before growing).
     var capacity: Int { slots.count }
 
-    @inline(__always)
-    private static func stored(_ folded: UInt64) -> UInt64 { folded == 0 ? 1 : folded }
 
-    @inline(__always)
-    private static func home(_ word: UInt64, shift: UInt64) -> Int {
-        Int(truncatingIfNeeded: (word &* 0x9E37_79B9_7F4A_7C15) >> shift)
-    }
 
     /// The first slot, in probe order, whose key folds to `folded` and whose value `matches`
     /// confirms (the caller checks the transaction it names has the key looked for).
     @inline(__always)
     func index(forFolded folded: UInt64, where matches: (Value) -> Bool) -> Int? {
-        let word = SerialIndex.stored(folded)
+        let word = OpenAddressing.stored(folded)
         return slots.withUnsafeBufferPointer { slots in
             // Never full (at most half), so every probe ends at an empty slot.
             let mask = slots.count - 1
-            var index = SerialIndex.home(word, shift: shift)
+            var index = OpenAddressing.home(word, shift: shift)
             while slots[index].word != 0 {
                 if slots[index].word == word && matches(slots[index].value) { return index }
                 index = (index + 1) & mask
@@ -87,16 +81,8 @@ struct SerialIndex<Value: SerialIndexValue> {
     mutating func insertNew(folded: UInt64, _ value: Value) {
         if (count + 1) * 2 > slots.count { grow() }
         let shift = shift
-        slots.withUnsafeMutableBufferPointer { SerialIndex.place(Slot(word: SerialIndex.stored(folded), value: value), in: $0, shift: shift) }
+        slots.withUnsafeMutableBufferPointer { OpenAddressing.place(Slot(word: OpenAddressing.stored(folded), value: value), in: $0, shift: shift) }
         count += 1
-    }
-
-    @inline(__always)
-    private static func place(_ slot: Slot, in slots: UnsafeMutableBufferPointer<Slot>, shift: UInt64) {
-        let mask = slots.count - 1
-        var index = home(slot.word, shift: shift)
-        while slots[index].word != 0 { index = (index + 1) & mask }
-        slots[index] = slot
     }
 
     /// Removes the entry in a slot, moving back the entries after it that probed past it,
@@ -104,23 +90,7 @@ struct SerialIndex<Value: SerialIndexValue> {
     @inline(__always)
     mutating func remove(at index: Int) {
         let shift = shift
-        slots.withUnsafeMutableBufferPointer { slots in
-            let mask = slots.count - 1
-            var hole = index
-            slots[hole] = .empty
-            var next = (hole + 1) & mask
-            while slots[next].word != 0 {
-                // The entry at `next` may fill the hole unless its home lies cyclically in (hole, next].
-                let distanceToHole = (next - hole) & mask
-                let distanceFromHome = (next - SerialIndex.home(slots[next].word, shift: shift)) & mask
-                if distanceFromHome >= distanceToHole {
-                    slots[hole] = slots[next]
-                    slots[next] = .empty
-                    hole = next
-                }
-                next = (next + 1) & mask
-            }
-        }
+        slots.withUnsafeMutableBufferPointer { OpenAddressing.remove(at: index, in: $0, shift: shift) }
         count -= 1
     }
 
@@ -136,7 +106,7 @@ struct SerialIndex<Value: SerialIndexValue> {
         slots.withUnsafeMutableBufferPointer { slots in
             for offset in old.indices {
                 let slot = old[(start + offset) & mask]
-                if slot.word != 0 { SerialIndex.place(slot, in: slots, shift: shift) }
+                if slot.word != 0 { OpenAddressing.place(slot, in: slots, shift: shift) }
             }
         }
     }
@@ -146,10 +116,10 @@ struct SerialIndex<Value: SerialIndexValue> {
     /// slot), removal shifts entries back without passing one another, growth moves them in order.
     @inline(__always)
     func forEach(forFolded folded: UInt64, _ body: (Value) -> Void) {
-        let word = SerialIndex.stored(folded)
+        let word = OpenAddressing.stored(folded)
         slots.withUnsafeBufferPointer { slots in
             let mask = slots.count - 1
-            var index = SerialIndex.home(word, shift: shift)
+            var index = OpenAddressing.home(word, shift: shift)
             while slots[index].word != 0 {
                 if slots[index].word == word { body(slots[index].value) }
                 index = (index + 1) & mask
