@@ -58,7 +58,11 @@ struct SearchPrefixTable {
     var evidenceCapacity: Int { evidence.count }
 
     @inline(__always)
-    private func home(_ key: UInt64) -> Int {
+    private func home(_ key: UInt64) -> Int { Self.home(key, seed: seed, shift: shift) }
+
+    /// `home`, for a rebuild working in the arrays' buffers (where `self` is not read).
+    @inline(__always)
+    private static func home(_ key: UInt64, seed: UInt64, shift: UInt64) -> Int {
         Int(truncatingIfNeeded: ((key ^ seed) &* 0x9E37_79B9_7F4A_7C15) >> shift)
     }
 
@@ -244,7 +248,6 @@ struct SearchPrefixTable {
         allocate(capacityBits: capacityBits, withEvidence: withEvidence)
         hasZero = false
         let (seed, shift) = (seed, shift)
-        func home(_ key: UInt64) -> Int { Int(truncatingIfNeeded: ((key ^ seed) &* 0x9E37_79B9_7F4A_7C15) >> shift) }
         keys.withUnsafeMutableBufferPointer { keys in
             entries.withUnsafeMutableBufferPointer { entries in
                 let mask = keys.count - 1
@@ -253,7 +256,7 @@ struct SearchPrefixTable {
                     oldEvidence.withUnsafeMutableBufferPointer { oldEvidence in
                         for old in oldKeys.indices where oldKeys[old] != Self.empty {
                             let key = oldKeys[old]
-                            var index = home(key)
+                            var index = Self.home(key, seed: seed, shift: shift)
                             while keys[index] != Self.empty { index = (index + 1) & mask }
                             keys[index] = key
                             entries[index] = oldEntries[old]

@@ -230,32 +230,34 @@ public struct PacketDecoder: Sendable {
         // RFC 768: a zero length (jumbogram, or unset) takes what is there.
         let payloadLength = length == 0 ? available : length - 8
         guard length == 0 || (length >= 8 && payloadLength <= available) else { return false }
-        packet.interfaceIndex = -1
-        packet.vlanIDs = VLANIDs()
-        packet.icmpError = nil
-        packet.underlay = nil
-        packet.encapsulationDepth = 0
+        PacketDecoder.startFrame(&packet)
         packet.source = address(ip + 12)
         packet.destination = address(ip + 16)
         packet.ipIdentification = UInt32(word(ip + 4))
         packet.transport = .udp
         packet.sourcePort = sourcePort
         packet.destinationPort = destinationPort
-        packet.payloadIsCut = false
         packet.payload = UnsafeRawBufferPointer(rebasing: bytes[(udp + 8)..<(udp + 8 + payloadLength)])
         return true
     }
 
-    /// `decode` layer by layer, for every link type and frame.
-    func decodeFrame(
-        _ bytes: UnsafeRawBufferPointer, linkType: LinkType, isCut: Bool, into packet: inout DecodedPacket
-    ) -> SkipReason? {
+    /// What every decoding sets before it reads a frame: the fields a frame without a
+    /// cooked header, VLAN tag, tunnel or ICMP error leaves as they are.
+    @inline(__always)
+    static func startFrame(_ packet: inout DecodedPacket) {
         packet.interfaceIndex = -1
         packet.vlanIDs = VLANIDs()
         packet.payloadIsCut = false
         packet.icmpError = nil
         packet.underlay = nil
         packet.encapsulationDepth = 0
+    }
+
+    /// `decode` layer by layer, for every link type and frame.
+    func decodeFrame(
+        _ bytes: UnsafeRawBufferPointer, linkType: LinkType, isCut: Bool, into packet: inout DecodedPacket
+    ) -> SkipReason? {
+        PacketDecoder.startFrame(&packet)
         var reader = ByteReader(bytes)
         do {
             switch linkType {
