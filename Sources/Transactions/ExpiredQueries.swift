@@ -71,6 +71,9 @@ struct ExpiredQueries {
     }
 
     /// The next transaction whose late window ended before `time`, in the order they were held.
+    /// The earliest end of a late window still to come (`Timestamp(nanoseconds: .max)` if none).
+    var earliestRelease: Timestamp { releases.earliestTime }
+
     mutating func releaseDue(before time: Timestamp) -> (transaction: Transaction, release: Timestamp, order: HoldOrder)? {
         while releases.earliestTime < time, let earliest = releases.popMin() {
             let order = holdOrder(at: earliest.serial)

@@ -357,6 +357,22 @@ public struct TransactionEngine {
         pending[serial] = transaction
     }
 
+    /// Whether advancing to `time` would hand nothing over: no deadline, end of a late
+    /// window or wait for a TCP retry is before the clock then. Most frames are such: a parallel
+    /// run's shard checks it at the clock steps of the other shards' frames and only raises
+    /// its clock (`raiseClock`), as `advance` would.
+    @inline(__always)
+    public func isQuiet(at time: Timestamp) -> Bool {
+        let now = Swift.max(clock, time)
+        return deadlines.earliestTime >= now && expired.earliestRelease >= now && parkDeadlines.earliestTime >= now
+    }
+
+    /// Moves the clock to `time` if that is later: `advance` where `isQuiet(at: time)`.
+    @inline(__always)
+    public mutating func raiseClock(to time: Timestamp) {
+        if time > clock { clock = time }
+    }
+
     /// Expires every transaction whose deadline is before `time`.
     public mutating func advance(to time: Timestamp, emit: (consuming Transaction) -> Void) {
         if time > clock { clock = time }

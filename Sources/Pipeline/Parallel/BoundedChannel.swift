@@ -1,4 +1,9 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 
 /// A bounded ring from one producer thread to one consumer thread.
@@ -41,7 +46,7 @@ final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
 
     /// Appends `element`, waiting while the channel is full.
     func send(_ element: consuming Element) {
-        free.wait()
+        BoundedChannel.wait(free)
         put(consume element)
     }
 
@@ -71,7 +76,7 @@ final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
 
     /// Takes the oldest element, waiting while the channel is empty.
     func receive() -> Element {
-        filled.wait()
+        BoundedChannel.wait(filled)
         return take()
     }
 
@@ -79,6 +84,24 @@ final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
     func tryReceive() -> Element? {
         guard filled.wait(timeout: .now()) == .success else { return nil }
         return take()
+    }
+
+    /// Times a waiting thread gives up its core (`sched_yield`) and looks again before it
+    /// sleeps on the semaphore. A thread that sleeps leaves its core idle until the kernel
+    /// wakes it, and on a virtual machine an idle vCPU is slow to come back: with four
+    /// pipeline threads on two cores, the cores were 90 % busy with sleeping waits and 94 %
+    /// with these (5 M capture, 2 threads: 1.98 -> 1.87 s, 7 runs each, interleaved; CPU time
+    /// 3.58 -> 3.51 s, fewer futex calls). A yield with nothing else runnable returns at once:
+    /// at most a fraction of a millisecond of looking before the sleep.
+    static var yieldsBeforeSleeping: Int { 200 }
+
+    /// Waits for `semaphore`: yields the core while others can use it, then sleeps.
+    private static func wait(_ semaphore: DispatchSemaphore) {
+        for _ in 0..<yieldsBeforeSleeping {
+            if semaphore.wait(timeout: .now()) == .success { return }
+            sched_yield()
+        }
+        semaphore.wait()
     }
 
     /// The producer's side, once `free` granted a slot.

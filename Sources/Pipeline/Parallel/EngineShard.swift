@@ -113,36 +113,9 @@ struct EngineShard {
         batch.bytes.withUnsafeBytes { bytes in
             batch.operations.withUnsafeBufferPointer { operations in
                 batch.clockSteps.withUnsafeBufferPointer { steps in
-                    var step = 0
-                    for position in operations.indices {
-                        let index = operations[position].index
-                        while step < steps.count, steps[step].index < index {
-                            clockStep(steps[step], emit: emit)
-                            step += 1
-                        }
-                        fireOverdue(before: index, emit: emit)
-                        clock.begin(operation: index)
-                        switch operations[position].kind {
-                        case .message:
-                            let start = Int(operations[position].offset)
-                            let payload = UnsafeRawBufferPointer(
-                                rebasing: bytes[start..<(start + Int(operations[position].count))])
-                            stage.message(payload, isCut: operations[position].isCut, frame: operations[position].frame,
-                                          time: operations[position].time, source: operations[position].source,
-                                          destination: operations[position].destination,
-                                          transport: operations[position].transport, context: operations[position].context,
-                                          emit: emit)
-                            overdueAfter = index
-                        case .connectionEnded:
-                            stage.connectionEnded(batch.connections[Int(operations[position].offset)], emit: emit)
-                            overdueAfter = index
-                        case .finish:
-                            stage.engine.finish(emit: emit)
-                        }
-                    }
-                    while step < steps.count {
-                        clockStep(steps[step], emit: emit)
-                        step += 1
+                    batch.rareContexts.withUnsafeBufferPointer { rareContexts in
+                        replay(operations, steps: steps, bytes: bytes, rareContexts: rareContexts,
+                               connections: batch.connections, emit: emit)
                     }
                 }
             }
@@ -152,8 +125,52 @@ struct EngineShard {
         if let last = overdueAfter, last < batch.throughOperation { fireOverdue(before: batch.throughOperation + 1, emit: emit) }
     }
 
+    /// The operations and clock steps of one batch, in index order.
+    @inline(__always)
+    private mutating func replay(
+        _ operations: UnsafeBufferPointer<ShardOperation>, steps: UnsafeBufferPointer<ClockStep>,
+        bytes: UnsafeRawBufferPointer, rareContexts: UnsafeBufferPointer<RareContext>,
+        connections: [TCPConnectionReport], emit: (consuming Transaction) -> Void
+    ) {
+        var step = 0
+        for position in operations.indices {
+            let index = operations[position].index
+            while step < steps.count, steps[step].index < index {
+                clockStep(steps[step], emit: emit)
+                step += 1
+            }
+            fireOverdue(before: index, emit: emit)
+            clock.begin(operation: index)
+            switch operations[position].kind {
+            case .message:
+                let start = Int(operations[position].offset)
+                let payload = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + Int(operations[position].count))])
+                stage.message(payload, isCut: operations[position].isCut, frame: operations[position].frame,
+                              time: operations[position].time, source: operations[position].source,
+                              destination: operations[position].destination, transport: operations[position].transport,
+                              context: operations[position].context(rare: rareContexts), emit: emit)
+                overdueAfter = index
+            case .connectionEnded:
+                stage.connectionEnded(connections[Int(operations[position].offset)], emit: emit)
+                overdueAfter = index
+            case .finish:
+                stage.engine.finish(emit: emit)
+            }
+        }
+        while step < steps.count {
+            clockStep(steps[step], emit: emit)
+            step += 1
+        }
+    }
+
     private mutating func clockStep(_ step: ClockStep, emit: (consuming Transaction) -> Void) {
         fireOverdue(before: step.index, emit: emit)
+        // Nothing falls due (most steps): the emission clock is not needed, the engine's
+        // clock moves as `advance` would move it.
+        if stage.engine.isQuiet(at: step.time) {
+            stage.engine.raiseClock(to: step.time)
+            return
+        }
         clock.begin(operation: step.index)
         stage.advance(to: step.time, emit: emit)
     }
