@@ -21,8 +21,9 @@ import WireCore
 /// so far, to know what is still pending before a drain) and `finish`, which every run must
 /// end with (the shards' threads end there).
 public final class LivePipeline {
-    /// Rounds a shard may be behind the capture thread before rounds are dropped; about
-    /// 4 × 1,024 operations, or 400 ms of a quiet capture's 100 ms rounds.
+    /// Rounds a shard may be behind the capture thread before rounds are dropped (and
+    /// chunks the merger may be behind a shard); up to 4 × 2,048 operations, or 400 ms of
+    /// a quiet capture's 100 ms rounds.
     public static let defaultChannelCapacity = 4
     /// A round still open this long after the last went out is sent (wall clock): event
     /// lines then come within the timeout plus this, also when reads never time out.
@@ -53,7 +54,7 @@ public final class LivePipeline {
         self.shards = shards
         let shardOptions = ParallelAnalysis.shardOptions(options, shards: shards)
         let inputs = (0..<shards).map { _ in BoundedChannel<OperationBatch>(capacity: channelCapacity) }
-        let outputs = (0..<shards).map { _ in BoundedChannel<ShardOutput>(capacity: ParallelAnalysis.channelCapacity) }
+        let outputs = (0..<shards).map { _ in BoundedChannel<ShardOutput>(capacity: LivePipeline.defaultChannelCapacity) }
         let spareInputs = (0..<shards).map { _ in BoundedChannel<OperationBatch>(capacity: ParallelAnalysis.spareCapacity) }
         let finals = UncheckedBox<[OperationBatch?]>(Array(repeating: nil, count: shards))
         self.inputs = inputs

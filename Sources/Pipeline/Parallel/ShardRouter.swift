@@ -162,7 +162,8 @@ struct OperationBatch: Sendable {
 /// capture ending within the timeout (unanswered or in flight is decided over all its
 /// queries), or an answer to a unicast query sent from port 5353/5355.
 struct ShardRouter: MessageSink {
-    static let roundSize = 1024
+    /// Operations per round (see `ParallelAnalysis.channelCapacity`).
+    static let roundSize = 2048
     /// Message bytes a shard's batch may hold before the round ends early (DNS over TCP
     /// carries messages of up to 64 KiB: 1,024 of them would be 64 MiB per batch).
     static let maximumRoundBytes = 1 << 20
