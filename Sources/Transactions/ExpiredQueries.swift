@@ -70,10 +70,10 @@ struct ExpiredQueries {
         return found.flatMap { remove($0) }
     }
 
-    /// The next transaction whose late window ended before `time`, in the order they were held.
     /// The earliest end of a late window still to come (`Timestamp(nanoseconds: .max)` if none).
     var earliestRelease: Timestamp { releases.earliestTime }
 
+    /// The next transaction whose late window ended before `time`, in the order they were held.
     mutating func releaseDue(before time: Timestamp) -> (transaction: Transaction, release: Timestamp, order: HoldOrder)? {
         while releases.earliestTime < time, let earliest = releases.popMin() {
             let order = holdOrder(at: earliest.serial)

@@ -44,8 +44,11 @@ import WireCore
                     add(frameTime, query.client, next(2) == 0 ? query.port : query.port &+ 100, query.id, query.name,
                         query.type, response: false)
                 } else if roll < 90 {
+                    // An answer; one in twelve truncated (TC), with no TCP retry: held for the
+                    // retry until its wait ends, mostly at another shard's frame.
                     let query = outstanding.remove(at: Int(next(UInt64(outstanding.count))))
-                    add(frameTime, query.client, query.port, query.id, query.name, query.type, response: true)
+                    add(frameTime, query.client, query.port, query.id, query.name, query.type, response: true,
+                        truncated: roll >= 87)
                 } else {
                     // A query that is never answered (or answered much later: it stays listed).
                     if outstanding.count > 2_000 { outstanding.removeFirst() }
@@ -60,17 +63,20 @@ import WireCore
         }
 
         private mutating func add(_ time: Int64, _ client: UInt32, _ port: UInt16, _ id: UInt16, _ name: Int,
-                                  _ type: UInt16, response: Bool) {
+                                  _ type: UInt16, response: Bool, truncated: Bool = false) {
             let server: UInt32 = 0x0a60_000a
-            let message = Traffic.dns(id: id, name: "name\(name).example.", type: type, response: response)
+            let message = Traffic.dns(id: id, name: "name\(name).example.", type: type, response: response,
+                                      truncated: truncated)
             let udp = Traffic.udp(source: response ? 53 : port, destination: response ? port : 53, payload: message)
             frames.append((Timestamp(nanoseconds: time),
                            Traffic.ipv4(source: response ? server : client, destination: response ? client : server,
                                         payload: udp)))
         }
 
-        static func dns(id: UInt16, name: String, type: UInt16, response: Bool) -> [UInt8] {
-            var bytes: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xff), response ? 0x81 : 0x01, response ? 0x80 : 0x00,
+        static func dns(id: UInt16, name: String, type: UInt16, response: Bool, truncated: Bool = false) -> [UInt8] {
+            // RFC 1035 §4.1.1: QR 0x80, TC 0x02, RD 0x01 of the third byte.
+            let flags: UInt8 = (response ? 0x81 : 0x01) | (truncated ? 0x02 : 0)
+            var bytes: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xff), flags, response ? 0x80 : 0x00,
                                   0, 1, 0, 0, 0, 0, 0, 0]
             for label in name.split(separator: ".") {
                 bytes.append(UInt8(label.utf8.count))
@@ -123,6 +129,8 @@ import WireCore
         let single = Self.analyse(traffic, threads: 1, options: options)
         #expect(single.engine.unanswered > 10 && single.engine.answered > 100 && single.engine.retries > 10,
                 "the traffic exercises timeouts, answers and retries: \(single.engine)")
+        #expect(single.lines.filter { $0.contains("\"truncated\":true") }.count > 10,
+                "the traffic has truncated answers whose TCP retry never comes")
         for threads in [2, 3, 7] {
             let parallel = Self.analyse(traffic, threads: threads, options: options)
             #expect(parallel.lines.count == single.lines.count)

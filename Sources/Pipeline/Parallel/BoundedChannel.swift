@@ -89,10 +89,11 @@ final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
     /// Times a waiting thread gives up its core (`sched_yield`) and looks again before it
     /// sleeps on the semaphore. A thread that sleeps leaves its core idle until the kernel
     /// wakes it, and on a virtual machine an idle vCPU is slow to come back: with four
-    /// pipeline threads on two cores, the cores were 90 % busy with sleeping waits and 94 %
-    /// with these (5 M capture, 2 threads: 1.98 -> 1.87 s, 7 runs each, interleaved; CPU time
-    /// 3.58 -> 3.51 s, fewer futex calls). A yield with nothing else runnable returns at once:
-    /// at most a fraction of a millisecond of looking before the sleep.
+    /// pipeline threads on two cores, the cores were about 90 % busy with sleeping waits
+    /// (5 M capture, 2 threads, interleaved runs: 1.98 -> 1.87 s over 7 runs each in one
+    /// series, 1.5 % faster on average over 9 pairs in another). A yield with nothing else
+    /// runnable returns at once: at most a fraction of a millisecond of looking before the
+    /// sleep, once per round when a live capture is quiet.
     static var yieldsBeforeSleeping: Int { 200 }
 
     /// Waits for `semaphore`: yields the core while others can use it, then sleeps.

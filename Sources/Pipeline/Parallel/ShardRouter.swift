@@ -165,7 +165,7 @@ struct ShardRouter: MessageSink {
     /// Operations per round (see `ParallelAnalysis.channelCapacity`).
     static let roundSize = 2048
     /// Message bytes a shard's batch may hold before the round ends early (DNS over TCP
-    /// carries messages of up to 64 KiB: 1,024 of them would be 64 MiB per batch).
+    /// carries messages of up to 64 KiB: 2,048 of them would be 128 MiB per batch).
     static let maximumRoundBytes = 1 << 20
 
     let shardCount: Int
