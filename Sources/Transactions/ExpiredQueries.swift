@@ -75,7 +75,7 @@ struct ExpiredQueries {
 
     /// The next transaction whose late window ended before `time`, in the order they were held.
     mutating func releaseDue(before time: Timestamp) -> (transaction: Transaction, release: Timestamp, order: HoldOrder)? {
-        while releases.earliestTime < time, let earliest = releases.popMin() {
+        while earliestRelease < time, let earliest = releases.popMin() {
             let order = holdOrder(at: earliest.serial)
             if let transaction = remove(earliest.serial) { return (transaction, earliest.time, order) }
         }

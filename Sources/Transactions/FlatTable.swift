@@ -39,8 +39,6 @@ struct FlatTable<Key: FlatKey, Value> {
 
     var isEmpty: Bool { count == 0 }
 
-
-
     /// The slot holding `key`, if any; `folded` is `key.folded` when the caller has it.
     @inline(__always)
     func index(forKey key: Key, folded: UInt64? = nil) -> Int? {

@@ -51,8 +51,6 @@ struct SerialIndex<Value: SerialIndexValue> {
     /// Slots in the table (twice the entries it can hold before growing).
     var capacity: Int { slots.count }
 
-
-
     /// The first slot, in probe order, whose key folds to `folded` and whose value `matches`
     /// confirms (the caller checks the transaction it names has the key looked for).
     @inline(__always)

@@ -373,9 +373,10 @@ public struct TransactionEngine {
         if time > clock { clock = time }
     }
 
-    /// Expires every transaction whose deadline is before `time`.
+    /// Expires every transaction whose deadline is before `time`, and hands over what else
+    /// falls due then: from the three queues `isQuiet` checks.
     public mutating func advance(to time: Timestamp, emit: (consuming Transaction) -> Void) {
-        if time > clock { clock = time }
+        raiseClock(to: time)
         while deadlines.earliestTime < clock, let earliest = deadlines.popMin() {
             guard let lastTime = pending.lastTime(earliest.serial), lastTime + window == earliest.time else { continue }
             emissionClock?.enter(.deadline, key: (earliest.time.nanoseconds, Int64(earliest.serial), 0, 0, 0, 0))
